@@ -1,0 +1,181 @@
+// The one place that reads the environment. Every variable of RUNNING.md is parsed
+// and checked here, so a bad value stops the start with a line naming it instead of
+// failing later, deep inside a send.
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface TwilioEnv {
+  accountSid: string;
+  authToken: string;
+  smsFrom?: string;
+  whatsappFrom?: string;
+}
+export interface SendgridEnv {
+  apiKey: string;
+  fromEmail: string;
+}
+export interface TwitterEnv {
+  appKey: string;
+  appSecret: string;
+  accessToken: string;
+  accessSecret: string;
+}
+
+export interface Config {
+  databaseUrl?: string;
+  dataDir: string;
+  host: string;
+  port: number;
+  publicUrl: string;
+  bootstrapAdminKey?: string;
+  secretKey?: Buffer;
+  maxBodyBytes: number;
+  logLevel: LogLevel;
+  twilio?: TwilioEnv;
+  sendgrid?: SendgridEnv;
+  twitter?: TwitterEnv;
+  sendgridWebhookPublicKey?: string;
+  providerBaseUrls: { twilio?: string; sendgrid?: string; twitter?: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and checks the environment; throws ConfigError listing every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+
+  const url = (name: string, protocols: string[]): string | undefined => {
+    const value = get(name);
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
+      return value.replace(/\/+$/, '');
+    } catch {
+      problems.push(`${name} must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL, got "${value}"`);
+      return undefined;
+    }
+  };
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const value = get(name);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+      return fallback;
+    }
+    return Number(value);
+  };
+
+  // A credential set is all or nothing: half of one is a typo, not a choice.
+  const allOrNothing = (names: string[]): string[] | undefined => {
+    const values = names.map(get);
+    const present = names.filter((_, i) => values[i] !== undefined);
+    if (present.length === 0) return undefined;
+    if (present.length < names.length) {
+      const missing = names.filter((_, i) => values[i] === undefined);
+      problems.push(`${missing.join(', ')} must be set together with ${present.join(', ')}`);
+      return undefined;
+    }
+    return values as string[];
+  };
+
+  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const host = get('HOST') ?? '127.0.0.1';
+  const port = int('PORT', 4000, 0, 65535);
+  const publicUrl = url('PUBLIC_URL', ['http:', 'https:']) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const bootstrapAdminKey = get('HERALD_BOOTSTRAP_ADMIN_KEY');
+  if (bootstrapAdminKey !== undefined && (bootstrapAdminKey.length < 16 || bootstrapAdminKey.length > 256 || /\s/.test(bootstrapAdminKey))) {
+    problems.push('HERALD_BOOTSTRAP_ADMIN_KEY must be 16 to 256 characters without spaces');
+  }
+
+  let secretKey: Buffer | undefined;
+  const rawSecret = get('HERALD_SECRET_KEY');
+  if (rawSecret !== undefined) {
+    secretKey = parseSecretKey(rawSecret);
+    if (!secretKey) problems.push('HERALD_SECRET_KEY must be 32 bytes as 64 hex characters or base64');
+  }
+
+  const logLevel = (get('LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+
+  const twilioCore = allOrNothing(['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN']);
+  const smsFrom = get('TWILIO_SMS_FROM');
+  const whatsappFrom = get('TWILIO_WHATSAPP_FROM');
+  let twilio: TwilioEnv | undefined;
+  if (twilioCore) {
+    const [accountSid, authToken] = twilioCore;
+    if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) problems.push('TWILIO_ACCOUNT_SID must be "AC" followed by 32 hex characters');
+    if (!smsFrom && !whatsappFrom) problems.push('TWILIO_SMS_FROM or TWILIO_WHATSAPP_FROM must be set with TWILIO_ACCOUNT_SID');
+    twilio = { accountSid, authToken, smsFrom, whatsappFrom };
+  } else if (smsFrom || whatsappFrom) {
+    problems.push(`TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN must be set together with ${smsFrom ? 'TWILIO_SMS_FROM' : 'TWILIO_WHATSAPP_FROM'}`);
+  }
+  for (const name of ['TWILIO_SMS_FROM', 'TWILIO_WHATSAPP_FROM']) {
+    const value = get(name);
+    if (value !== undefined && !/^\+[1-9]\d{6,14}$/.test(value)) problems.push(`${name} must be an E.164 number such as +14155550123, got "${value}"`);
+  }
+
+  const sendgridSet = allOrNothing(['SENDGRID_API_KEY', 'SENDGRID_FROM_EMAIL']);
+  let sendgrid: SendgridEnv | undefined;
+  if (sendgridSet) {
+    const [apiKey, fromEmail] = sendgridSet;
+    if (!EMAIL_PATTERN.test(fromEmail)) problems.push(`SENDGRID_FROM_EMAIL must be an e-mail address, got "${fromEmail}"`);
+    sendgrid = { apiKey, fromEmail };
+  }
+
+  const twitterSet = allOrNothing(['TWITTER_APP_KEY', 'TWITTER_APP_SECRET', 'TWITTER_ACCESS_TOKEN', 'TWITTER_ACCESS_SECRET']);
+  const twitter = twitterSet
+    ? { appKey: twitterSet[0], appSecret: twitterSet[1], accessToken: twitterSet[2], accessSecret: twitterSet[3] }
+    : undefined;
+
+  const providerBaseUrls = {
+    twilio: url('TWILIO_API_BASE_URL', ['http:', 'https:']),
+    sendgrid: url('SENDGRID_API_BASE_URL', ['http:', 'https:']),
+    twitter: url('TWITTER_API_BASE_URL', ['http:', 'https:']),
+  };
+
+  const config: Config = {
+    databaseUrl,
+    dataDir: path.resolve(get('HERALD_DATA_DIR') ?? './.herald-data'),
+    host,
+    port,
+    publicUrl,
+    bootstrapAdminKey,
+    secretKey,
+    maxBodyBytes: int('HERALD_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    logLevel,
+    twilio,
+    sendgrid,
+    twitter,
+    sendgridWebhookPublicKey: get('SENDGRID_WEBHOOK_PUBLIC_KEY'),
+    providerBaseUrls,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+export const EMAIL_PATTERN = /^[^\s@"<>()[\],;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+export function parseSecretKey(raw: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(raw)) {
+    const key = Buffer.from(raw.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    return key.length === 32 ? key : undefined;
+  }
+  return undefined;
+}

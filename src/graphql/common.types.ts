@@ -1,0 +1,29 @@
+import { Field, ID, InterfaceType, ObjectType } from 'type-graphql';
+import { UserErrorCode } from './enums.js';
+
+@ObjectType()
+export class UserError {
+  @Field(() => [String], { nullable: true, description: 'Path to the input field at fault, e.g. ["input", "clientId"].' })
+  field?: string[] | null;
+
+  @Field()
+  message!: string;
+
+  @Field(() => UserErrorCode)
+  code!: UserErrorCode;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field()
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor?: string | null;
+}
+
+@InterfaceType({ resolveType: (value: { __typename?: string }) => value.__typename })
+export abstract class Node {
+  @Field(() => ID)
+  id!: string;
+}

@@ -1,0 +1,25 @@
+import type { Logger } from 'pino';
+import type { ApiKeyRoleValue } from '../db/schema/index.js';
+import type { Loaders } from './loaders.js';
+import type { Services } from '../services.js';
+
+export interface AuthInfo {
+  apiKeyId: string;
+  tenantId: string;
+  role: ApiKeyRoleValue;
+  /** An ADMIN key of the default tenant: may create tenants. */
+  isOperator: boolean;
+}
+
+export interface Context {
+  auth: AuthInfo | null;
+  services: Services;
+  loaders: Loaders;
+  log: Logger;
+}
+
+/** The caller's tenant; resolvers only run after the auth checker, so auth is set. */
+export function tenantOf(ctx: Context): string {
+  if (!ctx.auth) throw new Error('tenantOf called on an unauthenticated request');
+  return ctx.auth.tenantId;
+}

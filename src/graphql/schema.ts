@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { DateTimeResolver } from 'graphql-scalars';
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { GatewaysResolver } from '../modules/gateways/gateways.resolver.js';
+import { RecipientsResolver } from '../modules/recipients/recipients.resolver.js';
+import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.resolver.js';
+import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
+import { authChecker } from './auth-checker.js';
+
+export const RESOLVERS = [TenantsResolver, RecipientsResolver, GatewaysResolver, SubscriptionsResolver] as const;
+
+export function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: RESOLVERS,
+    authChecker,
+    // The contract names the date scalar DateTime.
+    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    // value: false keeps submitted values (credentials, phone numbers) out of error objects.
+    validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
+    emitSchemaFile: options.emitSchemaFile ? { path: options.emitSchemaFile, sortedSchema: true } : false,
+  });
+}

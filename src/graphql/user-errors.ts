@@ -1,0 +1,92 @@
+// Business refusals. Services throw a Refusal; class-validator failures arrive as
+// type-graphql's ArgumentValidationError. Both become the mutation payload's
+// `userErrors` here, once, at the edge, so no resolver maps errors by hand.
+import type { ValidationError } from 'class-validator';
+import {
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  getNamedType,
+  getNullableType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+} from 'graphql';
+import { ArgumentValidationError, type MiddlewareFn } from 'type-graphql';
+import { UserErrorCode } from './enums.js';
+
+export interface UserErrorShape {
+  field?: string[] | null;
+  message: string;
+  code: UserErrorCode;
+}
+
+export class Refusal extends Error {
+  constructor(readonly userErrors: UserErrorShape[]) {
+    super(userErrors.map((e) => e.message).join('; '));
+    this.name = 'Refusal';
+  }
+}
+
+export const refuse = (code: UserErrorCode, message: string, field?: string[]): Refusal => new Refusal([{ code, message, field }]);
+export const invalid = (field: string[], message: string): Refusal => refuse(UserErrorCode.INVALID_INPUT, message, field);
+export const notFound = (field: string[], message: string): Refusal => refuse(UserErrorCode.NOT_FOUND, message, field);
+
+/** Collects several field problems before refusing, so the caller sees all of them at once. */
+export class Problems {
+  private readonly list: UserErrorShape[] = [];
+  add(field: string[], message: string, code = UserErrorCode.INVALID_INPUT): void {
+    this.list.push({ field, message, code });
+  }
+  throwIfAny(): void {
+    if (this.list.length > 0) throw new Refusal(this.list);
+  }
+}
+
+export function validationToUserErrors(errors: ValidationError[], argName: string): UserErrorShape[] {
+  const out: UserErrorShape[] = [];
+  const walk = (list: ValidationError[], path: string[]) => {
+    for (const error of list) {
+      const here = [...path, error.property];
+      const messages = Object.values(error.constraints ?? {});
+      if (messages.length > 0) out.push({ field: here, message: messages[0], code: UserErrorCode.INVALID_INPUT });
+      if (error.children?.length) walk(error.children, here);
+    }
+  };
+  walk(errors, [argName]);
+  return out;
+}
+
+/** Turns refusals into the payload the mutation declares; everything else passes through. */
+export const RefusalsAsUserErrors: MiddlewareFn = async ({ info, args }, next) => {
+  try {
+    return await next();
+  } catch (error) {
+    let userErrors: UserErrorShape[];
+    if (error instanceof Refusal) userErrors = error.userErrors;
+    else if (error instanceof ArgumentValidationError) {
+      const validationErrors = (error.extensions.validationErrors ?? []) as ValidationError[];
+      userErrors = validationToUserErrors(validationErrors, Object.keys(args)[0] ?? 'input');
+    } else throw error;
+    const payloadType = getNullableType(info.returnType);
+    if (!isObjectType(payloadType) || !payloadType.getFields().userErrors) throw error;
+    return emptyPayload(payloadType, args.input as Record<string, unknown> | undefined, userErrors);
+  }
+};
+
+// A payload with nothing but its userErrors: nullable fields null, lists empty, and a
+// required scalar echoing the input's field of that name (e.g. cycleId) or zero.
+function emptyPayload(type: GraphQLObjectType, input: Record<string, unknown> | undefined, userErrors: UserErrorShape[]) {
+  const payload: Record<string, unknown> = { userErrors };
+  for (const [name, field] of Object.entries(type.getFields())) {
+    if (name === 'userErrors') continue;
+    payload[name] = emptyValue(field.type, input?.[name]);
+  }
+  return payload;
+}
+
+function emptyValue(type: GraphQLOutputType, echo: unknown): unknown {
+  if (!isNonNullType(type)) return null;
+  if (isListType(type.ofType)) return [];
+  if (echo !== undefined) return echo;
+  return getNamedType(type).name === 'Int' ? 0 : '';
+}

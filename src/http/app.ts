@@ -1,0 +1,143 @@
+// The Fastify app: /graphql (Apollo), /graphiql, health, readiness and metrics.
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { Kind, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { AuthInfo, Context } from '../graphql/context.js';
+import { makeFormatError, unauthenticated } from '../graphql/errors.js';
+import { createLoaders } from '../graphql/loaders.js';
+import type { Metrics } from '../metrics.js';
+import type { Services } from '../services.js';
+import { registerGraphiql } from './graphiql.js';
+
+export interface HttpDeps {
+  config: Pick<Config, 'maxBodyBytes'>;
+  log: Logger;
+  services: Services;
+  schema: GraphQLSchema;
+  metrics: Metrics;
+  /** True once migrations are applied and start-up work is done. */
+  isStarted: () => boolean;
+  ping: () => Promise<boolean>;
+}
+
+export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const { log, services, metrics } = deps;
+  const app = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    bodyLimit: deps.config.maxBodyBytes,
+    // Per-request lines would flood the log under load; metrics count requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestTimeout: 30_000,
+    genReqId: () => randomUUID(),
+    // GET /graphql?query=… can carry a long query string.
+    routerOptions: { maxParamLength: 500 },
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  // Client mistakes keep their 4xx and say what was wrong; anything else is logged with
+  // an id and answered with that id alone.
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status < 500) return reply.code(status).send({ error: error.message, code: error.code });
+    const errorId = randomUUID();
+    request.log.error({ errorId, err: error }, 'unexpected error in an HTTP request');
+    return reply.code(500).send({ error: `Internal error ${errorId}`, errorId });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }));
+
+  const apollo = new ApolloServer<Context>({
+    schema: deps.schema,
+    formatError: makeFormatError(log),
+    introspection: true,
+    // Auth is a bearer header, never a cookie, so a cross-site form cannot act as a
+    // user: CSRF prevention would only refuse plain GET queries.
+    csrfPrevention: false,
+    includeStacktraceInErrorResponses: false,
+    plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginLandingPageDisabled(), requireKeyPlugin(), metricsPlugin(metrics)],
+  });
+  await apollo.start();
+
+  const context = async (request: FastifyRequest): Promise<Context> => {
+    const auth = await authenticate(services, request.headers.authorization);
+    return { auth, services, loaders: createLoaders(services.db, auth?.tenantId ?? null), log: request.log as unknown as Logger };
+  };
+
+  app.route<{ Reply: string }>({
+    url: '/graphql',
+    method: ['GET', 'POST', 'OPTIONS'],
+    preHandler: async (_request, reply) => {
+      if (!deps.isStarted()) return reply.code(503).header('retry-after', '2').type('application/json').send(JSON.stringify({ error: 'Herald is starting' }));
+    },
+    handler: fastifyApolloHandler(apollo, { context }),
+  });
+
+  registerGraphiql(app);
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ready = deps.isStarted() && (await deps.ping());
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
+  });
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  return app;
+}
+
+/** A present but bad Authorization header is refused outright; an absent one is decided per operation. */
+async function authenticate(services: Services, header: string | undefined): Promise<AuthInfo | null> {
+  if (header === undefined) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw unauthenticated('Authorization must be "Bearer <api key>"');
+  const auth = await services.apiKeys.authenticate(match[1]);
+  if (!auth) throw unauthenticated('The API key is unknown or revoked');
+  return auth;
+}
+
+const INTROSPECTION_FIELDS = new Set(['__schema', '__type', '__typename']);
+
+// Introspection alone needs no key (GraphiQL loads the schema before one is typed);
+// every other operation does, and without one gets no data at all.
+function requireKeyPlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ contextValue, operation }) {
+          if (!contextValue.auth && (!operation || !onlyIntrospection(operation))) throw unauthenticated();
+        },
+      };
+    },
+  };
+}
+
+function onlyIntrospection(operation: OperationDefinitionNode): boolean {
+  return (
+    operation.operation === 'query' &&
+    operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && INTROSPECTION_FIELDS.has(s.name.value))
+  );
+}
+
+function metricsPlugin(metrics: Metrics): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      let type = 'unknown';
+      return {
+        async didResolveOperation({ operation }) {
+          type = operation?.operation ?? 'unknown';
+        },
+        async willSendResponse({ response }) {
+          const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          const hasUserErrors = body?.data && Object.values(body.data).some((v) => (v as { userErrors?: unknown[] })?.userErrors?.length);
+          const outcome = body?.errors?.length ? 'error' : hasUserErrors ? 'user_error' : 'ok';
+          metrics.graphqlOperations.inc({ type, outcome });
+        },
+      };
+    },
+  };
+}

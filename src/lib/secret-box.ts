@@ -1,0 +1,63 @@
+// Gateway credentials at rest: AES-256-GCM under HERALD_SECRET_KEY. Each value names
+// the key it was sealed with (a fingerprint), so a rotated or wrong key is reported
+// plainly instead of as a decryption failure, and old keys stay readable.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export class SecretBox {
+  private readonly keys = new Map<string, Buffer>();
+  private readonly current: string;
+
+  /** `key` seals new values; `previous` keys only open old ones (rotation). */
+  constructor(key: Buffer, previous: Buffer[] = []) {
+    this.current = fingerprint(key);
+    for (const k of [key, ...previous]) this.keys.set(fingerprint(k), k);
+  }
+
+  seal(plaintext: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.keys.get(this.current)!, iv);
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return ['v1', this.current, iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join(':');
+  }
+
+  open(sealed: string): string {
+    const [version, keyId, iv, tag, body] = sealed.split(':');
+    if (version !== 'v1' || !body) throw new Error('credentials are not in a format this Herald reads');
+    const key = this.keys.get(keyId);
+    if (!key) throw new Error(`credentials were sealed with another HERALD_SECRET_KEY (fingerprint ${keyId})`);
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64'));
+    return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
+  }
+}
+
+function fingerprint(key: Buffer): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 12);
+}
+
+/**
+ * The key from HERALD_SECRET_KEY, or one generated once and kept in the data directory.
+ * `generated` tells the caller to warn: a key beside the data protects less, and every
+ * process sharing the database needs the same key.
+ */
+export function loadOrCreateSecretKey(configured: Buffer | undefined, dataDir: string): { key: Buffer; generated?: string } {
+  if (configured) return { key: configured };
+  const file = path.join(dataDir, 'secret.key');
+  try {
+    return { key: Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex'), generated: file };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  fs.mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  try {
+    fs.writeFileSync(file, key.toString('hex'), { mode: 0o600, flag: 'wx' });
+    return { key, generated: file };
+  } catch (err) {
+    // Another process won the race: use its key.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { key: Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex'), generated: file };
+    throw err;
+  }
+}

@@ -1,0 +1,31 @@
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { Role } from '../../graphql/auth-checker.js';
+import { type Context, tenantOf } from '../../graphql/context.js';
+import { Channel } from '../../graphql/enums.js';
+import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
+import { toGatewayView } from './gateways.service.js';
+import { AddChannelGatewayInput, AddChannelGatewayPayload, ChannelInfo, Gateway } from './gateways.types.js';
+
+@Resolver(() => Gateway)
+@UseMiddleware(RefusalsAsUserErrors)
+export class GatewaysResolver {
+  @Authorized(Role.READ)
+  @Query(() => [ChannelInfo], { description: 'Every channel with the gateways configured for it (seed: fetch-channels-gateways).' })
+  channels(@Ctx() ctx: Context) {
+    return ctx.services.gateways.channels(tenantOf(ctx));
+  }
+
+  @Authorized(Role.READ)
+  @Query(() => [Gateway])
+  async gateways(@Ctx() ctx: Context, @Arg('channel', () => Channel, { nullable: true }) channel?: Channel | null) {
+    return (await ctx.services.gateways.list(tenantOf(ctx), channel)).map(toGatewayView);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => AddChannelGatewayPayload)
+  async addChannelGateway(@Ctx() ctx: Context, @Arg('input') input: AddChannelGatewayInput): Promise<AddChannelGatewayPayload> {
+    const row = await ctx.services.gateways.add(tenantOf(ctx), input);
+    ctx.log.info({ gatewayId: row.id, channel: row.channel, provider: row.provider }, 'gateway added');
+    return { gateway: toGatewayView(row), userErrors: [] };
+  }
+}

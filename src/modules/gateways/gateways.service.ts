@@ -1,0 +1,133 @@
+import type { Database, Executor } from '../../db/client.js';
+import { type ChannelValue } from '../../db/schema/index.js';
+import { ALL_CHANNELS, Channel, Provider } from '../../graphql/enums.js';
+import { invalid } from '../../graphql/user-errors.js';
+import { toGlobalId } from '../../lib/ids.js';
+import { uuidv7 } from '../../lib/ids.js';
+import type { SecretBox } from '../../lib/secret-box.js';
+import { type Credentials, PROVIDERS_FOR, parseCredentials } from './credentials.js';
+import type { AddChannelGatewayInput, Gateway } from './gateways.types.js';
+import * as q from './gateways.queries.js';
+
+export const SANDBOX_GATEWAY_NAME = 'sandbox';
+
+export function toGatewayView(row: q.GatewayRow): Gateway & { __typename: 'Gateway'; dbId: string } {
+  return {
+    __typename: 'Gateway',
+    id: toGlobalId('Gateway', row.id),
+    dbId: row.id,
+    name: row.name,
+    channel: row.channel as Channel,
+    provider: row.provider as Provider,
+    enabled: row.enabled,
+    isDefault: row.isDefault,
+    createdAt: row.createdAt,
+  };
+}
+
+/** The SANDBOX gateway every channel of a new tenant starts with, as its default. */
+export function sandboxGatewayRows(tenantId: string, isDefault = true): q.NewGatewayRow[] {
+  return ALL_CHANNELS.map((channel) => ({
+    id: uuidv7(),
+    tenantId,
+    channel,
+    provider: Provider.SANDBOX,
+    name: SANDBOX_GATEWAY_NAME,
+    enabled: true,
+    isDefault,
+  }));
+}
+
+export class GatewaysService {
+  constructor(
+    private readonly db: Database,
+    private readonly secrets: SecretBox,
+  ) {}
+
+  list(tenantId: string, channel?: Channel | null) {
+    return q.listGateways(this.db, tenantId, channel ?? undefined);
+  }
+
+  async channels(tenantId: string) {
+    const rows = await q.listGateways(this.db, tenantId);
+    return ALL_CHANNELS.map((channel) => ({ channel, gateways: rows.filter((r) => r.channel === channel).map(toGatewayView) }));
+  }
+
+  async add(tenantId: string, input: AddChannelGatewayInput): Promise<q.GatewayRow> {
+    if (!PROVIDERS_FOR[input.channel].includes(input.provider)) {
+      throw invalid(['input', 'provider'], `${input.provider} cannot carry ${input.channel}; use ${PROVIDERS_FOR[input.channel].join(' or ')}`);
+    }
+    const { value, problem } = parseCredentials(input.provider, input.credentials);
+    if (problem) throw invalid(['input', 'credentials'], problem);
+    const enabled = input.enabled ?? true;
+    if (input.makeDefault && !enabled) throw invalid(['input', 'makeDefault'], 'a disabled gateway cannot be the default');
+    const name = input.name.trim();
+
+    return this.db.transaction(async (tx) => {
+      await q.lockGatewayDefaults(tx, tenantId);
+      if (await q.findGatewayByName(tx, tenantId, input.channel, name)) {
+        throw invalid(['input', 'name'], `a ${input.channel} gateway named "${name}" exists already`);
+      }
+      const current = await q.findDefaultGateway(tx, tenantId, input.channel);
+      // The SANDBOX a tenant starts with is a placeholder: the first real gateway added
+      // takes over as default unless the caller says otherwise.
+      const placeholder = !current || !current.enabled || (current.provider === Provider.SANDBOX && current.name === SANDBOX_GATEWAY_NAME);
+      const makeDefault = enabled && (input.makeDefault ?? (placeholder && input.provider !== Provider.SANDBOX));
+      if (makeDefault) await q.clearDefault(tx, tenantId, input.channel);
+      const [row] = await q.insertGateways(tx, [
+        {
+          id: uuidv7(),
+          tenantId,
+          channel: input.channel,
+          provider: input.provider,
+          name,
+          enabled,
+          isDefault: makeDefault,
+          credentials: value ? this.seal(value) : null,
+        },
+      ]);
+      return row;
+    });
+  }
+
+  seal(credentials: Credentials): string {
+    return this.secrets.seal(JSON.stringify(credentials));
+  }
+
+  /** The decrypted credentials of a gateway, for the dispatcher only. */
+  credentialsOf(row: q.GatewayRow): Credentials | null {
+    return row.credentials ? (JSON.parse(this.secrets.open(row.credentials)) as Credentials) : null;
+  }
+
+  /**
+   * Makes the environment's gateways (TWILIO_*, SENDGRID_*, TWITTER_*) the default
+   * tenant's defaults, and steps back to SANDBOX where the environment no longer has one.
+   */
+  async applyEnvironmentGateways(ex: Executor, tenantId: string, envGateways: EnvGateway[]): Promise<void> {
+    await q.lockGatewayDefaults(ex, tenantId);
+    const existing = await q.listGateways(ex, tenantId);
+    for (const channel of ALL_CHANNELS) {
+      const wanted = envGateways.find((g) => g.channel === channel);
+      const envRow = existing.find((r) => r.channel === channel && r.envSource !== null);
+      const sandbox = existing.find((r) => r.channel === channel && r.provider === Provider.SANDBOX && r.name === SANDBOX_GATEWAY_NAME);
+      if (wanted) {
+        await q.clearDefault(ex, tenantId, channel);
+        const set = { provider: wanted.provider, enabled: true, isDefault: true, credentials: this.seal(wanted.credentials), envSource: wanted.envSource };
+        if (envRow) await q.updateGateway(ex, envRow.id, { ...set, name: wanted.name });
+        else await q.insertGateways(ex, [{ id: uuidv7(), tenantId, channel, name: wanted.name, ...set }]);
+      } else if (envRow) {
+        // The variable was removed: keep the row (subscriptions and history name it), disabled.
+        await q.updateGateway(ex, envRow.id, { enabled: false, isDefault: false });
+        if (envRow.isDefault && sandbox) await q.updateGateway(ex, sandbox.id, { isDefault: true });
+      }
+    }
+  }
+}
+
+export interface EnvGateway {
+  channel: ChannelValue;
+  provider: Provider;
+  name: string;
+  envSource: string;
+  credentials: Credentials;
+}

@@ -1,0 +1,87 @@
+import { IsBoolean, IsOptional, Matches, MaxLength } from 'class-validator';
+import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { Node, UserError } from '../../graphql/common.types.js';
+import { Channel, Provider } from '../../graphql/enums.js';
+
+@ObjectType({ implements: Node })
+export class Gateway implements Node {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  name!: string;
+
+  @Field(() => Channel)
+  channel!: Channel;
+
+  @Field(() => Provider)
+  provider!: Provider;
+
+  @Field()
+  enabled!: boolean;
+
+  @Field({ description: 'The gateway its channel uses when a subscription or a send names none.' })
+  isDefault!: boolean;
+
+  @Field()
+  createdAt!: Date;
+}
+
+@ObjectType()
+export class ChannelInfo {
+  @Field(() => Channel)
+  channel!: Channel;
+
+  @Field(() => [Gateway])
+  gateways!: Gateway[];
+}
+
+@InputType()
+export class AddChannelGatewayInput {
+  @Field(() => Channel)
+  channel!: Channel;
+
+  @Field(() => Provider)
+  provider!: Provider;
+
+  @Field()
+  @Matches(/\S/, { message: 'name must not be empty' })
+  @MaxLength(100, { message: 'name must be at most 100 characters' })
+  name!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: [
+      'Provider credentials and sender identity as a JSON string; stored encrypted, never returned.',
+      'TWILIO: {"accountSid", "authToken", "from"} (from: E.164 number; for WHATSAPP the number without the whatsapp: prefix).',
+      'SENDGRID: {"apiKey", "from"} (from: an email address). TWITTER: {"appKey", "appSecret", "accessToken", "accessSecret"}.',
+      'SANDBOX: none.',
+    ].join('\n'),
+  })
+  @IsOptional()
+  @MaxLength(4096, { message: 'credentials must be at most 4096 characters' })
+  credentials?: string | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      "The gateway the channel uses when a subscription names none; default true for a channel's first enabled gateway (the SANDBOX placeholder a tenant starts with does not count).",
+  })
+  @IsOptional()
+  @IsBoolean()
+  makeDefault?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean | null;
+}
+
+@ObjectType()
+export class AddChannelGatewayPayload {
+  @Field(() => Gateway, { nullable: true })
+  gateway?: Gateway | null;
+
+  @Field(() => [UserError])
+  userErrors!: UserError[];
+}

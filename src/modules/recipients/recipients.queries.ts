@@ -1,0 +1,52 @@
+import { and, count, desc, eq, lt } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import { type RecipientKindValue, recipients } from '../../db/schema/index.js';
+
+export type RecipientRow = typeof recipients.$inferSelect;
+export type NewRecipientRow = typeof recipients.$inferInsert;
+
+export interface RecipientQuery {
+  kind?: RecipientKindValue;
+  externalRef?: string;
+}
+
+export async function findRecipient(ex: Executor, tenantId: string, id: string): Promise<RecipientRow | undefined> {
+  const [row] = await ex.select().from(recipients).where(and(eq(recipients.tenantId, tenantId), eq(recipients.id, id)));
+  return row;
+}
+
+export async function insertRecipient(ex: Executor, row: NewRecipientRow): Promise<RecipientRow> {
+  const [inserted] = await ex.insert(recipients).values(row).returning();
+  return inserted;
+}
+
+export async function updateRecipient(ex: Executor, tenantId: string, id: string, set: Partial<NewRecipientRow>): Promise<RecipientRow | undefined> {
+  const [row] = await ex
+    .update(recipients)
+    .set({ ...set, updatedAt: new Date() })
+    .where(and(eq(recipients.tenantId, tenantId), eq(recipients.id, id)))
+    .returning();
+  return row;
+}
+
+const filterOf = (tenantId: string, filter: RecipientQuery) =>
+  and(
+    eq(recipients.tenantId, tenantId),
+    filter.kind ? eq(recipients.kind, filter.kind) : undefined,
+    filter.externalRef !== undefined ? eq(recipients.externalRef, filter.externalRef) : undefined,
+  );
+
+/** Newest first; `limit + 1` rows so the caller can tell whether a next page exists. */
+export function pageRecipients(ex: Executor, tenantId: string, filter: RecipientQuery, limit: number, afterId?: string): Promise<RecipientRow[]> {
+  return ex
+    .select()
+    .from(recipients)
+    .where(and(filterOf(tenantId, filter), afterId ? lt(recipients.id, afterId) : undefined))
+    .orderBy(desc(recipients.id))
+    .limit(limit + 1);
+}
+
+export async function countRecipients(ex: Executor, tenantId: string, filter: RecipientQuery): Promise<number> {
+  const [row] = await ex.select({ n: count() }).from(recipients).where(filterOf(tenantId, filter));
+  return row.n;
+}

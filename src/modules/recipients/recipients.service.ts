@@ -1,0 +1,91 @@
+import type { Database } from '../../db/client.js';
+import type { RecipientKind } from '../../graphql/enums.js';
+import { notFound, Problems } from '../../graphql/user-errors.js';
+import { fromGlobalId, toGlobalId, uuidv7 } from '../../lib/ids.js';
+import type { PageRequest } from '../../graphql/connection.js';
+import { normalizePhone } from '../gateways/credentials.js';
+import type { CreateRecipientInput, Recipient, RecipientFilter, UpdateRecipientInput } from './recipients.types.js';
+import * as q from './recipients.queries.js';
+
+export function toRecipientView(row: q.RecipientRow): Recipient & { __typename: 'Recipient' } {
+  return {
+    __typename: 'Recipient',
+    id: toGlobalId('Recipient', row.id),
+    dbId: row.id,
+    kind: row.kind as RecipientKind,
+    externalRef: row.externalRef,
+    displayName: row.displayName,
+    phone: row.phone,
+    email: row.email,
+    whatsapp: row.whatsapp,
+    twitterHandle: row.twitterHandle,
+    createdAt: row.createdAt,
+  };
+}
+
+type ContactInput = Pick<CreateRecipientInput, 'phone' | 'email' | 'whatsapp' | 'twitterHandle'>;
+
+/**
+ * Normalized contact fields: phones as E.164, handles without "@", e-mails trimmed.
+ * `undefined` stays undefined (unchanged on update), `null` clears.
+ */
+function normalizeContacts(input: ContactInput, problems: Problems): Partial<q.NewRecipientRow> {
+  const out: Partial<q.NewRecipientRow> = {};
+  for (const field of ['phone', 'whatsapp'] as const) {
+    const value = input[field];
+    if (value === undefined) continue;
+    if (value === null) {
+      out[field] = null;
+      continue;
+    }
+    const e164 = normalizePhone(value);
+    if (e164) out[field] = e164;
+    else problems.add(['input', field], `${field} must be a valid phone number with its country code, e.g. +14155550123`);
+  }
+  if (input.email !== undefined) out.email = input.email === null ? null : input.email.trim();
+  if (input.twitterHandle !== undefined) out.twitterHandle = input.twitterHandle === null ? null : input.twitterHandle.replace(/^@/, '');
+  return out;
+}
+
+export class RecipientsService {
+  constructor(private readonly db: Database) {}
+
+  async create(tenantId: string, input: CreateRecipientInput): Promise<q.RecipientRow> {
+    const problems = new Problems();
+    const contacts = normalizeContacts(input, problems);
+    problems.throwIfAny();
+    return q.insertRecipient(this.db, {
+      id: uuidv7(),
+      tenantId,
+      kind: input.kind,
+      externalRef: input.externalRef?.trim() ?? null,
+      displayName: input.displayName.trim(),
+      ...contacts,
+    });
+  }
+
+  async update(tenantId: string, input: UpdateRecipientInput): Promise<q.RecipientRow> {
+    const ref = fromGlobalId(input.id, 'Recipient');
+    if (!ref) throw notFound(['input', 'id'], `no recipient ${input.id}`);
+    const problems = new Problems();
+    const set = normalizeContacts(input, problems);
+    problems.throwIfAny();
+    if (input.displayName) set.displayName = input.displayName.trim();
+    const row = await q.updateRecipient(this.db, tenantId, ref.uuid, set);
+    if (!row) throw notFound(['input', 'id'], `no recipient ${input.id}`);
+    return row;
+  }
+
+  async get(tenantId: string, id: string): Promise<q.RecipientRow | undefined> {
+    const ref = fromGlobalId(id, 'Recipient');
+    return ref ? q.findRecipient(this.db, tenantId, ref.uuid) : undefined;
+  }
+
+  page(tenantId: string, filter: RecipientFilter | null | undefined, page: PageRequest) {
+    const query: q.RecipientQuery = { kind: filter?.kind ?? undefined, externalRef: filter?.externalRef ?? undefined };
+    return {
+      rows: () => q.pageRecipients(this.db, tenantId, query, page.limit, page.afterId),
+      count: () => q.countRecipients(this.db, tenantId, query),
+    };
+  }
+}

@@ -1,0 +1,65 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { Role } from '../../graphql/auth-checker.js';
+import { Node } from '../../graphql/common.types.js';
+import { type Context, tenantOf } from '../../graphql/context.js';
+import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
+import { fromGlobalId } from '../../lib/ids.js';
+import { CreateApiKeyInput, CreateApiKeyPayload } from '../api-keys/api-keys.types.js';
+import { findGateway } from '../gateways/gateways.queries.js';
+import { toGatewayView } from '../gateways/gateways.service.js';
+import { toRecipientView } from '../recipients/recipients.service.js';
+import { toTenantView } from './tenants.service.js';
+import { CreateTenantInput, CreateTenantPayload, Tenant } from './tenants.types.js';
+
+@Resolver(() => Tenant)
+@UseMiddleware(RefusalsAsUserErrors)
+export class TenantsResolver {
+  @Authorized(Role.READ)
+  @Query(() => Tenant, { description: 'The tenant of the calling API key.' })
+  async viewer(@Ctx() ctx: Context) {
+    const row = await ctx.services.tenants.get(tenantOf(ctx));
+    if (!row) throw new Error('the API key names a tenant that does not exist');
+    return toTenantView(row);
+  }
+
+  /** Any object of the caller's tenant by its id; another tenant's, or a malformed id, is null. */
+  @Authorized(Role.READ)
+  @Query(() => Node, { nullable: true })
+  async node(@Ctx() ctx: Context, @Arg('id', () => ID) id: string) {
+    const ref = fromGlobalId(id);
+    const tenantId = tenantOf(ctx);
+    if (!ref) return null;
+    switch (ref.type) {
+      case 'Tenant':
+        return ref.uuid === tenantId ? this.viewer(ctx) : null;
+      case 'Recipient': {
+        const row = await ctx.services.recipients.get(tenantId, id);
+        return row ? toRecipientView(row) : null;
+      }
+      case 'Gateway': {
+        const row = await findGateway(ctx.services.db, tenantId, ref.uuid);
+        return row ? toGatewayView(row) : null;
+      }
+      default:
+        return null;
+    }
+  }
+
+  @Authorized(Role.OPERATOR)
+  @Mutation(() => CreateTenantPayload, {
+    description: 'Operator only: an ADMIN key of the default tenant. A new tenant starts with a SANDBOX gateway on every channel.',
+  })
+  async createTenant(@Ctx() ctx: Context, @Arg('input') input: CreateTenantInput): Promise<CreateTenantPayload> {
+    const { tenant, adminKey } = await ctx.services.tenants.create(input.name);
+    ctx.log.info({ tenantId: tenant.id }, 'tenant created');
+    return { tenant: toTenantView(tenant), adminKey, userErrors: [] };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CreateApiKeyPayload)
+  async createApiKey(@Ctx() ctx: Context, @Arg('input') input: CreateApiKeyInput): Promise<CreateApiKeyPayload> {
+    const key = await ctx.services.apiKeys.create(ctx.services.db, tenantOf(ctx), input.name, input.role);
+    ctx.log.info({ tenantId: tenantOf(ctx), role: input.role }, 'API key created');
+    return { key, userErrors: [] };
+  }
+}
