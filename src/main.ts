@@ -1,17 +1,8 @@
-// Process entry: read config, open the database, migrate, bootstrap, serve.
+// Process entry: read config and role, start Herald, stop it cleanly on a signal.
 import 'reflect-metadata';
-import type { FastifyInstance } from 'fastify';
-import { bootstrap } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
-import { openDatabase } from './db/client.js';
-import { buildHeraldSchema } from './graphql/schema.js';
-import { createHttpApp } from './http/app.js';
-import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
+import { type Role, startHerald } from './herald.js';
 import { createLogger } from './logger.js';
-import { createMetrics } from './metrics.js';
-import { createServices } from './services.js';
-
-type Role = 'all' | 'api' | 'worker';
 
 function parseRole(argv: string[]): Role {
   const i = argv.indexOf('--role');
@@ -36,44 +27,11 @@ async function main(): Promise<void> {
   }
 
   const log = createLogger(config.logLevel);
-  const { key, generated } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
-  if (generated) {
-    log.warn(
-      { file: generated },
-      'HERALD_SECRET_KEY is not set: gateway credentials are encrypted with a key kept in the data directory; set HERALD_SECRET_KEY (64 hex characters) in production and on every process that shares the database',
-    );
-  }
-
-  const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log);
-  const services = createServices(handle.db, new SecretBox(key));
-  const metrics = createMetrics();
-  let started = false;
-
-  let app: FastifyInstance | undefined;
-  if (role !== 'worker' || true) {
-    // A worker serves /healthz and /readyz too, so an orchestrator can watch it.
-    app = await createHttpApp({
-      config,
-      log,
-      services,
-      schema: await buildHeraldSchema(),
-      metrics,
-      isStarted: () => started,
-      ping: handle.ping,
-    });
-    await app.listen({ host: config.host, port: config.port });
-  }
-
-  await handle.migrate();
-  const { firstKey } = await bootstrap(handle.db, services, config, log);
-  started = true;
-
-  const address = app?.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const base = config.publicUrl.replace(`:${config.port}`, `:${port}`);
-  if (firstKey) printFirstKey(firstKey, base);
+  const herald = await startHerald(config, log, role);
+  const base = config.port === 0 ? herald.url : config.publicUrl;
+  if (herald.firstKey) printFirstKey(herald.firstKey, base);
   log.info(
-    { role, database: handle.kind, graphiql: `${base}/graphiql`, startupMs: Math.round(performance.now() - startedAt) },
+    { role, database: herald.handle.kind, graphiql: `${base}/graphiql`, startupMs: Math.round(performance.now() - startedAt) },
     `Herald is ready: GraphiQL at ${base}/graphiql`,
   );
 
@@ -88,8 +46,8 @@ async function main(): Promise<void> {
     }, 25_000);
     force.unref();
     try {
-      await app?.close();
-      await handle.close();
+      await herald.close();
+      log.info('stopped');
       process.exit(0);
     } catch (err) {
       log.error({ err }, 'error during shutdown');
