@@ -122,7 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) problems.push('TWILIO_ACCOUNT_SID must be "AC" followed by 32 hex characters');
     if (!smsFrom && !whatsappFrom) problems.push('TWILIO_SMS_FROM or TWILIO_WHATSAPP_FROM must be set with TWILIO_ACCOUNT_SID');
     twilio = { accountSid, authToken, smsFrom, whatsappFrom };
-  } else if (smsFrom || whatsappFrom) {
+  } else if ((smsFrom || whatsappFrom) && !get('TWILIO_ACCOUNT_SID') && !get('TWILIO_AUTH_TOKEN')) {
     problems.push(`TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN must be set together with ${smsFrom ? 'TWILIO_SMS_FROM' : 'TWILIO_WHATSAPP_FROM'}`);
   }
   for (const name of ['TWILIO_SMS_FROM', 'TWILIO_WHATSAPP_FROM']) {

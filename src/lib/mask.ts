@@ -1,10 +1,13 @@
 // Masking for anything that names a person's address in a response or a log line.
 
-/** +14155550123 → +1*******0123: country code and last four digits kept. */
+/**
+ * +14155550123 → +1*******0123: the first digit and the last four kept, the middle a
+ * fixed run of stars so the mask does not even tell the number's length.
+ */
 export function maskPhone(phone: string): string {
   const digits = phone.replace(/^\+/, '');
   if (digits.length <= 5) return '*'.repeat(phone.length);
-  return `+${digits.slice(0, 1)}${'*'.repeat(digits.length - 5)}${digits.slice(-4)}`;
+  return `+${digits.slice(0, 1)}*******${digits.slice(-4)}`;
 }
 
 /** jane@example.com → j***@example.com */

@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const problemsOf = (env: Record<string, string>): string[] => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+};
+
+describe('loadConfig', () => {
+  it('has working defaults for a fresh machine', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 4000,
+      publicUrl: 'http://127.0.0.1:4000',
+      dataDir: path.resolve('.herald-data'),
+      maxBodyBytes: 8 * 1024 * 1024,
+      logLevel: 'info',
+    });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.twilio).toBeUndefined();
+  });
+
+  it('reads every credential set', () => {
+    const config = loadConfig({
+      TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`,
+      TWILIO_AUTH_TOKEN: 'token',
+      TWILIO_SMS_FROM: '+15005550006',
+      SENDGRID_API_KEY: 'SG.key',
+      SENDGRID_FROM_EMAIL: 'noreply@example.com',
+      TWITTER_APP_KEY: 'a',
+      TWITTER_APP_SECRET: 'b',
+      TWITTER_ACCESS_TOKEN: 'c',
+      TWITTER_ACCESS_SECRET: 'd',
+      TWILIO_API_BASE_URL: 'http://127.0.0.1:9999/',
+    });
+    expect(config.twilio).toEqual({ accountSid: `AC${'a'.repeat(32)}`, authToken: 'token', smsFrom: '+15005550006', whatsappFrom: undefined });
+    expect(config.sendgrid).toEqual({ apiKey: 'SG.key', fromEmail: 'noreply@example.com' });
+    expect(config.twitter).toEqual({ appKey: 'a', appSecret: 'b', accessToken: 'c', accessSecret: 'd' });
+    expect(config.providerBaseUrls.twilio).toBe('http://127.0.0.1:9999');
+  });
+
+  it.each([
+    [{ TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`, TWILIO_SMS_FROM: '+15005550006' }, 'TWILIO_AUTH_TOKEN'],
+    [{ SENDGRID_API_KEY: 'SG.x' }, 'SENDGRID_FROM_EMAIL'],
+    [{ TWITTER_APP_KEY: 'a', TWITTER_APP_SECRET: 'b' }, 'TWITTER_ACCESS_TOKEN'],
+    [{ TWILIO_SMS_FROM: '+15005550006' }, 'TWILIO_ACCOUNT_SID'],
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'mysql://localhost/db' }, 'DATABASE_URL'],
+    [{ PUBLIC_URL: 'example.com' }, 'PUBLIC_URL'],
+    [{ TWILIO_API_BASE_URL: 'ftp://x' }, 'TWILIO_API_BASE_URL'],
+    [{ HERALD_MAX_BODY_BYTES: '-5' }, 'HERALD_MAX_BODY_BYTES'],
+    [{ HERALD_SECRET_KEY: 'short' }, 'HERALD_SECRET_KEY'],
+    [{ HERALD_BOOTSTRAP_ADMIN_KEY: 'short' }, 'HERALD_BOOTSTRAP_ADMIN_KEY'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('refuses %o naming %s', (env, variable) => {
+    const problems = problemsOf(env as Record<string, string>);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(variable);
+  });
+
+  it('never echoes a secret value in a problem', () => {
+    const problems = problemsOf({ TWILIO_ACCOUNT_SID: 'ACnot-a-sid', TWILIO_AUTH_TOKEN: 'hunter2-secret', TWILIO_SMS_FROM: '+15005550006' });
+    expect(problems.join(' ')).toContain('TWILIO_ACCOUNT_SID');
+    expect(problems.join(' ')).not.toContain('hunter2-secret');
+  });
+});
