@@ -2,3 +2,4 @@ export * from './enums.js';
 export * from './gateways.js';
 export * from './recipients.js';
 export * from './tenants.js';
+export * from './messages.js';

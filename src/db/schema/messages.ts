@@ -1,0 +1,90 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { channelEnum } from './enums.js';
+import { gateways } from './gateways.js';
+import { recipients } from './recipients.js';
+import { tenants } from './tenants.js';
+
+export const messageStatusEnum = pgEnum('message_status', ['SCHEDULED', 'QUEUED', 'SENDING', 'SENT', 'DELIVERED', 'FAILED', 'CANCELLED']);
+export const deliveryOutcomeEnum = pgEnum('delivery_outcome', ['SUCCESS', 'FAILURE']);
+export type MessageStatusValue = (typeof messageStatusEnum.enumValues)[number];
+
+export interface InvoiceData {
+  number: string;
+  amountDue: string;
+  currency: string;
+  dueDate: string;
+  url?: string | null;
+}
+
+export const messages = pgTable(
+  'messages',
+  {
+    // UUIDv7, and created_at is the id's own timestamp: newest-first pages and
+    // createdAfter/Before filters are ranges on the primary key order.
+    id: uuid('id').primaryKey(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    recipientId: uuid('recipient_id').notNull().references(() => recipients.id),
+    gatewayId: uuid('gateway_id').references(() => gateways.id),
+    channel: channelEnum('channel').notNull(),
+    status: messageStatusEnum('status').notNull(),
+    body: text('body').notNull(),
+    subject: text('subject'),
+    htmlBody: text('html_body'),
+    // The full address, needed to send; the API shows it masked only.
+    destination: text('destination').notNull(),
+    scheduledAt: timestamp('scheduled_at', { withTimezone: true }),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    attempts: integer('attempts').notNull().default(0),
+    providerMessageId: text('provider_message_id'),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    orderId: text('order_id'),
+    orderStatus: text('order_status'),
+    invoice: jsonb('invoice').$type<InvoiceData>(),
+    invoiceNumber: text('invoice_number'),
+    idempotencyKey: text('idempotency_key'),
+    // SHA-256 of the normalized request: same key + same input → the first message.
+    requestHash: text('request_hash'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('messages_tenant_id').on(t.tenantId, t.id),
+    index('messages_tenant_status_id').on(t.tenantId, t.status, t.id),
+    index('messages_tenant_channel_id').on(t.tenantId, t.channel, t.id),
+    index('messages_tenant_recipient_id').on(t.tenantId, t.recipientId, t.id),
+    index('messages_tenant_order_id').on(t.tenantId, t.orderId, t.id).where(sql`${t.orderId} is not null`),
+    index('messages_tenant_invoice_id').on(t.tenantId, t.invoiceNumber, t.id).where(sql`${t.invoiceNumber} is not null`),
+    uniqueIndex('messages_tenant_idempotency_key').on(t.tenantId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
+    index('messages_provider_message_id').on(t.providerMessageId).where(sql`${t.providerMessageId} is not null`),
+    // Finds sends orphaned by a crashed worker.
+    index('messages_sending_updated').on(t.updatedAt).where(sql`${t.status} = 'SENDING'`),
+  ],
+);
+
+export const deliveryLogs = pgTable(
+  'delivery_logs',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    messageId: uuid('message_id').references(() => messages.id),
+    recipientId: uuid('recipient_id').references(() => recipients.id),
+    gatewayId: uuid('gateway_id').references(() => gateways.id),
+    channel: channelEnum('channel'),
+    outcome: deliveryOutcomeEnum('outcome').notNull(),
+    reason: text('reason'),
+    attempt: integer('attempt'),
+    providerCode: text('provider_code'),
+    orderId: text('order_id'),
+    orderStatus: text('order_status'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('delivery_logs_tenant_id').on(t.tenantId, t.id),
+    index('delivery_logs_message_id').on(t.messageId, t.id),
+    index('delivery_logs_tenant_recipient_id').on(t.tenantId, t.recipientId, t.id),
+    index('delivery_logs_tenant_order_id').on(t.tenantId, t.orderId, t.id).where(sql`${t.orderId} is not null`),
+  ],
+);

@@ -1,0 +1,55 @@
+// One interface for every channel and vendor. Adapters fold vendor errors into three
+// kinds the dispatcher acts on; the vendor's own code is kept for the log.
+import type { ChannelValue, ProviderValue } from '../db/schema/index.js';
+import type { Credentials } from '../modules/gateways/credentials.js';
+
+/** What an adapter needs to send one message: nothing it could use to reach the database. */
+export interface OutboundMessage {
+  /** Herald's message id (uuid), carried to the vendor where it allows (custom_args, …). */
+  id: string;
+  channel: ChannelValue;
+  /** Full address: E.164 phone, e-mail address, or X user id/handle. */
+  destination: string;
+  body: string;
+  subject?: string | null;
+  htmlBody?: string | null;
+}
+
+export interface GatewayForSend {
+  id: string;
+  provider: ProviderValue;
+  /** Decrypted credentials; null for SANDBOX. */
+  credentials: Credentials | null;
+}
+
+export interface SendSuccess {
+  ok: true;
+  providerMessageId: string;
+}
+
+export type ProviderErrorKind = 'transient' | 'rate_limited' | 'permanent';
+
+export interface ProviderError {
+  ok: false;
+  kind: ProviderErrorKind;
+  /** The vendor's code as a string (Twilio "21211", HTTP "503", "ETIMEDOUT"). */
+  code: string;
+  /** Words a support person understands. Never contains credentials. */
+  message: string;
+  /** rate_limited: when the vendor said to come back. */
+  retryAt?: Date;
+}
+
+export type SendResult = SendSuccess | ProviderError;
+
+export interface Provider {
+  send(message: OutboundMessage, gateway: GatewayForSend): Promise<SendResult>;
+}
+
+/** Where each vendor SDK sends its requests (TWILIO_API_BASE_URL …) and the status callback base. */
+export interface ProviderSettings {
+  baseUrls: { twilio?: string; sendgrid?: string; twitter?: string };
+  publicUrl: string;
+  /** Per-request timeout; a timeout is a transient error. */
+  timeoutMs: number;
+}
