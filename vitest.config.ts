@@ -13,6 +13,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    // The GraphiQL browser test needs Chromium: `npm run test:browser` runs it.
+    exclude: ['**/node_modules/**', '**/.git/**', 'test/browser/**'],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -38,6 +38,11 @@ export interface Config {
   twitter?: TwitterEnv;
   sendgridWebhookPublicKey?: string;
   providerBaseUrls: { twilio?: string; sendgrid?: string; twitter?: string };
+  /** Sends one worker process runs at once. */
+  workerConcurrency: number;
+  /** A provider call slower than this is a transient failure. */
+  sendTimeoutMs: number;
+  retry: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number };
 }
 
 export class ConfigError extends Error {
@@ -164,6 +169,14 @@ export function loadConfig(env: Env = process.env): Config {
     twitter,
     sendgridWebhookPublicKey: get('SENDGRID_WEBHOOK_PUBLIC_KEY'),
     providerBaseUrls,
+    workerConcurrency: int('HERALD_WORKER_CONCURRENCY', 8, 1, 256),
+    sendTimeoutMs: int('HERALD_SEND_TIMEOUT_MS', 10_000, 100, 120_000),
+    // Defaults outlast a 10-minute provider outage: 25 attempts, 1 s doubling to 60 s.
+    retry: {
+      baseDelayMs: int('HERALD_RETRY_BASE_MS', 1_000, 10, 600_000),
+      maxDelayMs: int('HERALD_RETRY_MAX_DELAY_MS', 60_000, 10, 3_600_000),
+      maxAttempts: int('HERALD_RETRY_MAX_ATTEMPTS', 25, 1, 1_000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

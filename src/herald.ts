@@ -8,7 +8,11 @@ import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { buildHeraldSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
 import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { DISPATCH_QUEUE, type DispatchJob, QueueOutbox, startQueue } from './dispatch/queue.js';
 import { createMetrics } from './metrics.js';
+import { countWaiting } from './modules/messages/messages.queries.js';
+import { createProviders } from './providers/index.js';
 import { type Services, createServices } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -33,8 +37,11 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     );
   }
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log);
-  const services = createServices(handle.db, new SecretBox(key));
+  const metrics = createMetrics(() => countWaiting(handle.db));
+  const outbox = new QueueOutbox();
+  const services = createServices(handle.db, new SecretBox(key), outbox, metrics);
   let started = false;
+  let boss: Awaited<ReturnType<typeof startQueue>> | undefined;
 
   // Every role serves HTTP: a worker answers /healthz and /readyz for its orchestrator.
   // The server listens before migrating, so /readyz can say 503 meanwhile.
@@ -43,7 +50,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     log,
     services,
     schema: await buildHeraldSchema(),
-    metrics: createMetrics(),
+    metrics,
     isStarted: () => started,
     ping: handle.ping,
   });
@@ -51,6 +58,22 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     await app.listen({ host: config.host, port: config.port });
     await handle.migrate();
     const { firstKey } = await bootstrap(handle.db, services, config, log);
+    boss = await startQueue(handle, log);
+    outbox.attach(boss);
+    if (role !== 'api') {
+      const dispatcher = new Dispatcher({
+        db: handle.db,
+        gateways: services.gateways,
+        providerFor: createProviders({ baseUrls: config.providerBaseUrls, publicUrl: config.publicUrl, timeoutMs: config.sendTimeoutMs }),
+        outbox,
+        policy: config.retry,
+        metrics,
+        log,
+      });
+      await boss.work<DispatchJob>(DISPATCH_QUEUE, { localConcurrency: config.workerConcurrency, batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) =>
+        dispatcher.dispatch(job.data, job.retryCount > 0),
+      );
+    }
     started = true;
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -62,11 +85,15 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       url,
       firstKey,
       async close() {
+        started = false;
+        // Stop taking jobs and let sends in flight finish (bounded), then the rest.
+        await boss?.stop({ graceful: true, timeout: 15_000, close: false });
         await app.close();
         await handle.close();
       },
     };
   } catch (err) {
+    await boss?.stop({ graceful: false, close: false }).catch(() => undefined);
     await app.close().catch(() => undefined);
     await handle.close().catch(() => undefined);
     throw err;

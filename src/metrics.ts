@@ -1,7 +1,10 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** One registry per process (or per app in tests): default process metrics plus Herald's own series. */
-export function createMetrics() {
+/**
+ * One registry per process (or per app in tests): default process metrics plus Herald's
+ * own series. `queueDepth` is read at scrape time.
+ */
+export function createMetrics(queueDepth?: () => Promise<number>) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -18,6 +21,27 @@ export function createMetrics() {
       labelNames: ['route', 'status'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
+    }),
+    messages: new Counter({
+      name: 'herald_messages_total',
+      help: 'Messages entering each status, by channel',
+      labelNames: ['channel', 'status'] as const,
+      registers: [registry],
+    }),
+    dispatchDuration: new Histogram({
+      name: 'herald_dispatch_duration_seconds',
+      help: 'Time of one provider send attempt, by channel, provider and outcome',
+      labelNames: ['channel', 'provider', 'outcome'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'herald_queue_depth',
+      help: 'Messages QUEUED and waiting for a worker',
+      registers: [registry],
+      async collect() {
+        if (queueDepth) this.set(await queueDepth().catch(() => Number.NaN));
+      },
     }),
   };
 }

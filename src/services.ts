@@ -1,13 +1,15 @@
 // The service layer, built once per process and shared by resolvers, HTTP routes and workers.
 import type { Database } from './db/client.js';
 import type { SecretBox } from './lib/secret-box.js';
+import type { Metrics } from './metrics.js';
+import { MessagesService, type Outbox } from './modules/messages/messages.service.js';
 import { ApiKeysService } from './modules/api-keys/api-keys.service.js';
 import { GatewaysService } from './modules/gateways/gateways.service.js';
 import { RecipientsService } from './modules/recipients/recipients.service.js';
 import { SubscriptionsService } from './modules/subscriptions/subscriptions.service.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
 
-export function createServices(db: Database, secrets: SecretBox) {
+export function createServices(db: Database, secrets: SecretBox, outbox: Outbox, metrics: Metrics) {
   const apiKeys = new ApiKeysService(db);
   return {
     db,
@@ -16,6 +18,7 @@ export function createServices(db: Database, secrets: SecretBox) {
     gateways: new GatewaysService(db, secrets),
     recipients: new RecipientsService(db),
     subscriptions: new SubscriptionsService(db),
+    messages: new MessagesService(db, outbox, metrics),
   };
 }
 

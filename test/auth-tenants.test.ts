@@ -265,9 +265,9 @@ describe('tenants', () => {
   });
 
   it.each([
-    ['empty', ''],
-    ['blank', '   '],
-  ])('refuses an %s name with INVALID_INPUT on input.name', async (_name, name) => {
+    ['an empty', ''],
+    ['a blank', '   '],
+  ])('refuses %s name with INVALID_INPUT on input.name', async (_name, name) => {
     const result = ok(await herald.gql(CREATE_TENANT, { input: { name } })).createTenant;
     expect(result).toEqual({ tenant: null, adminKey: null, userErrors: [{ field: ['input', 'name'], message: expect.any(String), code: 'INVALID_INPUT' }] });
   });
@@ -369,7 +369,7 @@ describe('auth cache', () => {
       const cold = await callsFor();
       const warm = await callsFor();
       expect(cold).toBeGreaterThan(0);
-      expect(warm).toBe(cold - 1); console.log("COLDWARM", cold, warm);
+      expect(warm).toBe(cold - 1);
     } finally {
       select.mockRestore();
     }

@@ -180,6 +180,29 @@ describe('addChannelGateway', () => {
     expect(result).toEqual({ gateway: null, userErrors: [{ field: ['input', 'name'], message: expect.any(String), code: 'INVALID_INPUT' }] });
   });
 
+  it('refuses a name over 100 characters', async () => {
+    const result = await addGateway({ channel: 'SMS', provider: 'TWILIO', name: 'n'.repeat(101), credentials: twilio() });
+    expect(result).toEqual({ gateway: null, userErrors: [{ field: ['input', 'name'], message: expect.stringMatching(/100/), code: 'INVALID_INPUT' }] });
+  });
+
+  it('concurrent additions leave exactly one default and one gateway per name', async () => {
+    const before = (await gatewaysOf(herald, 'WHATSAPP')).length;
+    const names = [uniqueName('race'), uniqueName('race'), uniqueName('race')];
+    const results = await Promise.all(
+      [...names, names[0]].map((name) => addGateway({ channel: 'WHATSAPP', provider: 'TWILIO', name, credentials: twilio(), makeDefault: true })),
+    );
+    const added = results.filter((r) => r.gateway);
+    const refused = results.filter((r) => !r.gateway);
+    expect(added).toHaveLength(3);
+    expect(refused).toEqual([{ gateway: null, userErrors: [{ field: ['input', 'name'], message: expect.any(String), code: 'INVALID_INPUT' }] }]);
+    const whatsapp = await gatewaysOf(herald, 'WHATSAPP');
+    expect(whatsapp).toHaveLength(before + 3);
+    const defaults = whatsapp.filter((g) => g.isDefault);
+    expect(defaults).toHaveLength(1);
+    expect(added.map((r) => r.gateway!.id)).toContain(defaults[0].id);
+    await expectOneDefaultPerChannel(herald);
+  });
+
   it('needs an ADMIN key: a SENDER key is FORBIDDEN and adds nothing', async () => {
     const sender = await buildApiKey(herald, 'SENDER');
     const before = (await gatewaysOf(herald)).length;
@@ -211,6 +234,7 @@ describe('gateway credentials', () => {
     ['a SendGrid set without apiKey', 'EMAIL', 'SENDGRID', JSON.stringify({ from: 'herald@example.com' }), /apiKey/],
     ['Twitter without accessSecret', 'TWITTER_DM', 'TWITTER', JSON.stringify(twitterWithoutSecret), /accessSecret/],
     ['SANDBOX given credentials', 'SMS', 'SANDBOX', twilio(), /SANDBOX/],
+    ['credentials over 4096 characters', 'SMS', 'TWILIO', twilio({ from: `+15005550006${' '.repeat(4100)}` }), /4096/],
   ])('refuses %s with INVALID_INPUT on credentials, stores nothing, and never echoes a secret', async (_case, channel, provider, credentials, message) => {
     const before = await gatewaysOf(herald);
     const logsBefore = herald.logs.length;
@@ -254,9 +278,17 @@ describe('gateway credentials', () => {
     const result = await herald.gql(ADD, { input: { channel: 'SMS', provider: 'TWILIO', name: uniqueName('object-creds'), credentials: TWILIO_CREDENTIALS } });
     expect(result.status).toBe(400);
     expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect(result.errors?.[0].message).toMatch(/credentials/);
+    // The message still says where and what is wrong.
+    expect(result.errors?.[0].message).toMatch(/"input\.credentials".*String/);
     expect(JSON.stringify(result)).not.toContain(TWILIO_CREDENTIALS.authToken);
     expect(herald.logs.slice(logsBefore).join('\n')).not.toContain(TWILIO_CREDENTIALS.authToken);
+
+    // A secret pasted into the wrong field is not echoed either.
+    const misplaced = await herald.gql(ADD, { input: { channel: 'SMS', provider: TWILIO_CREDENTIALS.authToken, name: uniqueName('misplaced'), credentials: twilio() } });
+    expect(misplaced.status).toBe(400);
+    expect(misplaced.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(misplaced.errors?.[0].message).toMatch(/"input\.provider".*Provider/);
+    expect(JSON.stringify(misplaced)).not.toContain(TWILIO_CREDENTIALS.authToken);
     expect(await gatewaysOf(herald)).toEqual(before);
   });
 
@@ -390,6 +422,33 @@ describe('environment gateways', () => {
     expect(before.find((g) => g.id === envGateway.id)).toMatchObject({ enabled: false });
     expect((await defaultOf(envHerald, 'EMAIL')).provider).toBe('SENDGRID');
     await expectOneDefaultPerChannel(envHerald);
+  });
+});
+
+describe('environment gateways next to API-made ones', () => {
+  it('keeps "env:" names for environment gateways, so setting the variables later still starts', async () => {
+    const secretKey = randomBytes(32).toString('hex');
+    let own = await startTestHerald({ env: { HERALD_SECRET_KEY: secretKey } });
+    try {
+      for (const name of ['env:twilio-sms', '  env:anything']) {
+        const refused = ok(await own.gql(ADD, { input: { channel: 'SMS', provider: 'TWILIO', name, credentials: twilio() } })).addChannelGateway;
+        expect(refused).toEqual({ gateway: null, userErrors: [{ field: ['input', 'name'], message: expect.stringMatching(/env:/), code: 'INVALID_INPUT' }] });
+      }
+      const mine = ok(await own.gql(ADD, { input: { channel: 'SMS', provider: 'TWILIO', name: 'twilio-sms', credentials: twilio() } })).addChannelGateway.gateway as GatewayView;
+      expect(mine.isDefault).toBe(true);
+
+      own = await own.restart({ HERALD_SECRET_KEY: secretKey, TWILIO_ACCOUNT_SID: `AC${'ab'.repeat(16)}`, TWILIO_AUTH_TOKEN: 'env-token-2', TWILIO_SMS_FROM: '+15005550006' });
+      const envDefault = await defaultOf(own, 'SMS');
+      expect(envDefault).toMatchObject({ provider: 'TWILIO', name: expect.stringMatching(/^env:/) });
+      expect((await gatewaysOf(own, 'SMS')).map((g) => g.name).sort()).toEqual([envDefault.name, 'sandbox', 'twilio-sms'].sort());
+      const rows = await own.services.gateways.list(DEFAULT_TENANT_ID, Channel.SMS);
+      const row = (id: string) => rows.find((r) => r.id === fromGlobalId(id, 'Gateway')!.uuid)!;
+      expect(own.services.gateways.credentialsOf(row(envDefault.id))).toMatchObject({ authToken: 'env-token-2' });
+      expect(own.services.gateways.credentialsOf(row(mine.id))).toMatchObject({ authToken: TWILIO_CREDENTIALS.authToken });
+      await expectOneDefaultPerChannel(own);
+    } finally {
+      await own.stop();
+    }
   });
 });
 

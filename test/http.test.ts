@@ -71,7 +71,7 @@ describe('GraphQL over HTTP', () => {
     const variables = encodeURIComponent(JSON.stringify({ first: 5 }));
     const response = await call(`/graphql?query=${query}&variables=${variables}`, { headers: bearer() });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = (await response.json()) as { data?: any; errors?: unknown[] };
     expect(body.errors).toBeUndefined();
     expect(body.data.viewer.name).toBe('default');
   });

@@ -43,3 +43,28 @@ registerEnumType(ApiKeyRole, { name: 'ApiKeyRole' });
 registerEnumType(UserErrorCode, { name: 'UserErrorCode' });
 
 export const ALL_CHANNELS = Object.values(Channel);
+
+export enum MessageStatus {
+  SCHEDULED = 'SCHEDULED',
+  QUEUED = 'QUEUED',
+  SENDING = 'SENDING',
+  SENT = 'SENT',
+  DELIVERED = 'DELIVERED',
+  FAILED = 'FAILED',
+  CANCELLED = 'CANCELLED',
+}
+export enum DeliveryOutcome {
+  SUCCESS = 'SUCCESS',
+  FAILURE = 'FAILURE',
+}
+
+registerEnumType(MessageStatus, {
+  name: 'MessageStatus',
+  description: [
+    'Lifecycle of a message. SCHEDULED waits for sendAt; QUEUED waits for a worker;',
+    'SENDING is with a worker; SENT was accepted by the provider; DELIVERED was confirmed',
+    "by the provider's delivery receipt; FAILED is final after retries or a permanent",
+    'provider error; CANCELLED was cancelled before sending.',
+  ].join('\n'),
+});
+registerEnumType(DeliveryOutcome, { name: 'DeliveryOutcome' });

@@ -33,7 +33,8 @@ export function makeFormatError(log: Logger) {
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && KNOWN_CODES.has(code)) {
       const { stacktrace: _stack, validationErrors: _v, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      const inner = (error as { originalError?: { message?: unknown } })?.originalError?.message;
+      return { ...formatted, message: withoutEchoedValue(formatted.message, typeof inner === 'string' ? inner : undefined), extensions };
     }
     const errorId = randomUUID();
     const original = (error as { originalError?: unknown })?.originalError ?? error;
@@ -45,4 +46,35 @@ export function makeFormatError(log: Logger) {
       extensions: { code: 'INTERNAL_SERVER_ERROR', errorId },
     };
   };
+}
+
+// graphql-js puts a bad variable's value into its message ("Variable "$input" got invalid
+// value {…} at "input.credentials"; String cannot represent a non string value: {…}").
+// That value can be a secret (gateway credentials sent as an object), so the message
+// keeps the variable, the path and the kind of problem, never the value.
+export function withoutEchoedValue(message: string, inner: string | undefined): string {
+  const head = /^Variable "\$(\w+)" got invalid value /.exec(message);
+  if (!head) return message;
+  const prefix = inner !== undefined && message.endsWith(`; ${inner}`) ? message.slice(0, -inner.length - 2) : message;
+  const at = new RegExp(` at "${head[1]}(?:\\.\\w+|\\[\\d+\\])*"$`).exec(prefix);
+  return `Variable "$${head[1]}" got an invalid value${at ? at[0] : ''}; ${inner === undefined ? 'the value does not fit its type' : safeReason(inner)}`;
+}
+
+const VALUE_FREE_REASONS = [
+  /^Field "\w+" of required type "[\w[\]!]+" was not provided\.$/,
+  /^Field "\w+" is not defined by type "\w+"\.(?: Did you mean [\w", ]+\?)?$/,
+  /^Expected type "\w+" to be an object\.$/,
+  /^Expected non-nullable type "[\w[\]!]+" not to be null\.$/,
+  /^Field "\w+" must be non-null\.$/,
+  /^Exactly one key must be specified for OneOf type "\w+"\.$/,
+];
+
+function safeReason(inner: string): string {
+  if (VALUE_FREE_REASONS.some((pattern) => pattern.test(inner))) return inner;
+  const represent = /^(?:Expected type "\w+"\. )?((?:Enum "\w+"|\w+) cannot represent [\w\s-]*?value)\b/.exec(inner);
+  if (represent) return represent[1];
+  const enumValue = /^Value "[\s\S]*" does not exist in "(\w+)" enum\./.exec(inner);
+  if (enumValue) return `the value is not one of the ${enumValue[1]} enum values`;
+  const expected = /^Expected type "\w+"/.exec(inner);
+  return expected ? expected[0] : 'the value does not fit its type';
 }

@@ -3,22 +3,30 @@
 import DataLoader from 'dataloader';
 import type { Database } from '../db/client.js';
 import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
+import * as messagesQ from '../modules/messages/messages.queries.js';
+import * as recipientsQ from '../modules/recipients/recipients.queries.js';
 import * as subscriptionsQ from '../modules/subscriptions/subscriptions.queries.js';
 
 export function createLoaders(db: Database, tenantId: string | null) {
   const scoped = <K, V>(batch: (tenantId: string, keys: readonly K[]) => Promise<V[]>) =>
     new DataLoader<K, V>(async (keys) => (tenantId ? batch(tenantId, keys) : keys.map(() => undefined as V)));
+  const byId = <Row extends { id: string }>(load: (tenantId: string, ids: readonly string[]) => Promise<Row[]>) =>
+    scoped<string, Row | undefined>(async (tenant, ids) => {
+      const rows = new Map((await load(tenant, ids)).map((r) => [r.id, r]));
+      return ids.map((id) => rows.get(id));
+    });
+  const groupedBy = <Row>(load: (tenantId: string, ids: readonly string[]) => Promise<Row[]>, key: (row: Row) => string | null) =>
+    scoped<string, Row[]>(async (tenant, ids) => {
+      const rows = await load(tenant, ids);
+      return ids.map((id) => rows.filter((r) => key(r) === id));
+    });
 
   return {
-    gatewayById: scoped<string, gatewaysQ.GatewayRow | undefined>(async (tenant, ids) => {
-      const rows = await gatewaysQ.gatewaysByIds(db, tenant, ids);
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => byId.get(id));
-    }),
-    subscriptionsByRecipient: scoped<string, subscriptionsQ.SubscriptionRow[]>(async (tenant, ids) => {
-      const rows = await subscriptionsQ.subscriptionsOf(db, tenant, ids);
-      return ids.map((id) => rows.filter((r) => r.recipientId === id));
-    }),
+    gatewayById: byId((tenant, ids) => gatewaysQ.gatewaysByIds(db, tenant, ids)),
+    recipientById: byId((tenant, ids) => recipientsQ.recipientsByIds(db, tenant, ids)),
+    messageById: byId((tenant, ids) => messagesQ.messagesByIds(db, tenant, ids)),
+    subscriptionsByRecipient: groupedBy((tenant, ids) => subscriptionsQ.subscriptionsOf(db, tenant, ids), (r) => r.recipientId),
+    logsByMessage: groupedBy((tenant, ids) => messagesQ.logsOfMessages(db, tenant, ids), (r) => r.messageId),
   };
 }
 

@@ -3,12 +3,20 @@ import { DateTimeResolver } from 'graphql-scalars';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { GatewaysResolver } from '../modules/gateways/gateways.resolver.js';
+import { DeliveryLogsResolver, MessagesResolver } from '../modules/messages/messages.resolver.js';
 import { RecipientsResolver } from '../modules/recipients/recipients.resolver.js';
 import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.resolver.js';
 import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
 import { authChecker } from './auth-checker.js';
 
-export const RESOLVERS = [TenantsResolver, RecipientsResolver, GatewaysResolver, SubscriptionsResolver] as const;
+export const RESOLVERS = [
+  TenantsResolver,
+  RecipientsResolver,
+  GatewaysResolver,
+  SubscriptionsResolver,
+  MessagesResolver,
+  DeliveryLogsResolver,
+] as const;
 
 export function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {
   return buildSchema({

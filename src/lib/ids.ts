@@ -48,3 +48,14 @@ export function fromGlobalId(id: string, expected?: NodeType): { type: NodeType;
   const h = match[2];
   return { type, uuid: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}` };
 }
+
+/** The millisecond a UUIDv7 was made: messages store it as created_at. */
+export function timeOfUuidv7(uuid: string): Date {
+  return new Date(parseInt(uuid.replace(/-/g, '').slice(0, 12), 16));
+}
+
+/** The smallest UUIDv7 of a millisecond: turns a time filter into a primary-key range. */
+export function uuidv7Floor(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
+}

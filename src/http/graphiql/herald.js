@@ -13,7 +13,14 @@
     '}',
     '',
   ].join('\n');
-  var fetcher = GraphiQL.createFetcher({ url: new URL('/graphql', window.location.href).toString() });
+  // GraphiQL loads the schema as soon as it opens, with the headers as they stand: the
+  // "Bearer " placeholder (no key typed yet) is left out, not sent and refused with 401.
+  var fetchWithoutEmptyBearer = function (input, init) {
+    var headers = new Headers((init && init.headers) || {});
+    if (/^Bearer\s*$/i.test(headers.get('authorization') || 'x')) headers.delete('authorization');
+    return window.fetch(input, Object.assign({}, init, { headers: headers }));
+  };
+  var fetcher = GraphiQL.createFetcher({ url: new URL('/graphql', window.location.href).toString(), fetch: fetchWithoutEmptyBearer });
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(
     React.createElement(GraphiQL, {

@@ -10,6 +10,7 @@ import type { AddChannelGatewayInput, Gateway } from './gateways.types.js';
 import * as q from './gateways.queries.js';
 
 export const SANDBOX_GATEWAY_NAME = 'sandbox';
+export const ENV_GATEWAY_PREFIX = 'env:';
 
 export function toGatewayView(row: q.GatewayRow): Gateway & { __typename: 'Gateway'; dbId: string } {
   return {
@@ -62,6 +63,9 @@ export class GatewaysService {
     const enabled = input.enabled ?? true;
     if (input.makeDefault && !enabled) throw invalid(['input', 'makeDefault'], 'a disabled gateway cannot be the default');
     const name = input.name.trim();
+    // Environment gateways are named "env:…" at start (bootstrap.ts); an API gateway of that
+    // name would collide with one on the next start and stop the process.
+    if (name.startsWith(ENV_GATEWAY_PREFIX)) throw invalid(['input', 'name'], `names starting with "${ENV_GATEWAY_PREFIX}" are kept for gateways set by environment variables`);
 
     return this.db.transaction(async (tx) => {
       await q.lockGatewayDefaults(tx, tenantId);

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, lt } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { type RecipientKindValue, recipients } from '../../db/schema/index.js';
 
@@ -49,4 +49,11 @@ export function pageRecipients(ex: Executor, tenantId: string, filter: Recipient
 export async function countRecipients(ex: Executor, tenantId: string, filter: RecipientQuery): Promise<number> {
   const [row] = await ex.select({ n: count() }).from(recipients).where(filterOf(tenantId, filter));
   return row.n;
+}
+
+export function recipientsByIds(ex: Executor, tenantId: string, ids: readonly string[]): Promise<RecipientRow[]> {
+  return ex
+    .select()
+    .from(recipients)
+    .where(and(eq(recipients.tenantId, tenantId), inArray(recipients.id, [...ids])));
 }

@@ -7,6 +7,8 @@ import { fromGlobalId } from '../../lib/ids.js';
 import { CreateApiKeyInput, CreateApiKeyPayload } from '../api-keys/api-keys.types.js';
 import { findGateway } from '../gateways/gateways.queries.js';
 import { toGatewayView } from '../gateways/gateways.service.js';
+import { findLog } from '../messages/messages.queries.js';
+import { toDeliveryLogView, toMessageView } from '../messages/messages.service.js';
 import { toRecipientView } from '../recipients/recipients.service.js';
 import { toTenantView } from './tenants.service.js';
 import { CreateTenantInput, CreateTenantPayload, Tenant } from './tenants.types.js';
@@ -39,6 +41,14 @@ export class TenantsResolver {
       case 'Gateway': {
         const row = await findGateway(ctx.services.db, tenantId, ref.uuid);
         return row ? toGatewayView(row) : null;
+      }
+      case 'Message': {
+        const row = await ctx.services.messages.get(tenantId, id);
+        return row ? toMessageView(row) : null;
+      }
+      case 'DeliveryLog': {
+        const row = await findLog(ctx.services.db, tenantId, ref.uuid);
+        return row ? toDeliveryLogView(row) : null;
       }
       default:
         return null;

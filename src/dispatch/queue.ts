@@ -1,0 +1,80 @@
+// The dispatch queue: pg-boss in Herald's own database, so a message row and the job
+// that sends it commit together (outbox without an outbox table).
+import { sql } from 'drizzle-orm';
+import { PgBoss, fromDrizzle, fromPglite } from 'pg-boss';
+import type { Logger } from 'pino';
+import type { DatabaseHandle, Executor } from '../db/client.js';
+import type { Outbox } from '../modules/messages/messages.service.js';
+
+export const DISPATCH_QUEUE = 'herald-dispatch';
+
+export interface DispatchJob {
+  messageId: string;
+  /** 1-based attempt within the current round (a retryMessage starts a new round). */
+  attempt: number;
+}
+
+export async function startQueue(handle: DatabaseHandle, log: Logger): Promise<PgBoss> {
+  const common = {
+    schema: 'pgboss',
+    // A crashed worker's job is noticed by its missing heartbeat and taken again.
+    monitorIntervalSeconds: 10,
+    superviseIntervalSeconds: 10,
+  };
+  const boss =
+    handle.kind === 'pglite'
+      ? new PgBoss({ ...common, db: fromPglite(handle.pglite!), backend: 'pglite' })
+      : new PgBoss({ ...common, db: poolAdapter(handle) });
+  boss.on('error', (err: Error) => log.error({ err: { message: err.message } }, 'queue error'));
+  await boss.start();
+  await boss.createQueue(DISPATCH_QUEUE, {
+    // Provider retries are Herald's own (dispatch/retry-policy.ts): a job is one attempt.
+    // pg-boss retries only a job whose worker died or threw (crash recovery).
+    retryLimit: 20,
+    retryDelay: 1,
+    retryBackoff: true,
+    retryDelayMax: 30,
+    expireInSeconds: 120,
+    heartbeatSeconds: 15,
+    deleteAfterSeconds: 24 * 3600,
+    notify: true,
+  });
+  return boss;
+}
+
+/**
+ * Writes dispatch jobs inside the caller's transaction: the message and its job commit
+ * together or not at all. Attached to the queue once it has started.
+ */
+export class QueueOutbox implements Outbox {
+  private boss?: PgBoss;
+
+  attach(boss: PgBoss): void {
+    this.boss = boss;
+  }
+
+  async enqueue(tx: Executor, jobs: { messageId: string; startAfter?: Date; attempt?: number }[]): Promise<void> {
+    if (!this.boss) throw new Error('the dispatch queue is not running yet');
+    if (jobs.length === 0) return;
+    const db = fromDrizzle(tx as never, sql as never);
+    const toJob = (j: (typeof jobs)[number]) => ({ data: { messageId: j.messageId, attempt: j.attempt ?? 1 } satisfies DispatchJob, startAfter: j.startAfter });
+    if (jobs.length === 1) {
+      const { data, startAfter } = toJob(jobs[0]);
+      await this.boss.send(DISPATCH_QUEUE, data, { db, ...(startAfter ? { startAfter } : {}) });
+      return;
+    }
+    await this.boss.insert(
+      DISPATCH_QUEUE,
+      jobs.map(toJob).map(({ data, startAfter }) => ({ data, ...(startAfter ? { startAfter } : {}) })),
+      { db },
+    );
+  }
+}
+
+// pg-boss on the app's pg pool, so the process keeps one pool and one set of connections.
+function poolAdapter(handle: DatabaseHandle) {
+  const pool = handle.pool!;
+  return {
+    executeSql: async (text: string, values?: unknown[]) => pool.query(text, values as unknown[]),
+  };
+}

@@ -1,0 +1,177 @@
+import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import { type ChannelValue, deliveryLogs, type MessageStatusValue, messages } from '../../db/schema/index.js';
+import { uuidv7Floor } from '../../lib/ids.js';
+
+export type MessageRow = typeof messages.$inferSelect;
+export type NewMessageRow = typeof messages.$inferInsert;
+export type DeliveryLogRow = typeof deliveryLogs.$inferSelect;
+export type NewDeliveryLogRow = typeof deliveryLogs.$inferInsert;
+
+export interface MessageQuery {
+  status?: MessageStatusValue[];
+  channel?: ChannelValue[];
+  recipientId?: string;
+  orderId?: string;
+  invoiceNumber?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+}
+
+export async function findMessage(ex: Executor, tenantId: string, id: string): Promise<MessageRow | undefined> {
+  const [row] = await ex.select().from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.id, id)));
+  return row;
+}
+
+export function messagesByIds(ex: Executor, tenantId: string, ids: readonly string[]): Promise<MessageRow[]> {
+  return ex
+    .select()
+    .from(messages)
+    .where(and(eq(messages.tenantId, tenantId), inArray(messages.id, [...ids])));
+}
+
+/**
+ * Inserts unless the tenant already has a message with this idempotency key; the
+ * unique index decides, so concurrent identical requests cannot both insert.
+ */
+export async function insertMessageOnce(ex: Executor, row: NewMessageRow): Promise<MessageRow | undefined> {
+  const [inserted] = await ex
+    .insert(messages)
+    .values(row)
+    .onConflictDoNothing({ target: [messages.tenantId, messages.idempotencyKey], where: sql`${messages.idempotencyKey} is not null` })
+    .returning();
+  return inserted;
+}
+
+export async function insertMessages(ex: Executor, rows: NewMessageRow[]): Promise<MessageRow[]> {
+  if (rows.length === 0) return [];
+  return ex.insert(messages).values(rows).returning();
+}
+
+export async function findByIdempotencyKey(ex: Executor, tenantId: string, key: string): Promise<MessageRow | undefined> {
+  const [row] = await ex
+    .select()
+    .from(messages)
+    .where(and(eq(messages.tenantId, tenantId), eq(messages.idempotencyKey, key)));
+  return row;
+}
+
+/** Frees a key whose 24 hours are over, so it can name a new message. */
+export async function releaseIdempotencyKey(ex: Executor, id: string): Promise<void> {
+  await ex.update(messages).set({ idempotencyKey: null }).where(eq(messages.id, id));
+}
+
+/**
+ * Moves a message from one of `from` to `to`, and reports the row as it is after the
+ * move, or undefined when the message was not in one of those states (the row guard
+ * that keeps transitions forward-only and single-owner).
+ */
+export async function transition(
+  ex: Executor,
+  id: string,
+  from: MessageStatusValue[],
+  set: Partial<NewMessageRow> & { status: MessageStatusValue },
+  tenantId?: string,
+): Promise<MessageRow | undefined> {
+  const [row] = await ex
+    .update(messages)
+    .set({ ...set, updatedAt: new Date() })
+    .where(and(eq(messages.id, id), inArray(messages.status, from), tenantId ? eq(messages.tenantId, tenantId) : undefined))
+    .returning();
+  return row;
+}
+
+/** Claims a message for a send attempt: attempts + 1, status SENDING. */
+export async function claimForSending(ex: Executor, id: string, from: MessageStatusValue[]): Promise<MessageRow | undefined> {
+  const [row] = await ex
+    .update(messages)
+    .set({ status: 'SENDING', attempts: sql`${messages.attempts} + 1`, updatedAt: new Date() })
+    .where(and(eq(messages.id, id), inArray(messages.status, from)))
+    .returning();
+  return row;
+}
+
+const messageFilter = (tenantId: string, f: MessageQuery) =>
+  and(
+    eq(messages.tenantId, tenantId),
+    f.status?.length ? inArray(messages.status, f.status) : undefined,
+    f.channel?.length ? inArray(messages.channel, f.channel) : undefined,
+    f.recipientId ? eq(messages.recipientId, f.recipientId) : undefined,
+    f.orderId !== undefined ? eq(messages.orderId, f.orderId) : undefined,
+    f.invoiceNumber !== undefined ? eq(messages.invoiceNumber, f.invoiceNumber) : undefined,
+    // created_at is the id's own timestamp, so time bounds are primary-key bounds.
+    f.createdAfter ? gte(messages.id, uuidv7Floor(f.createdAfter.getTime() + 1)) : undefined,
+    f.createdBefore ? lt(messages.id, uuidv7Floor(f.createdBefore.getTime())) : undefined,
+  );
+
+export function pageMessages(ex: Executor, tenantId: string, filter: MessageQuery, limit: number, afterId?: string): Promise<MessageRow[]> {
+  return ex
+    .select()
+    .from(messages)
+    .where(and(messageFilter(tenantId, filter), afterId ? lt(messages.id, afterId) : undefined))
+    .orderBy(desc(messages.id))
+    .limit(limit + 1);
+}
+
+export async function countMessages(ex: Executor, tenantId: string, filter: MessageQuery): Promise<number> {
+  const [row] = await ex.select({ n: count() }).from(messages).where(messageFilter(tenantId, filter));
+  return row.n;
+}
+
+export async function findLog(ex: Executor, tenantId: string, id: string): Promise<DeliveryLogRow | undefined> {
+  const [row] = await ex.select().from(deliveryLogs).where(and(eq(deliveryLogs.tenantId, tenantId), eq(deliveryLogs.id, id)));
+  return row;
+}
+
+export async function insertLogs(ex: Executor, rows: NewDeliveryLogRow[]): Promise<DeliveryLogRow[]> {
+  if (rows.length === 0) return [];
+  return ex.insert(deliveryLogs).values(rows).returning();
+}
+
+export interface LogQuery {
+  outcome?: 'SUCCESS' | 'FAILURE';
+  channel?: ChannelValue;
+  recipientId?: string;
+  messageId?: string;
+  orderId?: string;
+}
+
+const logFilter = (tenantId: string, f: LogQuery) =>
+  and(
+    eq(deliveryLogs.tenantId, tenantId),
+    f.outcome ? eq(deliveryLogs.outcome, f.outcome) : undefined,
+    f.channel ? eq(deliveryLogs.channel, f.channel) : undefined,
+    f.recipientId ? eq(deliveryLogs.recipientId, f.recipientId) : undefined,
+    f.messageId ? eq(deliveryLogs.messageId, f.messageId) : undefined,
+    f.orderId !== undefined ? eq(deliveryLogs.orderId, f.orderId) : undefined,
+  );
+
+export function pageLogs(ex: Executor, tenantId: string, filter: LogQuery, limit: number, afterId?: string): Promise<DeliveryLogRow[]> {
+  return ex
+    .select()
+    .from(deliveryLogs)
+    .where(and(logFilter(tenantId, filter), afterId ? lt(deliveryLogs.id, afterId) : undefined))
+    .orderBy(desc(deliveryLogs.id))
+    .limit(limit + 1);
+}
+
+export async function countLogs(ex: Executor, tenantId: string, filter: LogQuery): Promise<number> {
+  const [row] = await ex.select({ n: count() }).from(deliveryLogs).where(logFilter(tenantId, filter));
+  return row.n;
+}
+
+/** Logs of many messages, oldest first per message (for Message.logs). */
+export function logsOfMessages(ex: Executor, tenantId: string, messageIds: readonly string[]): Promise<DeliveryLogRow[]> {
+  return ex
+    .select()
+    .from(deliveryLogs)
+    .where(and(eq(deliveryLogs.tenantId, tenantId), inArray(deliveryLogs.messageId, [...messageIds])))
+    .orderBy(deliveryLogs.id);
+}
+
+/** Messages waiting for a worker, for the queue-depth gauge. */
+export async function countWaiting(ex: Executor): Promise<number> {
+  const [row] = await ex.select({ n: count() }).from(messages).where(eq(messages.status, 'QUEUED'));
+  return row.n;
+}
+

@@ -1,0 +1,257 @@
+// Messages: persist first, send from a worker. A message row and the job that sends it
+// are written in one transaction; nothing here talks to a provider.
+import { createHash } from 'node:crypto';
+import type { Database, Executor } from '../../db/client.js';
+import type { ChannelValue, MessageStatusValue } from '../../db/schema/index.js';
+import type { PageRequest } from '../../graphql/connection.js';
+import { Channel, DeliveryOutcome, MessageStatus, UserErrorCode } from '../../graphql/enums.js';
+import { Refusal, refuse, type UserErrorShape } from '../../graphql/user-errors.js';
+import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js';
+import { maskEmail, maskPhone } from '../../lib/mask.js';
+import type { Metrics } from '../../metrics.js';
+import * as gatewaysQ from '../gateways/gateways.queries.js';
+import * as recipientsQ from '../recipients/recipients.queries.js';
+import * as subscriptionsQ from '../subscriptions/subscriptions.queries.js';
+import type { DeliveryLog, DeliveryLogFilter, Message, MessageFilter, SendSmsInput } from './messages.types.js';
+import * as q from './messages.queries.js';
+
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
+
+/** Writes dispatch jobs inside a transaction (dispatch/queue.ts, once the queue runs). */
+export interface Outbox {
+  enqueue(tx: Executor, jobs: { messageId: string; startAfter?: Date; attempt?: number }[]): Promise<void>;
+}
+
+export function maskDestination(channel: ChannelValue, destination: string): string {
+  switch (channel) {
+    case 'SMS':
+    case 'WHATSAPP':
+      return maskPhone(destination);
+    case 'EMAIL':
+      return maskEmail(destination);
+    case 'TWITTER_DM':
+      return destination.length <= 2 ? '***' : `${destination.slice(0, 2)}***`;
+  }
+}
+
+export function toMessageView(row: q.MessageRow): Message & { __typename: 'Message' } {
+  return {
+    __typename: 'Message',
+    id: toGlobalId('Message', row.id),
+    dbId: row.id,
+    recipientDbId: row.recipientId,
+    gatewayDbId: row.gatewayId,
+    channel: row.channel as Channel,
+    status: row.status as MessageStatus,
+    body: row.body,
+    subject: row.subject,
+    destination: maskDestination(row.channel, row.destination),
+    scheduledAt: row.scheduledAt,
+    sentAt: row.sentAt,
+    deliveredAt: row.deliveredAt,
+    attempts: row.attempts,
+    providerMessageId: row.providerMessageId,
+    errorCode: row.errorCode,
+    errorMessage: row.errorMessage,
+    orderId: row.orderId,
+    invoice: row.invoice ? { number: row.invoice.number, amountDue: row.invoice.amountDue, currency: row.invoice.currency, dueDate: row.invoice.dueDate } : null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  } as Message & { __typename: 'Message' };
+}
+
+export function toDeliveryLogView(row: q.DeliveryLogRow): DeliveryLog & { __typename: 'DeliveryLog' } {
+  return {
+    __typename: 'DeliveryLog',
+    id: toGlobalId('DeliveryLog', row.id),
+    outcome: row.outcome as DeliveryOutcome,
+    channel: (row.channel as Channel | null) ?? null,
+    reason: row.reason,
+    orderId: row.orderId,
+    orderStatus: row.orderStatus,
+    at: row.at,
+    messageDbId: row.messageId,
+    recipientDbId: row.recipientId,
+    gatewayDbId: row.gatewayId,
+  } as DeliveryLog & { __typename: 'DeliveryLog' };
+}
+
+export class MessagesService {
+  constructor(
+    private readonly db: Database,
+    private readonly outbox: Outbox,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** sendSms: to a known CLIENT or STAFF only, never a raw number. */
+  async sendSms(tenantId: string, input: SendSmsInput, now = new Date()): Promise<q.MessageRow> {
+    const target = this.smsTarget(input);
+    const ref = fromGlobalId(target.id, 'Recipient');
+    const recipient = ref ? await recipientsQ.findRecipient(this.db, tenantId, ref.uuid) : undefined;
+    if (!recipient || recipient.kind !== target.kind) {
+      throw refuse(UserErrorCode.NOT_FOUND, `no ${target.kind.toLowerCase()} ${target.id}`, target.field);
+    }
+    if (!recipient.phone) throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${recipient.displayName} has no phone number`, target.field);
+    const gateway = await this.gatewayFor(tenantId, recipient.id, 'SMS');
+
+    const sendAt = input.sendAt && input.sendAt.getTime() > now.getTime() ? input.sendAt : null;
+    if (sendAt && sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
+      throw refuse(UserErrorCode.INVALID_INPUT, 'sendAt must be within a year', ['input', 'sendAt']);
+    }
+    const id = uuidv7();
+    const row: q.NewMessageRow = {
+      id,
+      tenantId,
+      recipientId: recipient.id,
+      gatewayId: gateway.id,
+      channel: 'SMS',
+      status: sendAt ? 'SCHEDULED' : 'QUEUED',
+      body: input.message,
+      destination: recipient.phone,
+      scheduledAt: sendAt,
+      idempotencyKey: input.idempotencyKey ?? null,
+      requestHash: input.idempotencyKey
+        ? requestHash({ kind: 'sms', clientId: input.clientId ?? null, staffId: input.staffId ?? null, message: input.message, sendAt: sendAt?.toISOString() ?? null })
+        : null,
+      createdAt: timeOfUuidv7(id),
+    };
+    const created = await this.insertAndEnqueue(row, sendAt ?? undefined, now);
+    return created;
+  }
+
+  private smsTarget(input: SendSmsInput): { id: string; kind: 'CLIENT' | 'STAFF'; field: string[] } {
+    const hasClient = !!input.clientId;
+    const hasStaff = !!input.staffId;
+    if (hasClient === hasStaff) {
+      const message = hasClient ? 'give clientId or staffId, not both' : 'give exactly one of clientId or staffId';
+      const errors: UserErrorShape[] = [
+        { field: ['input', 'clientId'], message, code: UserErrorCode.INVALID_INPUT },
+        { field: ['input', 'staffId'], message, code: UserErrorCode.INVALID_INPUT },
+      ];
+      throw new Refusal(errors);
+    }
+    return hasClient
+      ? { id: input.clientId!, kind: 'CLIENT', field: ['input', 'clientId'] }
+      : { id: input.staffId!, kind: 'STAFF', field: ['input', 'staffId'] };
+  }
+
+  /** The recipient's subscription gateway on the channel, else the channel default; enabled. */
+  private async gatewayFor(tenantId: string, recipientId: string, channel: ChannelValue) {
+    const [subscription] = (await subscriptionsQ.subscriptionsOf(this.db, tenantId, [recipientId])).filter((s) => s.channel === channel);
+    const gateway = subscription
+      ? await gatewaysQ.findGateway(this.db, tenantId, subscription.gatewayId)
+      : await gatewaysQ.findDefaultGateway(this.db, tenantId, channel);
+    if (!gateway || !gateway.enabled) {
+      const which = subscription ? `the ${channel} gateway "${gateway?.name ?? '?'}" the recipient is subscribed through is disabled` : `${channel} has no enabled default gateway`;
+      throw refuse(UserErrorCode.GATEWAY_NOT_CONFIGURED, which);
+    }
+    return gateway;
+  }
+
+  /**
+   * Inserts the message and its job in one transaction. With an idempotency key the
+   * unique index settles races: the loser gets the winner's message back, or a conflict
+   * when its input differs.
+   */
+  private async insertAndEnqueue(row: q.NewMessageRow, startAfter: Date | undefined, now: Date): Promise<q.MessageRow> {
+    for (let round = 0; round < 2; round++) {
+      const result = await this.db.transaction(async (tx) => {
+        const inserted = await q.insertMessageOnce(tx, row);
+        if (inserted) {
+          await this.outbox.enqueue(tx, [{ messageId: inserted.id, startAfter }]);
+          return { inserted };
+        }
+        return { existing: await q.findByIdempotencyKey(tx, row.tenantId, row.idempotencyKey!) };
+      });
+      if (result.inserted) {
+        this.metrics.messages.inc({ channel: row.channel, status: row.status });
+        return result.inserted;
+      }
+      const existing = result.existing;
+      if (!existing) continue; // released between our insert and read: try again
+      if (now.getTime() - existing.createdAt.getTime() > IDEMPOTENCY_WINDOW_MS) {
+        await q.releaseIdempotencyKey(this.db, existing.id);
+        continue;
+      }
+      if (existing.requestHash !== row.requestHash) {
+        throw refuse(UserErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotencyKey was used within 24 h for a different request', ['input', 'idempotencyKey']);
+      }
+      return existing;
+    }
+    throw new Error('idempotency key kept changing hands');
+  }
+
+  async cancel(tenantId: string, id: string): Promise<q.MessageRow> {
+    const message = await this.mustFind(tenantId, id);
+    const cancelled = await q.transition(this.db, message.id, ['SCHEDULED', 'QUEUED'], { status: 'CANCELLED' }, tenantId);
+    if (!cancelled) {
+      const now = await q.findMessage(this.db, tenantId, message.id);
+      throw refuse(UserErrorCode.INVALID_STATE, `the message is ${now?.status}; only SCHEDULED or QUEUED messages can be cancelled`, ['input', 'id']);
+    }
+    this.metrics.messages.inc({ channel: cancelled.channel, status: 'CANCELLED' });
+    return cancelled;
+  }
+
+  async retry(tenantId: string, id: string): Promise<q.MessageRow> {
+    const message = await this.mustFind(tenantId, id);
+    const requeued = await this.db.transaction(async (tx) => {
+      const row = await q.transition(tx, message.id, ['FAILED'], { status: 'QUEUED', errorCode: null, errorMessage: null }, tenantId);
+      if (row) await this.outbox.enqueue(tx, [{ messageId: row.id }]);
+      return row;
+    });
+    if (!requeued) {
+      throw refuse(UserErrorCode.INVALID_STATE, `the message is ${message.status}; only FAILED messages can be retried`, ['input', 'id']);
+    }
+    this.metrics.messages.inc({ channel: requeued.channel, status: 'QUEUED' });
+    return requeued;
+  }
+
+  private async mustFind(tenantId: string, id: string): Promise<q.MessageRow> {
+    const ref = fromGlobalId(id, 'Message');
+    const row = ref ? await q.findMessage(this.db, tenantId, ref.uuid) : undefined;
+    if (!row) throw refuse(UserErrorCode.NOT_FOUND, `no message ${id}`, ['input', 'id']);
+    return row;
+  }
+
+  async get(tenantId: string, id: string): Promise<q.MessageRow | undefined> {
+    const ref = fromGlobalId(id, 'Message');
+    return ref ? q.findMessage(this.db, tenantId, ref.uuid) : undefined;
+  }
+
+  page(tenantId: string, filter: MessageFilter | null | undefined, page: PageRequest) {
+    const query: q.MessageQuery = {
+      status: (filter?.status ?? undefined) as MessageStatusValue[] | undefined,
+      channel: (filter?.channel ?? undefined) as ChannelValue[] | undefined,
+      orderId: filter?.orderId ?? undefined,
+      invoiceNumber: filter?.invoiceNumber ?? undefined,
+      createdAfter: filter?.createdAfter ?? undefined,
+      createdBefore: filter?.createdBefore ?? undefined,
+    };
+    // An id that names no recipient matches no message (not an error: the filter is a question).
+    const unknownRecipient = !!filter?.recipientId && !(query.recipientId = fromGlobalId(filter.recipientId, 'Recipient')?.uuid);
+    return {
+      rows: async () => (unknownRecipient ? [] : q.pageMessages(this.db, tenantId, query, page.limit, page.afterId)),
+      count: async () => (unknownRecipient ? 0 : q.countMessages(this.db, tenantId, query)),
+    };
+  }
+
+  logPage(tenantId: string, filter: DeliveryLogFilter | null | undefined, page: PageRequest) {
+    const query: q.LogQuery = {
+      outcome: filter?.outcome ?? undefined,
+      channel: (filter?.channel ?? undefined) as ChannelValue | undefined,
+      orderId: filter?.orderId ?? undefined,
+    };
+    let unknown = false;
+    if (filter?.recipientId) unknown ||= !(query.recipientId = fromGlobalId(filter.recipientId, 'Recipient')?.uuid);
+    if (filter?.messageId) unknown ||= !(query.messageId = fromGlobalId(filter.messageId, 'Message')?.uuid);
+    return {
+      rows: async () => (unknown ? [] : q.pageLogs(this.db, tenantId, query, page.limit, page.afterId)),
+      count: async () => (unknown ? 0 : q.countLogs(this.db, tenantId, query)),
+    };
+  }
+}
+
+function requestHash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}

@@ -1,0 +1,237 @@
+import { IsOptional, Matches, MaxLength } from 'class-validator';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Node, UserError } from '../../graphql/common.types.js';
+import { ConnectionType } from '../../graphql/connection.js';
+import { Channel, DeliveryOutcome, MessageStatus } from '../../graphql/enums.js';
+import { Gateway } from '../gateways/gateways.types.js';
+import { Recipient } from '../recipients/recipients.types.js';
+
+export const MAX_SMS_LENGTH = 1600;
+
+@ObjectType()
+export class InvoiceRef {
+  @Field()
+  number!: string;
+
+  @Field()
+  amountDue!: string;
+
+  @Field()
+  currency!: string;
+
+  @Field()
+  dueDate!: string;
+}
+
+@ObjectType({ implements: Node })
+export class Message implements Node {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Channel)
+  channel!: Channel;
+
+  @Field(() => MessageStatus)
+  status!: MessageStatus;
+
+  @Field(() => Recipient)
+  recipient!: Recipient;
+
+  @Field(() => Gateway, { nullable: true })
+  gateway?: Gateway | null;
+
+  @Field()
+  body!: string;
+
+  @Field(() => String, { nullable: true })
+  subject?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Where it was sent, masked (e.g. +1*******0123), never the full number or address.' })
+  destination?: string | null;
+
+  @Field(() => Date, { nullable: true })
+  scheduledAt?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  sentAt?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  deliveredAt?: Date | null;
+
+  @Field(() => Int)
+  attempts!: number;
+
+  @Field(() => String, { nullable: true })
+  providerMessageId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  errorCode?: string | null;
+
+  @Field(() => String, { nullable: true })
+  errorMessage?: string | null;
+
+  @Field(() => String, { nullable: true })
+  orderId?: string | null;
+
+  @Field(() => InvoiceRef, { nullable: true })
+  invoice?: InvoiceRef | null;
+
+  @Field(() => [DeliveryLog])
+  logs!: DeliveryLog[];
+
+  @Field()
+  createdAt!: Date;
+
+  @Field()
+  updatedAt!: Date;
+
+  dbId!: string;
+  recipientDbId!: string;
+  gatewayDbId!: string | null;
+}
+
+@ObjectType({
+  implements: Node,
+  description: 'One attempt, success or failure, to deliver a notification (a message, or a refusal before one existed).',
+})
+export class DeliveryLog implements Node {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => DeliveryOutcome)
+  outcome!: DeliveryOutcome;
+
+  @Field(() => Channel, { nullable: true })
+  channel?: Channel | null;
+
+  @Field(() => Message, { nullable: true })
+  message?: Message | null;
+
+  @Field(() => Recipient, { nullable: true })
+  recipient?: Recipient | null;
+
+  @Field(() => Gateway, { nullable: true })
+  gateway?: Gateway | null;
+
+  @Field(() => String, { nullable: true, description: 'Why it failed, in words a support person understands.' })
+  reason?: string | null;
+
+  @Field(() => String, { nullable: true })
+  orderId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  orderStatus?: string | null;
+
+  @Field()
+  at!: Date;
+
+  messageDbId!: string | null;
+  recipientDbId!: string | null;
+  gatewayDbId!: string | null;
+}
+
+export const MessageConnection = ConnectionType('Message', Message);
+export const DeliveryLogConnection = ConnectionType('DeliveryLog', DeliveryLog);
+
+@InputType()
+export class MessageFilter {
+  @Field(() => [MessageStatus], { nullable: true })
+  status?: MessageStatus[] | null;
+
+  @Field(() => [Channel], { nullable: true })
+  channel?: Channel[] | null;
+
+  @Field(() => ID, { nullable: true })
+  recipientId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  orderId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  invoiceNumber?: string | null;
+
+  @Field(() => Date, { nullable: true })
+  createdAfter?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  createdBefore?: Date | null;
+}
+
+@InputType()
+export class DeliveryLogFilter {
+  @Field(() => DeliveryOutcome, { nullable: true })
+  outcome?: DeliveryOutcome | null;
+
+  @Field(() => Channel, { nullable: true })
+  channel?: Channel | null;
+
+  @Field(() => ID, { nullable: true })
+  recipientId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  messageId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  orderId?: string | null;
+}
+
+@InputType({ description: 'Exactly one of clientId and staffId. There is deliberately no way to send to a raw phone number.' })
+export class SendSmsInput {
+  @Field(() => ID, { nullable: true })
+  clientId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  staffId?: string | null;
+
+  @Field()
+  @Matches(/\S/, { message: 'message must not be empty' })
+  @MaxLength(MAX_SMS_LENGTH, { message: `message must be at most ${MAX_SMS_LENGTH} characters` })
+  message!: string;
+
+  @Field(() => Date, { nullable: true, description: 'Send later; omitted or in the past means now.' })
+  sendAt?: Date | null;
+
+  @Field(() => String, { nullable: true, description: 'Same key and same input within 24 h returns the first message and sends nothing new.' })
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{1,255}$/, { message: 'idempotencyKey must be 1 to 255 printable ASCII characters without spaces' })
+  idempotencyKey?: string | null;
+}
+
+@ObjectType()
+export class SendSmsPayload {
+  @Field(() => Message, { nullable: true })
+  message?: Message | null;
+
+  @Field(() => [UserError])
+  userErrors!: UserError[];
+}
+
+@InputType()
+export class CancelMessageInput {
+  @Field(() => ID)
+  id!: string;
+}
+
+@ObjectType()
+export class CancelMessagePayload {
+  @Field(() => Message, { nullable: true })
+  message?: Message | null;
+
+  @Field(() => [UserError])
+  userErrors!: UserError[];
+}
+
+@InputType()
+export class RetryMessageInput {
+  @Field(() => ID)
+  id!: string;
+}
+
+@ObjectType()
+export class RetryMessagePayload {
+  @Field(() => Message, { nullable: true })
+  message?: Message | null;
+
+  @Field(() => [UserError])
+  userErrors!: UserError[];
+}

@@ -1,0 +1,66 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { clearSandboxOutbox, createProviders, sandboxOutbox } from './index.js';
+import type { OutboundMessage } from './types.js';
+
+const providers = createProviders({ baseUrls: {}, publicUrl: 'http://127.0.0.1:4000', timeoutMs: 10_000 });
+const gateway = { id: 'gw-sandbox', provider: 'SANDBOX' as const, credentials: null };
+const message = (overrides: Partial<OutboundMessage> = {}): OutboundMessage => ({
+  id: '0190f2a4-0000-7000-8000-000000000001',
+  channel: 'SMS',
+  destination: '+14155550123',
+  body: 'Table for two at 8pm confirmed',
+  ...overrides,
+});
+
+beforeEach(() => clearSandboxOutbox());
+
+describe('sandbox provider', () => {
+  it('accepts a message and keeps it in the outbox', async () => {
+    const result = await providers('SANDBOX').send(message(), gateway);
+    expect(result.ok).toBe(true);
+    const id = result.ok ? result.providerMessageId : '';
+    expect(id).toMatch(/^sandbox-[0-9a-f-]{36}$/);
+    expect(sandboxOutbox()).toEqual([
+      expect.objectContaining({
+        providerMessageId: id,
+        messageId: message().id,
+        gatewayId: 'gw-sandbox',
+        channel: 'SMS',
+        destination: '+14155550123',
+        body: 'Table for two at 8pm confirmed',
+      }),
+    ]);
+  });
+
+  it("fails Twilio's invalid test number permanently, masked", async () => {
+    const result = await providers('SANDBOX').send(message({ destination: '+15005550001' }), gateway);
+    expect(result).toEqual({ ok: false, kind: 'permanent', code: '21211', message: "The 'To' number +1*******0001 is not a valid phone number" });
+    expect(sandboxOutbox()).toHaveLength(0);
+  });
+
+  it('keeps only the newest sends', async () => {
+    const sandbox = providers('SANDBOX');
+    for (let i = 0; i < 1005; i++) await sandbox.send(message({ body: `n${i}` }), gateway);
+    const outbox = sandboxOutbox();
+    expect(outbox).toHaveLength(1000);
+    expect(outbox[0].body).toBe('n5');
+    expect(outbox.at(-1)!.body).toBe('n1004');
+  });
+});
+
+describe('provider factory', () => {
+  it('fails messages for providers without an adapter yet', async () => {
+    for (const p of ['SENDGRID', 'TWITTER'] as const) {
+      expect(await providers(p).send(message({ channel: 'EMAIL', destination: 'jane@example.com' }), { id: 'g', provider: p, credentials: null })).toMatchObject({
+        ok: false,
+        kind: 'permanent',
+        code: 'UNSUPPORTED',
+      });
+    }
+  });
+
+  it('gives the same adapter for the same provider', () => {
+    expect(providers('TWILIO')).toBe(providers('TWILIO'));
+    expect(providers('SANDBOX')).not.toBe(providers('TWILIO'));
+  });
+});

@@ -1,0 +1,44 @@
+// The provider for a gateway: one adapter per vendor, chosen by the gateway's provider.
+import type { ProviderValue } from '../db/schema/index.js';
+import { createSandboxProvider } from './sandbox/sandbox-provider.js';
+import { createTwilioProvider } from './twilio/twilio-provider.js';
+import type { Provider, ProviderSettings } from './types.js';
+
+export type { GatewayForSend, OutboundMessage, Provider, ProviderError, ProviderSettings, SendResult } from './types.js';
+export { clearSandboxOutbox, sandboxOutbox } from './sandbox/sandbox-provider.js';
+
+export type ProviderFactory = (provider: ProviderValue) => Provider;
+
+/** Adapters are made once here and shared: each is safe to call concurrently. */
+export function createProviders(settings: ProviderSettings): ProviderFactory {
+  const twilio = createTwilioProvider(settings);
+  const sandbox = createSandboxProvider();
+  const sendgrid = unsupported('SENDGRID');
+  const twitter = unsupported('TWITTER');
+
+  return (provider: ProviderValue): Provider => {
+    switch (provider) {
+      case 'TWILIO':
+        return twilio;
+      case 'SANDBOX':
+        return sandbox;
+      case 'SENDGRID':
+        return sendgrid;
+      case 'TWITTER':
+        return twitter;
+      default: {
+        const unknown: never = provider;
+        throw new Error(`no adapter for provider ${String(unknown)}`);
+      }
+    }
+  };
+}
+
+// Until the SendGrid and X adapters land: the message fails with a reason, not a crash.
+function unsupported(name: string): Provider {
+  return {
+    async send() {
+      return { ok: false, kind: 'permanent', code: 'UNSUPPORTED', message: `${name} provider not supported yet` };
+    },
+  };
+}

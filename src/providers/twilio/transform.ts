@@ -1,0 +1,144 @@
+// Folds whatever the twilio SDK throws into the three kinds the dispatcher acts on.
+// Pure: no SDK import, so it reads errors by shape (a RestException, an axios/Node
+// network error) and stays testable without a server.
+import { maskPhone } from '../../lib/mask.js';
+import type { ProviderError } from '../types.js';
+
+/** Node and axios codes for "the request may never have reached Twilio, or its answer never came back". */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'ESOCKETTIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ERR_NETWORK',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+/** Twilio's own code for "too many requests", sent with HTTP 429. */
+const TWILIO_RATE_LIMIT_CODE = 20429;
+
+interface ErrorShape {
+  status?: unknown;
+  code?: unknown;
+  message?: unknown;
+  detail?: unknown;
+  title?: unknown;
+  headers?: unknown;
+  response?: { status?: unknown; headers?: unknown; data?: unknown };
+  cause?: unknown;
+}
+
+export function toProviderError(error: unknown, now: Date = new Date()): ProviderError {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as ErrorShape;
+  const status = httpStatus(e);
+
+  if (status !== undefined) {
+    const twilioCode = typeof e.code === 'number' || (typeof e.code === 'string' && /^\d+$/.test(e.code)) ? String(e.code) : undefined;
+    const vendorMessage = readableVendorMessage(e);
+    if (status === 429 || twilioCode === String(TWILIO_RATE_LIMIT_CODE)) {
+      return {
+        ok: false,
+        kind: 'rate_limited',
+        code: twilioCode ?? '429',
+        message: vendorMessage ? `Twilio rate limit: ${vendorMessage}` : 'Twilio rate limit reached',
+        retryAt: retryAfter(headersOf(e), now),
+      };
+    }
+    // 408: Twilio gave up waiting for us; the message was not accepted, so a retry is safe.
+    if (status >= 500 || status === 408) {
+      return {
+        ok: false,
+        kind: 'transient',
+        code: twilioCode ?? String(status),
+        message: `Twilio is unavailable (HTTP ${status})${vendorMessage ? `: ${vendorMessage}` : ''}`,
+      };
+    }
+    return {
+      ok: false,
+      kind: 'permanent',
+      code: twilioCode ?? String(status),
+      message: vendorMessage || `Twilio refused the message (HTTP ${status})`,
+    };
+  }
+
+  const networkCode = networkErrorCode(e);
+  if (networkCode !== undefined) {
+    const timedOut = networkCode === 'ETIMEDOUT' || networkCode === 'ESOCKETTIMEDOUT' || isAxiosTimeout(e);
+    return {
+      ok: false,
+      kind: 'transient',
+      code: timedOut ? 'ETIMEDOUT' : networkCode,
+      message: timedOut
+        ? 'Twilio did not answer in time'
+        : `could not reach Twilio (${networkCode}${typeof e.message === 'string' && e.message ? `: ${maskPhones(e.message)}` : ''})`,
+    };
+  }
+
+  // Anything else (a garbled 2xx body, a bug between us and the SDK): retrying is the safe
+  // side, and the retry policy bounds it.
+  return {
+    ok: false,
+    kind: 'transient',
+    code: 'UNKNOWN',
+    message: `unexpected error calling Twilio${typeof e.message === 'string' && e.message ? `: ${maskPhones(e.message)}` : ''}`,
+  };
+}
+
+/** Every E.164-looking number in a vendor text, masked. */
+export function maskPhones(text: string): string {
+  return text.replace(/\+\d{6,15}/g, (phone) => maskPhone(phone));
+}
+
+function httpStatus(e: ErrorShape): number | undefined {
+  const candidates = [e.status, e.response?.status];
+  for (const c of candidates) {
+    if (typeof c === 'number' && Number.isInteger(c) && c >= 400 && c <= 599) return c;
+  }
+  return undefined;
+}
+
+function readableVendorMessage(e: ErrorShape): string {
+  // RestException: `message` is Twilio's text; TwilioServiceException (RFC 9457): `detail`,
+  // and a `message` made of the status and `title`.
+  const parts = [e.detail, e.message, e.title].filter((p): p is string => typeof p === 'string' && p.trim() !== '');
+  const text = parts.find((p) => !/^\[HTTP \d+\] Failed to execute request$/.test(p)) ?? '';
+  return maskPhones(text.trim()).slice(0, 500);
+}
+
+function headersOf(e: ErrorShape): Record<string, unknown> {
+  const h = e.headers ?? e.response?.headers;
+  return typeof h === 'object' && h !== null ? (h as Record<string, unknown>) : {};
+}
+
+/** Retry-After as seconds or an HTTP date, or undefined when absent or unreadable. */
+export function retryAfter(headers: Record<string, unknown>, now: Date): Date | undefined {
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === 'retry-after');
+  if (key === undefined) return undefined;
+  const raw = headers[key];
+  const value = String(Array.isArray(raw) ? raw[0] : raw).trim();
+  if (/^\d+(\.\d+)?$/.test(value)) return new Date(now.getTime() + Math.round(Number(value) * 1000));
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : new Date(at);
+}
+
+function networkErrorCode(e: ErrorShape): string | undefined {
+  const codes = [e.code, (e.cause as ErrorShape | undefined)?.code];
+  for (const c of codes) {
+    if (typeof c === 'string' && NETWORK_CODES.has(c)) return c;
+  }
+  if (isAxiosTimeout(e)) return 'ETIMEDOUT';
+  return undefined;
+}
+
+function isAxiosTimeout(e: ErrorShape): boolean {
+  return (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') && typeof e.message === 'string' && /timeout/i.test(e.message);
+}

@@ -1,0 +1,84 @@
+// Twilio SDK clients: one per account, token and endpoint, reused across sends so
+// connections are kept alive. TWILIO_API_BASE_URL moves the scheme/host/port only; the
+// SDK's documented paths (/2010-04-01/Accounts/{sid}/Messages.json) stay.
+import twilio from 'twilio';
+import type SdkRequestClient from 'twilio/lib/base/RequestClient.js';
+
+const { RequestClient, RestException } = twilio;
+
+export interface TwilioApiOptions {
+  accountSid: string;
+  authToken: string;
+  /** e.g. http://127.0.0.1:4010; unset: Twilio's public endpoints. */
+  baseUrl?: string;
+  timeoutMs: number;
+}
+
+/**
+ * The SDK's client with two changes: requests go to `baseUrl` when set, and an error
+ * response is thrown with its headers attached (the SDK's own RestException drops them,
+ * and the dispatcher needs Retry-After).
+ */
+export class HeraldRequestClient extends RequestClient {
+  private readonly origin?: string;
+
+  constructor(options: { baseUrl?: string; timeoutMs: number }) {
+    // autoRetry off: a job is one attempt; retries are Herald's (dispatch/retry-policy.ts).
+    super({ timeout: options.timeoutMs, autoRetry: false });
+    this.origin = options.baseUrl ? new URL(options.baseUrl).origin : undefined;
+  }
+
+  override async request<TData>(opts: SdkRequestClient.RequestOptions<TData>) {
+    const uri = this.origin ? rewrite(opts.uri, this.origin) : opts.uri;
+    const response = await super.request<TData>({ ...opts, uri });
+    if (response.statusCode >= 400 && !isProblemDetails(response.body)) {
+      // The same exception the SDK would throw a moment later, plus the headers. (RFC 9457
+      // bodies are left to the SDK, which throws its TwilioServiceException for them.)
+      const error = new RestException(response) as InstanceType<typeof RestException> & { headers?: unknown };
+      error.headers = response.headers;
+      throw error;
+    }
+    return response;
+  }
+}
+
+function rewrite(uri: string, origin: string): string {
+  const url = new URL(uri);
+  return `${origin}${url.pathname}${url.search}`;
+}
+
+function isProblemDetails(body: unknown): boolean {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return false;
+    }
+  }
+  const b = parsed as Record<string, unknown> | null;
+  return typeof b === 'object' && b !== null && typeof b.type === 'string' && typeof b.title === 'string' && typeof b.status === 'number';
+}
+
+// Bounded so rotated tokens and deleted gateways do not pile up; Map order makes the
+// oldest entry the first one.
+const MAX_CLIENTS = 500;
+const clients = new Map<string, twilio.Twilio>();
+
+/** The cached SDK client for this account, token, endpoint and timeout. Throws if the SDK refuses the credentials. */
+export function twilioClient(options: TwilioApiOptions): twilio.Twilio {
+  const key = [options.accountSid, options.authToken, options.baseUrl ?? '', options.timeoutMs].join('\u0000');
+  const cached = clients.get(key);
+  if (cached) {
+    clients.delete(key);
+    clients.set(key, cached);
+    return cached;
+  }
+  const client = twilio(options.accountSid, options.authToken, {
+    httpClient: new HeraldRequestClient({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs }),
+    autoRetry: false,
+  });
+  clients.set(key, client);
+  if (clients.size > MAX_CLIENTS) clients.delete(clients.keys().next().value!);
+  return client;
+}

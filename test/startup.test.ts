@@ -1,0 +1,297 @@
+// Herald as an operator runs it: `node dist/main.js` with an environment, on a fresh
+// database per test. The compiled JS comes from test/global-setup.ts.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const MAIN = path.join(root, 'dist', 'main.js');
+const START_TIMEOUT_MS = 90_000;
+const TEST_TIMEOUT_MS = 240_000;
+const KEY_PATTERN = /hrld_[A-Za-z0-9_-]{20,}/g;
+
+interface HeraldProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the base URL once the process logged its GraphiQL URL; rejects if it exits first. */
+  ready: Promise<string>;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends SIGTERM and waits for the process to end. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<HeraldProcess>();
+const databases: TestDatabase[] = [];
+const tempDirs: string[] = [];
+
+afterEach(async () => {
+  // Whatever happened in the test, no Herald outlives it.
+  await Promise.all(
+    [...running].map(async (p) => {
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+      await p.exited;
+    }),
+  );
+  running.clear();
+  await Promise.all(databases.splice(0).map((db) => db.drop().catch(() => undefined)));
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh database: a PGlite directory, or a new PostgreSQL database when DATABASE_URL is set. */
+async function freshDatabase(): Promise<Record<string, string>> {
+  const db = await createTestDatabase();
+  databases.push(db);
+  return db.env;
+}
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-startup-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** The process gets only what it is given: nothing leaks in from the test runner's environment. */
+function spawnHerald(env: Record<string, string>): HeraldProcess {
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? os.tmpdir(),
+      TMPDIR: os.tmpdir(),
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const describeOutput = () => `\n--- stdout ---\n${out}\n--- stderr ---\n${err}`;
+  const ready = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Herald did not become ready in ${START_TIMEOUT_MS} ms${describeOutput()}`)), START_TIMEOUT_MS);
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk;
+      const url = readyUrl(out);
+      if (url) {
+        clearTimeout(timer);
+        resolve(url);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`Herald exited (${code ?? signal}) before it was ready${describeOutput()}`));
+    });
+  });
+  ready.catch(() => undefined); // observed by the tests that wait for it
+  child.stderr!.on('data', (chunk: string) => {
+    err += chunk;
+  });
+  const p: HeraldProcess = {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    ready,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+  running.add(p);
+  return p;
+}
+
+/** The base URL from the JSON log line carrying "graphiql":"http://127.0.0.1:<port>/graphiql". */
+function readyUrl(stdout: string): string | undefined {
+  for (const line of jsonLines(stdout)) {
+    const match = typeof line.graphiql === 'string' ? /^(http:\/\/127\.0\.0\.1:(\d+))\/graphiql$/.exec(line.graphiql) : null;
+    if (match && Number(match[2]) > 0) return match[1];
+  }
+  return undefined;
+}
+
+function jsonLines(text: string): Record<string, any>[] {
+  const lines: Record<string, any>[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      lines.push(JSON.parse(line));
+    } catch {
+      // a partial line still being written
+    }
+  }
+  return lines;
+}
+
+async function gql(url: string, key: string, query: string, variables?: Record<string, unknown>) {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, ...((await response.json()) as { data?: any; errors?: any[] }) };
+}
+
+async function viewerName(url: string, key: string): Promise<string | undefined> {
+  const result = await gql(url, key, '{ viewer { name } }');
+  return result.data?.viewer?.name;
+}
+
+const keysIn = (text: string) => [...new Set(text.match(KEY_PATTERN) ?? [])];
+
+describe('first start and restart', () => {
+  it(
+    'prints a generated ADMIN key once, keeps it and the data across a SIGTERM restart',
+    async () => {
+      const env = await freshDatabase();
+
+      const first = spawnHerald(env);
+      const url = await first.ready;
+      const readyLine = jsonLines(first.stdout()).find((l) => l.graphiql);
+      expect(readyLine).toMatchObject({ role: 'all', database: process.env.DATABASE_URL ? 'postgres' : 'pglite' });
+      const printed = keysIn(first.stdout());
+      expect(printed, first.stdout()).toHaveLength(1);
+      const key = printed[0];
+      // On its own line of the console banner, never in a JSON log line nor on stderr.
+      expect(first.stdout().split('\n').map((l) => l.trim())).toContain(key);
+      for (const line of jsonLines(first.stdout())) expect(JSON.stringify(line)).not.toContain(key);
+      expect(first.stderr()).not.toContain(key);
+
+      expect(await viewerName(url, key)).toBe('default');
+      const created = await gql(
+        url,
+        key,
+        'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id displayName } userErrors { code } } }',
+        { input: { kind: 'STAFF', displayName: 'Survives restart', email: 'survivor@example.com' } },
+      );
+      expect(created.errors).toBeUndefined();
+      expect(created.data.createRecipient.userErrors).toEqual([]);
+      const recipientId: string = created.data.createRecipient.recipient.id;
+
+      expect(await first.stop()).toEqual({ code: 0, signal: null });
+      expect(jsonLines(first.stdout()).map((l) => l.msg)).toContain('stopped');
+
+      const second = spawnHerald(env);
+      const url2 = await second.ready;
+      expect(keysIn(second.stdout()), second.stdout()).toEqual([]);
+      expect(second.stdout()).not.toMatch(/created the first ADMIN API key/);
+      expect(await viewerName(url2, key)).toBe('default');
+      const fetched = await gql(url2, key, 'query($id: ID!) { recipient(id: $id) { id displayName email } }', { id: recipientId });
+      expect(fetched.data).toEqual({ recipient: { id: recipientId, displayName: 'Survives restart', email: 'survivor@example.com' } });
+
+      expect(await second.stop()).toEqual({ code: 0, signal: null });
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('HERALD_BOOTSTRAP_ADMIN_KEY', () => {
+  it(
+    'makes exactly that key work, prints no generated key, and is idempotent across starts',
+    async () => {
+      const env = await freshDatabase();
+      const bootstrapKey = `boot-${randomBytes(20).toString('hex')}`;
+      expect(bootstrapKey.length).toBeGreaterThanOrEqual(32);
+
+      for (let start = 1; start <= 2; start++) {
+        const herald = spawnHerald({ ...env, HERALD_BOOTSTRAP_ADMIN_KEY: bootstrapKey });
+        const url = await herald.ready;
+        expect(keysIn(herald.stdout()), `start ${start}: ${herald.stdout()}`).toEqual([]);
+        expect(herald.stdout()).not.toMatch(/created the first ADMIN API key/);
+        expect(herald.stdout() + herald.stderr()).not.toContain(bootstrapKey);
+        expect(await viewerName(url, bootstrapKey)).toBe('default');
+        // Only that exact secret: a near miss is refused.
+        const wrong = await gql(url, `${bootstrapKey}x`, '{ viewer { name } }');
+        expect(wrong.data?.viewer).toBeFalsy();
+        expect(wrong.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+        expect(await herald.stop()).toEqual({ code: 0, signal: null });
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('configuration errors', () => {
+  it.each([
+    ['TWILIO_ACCOUNT_SID without TWILIO_AUTH_TOKEN', { TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}` }, 'TWILIO_AUTH_TOKEN'],
+    ['TWILIO_ACCOUNT_SID and TWILIO_SMS_FROM without TWILIO_AUTH_TOKEN', { TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`, TWILIO_SMS_FROM: '+15005550006' }, 'TWILIO_AUTH_TOKEN'],
+    ['PORT=abc', { PORT: 'abc' }, 'PORT'],
+    ['DATABASE_URL=not-a-url', { DATABASE_URL: 'not-a-url' }, 'DATABASE_URL'],
+    ['TWILIO_API_BASE_URL=ftp://x', { TWILIO_API_BASE_URL: 'ftp://x' }, 'TWILIO_API_BASE_URL'],
+  ])(
+    '%s stops the start with exit code 1 and a line naming the variable',
+    async (_name, bad, variable) => {
+      const herald = spawnHerald({ HERALD_DATA_DIR: tempDir(), ...bad });
+      const { code } = await herald.exited;
+      const stdout = herald.stdout();
+      const stderr = herald.stderr();
+      expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(1);
+      const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+      expect(lines, stderr).toHaveLength(1);
+      expect(lines.some((l) => l.includes(variable))).toBe(true);
+      // Clear lines, not a stack trace.
+      for (const line of lines) expect(line).toMatch(/^herald: configuration error: /);
+      // It never got as far as listening.
+      expect(stdout).not.toMatch(/Server listening|Herald is ready|graphiql/);
+      await expect(herald.ready).rejects.toThrow(/exited/);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('readiness', () => {
+  it(
+    '/readyz answers 200 (and /healthz 200) once Herald is ready, and only 200 or 503 before',
+    async () => {
+      const env = await freshDatabase();
+      const herald = spawnHerald(env);
+
+      // From the moment the port is known (Fastify logs it before migrating), poll readiness.
+      const seen: number[] = [];
+      let listenUrl: string | undefined;
+      const deadline = Date.now() + START_TIMEOUT_MS;
+      while (!listenUrl && Date.now() < deadline && herald.child.exitCode === null) {
+        const line = jsonLines(herald.stdout()).find((l) => typeof l.msg === 'string' && /^Server listening at http:\/\/127\.0\.0\.1:\d+$/.test(l.msg));
+        if (line) listenUrl = line.msg.replace('Server listening at ', '');
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(listenUrl, herald.stdout() + herald.stderr()).toBeDefined();
+      for (;;) {
+        const response = await fetch(`${listenUrl}/readyz`);
+        seen.push(response.status);
+        const body = await response.json();
+        if (response.status === 200) {
+          expect(body).toEqual({ status: 'ready' });
+          break;
+        }
+        expect(response.status).toBe(503);
+        expect(body).toEqual({ status: 'not ready' });
+        expect(Date.now()).toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+
+      const url = await herald.ready;
+      expect(url).toBe(listenUrl);
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(ready.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await ready.json()).toEqual({ status: 'ready' });
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect(await herald.stop()).toEqual({ code: 0, signal: null });
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
