@@ -51,6 +51,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     services,
     schema: await buildHeraldSchema(),
     metrics,
+    serveApi: role !== 'worker',
     isStarted: () => started,
     ping: handle.ping,
   });

@@ -20,13 +20,15 @@ export interface HttpDeps {
   services: Services;
   schema: GraphQLSchema;
   metrics: Metrics;
+  /** Serve /graphql and /graphiql (false for a worker-only process). */
+  serveApi: boolean;
   /** True once migrations are applied and start-up work is done. */
   isStarted: () => boolean;
   ping: () => Promise<boolean>;
 }
 
 export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
-  const { log, services, metrics } = deps;
+  const { log, metrics } = deps;
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.maxBodyBytes,
@@ -54,6 +56,22 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }));
 
+  // A worker process serves health, readiness and metrics only: it takes no requests.
+  if (deps.serveApi) {
+    await registerGraphql(app, deps);
+    registerGraphiql(app);
+  }
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ready = deps.isStarted() && (await deps.ping());
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
+  });
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  return app;
+}
+
+async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<void> {
+  const { log, services, metrics } = deps;
   const apollo = new ApolloServer<Context>({
     schema: deps.schema,
     formatError: makeFormatError(log),
@@ -80,14 +98,6 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     handler: fastifyApolloHandler(apollo, { context }),
   });
 
-  registerGraphiql(app);
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const ready = deps.isStarted() && (await deps.ping());
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
-  });
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  return app;
 }
 
 /** A present but bad Authorization header is refused outright; an absent one is decided per operation. */
