@@ -3,6 +3,7 @@ import type { Database } from './db/client.js';
 import type { SecretBox } from './lib/secret-box.js';
 import type { Metrics } from './metrics.js';
 import { MessagesService, type Outbox } from './modules/messages/messages.service.js';
+import { OrdersService } from './modules/orders/orders.service.js';
 import { ApiKeysService } from './modules/api-keys/api-keys.service.js';
 import { GatewaysService } from './modules/gateways/gateways.service.js';
 import { RecipientsService } from './modules/recipients/recipients.service.js';
@@ -19,6 +20,7 @@ export function createServices(db: Database, secrets: SecretBox, outbox: Outbox,
     recipients: new RecipientsService(db),
     subscriptions: new SubscriptionsService(db),
     messages: new MessagesService(db, outbox, metrics),
+    orders: new OrdersService(db, outbox, metrics),
   };
 }
 

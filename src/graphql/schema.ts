@@ -4,6 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { GatewaysResolver } from '../modules/gateways/gateways.resolver.js';
 import { DeliveryLogsResolver, MessagesResolver } from '../modules/messages/messages.resolver.js';
+import { OrdersResolver } from '../modules/orders/orders.resolver.js';
 import { RecipientsResolver } from '../modules/recipients/recipients.resolver.js';
 import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.resolver.js';
 import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
@@ -16,6 +17,7 @@ export const RESOLVERS = [
   SubscriptionsResolver,
   MessagesResolver,
   DeliveryLogsResolver,
+  OrdersResolver,
 ] as const;
 
 export function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {
