@@ -4,6 +4,7 @@ import type { SecretBox } from './lib/secret-box.js';
 import type { Metrics } from './metrics.js';
 import { MessagesService, type Outbox } from './modules/messages/messages.service.js';
 import { OrdersService } from './modules/orders/orders.service.js';
+import { BillingService } from './modules/billing/billing.service.js';
 import { ApiKeysService } from './modules/api-keys/api-keys.service.js';
 import { GatewaysService } from './modules/gateways/gateways.service.js';
 import { RecipientsService } from './modules/recipients/recipients.service.js';
@@ -12,6 +13,7 @@ import { TenantsService } from './modules/tenants/tenants.service.js';
 
 export function createServices(db: Database, secrets: SecretBox, outbox: Outbox, metrics: Metrics) {
   const apiKeys = new ApiKeysService(db);
+  const messages = new MessagesService(db, outbox, metrics);
   return {
     db,
     apiKeys,
@@ -19,8 +21,9 @@ export function createServices(db: Database, secrets: SecretBox, outbox: Outbox,
     gateways: new GatewaysService(db, secrets),
     recipients: new RecipientsService(db),
     subscriptions: new SubscriptionsService(db),
-    messages: new MessagesService(db, outbox, metrics),
+    messages,
     orders: new OrdersService(db, outbox, metrics),
+    billing: new BillingService(db, messages, outbox, metrics),
   };
 }
 

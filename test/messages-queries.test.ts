@@ -71,7 +71,7 @@ async function allIds(key: string, filter: Record<string, unknown> | undefined, 
   const ids: string[] = [];
   let after: string | null = null;
   for (let page = 0; page < 50; page++) {
-    const data = ok(await gql(LIST, { first, after, filter }, key));
+    const data: any = ok(await gql(LIST, { first, after, filter }, key));
     ids.push(...data.messages.edges.map((e: any) => e.node.id));
     if (!data.messages.pageInfo.hasNextPage) {
       expect(ids).toHaveLength(data.messages.totalCount);
@@ -120,7 +120,7 @@ describe('messages: 120 messages, newest first, keyset cursors', () => {
     const pages: any[] = [];
     let after: string | null = null;
     do {
-      const data = ok(await gql(LIST, { first: 50, after }, key));
+      const data: any = ok(await gql(LIST, { first: 50, after }, key));
       pages.push(data.messages);
       after = data.messages.pageInfo.hasNextPage ? data.messages.pageInfo.endCursor : null;
     } while (after && pages.length < 10);
@@ -186,10 +186,12 @@ describe('messages: 120 messages, newest first, keyset cursors', () => {
     expect(found.node).toEqual({ id, status: 'SENT', body: 'Pagination message 37' });
 
     const unknownUuid = `msg_${'0'.repeat(12)}7${randomBytes(9).toString('hex').slice(0, 19)}`;
-    for (const bad of ['nonsense', 'msg_123', `msg_${id.slice(4).toUpperCase()}`, unknownUuid, clients[0].id, foreignMessageId, `${id}x`]) {
+    for (const bad of ['nonsense', 'msg_123', `msg_${id.slice(4).toUpperCase()}`, unknownUuid, foreignMessageId, `${id}x`]) {
       const result = ok(await gql(Q, { id: bad }, key));
       expect(result, bad).toEqual({ message: null, node: null });
     }
+    // A recipient's id is no message (node(id) is that recipient, which is no Message).
+    expect(ok(await gql(Q, { id: clients[0].id }, key))).toEqual({ message: null, node: { id: clients[0].id } });
     // The other tenant does see its own message.
     expect(ok(await gql(Q, { id: foreignMessageId }, otherKey)).message.id).toBe(foreignMessageId);
     // and not ours
@@ -227,9 +229,9 @@ describe('messages: 120 messages, newest first, keyset cursors', () => {
     for (let round = 0; round < 2; round++) runs.push({ fifty: await measure(50), five: await measure(5) });
     expect(runs[0]).toEqual(runs[1]);
     expect(runs[0].fifty).toBe(runs[0].five);
-    // One for the page and one per nested field (recipient, gateway, logs).
-    expect(runs[0].fifty).toBeLessThanOrEqual(4);
-    expect(runs[0].fifty).toBeGreaterThanOrEqual(3);
+    // One for the page and one per nested field (recipient, gateway, logs); the API key
+    // comes from the warm cache and the count from no select (totalCount is not asked).
+    expect(runs[0].fifty).toBe(4);
   });
 
   it('masks every destination as +1******* and the last four digits', async () => {

@@ -11,9 +11,14 @@ import type { GatewaysService } from '../modules/gateways/gateways.service.js';
 import * as q from '../modules/messages/messages.queries.js';
 import type { Outbox } from '../modules/messages/messages.service.js';
 import { uuidv7 } from '../lib/ids.js';
-import type { Provider, ProviderError, SendResult } from '../providers/types.js';
+import * as recipientsQ from '../modules/recipients/recipients.queries.js';
+import type { GatewayForSend, Provider, ProviderError, SendResult } from '../providers/types.js';
 import type { DispatchJob } from './queue.js';
 import { type RetryPolicy, decide } from './retry-policy.js';
+
+// A slot or pause this close is taken as now: the queue's own start-up jitter is larger.
+const SLOT_TOLERANCE_MS = 50;
+const MAX_RATE_LIMIT_WAITS = 50;
 
 export interface DispatcherDeps {
   db: Database;
@@ -53,13 +58,26 @@ export class Dispatcher {
       return;
     }
 
+    // The gateway's own pace: a provider-imposed pause, or its configured send rate.
+    const wait = await this.throttle(gateway, job);
+    if (wait) {
+      await this.requeue(message, wait.job, wait.at);
+      return;
+    }
+
+    const provider = this.deps.providerFor(gateway.provider);
+    const target = { id: gateway.id, provider: gateway.provider, credentials };
     const started = performance.now();
     let result: SendResult;
     try {
-      result = await this.deps.providerFor(gateway.provider).send(
-        { id: message.id, channel: message.channel, destination: message.destination, body: message.body, subject: message.subject, htmlBody: message.htmlBody },
-        { id: gateway.id, provider: gateway.provider, credentials },
-      );
+      const destination = await this.addressOf(message, provider, target);
+      result =
+        typeof destination !== 'string'
+          ? destination
+          : await provider.send(
+              { id: message.id, channel: message.channel, destination, body: message.body, subject: message.subject, htmlBody: message.htmlBody },
+              target,
+            );
     } catch (err) {
       // An adapter should never throw; if one does, treat it as a hiccup, not a verdict.
       log.error({ err, messageId: message.id }, 'provider adapter threw');
@@ -74,9 +92,50 @@ export class Dispatcher {
       await this.succeed(message, gateway, result.providerMessageId);
       return;
     }
+    if (result.kind === 'rate_limited' && result.retryAt && (job.rateLimited ?? 0) < MAX_RATE_LIMIT_WAITS) {
+      // Wait out the vendor's window, and make the gateway's other messages wait too
+      // instead of burning requests on more 429s. Not counted against the attempts.
+      await gatewaysQ.pauseGateway(db, gateway.id, result.retryAt);
+      await this.retryLater(message, gateway, result, { ...job, attempt: job.attempt, slotAt: undefined, rateLimited: (job.rateLimited ?? 0) + 1 }, result.retryAt);
+      return;
+    }
     const decision = decide(result, job.attempt, this.deps.policy);
     if (decision.action === 'fail') await this.fail(message, gateway, result, job.attempt);
-    else await this.retryLater(message, gateway, result, job, decision.at);
+    else await this.retryLater(message, gateway, result, { ...job, attempt: job.attempt + 1, slotAt: undefined }, decision.at);
+  }
+
+  /**
+   * Where to send: the stored address, or for X the user id behind the @handle, resolved
+   * once and kept on the recipient (a changed handle clears it).
+   */
+  private async addressOf(message: q.MessageRow, provider: Provider, gateway: GatewayForSend): Promise<string | ProviderError> {
+    if (message.channel !== 'TWITTER_DM' || !provider.resolveRecipient) return message.destination;
+    const handle = message.destination;
+    const recipient = await recipientsQ.findRecipient(this.deps.db, message.tenantId, message.recipientId);
+    if (recipient?.twitterHandle === handle && recipient.twitterUserId) return recipient.twitterUserId;
+    const resolved = await provider.resolveRecipient(handle, gateway);
+    if (!resolved.ok) return resolved;
+    await recipientsQ.cacheTwitterUserId(this.deps.db, message.recipientId, handle, resolved.id);
+    return resolved.id;
+  }
+
+  /** When this message must wait for its gateway, the time and the job to run then. */
+  private async throttle(gateway: gatewaysQ.GatewayRow, job: DispatchJob): Promise<{ at: Date; job: DispatchJob } | undefined> {
+    const now = Date.now();
+    if (gateway.pausedUntil && gateway.pausedUntil.getTime() > now + SLOT_TOLERANCE_MS) return { at: gateway.pausedUntil, job };
+    if (!gateway.maxPerSecond) return undefined;
+    if (job.slotAt && Date.parse(job.slotAt) <= now + SLOT_TOLERANCE_MS) return undefined;
+    const slot = await gatewaysQ.reserveSendSlot(this.deps.db, gateway.id);
+    if (slot.getTime() <= now + SLOT_TOLERANCE_MS) return undefined;
+    return { at: slot, job: { ...job, slotAt: slot.toISOString() } };
+  }
+
+  /** Back to QUEUED without an attempt made: the claim's attempt is given back. */
+  private async requeue(message: q.MessageRow, job: DispatchJob, at: Date): Promise<void> {
+    await this.deps.db.transaction(async (tx) => {
+      const queued = await q.transition(tx, message.id, ['SENDING'], { status: 'QUEUED', attempts: Math.max(0, message.attempts - 1) });
+      if (queued) await this.deps.outbox.enqueue(tx, [{ ...job, startAfter: at }]);
+    });
   }
 
   private async succeed(message: q.MessageRow, gateway: gatewaysQ.GatewayRow, providerMessageId: string): Promise<void> {
@@ -99,13 +158,16 @@ export class Dispatcher {
     this.deps.log.info({ messageId: message.id, code: error.code }, 'message failed');
   }
 
-  private async retryLater(message: q.MessageRow, gateway: gatewaysQ.GatewayRow, error: ProviderError, job: DispatchJob, at: Date): Promise<void> {
-    const reason = `attempt ${job.attempt} failed (${error.kind === 'rate_limited' ? 'rate limited' : 'temporary error'}): ${error.message}; retrying at ${at.toISOString()}`;
+  private async retryLater(message: q.MessageRow, gateway: gatewaysQ.GatewayRow, error: ProviderError, next: DispatchJob, at: Date): Promise<void> {
+    const reason =
+      error.kind === 'rate_limited'
+        ? `rate limited by the provider: ${error.message}; sending again at ${at.toISOString()}`
+        : `attempt ${message.attempts} failed (temporary error): ${error.message}; retrying at ${at.toISOString()}`;
     await this.deps.db.transaction(async (tx) => {
       const queued = await q.transition(tx, message.id, ['SENDING'], { status: 'QUEUED', errorCode: error.code, errorMessage: error.message });
       if (!queued) return;
       await q.insertLogs(tx, [{ ...this.log(message, gateway, 'FAILURE', reason), providerCode: error.code }]);
-      await this.deps.outbox.enqueue(tx, [{ messageId: message.id, startAfter: at, attempt: job.attempt + 1 }]);
+      await this.deps.outbox.enqueue(tx, [{ ...next, startAfter: at }]);
     });
     this.deps.metrics.messages.inc({ channel: message.channel, status: 'QUEUED' });
   }

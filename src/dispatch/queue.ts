@@ -12,6 +12,10 @@ export interface DispatchJob {
   messageId: string;
   /** 1-based attempt within the current round (a retryMessage starts a new round). */
   attempt: number;
+  /** A send slot already reserved under the gateway's rate cap (ISO time). */
+  slotAt?: string;
+  /** Times this message waited out a provider rate limit (bounded, not counted as attempts). */
+  rateLimited?: number;
 }
 
 export async function startQueue(handle: DatabaseHandle, log: Logger): Promise<PgBoss> {
@@ -53,11 +57,11 @@ export class QueueOutbox implements Outbox {
     this.boss = boss;
   }
 
-  async enqueue(tx: Executor, jobs: { messageId: string; startAfter?: Date; attempt?: number }[]): Promise<void> {
+  async enqueue(tx: Executor, jobs: ({ messageId: string; startAfter?: Date; attempt?: number } & Partial<DispatchJob>)[]): Promise<void> {
     if (!this.boss) throw new Error('the dispatch queue is not running yet');
     if (jobs.length === 0) return;
     const db = fromDrizzle(tx as never, sql as never);
-    const toJob = (j: (typeof jobs)[number]) => ({ data: { messageId: j.messageId, attempt: j.attempt ?? 1 } satisfies DispatchJob, startAfter: j.startAfter });
+    const toJob = ({ startAfter, ...data }: (typeof jobs)[number]) => ({ data: { ...data, attempt: data.attempt ?? 1 } satisfies DispatchJob, startAfter });
     if (jobs.length === 1) {
       const { data, startAfter } = toJob(jobs[0]);
       await this.boss.send(DISPATCH_QUEUE, data, { db, ...(startAfter ? { startAfter } : {}) });

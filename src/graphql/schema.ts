@@ -5,6 +5,7 @@ import { buildSchema } from 'type-graphql';
 import { GatewaysResolver } from '../modules/gateways/gateways.resolver.js';
 import { DeliveryLogsResolver, MessagesResolver } from '../modules/messages/messages.resolver.js';
 import { OrdersResolver } from '../modules/orders/orders.resolver.js';
+import { BillingResolver } from '../modules/billing/billing.resolver.js';
 import { RecipientsResolver } from '../modules/recipients/recipients.resolver.js';
 import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.resolver.js';
 import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
@@ -18,6 +19,7 @@ export const RESOLVERS = [
   MessagesResolver,
   DeliveryLogsResolver,
   OrdersResolver,
+  BillingResolver,
 ] as const;
 
 export function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {

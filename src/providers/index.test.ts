@@ -50,13 +50,25 @@ describe('sandbox provider', () => {
 
 describe('provider factory', () => {
   it('fails messages for providers without an adapter yet', async () => {
-    for (const p of ['SENDGRID', 'TWITTER'] as const) {
+    for (const p of ['SENDGRID'] as const) {
       expect(await providers(p).send(message({ channel: 'EMAIL', destination: 'jane@example.com' }), { id: 'g', provider: p, credentials: null })).toMatchObject({
         ok: false,
         kind: 'permanent',
         code: 'UNSUPPORTED',
       });
     }
+  });
+
+  it('has an X adapter that resolves handles and fails a gateway without credentials, sending nothing', async () => {
+    const twitter = providers('TWITTER');
+    expect(typeof twitter.resolveRecipient).toBe('function');
+    const gatewayWithout = { id: 'g', provider: 'TWITTER' as const, credentials: null };
+    expect(await twitter.send(message({ channel: 'TWITTER_DM', destination: '2244994945' }), gatewayWithout)).toMatchObject({
+      ok: false,
+      kind: 'permanent',
+      code: 'GATEWAY_MISCONFIGURED',
+    });
+    expect(await twitter.resolveRecipient!('jane', gatewayWithout)).toMatchObject({ ok: false, kind: 'permanent', code: 'GATEWAY_MISCONFIGURED' });
   });
 
   it('gives the same adapter for the same provider', () => {

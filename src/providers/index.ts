@@ -2,6 +2,7 @@
 import type { ProviderValue } from '../db/schema/index.js';
 import { createSandboxProvider } from './sandbox/sandbox-provider.js';
 import { createTwilioProvider } from './twilio/twilio-provider.js';
+import { createTwitterProvider } from './twitter/twitter-provider.js';
 import type { Provider, ProviderSettings } from './types.js';
 
 export type { GatewayForSend, OutboundMessage, Provider, ProviderError, ProviderSettings, SendResult } from './types.js';
@@ -14,7 +15,7 @@ export function createProviders(settings: ProviderSettings): ProviderFactory {
   const twilio = createTwilioProvider(settings);
   const sandbox = createSandboxProvider();
   const sendgrid = unsupported('SENDGRID');
-  const twitter = unsupported('TWITTER');
+  const twitter = createTwitterProvider(settings);
 
   return (provider: ProviderValue): Provider => {
     switch (provider) {

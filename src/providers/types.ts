@@ -44,6 +44,12 @@ export type SendResult = SendSuccess | ProviderError;
 
 export interface Provider {
   send(message: OutboundMessage, gateway: GatewayForSend): Promise<SendResult>;
+  /**
+   * Channels that address people by a name the vendor must resolve first (X: @handle →
+   * user id). The dispatcher caches the answer on the recipient, so it is asked once.
+   * Unknown name → a permanent error.
+   */
+  resolveRecipient?(name: string, gateway: GatewayForSend): Promise<{ ok: true; id: string } | ProviderError>;
 }
 
 /** Where each vendor SDK sends its requests (TWILIO_API_BASE_URL …) and the status callback base. */

@@ -35,3 +35,31 @@ export function orderStatusEmail(order: OrderStatusFacts, displayName: string): 
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
+
+export interface InvoiceFacts {
+  number: string;
+  amountDue: string;
+  currency: string;
+  dueDate: string;
+  url?: string | null;
+}
+
+/** "$1,250.00": the amount as people write it in that currency. */
+export function formatAmount(amount: string, currency: string): string {
+  // A decimal string keeps every digit (no float rounding of large amounts).
+  return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(amount as unknown as number);
+}
+
+/** "December 1, 2026" */
+export function formatDueDate(isoDate: string): string {
+  return new Intl.DateTimeFormat('en-US', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${isoDate}T00:00:00Z`));
+}
+
+/** The invoice-due DM (seed 000). */
+export function invoiceDueText(invoice: InvoiceFacts, displayName: string): string {
+  const lines = [
+    `Hi ${displayName}, your invoice ${invoice.number} for ${formatAmount(invoice.amountDue, invoice.currency)} is due on ${formatDueDate(invoice.dueDate)}.`,
+  ];
+  if (invoice.url) lines.push(`View and pay it here: ${invoice.url}`);
+  return lines.join('\n');
+}

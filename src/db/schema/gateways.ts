@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, doublePrecision, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { channelEnum, providerEnum } from './enums.js';
 import { tenants } from './tenants.js';
 
@@ -17,6 +17,12 @@ export const gateways = pgTable(
     credentials: text('credentials'),
     // Set for gateways written from TWILIO_*/SENDGRID_*/TWITTER_* at start; null for API-made ones.
     envSource: text('env_source'),
+    // Optional send-rate cap: the worker spreads this gateway's sends to stay under it.
+    maxPerSecond: doublePrecision('max_per_second'),
+    // The next free send slot under maxPerSecond (reserved atomically by workers).
+    nextSlotAt: timestamp('next_slot_at', { withTimezone: true }),
+    // Set from a provider's rate-limit reset: every message of the gateway waits until then.
+    pausedUntil: timestamp('paused_until', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

@@ -44,6 +44,7 @@ export const messages = pgTable(
     orderStatus: text('order_status'),
     invoice: jsonb('invoice').$type<InvoiceData>(),
     invoiceNumber: text('invoice_number'),
+    billingCycleId: text('billing_cycle_id'),
     idempotencyKey: text('idempotency_key'),
     // SHA-256 of the normalized request: same key + same input → the first message.
     requestHash: text('request_hash'),
@@ -57,6 +58,10 @@ export const messages = pgTable(
     index('messages_tenant_recipient_id').on(t.tenantId, t.recipientId, t.id),
     index('messages_tenant_order_id').on(t.tenantId, t.orderId, t.id).where(sql`${t.orderId} is not null`),
     index('messages_tenant_invoice_id').on(t.tenantId, t.invoiceNumber, t.id).where(sql`${t.invoiceNumber} is not null`),
+    // An invoice is DMed once per billing cycle, however often the cycle is notified.
+    uniqueIndex('messages_tenant_cycle_invoice')
+      .on(t.tenantId, t.billingCycleId, t.invoiceNumber)
+      .where(sql`${t.billingCycleId} is not null`),
     uniqueIndex('messages_tenant_idempotency_key').on(t.tenantId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
     index('messages_provider_message_id').on(t.providerMessageId).where(sql`${t.providerMessageId} is not null`),
     // Finds sends orphaned by a crashed worker.

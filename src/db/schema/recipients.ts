@@ -16,6 +16,8 @@ export const recipients = pgTable(
     email: text('email'),
     whatsapp: text('whatsapp'),
     twitterHandle: text('twitter_handle'),
+    // X user id of twitter_handle, resolved by the first DM; cleared when the handle changes.
+    twitterUserId: text('twitter_user_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

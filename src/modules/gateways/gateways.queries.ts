@@ -61,3 +61,25 @@ export async function findGatewayByName(ex: Executor, tenantId: string, channel:
 export async function lockGatewayDefaults(ex: Executor, tenantId: string): Promise<void> {
   await ex.execute(sql`select pg_advisory_xact_lock(hashtext(${`herald:gateways:${tenantId}`}))`);
 }
+
+/**
+ * Reserves the gateway's next send slot under its max_per_second and returns when it
+ * starts; concurrent workers get consecutive slots (one row update each).
+ */
+export async function reserveSendSlot(ex: Executor, id: string): Promise<Date> {
+  const result = await ex.execute<{ slot: Date | string }>(sql`
+    update gateways
+       set next_slot_at = greatest(coalesce(next_slot_at, now()), now()) + make_interval(secs => 1.0 / max_per_second)
+     where id = ${id}
+    returning next_slot_at - make_interval(secs => 1.0 / max_per_second) as slot`);
+  const rows = (result as unknown as { rows: { slot: Date | string }[] }).rows;
+  return new Date(rows[0].slot);
+}
+
+/** Every message of the gateway waits until `until` (a provider's rate-limit reset). */
+export async function pauseGateway(ex: Executor, id: string, until: Date): Promise<void> {
+  await ex
+    .update(gateways)
+    .set({ pausedUntil: sql`greatest(coalesce(${gateways.pausedUntil}, now()), ${until.toISOString()}::timestamptz)` })
+    .where(eq(gateways.id, id));
+}

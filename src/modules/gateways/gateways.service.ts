@@ -22,6 +22,7 @@ export function toGatewayView(row: q.GatewayRow): Gateway & { __typename: 'Gatew
     provider: row.provider as Provider,
     enabled: row.enabled,
     isDefault: row.isDefault,
+    maxPerSecond: row.maxPerSecond,
     createdAt: row.createdAt,
   };
 }
@@ -88,6 +89,7 @@ export class GatewaysService {
           enabled,
           isDefault: makeDefault,
           credentials: value ? this.seal(value) : null,
+          maxPerSecond: input.maxPerSecond ?? null,
         },
       ]);
       return row;

@@ -1,5 +1,5 @@
-import { IsBoolean, IsOptional, Matches, MaxLength } from 'class-validator';
-import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { IsBoolean, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Field, Float, ID, InputType, ObjectType } from 'type-graphql';
 import { Node, UserError } from '../../graphql/common.types.js';
 import { Channel, Provider } from '../../graphql/enums.js';
 
@@ -22,6 +22,9 @@ export class Gateway implements Node {
 
   @Field({ description: 'The gateway its channel uses when a subscription or a send names none.' })
   isDefault!: boolean;
+
+  @Field(() => Float, { nullable: true, description: 'Most messages per second this gateway sends; workers spread its sends to stay under it.' })
+  maxPerSecond?: number | null;
 
   @Field()
   createdAt!: Date;
@@ -75,6 +78,15 @@ export class AddChannelGatewayInput {
   @IsOptional()
   @IsBoolean()
   enabled?: boolean | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: "Most messages per second to send through this gateway (e.g. 0.2 for one every 5 s, under X's DM limits); omitted: as fast as workers go.",
+  })
+  @IsOptional()
+  @Min(0.001, { message: 'maxPerSecond must be at least 0.001' })
+  @Max(10_000, { message: 'maxPerSecond must be at most 10000' })
+  maxPerSecond?: number | null;
 }
 
 @ObjectType()

@@ -20,7 +20,7 @@ const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
 
 /** Writes dispatch jobs inside a transaction (dispatch/queue.ts, once the queue runs). */
 export interface Outbox {
-  enqueue(tx: Executor, jobs: { messageId: string; startAfter?: Date; attempt?: number }[]): Promise<void>;
+  enqueue(tx: Executor, jobs: { messageId: string; startAfter?: Date; attempt?: number; slotAt?: string; rateLimited?: number }[]): Promise<void>;
 }
 
 export function maskDestination(channel: ChannelValue, destination: string): string {
@@ -136,8 +136,8 @@ export class MessagesService {
       : { id: input.staffId!, kind: 'STAFF', field: ['input', 'staffId'] };
   }
 
-  /** The recipient's subscription gateway on the channel, else the channel default; enabled. */
-  private async gatewayFor(tenantId: string, recipientId: string, channel: ChannelValue) {
+  /** The recipient's subscription gateway on the channel, else the channel default; enabled, or GATEWAY_NOT_CONFIGURED. */
+  async gatewayFor(tenantId: string, recipientId: string, channel: ChannelValue) {
     const [subscription] = (await subscriptionsQ.subscriptionsOf(this.db, tenantId, [recipientId])).filter((s) => s.channel === channel);
     const gateway = subscription
       ? await gatewaysQ.findGateway(this.db, tenantId, subscription.gatewayId)
@@ -154,7 +154,7 @@ export class MessagesService {
    * unique index settles races: the loser gets the winner's message back, or a conflict
    * when its input differs.
    */
-  private async insertAndEnqueue(row: q.NewMessageRow, startAfter: Date | undefined, now: Date): Promise<q.MessageRow> {
+  async insertAndEnqueue(row: q.NewMessageRow, startAfter: Date | undefined, now: Date): Promise<q.MessageRow> {
     for (let round = 0; round < 2; round++) {
       const result = await this.db.transaction(async (tx) => {
         const inserted = await q.insertMessageOnce(tx, row);
@@ -252,6 +252,6 @@ export class MessagesService {
   }
 }
 
-function requestHash(value: unknown): string {
+export function requestHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex');
 }

@@ -57,3 +57,11 @@ export function recipientsByIds(ex: Executor, tenantId: string, ids: readonly st
     .from(recipients)
     .where(and(eq(recipients.tenantId, tenantId), inArray(recipients.id, [...ids])));
 }
+
+/** Keeps the X user id of a handle, unless the handle changed meanwhile. */
+export async function cacheTwitterUserId(ex: Executor, id: string, handle: string, userId: string): Promise<void> {
+  await ex
+    .update(recipients)
+    .set({ twitterUserId: userId })
+    .where(and(eq(recipients.id, id), eq(recipients.twitterHandle, handle)));
+}

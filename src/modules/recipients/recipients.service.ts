@@ -43,7 +43,11 @@ function normalizeContacts(input: ContactInput, problems: Problems): Partial<q.N
     else problems.add(['input', field], `${field} must be a valid phone number with its country code, e.g. +14155550123`);
   }
   if (input.email !== undefined) out.email = input.email === null ? null : input.email.trim();
-  if (input.twitterHandle !== undefined) out.twitterHandle = input.twitterHandle === null ? null : input.twitterHandle.replace(/^@/, '');
+  if (input.twitterHandle !== undefined) {
+    out.twitterHandle = input.twitterHandle === null ? null : input.twitterHandle.replace(/^@/, '');
+    // The cached X user id belonged to the old handle.
+    out.twitterUserId = null;
+  }
   return out;
 }
 

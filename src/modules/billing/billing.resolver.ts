@@ -1,0 +1,24 @@
+import { Arg, Authorized, Ctx, Mutation, Resolver, UseMiddleware } from 'type-graphql';
+import { Role } from '../../graphql/auth-checker.js';
+import { type Context, tenantOf } from '../../graphql/context.js';
+import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
+import { toMessageView } from '../messages/messages.service.js';
+import { NotifyBillingCycleInput, NotifyBillingCyclePayload, SendInvoiceDMInput, SendInvoiceDMPayload } from './billing.types.js';
+
+@Resolver()
+@UseMiddleware(RefusalsAsUserErrors)
+export class BillingResolver {
+  @Authorized(Role.SEND)
+  @Mutation(() => SendInvoiceDMPayload)
+  async sendInvoiceDM(@Ctx() ctx: Context, @Arg('input') input: SendInvoiceDMInput): Promise<SendInvoiceDMPayload> {
+    return { message: toMessageView(await ctx.services.billing.sendInvoiceDM(tenantOf(ctx), input)), userErrors: [] };
+  }
+
+  @Authorized(Role.SEND)
+  @Mutation(() => NotifyBillingCyclePayload)
+  async notifyBillingCycle(@Ctx() ctx: Context, @Arg('input') input: NotifyBillingCycleInput): Promise<NotifyBillingCyclePayload> {
+    const { queued, rejected } = await ctx.services.billing.notifyBillingCycle(tenantOf(ctx), input);
+    ctx.log.info({ cycleId: input.cycleId, queued, rejected }, 'billing cycle notified');
+    return { cycleId: input.cycleId, queued, rejected, userErrors: [] };
+  }
+}

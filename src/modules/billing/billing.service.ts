@@ -1,0 +1,158 @@
+// Seed 000: after a billing cycle every customer gets an invoice-due DM on X. Invoices
+// are checked here; resolving the @handle and sending are the worker's.
+import { sql } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { messages, type InvoiceData } from '../../db/schema/index.js';
+import { UserErrorCode } from '../../graphql/enums.js';
+import { Problems, invalid, refuse } from '../../graphql/user-errors.js';
+import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
+import type { Metrics } from '../../metrics.js';
+import { invoiceDueText } from '../../templates/index.js';
+import * as gatewaysQ from '../gateways/gateways.queries.js';
+import * as messagesQ from '../messages/messages.queries.js';
+import { type MessagesService, type Outbox, requestHash } from '../messages/messages.service.js';
+import * as recipientsQ from '../recipients/recipients.queries.js';
+import * as subscriptionsQ from '../subscriptions/subscriptions.queries.js';
+import type { NotifyBillingCycleInput, SendInvoiceDMInput } from './billing.types.js';
+import { checkInvoice } from './invoice.js';
+
+export const MAX_INVOICES_PER_CYCLE_CALL = 10_000;
+// Rows per INSERT: well under PostgreSQL's 65,535 bind parameters.
+const BATCH = 1_000;
+
+export class BillingService {
+  constructor(
+    private readonly db: Database,
+    private readonly messagesService: MessagesService,
+    private readonly outbox: Outbox,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async sendInvoiceDM(tenantId: string, input: SendInvoiceDMInput): Promise<messagesQ.MessageRow> {
+    const { invoice, problems } = checkInvoice(input.invoice);
+    if (problems.length > 0) {
+      const all = new Problems();
+      for (const p of problems) all.add(['input', 'invoice', p.field], p.message);
+      all.throwIfAny();
+    }
+    const ref = fromGlobalId(input.customerId, 'Recipient');
+    const customer = ref ? await recipientsQ.findRecipient(this.db, tenantId, ref.uuid) : undefined;
+    if (!customer) throw refuse(UserErrorCode.NOT_FOUND, `no customer ${input.customerId}`, ['input', 'customerId']);
+    if (customer.kind !== 'CUSTOMER') throw invalid(['input', 'customerId'], `invoices go to customers; ${input.customerId} is a ${customer.kind}`);
+    if (!customer.twitterHandle) {
+      throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${customer.displayName} has no X handle`, ['input', 'customerId']);
+    }
+    const gateway = await this.messagesService.gatewayFor(tenantId, customer.id, 'TWITTER_DM');
+    const id = uuidv7();
+    return this.messagesService.insertAndEnqueue(
+      {
+        ...this.messageRow(id, tenantId, customer, gateway.id, invoice!),
+        idempotencyKey: input.idempotencyKey ?? null,
+        requestHash: input.idempotencyKey ? requestHash({ kind: 'invoice', customerId: input.customerId, invoice }) : null,
+      },
+      undefined,
+      new Date(),
+    );
+  }
+
+  /**
+   * Every good invoice becomes a QUEUED DM, every bad one a FAILURE log with its reason;
+   * written in multi-row batches with their jobs in one transaction. An invoice already
+   * DMed in this cycle is left alone (unique per tenant, cycle and invoice number).
+   */
+  async notifyBillingCycle(tenantId: string, input: NotifyBillingCycleInput): Promise<{ queued: number; rejected: number }> {
+    if (input.invoices.length > MAX_INVOICES_PER_CYCLE_CALL) {
+      throw invalid(
+        ['input', 'invoices'],
+        `at most ${MAX_INVOICES_PER_CYCLE_CALL} invoices per call, got ${input.invoices.length}: split the cycle into several calls with the same cycleId`,
+      );
+    }
+    const cycleId = input.cycleId.trim();
+    const ids = [...new Set(input.invoices.map((i) => fromGlobalId(i.customerId, 'Recipient')?.uuid).filter((x): x is string => !!x))];
+    const customers = new Map<string, recipientsQ.RecipientRow>();
+    const routes = new Map<string, gatewaysQ.GatewayRow | undefined>();
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const chunk = ids.slice(i, i + BATCH);
+      for (const row of await recipientsQ.recipientsByIds(this.db, tenantId, chunk)) customers.set(row.id, row);
+    }
+    const subscribed = await this.dmSubscriptions(tenantId, ids);
+    const gatewayIds = [...new Set(subscribed.values())];
+    const gatewayRows = new Map((gatewayIds.length ? await gatewaysQ.gatewaysByIds(this.db, tenantId, gatewayIds) : []).map((g) => [g.id, g]));
+    const defaultGateway = await gatewaysQ.findDefaultGateway(this.db, tenantId, 'TWITTER_DM');
+    for (const id of ids) {
+      const via = subscribed.get(id);
+      routes.set(id, via ? gatewayRows.get(via) : defaultGateway);
+    }
+
+    const rows: messagesQ.NewMessageRow[] = [];
+    const failures: messagesQ.NewDeliveryLogRow[] = [];
+    const reject = (recipientId: string | null, gatewayId: string | null, reason: string) =>
+      failures.push({ id: uuidv7(), tenantId, recipientId, gatewayId, channel: 'TWITTER_DM', outcome: 'FAILURE', reason });
+
+    for (const [index, item] of input.invoices.entries()) {
+      const where = `invoice ${index + 1}${item.invoice.number ? ` (${item.invoice.number.slice(0, 64)})` : ''} of cycle ${cycleId}`;
+      const uuid = fromGlobalId(item.customerId, 'Recipient')?.uuid;
+      const customer = uuid ? customers.get(uuid) : undefined;
+      const { invoice, problems } = checkInvoice(item.invoice);
+      if (!customer) reject(null, null, `${where}: no customer ${item.customerId.slice(0, 80)}`);
+      else if (customer.kind !== 'CUSTOMER') reject(customer.id, null, `${where}: ${customer.displayName} is a ${customer.kind}, not a customer`);
+      else if (problems.length > 0) reject(customer.id, null, `${where}: ${problems.map((p) => p.message).join('; ')}`);
+      else if (!customer.twitterHandle) reject(customer.id, null, `${where}: ${customer.displayName} has no X handle`);
+      else {
+        const gateway = routes.get(customer.id);
+        if (!gateway || !gateway.enabled) reject(customer.id, gateway?.id ?? null, `${where}: no enabled TWITTER_DM gateway`);
+        else rows.push({ ...this.messageRow(uuidv7(), tenantId, customer, gateway.id, invoice!), billingCycleId: cycleId });
+      }
+    }
+
+    const queued = await this.db.transaction(async (tx) => {
+      let count = 0;
+      for (let i = 0; i < rows.length; i += BATCH) {
+        const inserted = await tx
+          .insert(messages)
+          .values(rows.slice(i, i + BATCH))
+          .onConflictDoNothing({
+            target: [messages.tenantId, messages.billingCycleId, messages.invoiceNumber],
+            where: sql`${messages.billingCycleId} is not null`,
+          })
+          .returning({ id: messages.id });
+        await this.outbox.enqueue(
+          tx,
+          inserted.map((m) => ({ messageId: m.id })),
+        );
+        count += inserted.length;
+      }
+      for (let i = 0; i < failures.length; i += BATCH) await messagesQ.insertLogs(tx, failures.slice(i, i + BATCH));
+      return count;
+    });
+    if (queued > 0) this.metrics.messages.inc({ channel: 'TWITTER_DM', status: 'QUEUED' }, queued);
+    return { queued, rejected: failures.length };
+  }
+
+  private async dmSubscriptions(tenantId: string, recipientIds: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < recipientIds.length; i += BATCH) {
+      const chunk = recipientIds.slice(i, i + BATCH);
+      const rows = await subscriptionsQ.subscriptionsOf(this.db, tenantId, chunk);
+      for (const r of rows) if (r.channel === 'TWITTER_DM') out.set(r.recipientId, r.gatewayId);
+    }
+    return out;
+  }
+
+  private messageRow(id: string, tenantId: string, customer: recipientsQ.RecipientRow, gatewayId: string, invoice: InvoiceData): messagesQ.NewMessageRow {
+    return {
+      id,
+      tenantId,
+      recipientId: customer.id,
+      gatewayId,
+      channel: 'TWITTER_DM',
+      status: 'QUEUED',
+      body: invoiceDueText(invoice, customer.displayName),
+      // The handle as it was asked for; the worker resolves it to an X user id once.
+      destination: customer.twitterHandle!,
+      invoice,
+      invoiceNumber: invoice.number,
+      createdAt: timeOfUuidv7(id),
+    };
+  }
+}

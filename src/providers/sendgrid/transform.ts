@@ -1,0 +1,172 @@
+// Folds whatever @sendgrid/mail rejects with into the three kinds the dispatcher acts on.
+// Pure: no SDK import, so it reads errors by shape (the SDK's ResponseError, an axios/Node
+// network error) and stays testable without a server.
+import { maskEmail } from '../../lib/mask.js';
+import type { ProviderError } from '../types.js';
+
+/** Node and axios codes for "the request may never have reached SendGrid, or its answer never came back". */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'ESOCKETTIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ERR_NETWORK',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+const MAX_MESSAGE_LENGTH = 500;
+
+interface ErrorShape {
+  code?: unknown;
+  status?: unknown;
+  message?: unknown;
+  /** ResponseError: `{ headers, body }`; AxiosError: `{ status, headers, data }`. */
+  response?: { status?: unknown; statusCode?: unknown; headers?: unknown; body?: unknown; data?: unknown };
+  cause?: unknown;
+}
+
+/**
+ * @param secrets strings that must never appear in the result (the gateway's API key);
+ *   SendGrid does not quote keys back, but nothing here relies on that.
+ */
+export function toProviderError(error: unknown, now: Date = new Date(), secrets: string[] = []): ProviderError {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as ErrorShape;
+  const clean = (text: string) => redact(text, secrets);
+  const status = httpStatus(e);
+
+  if (status !== undefined) {
+    const vendorMessage = clean(firstVendorMessage(e.response));
+    if (status === 429) {
+      return {
+        ok: false,
+        kind: 'rate_limited',
+        code: '429',
+        message: vendorMessage ? `SendGrid rate limit: ${vendorMessage}` : 'SendGrid rate limit reached',
+        retryAt: rateLimitReset(headersOf(e), now),
+      };
+    }
+    // 408: SendGrid gave up waiting for our request, so it did not take the message.
+    if (status >= 500 || status === 408) {
+      return {
+        ok: false,
+        kind: 'transient',
+        code: String(status),
+        message: `SendGrid is unavailable (HTTP ${status})${vendorMessage ? `: ${vendorMessage}` : ''}`,
+      };
+    }
+    // 400 bad request, 401/403 key refused or lacking mail.send, 413 too large, and any other
+    // 4xx: sending the same request again gets the same answer.
+    return {
+      ok: false,
+      kind: 'permanent',
+      code: String(status),
+      message: vendorMessage || `SendGrid refused the message (HTTP ${status})`,
+    };
+  }
+
+  const networkCode = networkErrorCode(e);
+  if (networkCode !== undefined) {
+    const timedOut = networkCode === 'ETIMEDOUT' || networkCode === 'ESOCKETTIMEDOUT' || isAxiosTimeout(e);
+    return {
+      ok: false,
+      kind: 'transient',
+      code: timedOut ? 'ETIMEDOUT' : networkCode,
+      message: timedOut
+        ? 'SendGrid did not answer in time'
+        : `could not reach SendGrid (${networkCode}${typeof e.message === 'string' && e.message ? `: ${clean(e.message)}` : ''})`,
+    };
+  }
+
+  // Anything else (a garbled answer, a bug between us and the SDK): retrying is the safe
+  // side, and the retry policy bounds it.
+  return {
+    ok: false,
+    kind: 'transient',
+    code: 'UNKNOWN',
+    message: `unexpected error calling SendGrid${typeof e.message === 'string' && e.message ? `: ${clean(e.message)}` : ''}`,
+  };
+}
+
+const EMAIL_IN_TEXT = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+/g;
+/** SendGrid API keys: "SG." then two base64url parts. */
+const SENDGRID_KEY_IN_TEXT = /SG\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
+
+/** A vendor text fit for a log: given secrets and anything key-like removed, e-mail addresses masked, bounded. */
+export function redact(text: string, secrets: string[] = []): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret) out = out.split(secret).join('***');
+  }
+  out = out.replace(SENDGRID_KEY_IN_TEXT, 'SG.***');
+  out = out.replace(EMAIL_IN_TEXT, (email) => maskEmail(email));
+  return out.trim().slice(0, MAX_MESSAGE_LENGTH);
+}
+
+function httpStatus(e: ErrorShape): number | undefined {
+  // ResponseError keeps the status in `code` (a number); axios in `response.status`.
+  const candidates = [typeof e.code === 'number' ? e.code : undefined, e.status, e.response?.status, e.response?.statusCode];
+  for (const c of candidates) {
+    if (typeof c === 'number' && Number.isInteger(c) && c >= 400 && c <= 599) return c;
+  }
+  return undefined;
+}
+
+/** SendGrid's `{ errors: [{ message, field, help }] }`: the first message. */
+function firstVendorMessage(response: ErrorShape['response']): string {
+  let body: unknown = response?.body ?? response?.data;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return '';
+    }
+  }
+  const errors = (body as { errors?: unknown } | null)?.errors;
+  if (!Array.isArray(errors)) return '';
+  const first = errors.find((x): x is { message: string } => typeof (x as { message?: unknown } | null)?.message === 'string' && (x as { message: string }).message.trim() !== '');
+  return first?.message ?? '';
+}
+
+function headersOf(e: ErrorShape): Record<string, unknown> {
+  const h = e.response?.headers;
+  return typeof h === 'object' && h !== null ? (h as Record<string, unknown>) : {};
+}
+
+/** Anything below this cannot be an epoch second of SendGrid's lifetime (2001-09-09). */
+const EPOCH_FLOOR = 1_000_000_000;
+
+/**
+ * X-RateLimit-Reset: when the limit resets, in epoch seconds; undefined when absent or
+ * unreadable. A number too small to be an epoch second is read as seconds from now rather
+ * than as a moment in 1970.
+ */
+export function rateLimitReset(headers: Record<string, unknown>, now: Date): Date | undefined {
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === 'x-ratelimit-reset');
+  if (key === undefined) return undefined;
+  const raw = headers[key];
+  const value = String(Array.isArray(raw) ? raw[0] : raw).trim();
+  if (!/^\d+(\.\d+)?$/.test(value)) return undefined;
+  const seconds = Number(value);
+  return seconds < EPOCH_FLOOR ? new Date(now.getTime() + Math.round(seconds * 1000)) : new Date(Math.round(seconds * 1000));
+}
+
+function networkErrorCode(e: ErrorShape): string | undefined {
+  const codes = [e.code, (e.cause as ErrorShape | undefined)?.code];
+  for (const c of codes) {
+    if (typeof c === 'string' && NETWORK_CODES.has(c)) return c;
+  }
+  return undefined;
+}
+
+function isAxiosTimeout(e: ErrorShape): boolean {
+  return (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') && typeof e.message === 'string' && /timeout/i.test(e.message);
+}
