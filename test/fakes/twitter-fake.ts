@@ -41,6 +41,8 @@ export interface TwitterFakeFailure {
 export interface TwitterFakeRequest {
   method: string;
   path: string;
+  /** The raw query string, without "?". */
+  query: string;
   /** The URL the signature was checked against. */
   signedUrl: string;
   /** oauth_consumer_key / oauth_token of the request, whether or not the signature was right. */
@@ -124,6 +126,7 @@ export async function startTwitterFake(options: { accounts?: TwitterFakeAccount[
       fake.requests.push({
         method: req.method ?? '',
         path,
+        query,
         signedUrl,
         consumerKey: oauth?.oauth_consumer_key ?? null,
         token: oauth?.oauth_token ?? null,

@@ -4,7 +4,7 @@ import { type Context, tenantOf } from '../../graphql/context.js';
 import { Channel } from '../../graphql/enums.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { toGatewayView } from './gateways.service.js';
-import { AddChannelGatewayInput, AddChannelGatewayPayload, ChannelInfo, Gateway } from './gateways.types.js';
+import { AddChannelGatewayInput, AddChannelGatewayPayload, ChannelInfo, Gateway, UpdateGatewayInput, UpdateGatewayPayload } from './gateways.types.js';
 
 @Resolver(() => Gateway)
 @UseMiddleware(RefusalsAsUserErrors)
@@ -26,6 +26,14 @@ export class GatewaysResolver {
   async addChannelGateway(@Ctx() ctx: Context, @Arg('input') input: AddChannelGatewayInput): Promise<AddChannelGatewayPayload> {
     const row = await ctx.services.gateways.add(tenantOf(ctx), input);
     ctx.log.info({ gatewayId: row.id, channel: row.channel, provider: row.provider }, 'gateway added');
+    return { gateway: toGatewayView(row), userErrors: [] };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => UpdateGatewayPayload, { description: 'Enable or disable a gateway, make it its channel default, or change its send rate.' })
+  async updateGateway(@Ctx() ctx: Context, @Arg('input') input: UpdateGatewayInput): Promise<UpdateGatewayPayload> {
+    const row = await ctx.services.gateways.update(tenantOf(ctx), input);
+    ctx.log.info({ gatewayId: row.id, enabled: row.enabled, isDefault: row.isDefault }, 'gateway updated');
     return { gateway: toGatewayView(row), userErrors: [] };
   }
 }

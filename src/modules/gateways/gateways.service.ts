@@ -1,12 +1,12 @@
 import type { Database, Executor } from '../../db/client.js';
 import { type ChannelValue } from '../../db/schema/index.js';
 import { ALL_CHANNELS, Channel, Provider } from '../../graphql/enums.js';
-import { invalid } from '../../graphql/user-errors.js';
-import { toGlobalId } from '../../lib/ids.js';
+import { invalid, notFound } from '../../graphql/user-errors.js';
+import { fromGlobalId, toGlobalId } from '../../lib/ids.js';
 import { uuidv7 } from '../../lib/ids.js';
 import type { SecretBox } from '../../lib/secret-box.js';
 import { type Credentials, PROVIDERS_FOR, parseCredentials } from './credentials.js';
-import type { AddChannelGatewayInput, Gateway } from './gateways.types.js';
+import type { AddChannelGatewayInput, Gateway, UpdateGatewayInput } from './gateways.types.js';
 import * as q from './gateways.queries.js';
 
 export const SANDBOX_GATEWAY_NAME = 'sandbox';
@@ -93,6 +93,43 @@ export class GatewaysService {
         },
       ]);
       return row;
+    });
+  }
+
+  /**
+   * Enables, disables, re-defaults or re-caps a gateway. Disabling the default hands the
+   * channel back to its SANDBOX, so a channel always has an enabled default.
+   */
+  async update(tenantId: string, input: UpdateGatewayInput): Promise<q.GatewayRow> {
+    const ref = fromGlobalId(input.id, 'Gateway');
+    if (!ref) throw notFound(['input', 'id'], `no gateway ${input.id}`);
+    return this.db.transaction(async (tx) => {
+      const gateway = await q.findGateway(tx, tenantId, ref.uuid);
+      if (!gateway) throw notFound(['input', 'id'], `no gateway ${input.id}`);
+      await q.lockGatewayDefaults(tx, tenantId);
+      const enabled = input.enabled ?? gateway.enabled;
+      if (input.makeDefault && !enabled) throw invalid(['input', 'makeDefault'], 'a disabled gateway cannot be the default');
+      if (input.makeDefault === false && gateway.isDefault && enabled) {
+        throw invalid(['input', 'makeDefault'], 'make another gateway the default instead; a channel always has one');
+      }
+      const set: Partial<q.NewGatewayRow> = { enabled };
+      if (input.maxPerSecond !== undefined && input.maxPerSecond !== null) set.maxPerSecond = input.maxPerSecond === 0 ? null : input.maxPerSecond;
+      if (input.makeDefault && !gateway.isDefault) {
+        await q.clearDefault(tx, tenantId, gateway.channel);
+        set.isDefault = true;
+      }
+      if (!enabled && gateway.isDefault) {
+        set.isDefault = false;
+        const sandbox = (await q.listGateways(tx, tenantId, gateway.channel)).find(
+          (r) => r.id !== gateway.id && r.provider === Provider.SANDBOX && r.name === SANDBOX_GATEWAY_NAME,
+        );
+        if (!sandbox) throw invalid(['input', 'enabled'], `make another ${gateway.channel} gateway the default before disabling this one`);
+        await q.updateGateway(tx, gateway.id, set);
+        await q.updateGateway(tx, sandbox.id, { isDefault: true, enabled: true });
+      } else {
+        await q.updateGateway(tx, gateway.id, set);
+      }
+      return (await q.findGateway(tx, tenantId, gateway.id))!;
     });
   }
 

@@ -97,3 +97,34 @@ export class AddChannelGatewayPayload {
   @Field(() => [UserError])
   userErrors!: UserError[];
 }
+
+@InputType()
+export class UpdateGatewayInput {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Boolean, { nullable: true, description: 'false stops every send through it (a disabled gateway is never a default).' })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, description: "true makes it its channel's default." })
+  @IsOptional()
+  @IsBoolean()
+  makeDefault?: boolean | null;
+
+  @Field(() => Float, { nullable: true, description: 'New send-rate cap; 0 removes it.' })
+  @IsOptional()
+  @Min(0, { message: 'maxPerSecond must not be negative' })
+  @Max(10_000, { message: 'maxPerSecond must be at most 10000' })
+  maxPerSecond?: number | null;
+}
+
+@ObjectType()
+export class UpdateGatewayPayload {
+  @Field(() => Gateway, { nullable: true })
+  gateway?: Gateway | null;
+
+  @Field(() => [UserError])
+  userErrors!: UserError[];
+}
