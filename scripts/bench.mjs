@@ -52,6 +52,9 @@ function settings() {
     latencySeconds: intEnv('BENCH_LATENCY_SECONDS', 10),
     latencyLoad: intEnv('BENCH_LATENCY_LOAD', 0.7, 0.01),
     keepDb: process.env.BENCH_KEEP_DB === '1',
+    // For profiling: run one half only (no docs written), extra node flags for Herald.
+    only: process.env.BENCH_ONLY || '',
+    heraldNodeArgs: (process.env.BENCH_HERALD_NODE_ARGS || '').split(/\s+/).filter(Boolean),
   };
 }
 
@@ -130,25 +133,36 @@ async function main() {
       TWILIO_SMS_FROM: account.from,
       TWILIO_API_BASE_URL: twilioFake.url,
     });
-    const startRole = (role, db) => startHerald(role, heraldEnv(db), children, logStream);
+    const startRole = (role, db) => startHerald(role, heraldEnv(db), children, logStream, s.heraldNodeArgs);
+    let raw = { rate: NaN, p50: NaN, p99: NaN };
+    let accept = { rate: NaN, p50: NaN, p99: NaN, done: 0, errors: 0 };
+    let acceptRatio = NaN;
+    let api;
+    let recipients;
+    if (s.only !== 'dispatch') {
 
     // ---- 2. raw INSERT baseline ------------------------------------------------------
     console.log(`bench: raw INSERT baseline, ${s.concurrency} connections, ${s.seconds} s…`);
-    const raw = await rawInsertBaseline(pg, urlOf(acceptDb), s);
+    raw = await rawInsertBaseline(pg, urlOf(acceptDb), s);
     console.log(`  ${fmt(raw.rate)} inserts/s (p50 ${raw.p50.toFixed(2)} ms, p99 ${raw.p99.toFixed(2)} ms)`);
 
     // ---- 3. sendSms accept rate --------------------------------------------------------
     console.log(`bench: starting Herald --role api…`);
-    let api = await startRole('api', acceptDb);
-    let recipients = await createRecipients(api.port, 8);
+    api = await startRole('api', acceptDb);
+    recipients = await createRecipients(api.port, 8);
     console.log(`bench: sendSms, ${s.concurrency} connections, ${s.seconds} s…`);
-    const accept = await driveSendSms(api.port, recipients, { concurrency: s.concurrency, seconds: s.seconds, warmupSeconds: s.warmupSeconds });
-    const acceptRatio = accept.rate / raw.rate;
+    accept = await driveSendSms(api.port, recipients, { concurrency: s.concurrency, seconds: s.seconds, warmupSeconds: s.warmupSeconds });
+    acceptRatio = accept.rate / raw.rate;
     console.log(
       `  ${fmt(accept.rate)} accepted/s, p50 ${accept.p50.toFixed(2)} ms, p99 ${accept.p99.toFixed(2)} ms, errors ${accept.errors}, ratio ${acceptRatio.toFixed(2)}`,
     );
     if (accept.errorSamples.length) console.log(`  first errors: ${accept.errorSamples.join(' | ')}`);
     await stopChild(api.child);
+    }
+    if (s.only === 'accept') {
+      await cleanup();
+      process.exit(0);
+    }
 
     // ---- 4a. raw POST rate of the SDK against the fake -----------------------------------
     console.log(`bench: twilio SDK → fake, ${s.workerConcurrency} concurrent, ${s.postSeconds} s…`);
@@ -185,7 +199,7 @@ async function main() {
     );
 
     // ---- 4c. queue latency under a steady load below the dispatch rate -------------------
-    const load = Math.max(1, Math.round(Math.min(dispatchRate, accept.rate) * s.latencyLoad));
+    const load = Math.max(1, Math.round((Number.isFinite(accept.rate) ? Math.min(dispatchRate, accept.rate) : dispatchRate) * s.latencyLoad));
     console.log(`bench: queue latency at ${load} sendSms/s for ${s.latencySeconds} s with the worker running…`);
     const since = (await dpool.query('select now() as t')).rows[0].t;
     const steady = await driveSendSms(api.port, recipients, { concurrency: s.concurrency, seconds: s.latencySeconds, ratePerSecond: load });
@@ -226,15 +240,16 @@ async function main() {
       ['queue latency QUEUED→SENDING p95', ms(queue.jobP95), '', `< ${TARGETS.queueP95Ms} ms`, verdict(queue.jobP95 !== null && queue.jobP95 < TARGETS.queueP95Ms)],
       ['created → SENT p95', ms(queue.sentP95), 'includes the provider call and the SENT transaction', '', ''],
     ];
-    const markdown = renderMarkdown(machine, s, rows, warnings);
-    fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'docs', 'performance.md'), markdown);
+    if (!s.only) {
+      fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'docs', 'performance.md'), renderMarkdown(machine, s, rows, warnings));
+    }
     console.log('\n' + renderTable(rows));
     console.log(
       `\nmachine: ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memoryGb} GB, Node ${machine.node}, PostgreSQL ${machine.postgres}, load ${machine.load}`,
     );
     if (warnings) console.log(`Herald logged ${warnings} warning/error lines: see ${logFile}`);
-    console.log('written to docs/performance.md');
+    if (!s.only) console.log('written to docs/performance.md');
   } catch (err) {
     await abort(err instanceof Error ? err.stack ?? err.message : String(err));
   }
@@ -539,8 +554,8 @@ async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, ratePer
 // ---------------------------------------------------------------------------------------
 // Herald child processes
 
-function startHerald(role, env, children, logStream) {
-  const child = spawn(process.execPath, [path.join(root, 'dist', 'main.js'), '--role', role], {
+function startHerald(role, env, children, logStream, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'main.js'), '--role', role], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,6 +13,7 @@ import { DISPATCH_QUEUE, type DispatchJob, QueueOutbox, startQueue } from './dis
 import { createMetrics } from './metrics.js';
 import { countWaiting } from './modules/messages/messages.queries.js';
 import { createProviders } from './providers/index.js';
+import { StatusHub } from './realtime/status-hub.js';
 import { type Services, createServices } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -39,7 +40,8 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log);
   const metrics = createMetrics(() => countWaiting(handle.db));
   const outbox = new QueueOutbox();
-  const services = createServices(handle.db, new SecretBox(key), outbox, metrics);
+  const statusHub = new StatusHub(log);
+  const services = createServices(handle.db, new SecretBox(key), outbox, metrics, statusHub);
   let started = false;
   let boss: Awaited<ReturnType<typeof startQueue>> | undefined;
 
@@ -59,7 +61,8 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     await app.listen({ host: config.host, port: config.port });
     await handle.migrate();
     const { firstKey } = await bootstrap(handle.db, services, config, log);
-    boss = await startQueue(handle, log);
+    if (role !== 'worker') await statusHub.start(handle, config.databaseUrl);
+    boss = await startQueue(handle, log, config.databaseUrl);
     outbox.attach(boss);
     if (role !== 'api') {
       const dispatcher = new Dispatcher({
@@ -71,8 +74,36 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         metrics,
         log,
       });
-      await boss.work<DispatchJob>(DISPATCH_QUEUE, { localConcurrency: config.workerConcurrency, batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) =>
-        dispatcher.dispatch(job.data, job.retryCount > 0),
+      // Slots are spread over a few pollers taking small batches; a poller keeps fetching
+      // while batches come back full, so a backlog drains at provider speed, not poll speed.
+      const pollers = Math.max(1, Math.ceil(config.workerConcurrency / 4));
+      const batchSize = Math.ceil(config.workerConcurrency / pollers);
+      // NOTIFY wakes pollers for new jobs; retries and scheduled sends become due without
+      // one, so polling stays at 1 s rather than the notify-mode default of 30 s.
+      const options = {
+        localConcurrency: pollers,
+        batchSize,
+        perJobResults: true,
+        burstWhenBatchFull: true,
+        pollingIntervalSeconds: 1,
+        notifyPollingIntervalSeconds: 1,
+      } as const;
+      await boss.work<DispatchJob, unknown, typeof options>(
+        DISPATCH_QUEUE,
+        options,
+        async (jobs) =>
+          Promise.all(
+            jobs.map(async (job) => {
+              try {
+                await dispatcher.dispatch(job.data, job.retryCount > 0);
+                return { id: job.id, status: 'completed' as const };
+              } catch (err) {
+                // The queue retries it (crash-recovery path); the message row says where it got.
+                log.error({ err, messageId: job.data.messageId }, 'dispatch failed unexpectedly');
+                return { id: job.id, status: 'failed' as const };
+              }
+            }),
+          ),
       );
     }
     started = true;
@@ -90,6 +121,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         // Stop taking jobs and let sends in flight finish (bounded), then the rest.
         await boss?.stop({ graceful: true, timeout: 15_000, close: false });
         await app.close();
+        await statusHub.close();
         await handle.close();
       },
     };

@@ -39,8 +39,7 @@ export class Dispatcher {
    */
   async dispatch(job: DispatchJob, recovering = false): Promise<void> {
     const { db, metrics, log } = this.deps;
-    const from: MessageStatusValue[] = recovering ? ['SCHEDULED', 'QUEUED', 'SENDING'] : ['SCHEDULED', 'QUEUED'];
-    const message = await q.claimForSending(db, job.messageId, from);
+    const message = await q.claimForSending(db, job.messageId, recovering);
     if (!message) return; // cancelled, already sent, or not ours: nothing to do
     metrics.messages.inc({ channel: message.channel, status: 'SENDING' });
 
@@ -133,14 +132,14 @@ export class Dispatcher {
   /** Back to QUEUED without an attempt made: the claim's attempt is given back. */
   private async requeue(message: q.MessageRow, job: DispatchJob, at: Date): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
-      const queued = await q.transition(tx, message.id, ['SENDING'], { status: 'QUEUED', attempts: Math.max(0, message.attempts - 1) });
+      const queued = await q.transition(tx, message.id, { status: 'QUEUED', attempts: Math.max(0, message.attempts - 1) }, { only: ['SENDING'] });
       if (queued) await this.deps.outbox.enqueue(tx, [{ ...job, startAfter: at }]);
     });
   }
 
   private async succeed(message: q.MessageRow, gateway: gatewaysQ.GatewayRow, providerMessageId: string): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
-      const sent = await q.transition(tx, message.id, ['SENDING'], { status: 'SENT', sentAt: new Date(), providerMessageId, errorCode: null, errorMessage: null });
+      const sent = await q.transition(tx, message.id, { status: 'SENT', sentAt: new Date(), providerMessageId, errorCode: null, errorMessage: null });
       if (!sent) return;
       await q.insertLogs(tx, [this.log(message, gateway, 'SUCCESS', null)]);
     });
@@ -150,7 +149,7 @@ export class Dispatcher {
   private async fail(message: q.MessageRow, gateway: gatewaysQ.GatewayRow | undefined, error: ProviderError, attempts?: number): Promise<void> {
     const reason = error.kind === 'permanent' || attempts === undefined ? error.message : `gave up after ${attempts} attempts: ${error.message}`;
     await this.deps.db.transaction(async (tx) => {
-      const failed = await q.transition(tx, message.id, ['SENDING'], { status: 'FAILED', errorCode: error.code, errorMessage: reason });
+      const failed = await q.transition(tx, message.id, { status: 'FAILED', errorCode: error.code, errorMessage: reason }, { only: ['SENDING'] });
       if (!failed) return;
       await q.insertLogs(tx, [{ ...this.log(message, gateway, 'FAILURE', reason), providerCode: error.code }]);
     });
@@ -164,7 +163,7 @@ export class Dispatcher {
         ? `rate limited by the provider: ${error.message}; sending again at ${at.toISOString()}`
         : `attempt ${message.attempts} failed (temporary error): ${error.message}; retrying at ${at.toISOString()}`;
     await this.deps.db.transaction(async (tx) => {
-      const queued = await q.transition(tx, message.id, ['SENDING'], { status: 'QUEUED', errorCode: error.code, errorMessage: error.message });
+      const queued = await q.transition(tx, message.id, { status: 'QUEUED', errorCode: error.code, errorMessage: error.message }, { only: ['SENDING'] });
       if (!queued) return;
       await q.insertLogs(tx, [{ ...this.log(message, gateway, 'FAILURE', reason), providerCode: error.code }]);
       await this.deps.outbox.enqueue(tx, [{ ...next, startAfter: at }]);

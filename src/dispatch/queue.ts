@@ -18,17 +18,18 @@ export interface DispatchJob {
   rateLimited?: number;
 }
 
-export async function startQueue(handle: DatabaseHandle, log: Logger): Promise<PgBoss> {
+export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUrl?: string): Promise<PgBoss> {
   const common = {
     schema: 'pgboss',
     // A crashed worker's job is noticed by its missing heartbeat and taken again.
     monitorIntervalSeconds: 10,
     superviseIntervalSeconds: 10,
   };
+  // LISTEN/NOTIFY wakes idle workers the moment a job is created (polling stays as a floor).
   const boss =
     handle.kind === 'pglite'
-      ? new PgBoss({ ...common, db: fromPglite(handle.pglite!), backend: 'pglite' })
-      : new PgBoss({ ...common, db: poolAdapter(handle) });
+      ? new PgBoss({ ...common, db: fromPglite(handle.pglite!), backend: 'pglite', useListenNotify: true })
+      : new PgBoss({ ...common, connectionString: databaseUrl, max: 10, useListenNotify: true });
   boss.on('error', (err: Error) => log.error({ err: { message: err.message } }, 'queue error'));
   await boss.start();
   await boss.createQueue(DISPATCH_QUEUE, {
@@ -73,12 +74,4 @@ export class QueueOutbox implements Outbox {
       { db },
     );
   }
-}
-
-// pg-boss on the app's pg pool, so the process keeps one pool and one set of connections.
-function poolAdapter(handle: DatabaseHandle) {
-  const pool = handle.pool!;
-  return {
-    executeSql: async (text: string, values?: unknown[]) => pool.query(text, values as unknown[]),
-  };
 }

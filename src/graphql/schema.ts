@@ -3,6 +3,7 @@ import { DateTimeResolver } from 'graphql-scalars';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { GatewaysResolver } from '../modules/gateways/gateways.resolver.js';
+import { MessageEventsResolver } from '../modules/messages/message-events.resolver.js';
 import { DeliveryLogsResolver, MessagesResolver } from '../modules/messages/messages.resolver.js';
 import { OrdersResolver } from '../modules/orders/orders.resolver.js';
 import { BillingResolver } from '../modules/billing/billing.resolver.js';
@@ -20,6 +21,7 @@ export const RESOLVERS = [
   DeliveryLogsResolver,
   OrdersResolver,
   BillingResolver,
+  MessageEventsResolver,
 ] as const;
 
 export function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {
@@ -30,6 +32,16 @@ export function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Pr
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     // value: false keeps submitted values (credentials, phone numbers) out of error objects.
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
+    // Subscriptions read the status hub through their own `subscribe`; topics are never
+    // used, but type-graphql insists on a PubSub being there.
+    pubSub: {
+      publish() {
+        throw new Error('Herald publishes status changes through PostgreSQL NOTIFY, not topics');
+      },
+      subscribe() {
+        throw new Error('Herald subscriptions use the status hub, not topics');
+      },
+    },
     emitSchemaFile: options.emitSchemaFile ? { path: options.emitSchemaFile, sortedSchema: true } : false,
   });
 }

@@ -13,6 +13,7 @@ import { createLoaders } from '../graphql/loaders.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerGraphiql } from './graphiql.js';
+import { registerSubscriptions } from './subscriptions.js';
 
 export interface HttpDeps {
   config: Pick<Config, 'maxBodyBytes'>;
@@ -59,6 +60,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   // A worker process serves health, readiness and metrics only: it takes no requests.
   if (deps.serveApi) {
     await registerGraphql(app, deps);
+    registerSubscriptions(app, deps.schema, deps.services, log);
     registerGraphiql(app);
   }
   app.get('/healthz', async () => ({ status: 'ok' }));

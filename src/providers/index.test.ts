@@ -49,14 +49,13 @@ describe('sandbox provider', () => {
 });
 
 describe('provider factory', () => {
-  it('fails messages for providers without an adapter yet', async () => {
-    for (const p of ['SENDGRID'] as const) {
-      expect(await providers(p).send(message({ channel: 'EMAIL', destination: 'jane@example.com' }), { id: 'g', provider: p, credentials: null })).toMatchObject({
-        ok: false,
-        kind: 'permanent',
-        code: 'UNSUPPORTED',
-      });
-    }
+  it('has a SendGrid adapter that fails a gateway without credentials, sending nothing', async () => {
+    const email = message({ channel: 'EMAIL', destination: 'jane@example.com', subject: 'Your table' });
+    expect(await providers('SENDGRID').send(email, { id: 'g', provider: 'SENDGRID', credentials: null })).toMatchObject({
+      ok: false,
+      kind: 'permanent',
+      code: 'GATEWAY_MISCONFIGURED',
+    });
   });
 
   it('has an X adapter that resolves handles and fails a gateway without credentials, sending nothing', async () => {
@@ -73,6 +72,7 @@ describe('provider factory', () => {
 
   it('gives the same adapter for the same provider', () => {
     expect(providers('TWILIO')).toBe(providers('TWILIO'));
+    expect(providers('SENDGRID')).toBe(providers('SENDGRID'));
     expect(providers('SANDBOX')).not.toBe(providers('TWILIO'));
   });
 });

@@ -1,6 +1,7 @@
 // The provider for a gateway: one adapter per vendor, chosen by the gateway's provider.
 import type { ProviderValue } from '../db/schema/index.js';
 import { createSandboxProvider } from './sandbox/sandbox-provider.js';
+import { createSendgridProvider } from './sendgrid/sendgrid-provider.js';
 import { createTwilioProvider } from './twilio/twilio-provider.js';
 import { createTwitterProvider } from './twitter/twitter-provider.js';
 import type { Provider, ProviderSettings } from './types.js';
@@ -14,7 +15,7 @@ export type ProviderFactory = (provider: ProviderValue) => Provider;
 export function createProviders(settings: ProviderSettings): ProviderFactory {
   const twilio = createTwilioProvider(settings);
   const sandbox = createSandboxProvider();
-  const sendgrid = unsupported('SENDGRID');
+  const sendgrid = createSendgridProvider(settings);
   const twitter = createTwitterProvider(settings);
 
   return (provider: ProviderValue): Provider => {
@@ -32,14 +33,5 @@ export function createProviders(settings: ProviderSettings): ProviderFactory {
         throw new Error(`no adapter for provider ${String(unknown)}`);
       }
     }
-  };
-}
-
-// Until the SendGrid and X adapters land: the message fails with a reason, not a crash.
-function unsupported(name: string): Provider {
-  return {
-    async send() {
-      return { ok: false, kind: 'permanent', code: 'UNSUPPORTED', message: `${name} provider not supported yet` };
-    },
   };
 }

@@ -3,3 +3,4 @@ export * from './gateways.js';
 export * from './recipients.js';
 export * from './tenants.js';
 export * from './messages.js';
+export * from './webhooks.js';

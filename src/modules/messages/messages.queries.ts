@@ -2,6 +2,7 @@ import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { type ChannelValue, deliveryLogs, type MessageStatusValue, messages } from '../../db/schema/index.js';
 import { uuidv7Floor } from '../../lib/ids.js';
+import { allowedFrom } from './lifecycle.js';
 
 export type MessageRow = typeof messages.$inferSelect;
 export type NewMessageRow = typeof messages.$inferInsert;
@@ -62,32 +63,48 @@ export async function releaseIdempotencyKey(ex: Executor, id: string): Promise<v
 }
 
 /**
- * Moves a message from one of `from` to `to`, and reports the row as it is after the
- * move, or undefined when the message was not in one of those states (the row guard
- * that keeps transitions forward-only and single-owner).
+ * Moves a message to `set.status` if the lifecycle allows it from where the message is
+ * now (optionally only from `only`), and returns the row after the move, or undefined
+ * when the guard refused (already further along, or not ours).
  */
 export async function transition(
   ex: Executor,
   id: string,
-  from: MessageStatusValue[],
   set: Partial<NewMessageRow> & { status: MessageStatusValue },
-  tenantId?: string,
+  options: { only?: MessageStatusValue[]; tenantId?: string } = {},
 ): Promise<MessageRow | undefined> {
+  const from = allowedFrom(set.status, options.only);
   const [row] = await ex
     .update(messages)
     .set({ ...set, updatedAt: new Date() })
-    .where(and(eq(messages.id, id), inArray(messages.status, from), tenantId ? eq(messages.tenantId, tenantId) : undefined))
+    .where(and(eq(messages.id, id), inArray(messages.status, from), options.tenantId ? eq(messages.tenantId, options.tenantId) : undefined))
     .returning();
   return row;
 }
 
-/** Claims a message for a send attempt: attempts + 1, status SENDING. */
-export async function claimForSending(ex: Executor, id: string, from: MessageStatusValue[]): Promise<MessageRow | undefined> {
+/**
+ * Claims a message for a send attempt: attempts + 1, status SENDING. `takeOver` also
+ * claims one left SENDING by a worker that died mid-attempt.
+ */
+export async function claimForSending(ex: Executor, id: string, takeOver: boolean): Promise<MessageRow | undefined> {
+  const from = allowedFrom('SENDING');
+  if (takeOver) from.push('SENDING');
   const [row] = await ex
     .update(messages)
     .set({ status: 'SENDING', attempts: sql`${messages.attempts} + 1`, updatedAt: new Date() })
     .where(and(eq(messages.id, id), inArray(messages.status, from)))
     .returning();
+  return row;
+}
+
+export async function findByProviderMessageId(ex: Executor, providerMessageId: string): Promise<MessageRow | undefined> {
+  const [row] = await ex.select().from(messages).where(eq(messages.providerMessageId, providerMessageId));
+  return row;
+}
+
+/** A message by id in any tenant (webhooks find the tenant from the message). */
+export async function findMessageAnyTenant(ex: Executor, id: string): Promise<MessageRow | undefined> {
+  const [row] = await ex.select().from(messages).where(eq(messages.id, id));
   return row;
 }
 

@@ -184,7 +184,7 @@ export class MessagesService {
 
   async cancel(tenantId: string, id: string): Promise<q.MessageRow> {
     const message = await this.mustFind(tenantId, id);
-    const cancelled = await q.transition(this.db, message.id, ['SCHEDULED', 'QUEUED'], { status: 'CANCELLED' }, tenantId);
+    const cancelled = await q.transition(this.db, message.id, { status: 'CANCELLED' }, { tenantId });
     if (!cancelled) {
       const now = await q.findMessage(this.db, tenantId, message.id);
       throw refuse(UserErrorCode.INVALID_STATE, `the message is ${now?.status}; only SCHEDULED or QUEUED messages can be cancelled`, ['input', 'id']);
@@ -196,7 +196,7 @@ export class MessagesService {
   async retry(tenantId: string, id: string): Promise<q.MessageRow> {
     const message = await this.mustFind(tenantId, id);
     const requeued = await this.db.transaction(async (tx) => {
-      const row = await q.transition(tx, message.id, ['FAILED'], { status: 'QUEUED', errorCode: null, errorMessage: null }, tenantId);
+      const row = await q.transition(tx, message.id, { status: 'QUEUED', errorCode: null, errorMessage: null }, { only: ['FAILED'], tenantId });
       if (row) await this.outbox.enqueue(tx, [{ messageId: row.id }]);
       return row;
     });

@@ -1,0 +1,49 @@
+// GraphQL subscriptions over WebSocket (graphql-ws protocol) on the same /graphql path
+// and port. The API key travels in connectionParams.authorization; a connection without
+// a valid one is closed before any subscription starts.
+import type { FastifyInstance } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { AuthInfo, Context } from '../graphql/context.js';
+import { createLoaders } from '../graphql/loaders.js';
+import type { Services } from '../services.js';
+
+export function registerSubscriptions(app: FastifyInstance, schema: GraphQLSchema, services: Services, log: Logger): void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  app.server.on('upgrade', (request, socket, head) => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== '/graphql') {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  });
+
+  const server = useServer<Record<string, unknown>, { auth: AuthInfo }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const match = typeof raw === 'string' ? /^(?:Bearer\s+)?(\S+)\s*$/i.exec(raw) : null;
+        const auth = match ? await services.apiKeys.authenticate(match[1]) : null;
+        if (!auth) return false; // graphql-ws closes with 4403 Forbidden
+        ctx.extra.auth = auth;
+        return true;
+      },
+      context: (ctx): Context => ({
+        auth: ctx.extra.auth ?? null,
+        services,
+        loaders: createLoaders(services.db, ctx.extra.auth?.tenantId ?? null),
+        log,
+      }),
+    },
+    wss,
+  );
+
+  app.addHook('onClose', async () => {
+    await server.dispose();
+    wss.close();
+  });
+}
