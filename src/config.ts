@@ -2,6 +2,7 @@
 // and checked here, so a bad value stops the start with a line naming it instead of
 // failing later, deep inside a send.
 import path from 'node:path';
+import { EventWebhook } from '@sendgrid/eventwebhook';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -167,7 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     twilio,
     sendgrid,
     twitter,
-    sendgridWebhookPublicKey: get('SENDGRID_WEBHOOK_PUBLIC_KEY'),
+    sendgridWebhookPublicKey: sendgridPublicKey(get('SENDGRID_WEBHOOK_PUBLIC_KEY'), problems),
     providerBaseUrls,
     workerConcurrency: int('HERALD_WORKER_CONCURRENCY', 8, 1, 256),
     sendTimeoutMs: int('HERALD_SEND_TIMEOUT_MS', 10_000, 100, 120_000),
@@ -180,6 +181,17 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function sendgridPublicKey(value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    new EventWebhook().convertPublicKeyToECDSA(value);
+    return value;
+  } catch {
+    problems.push('SENDGRID_WEBHOOK_PUBLIC_KEY must be the verification key SendGrid shows for the signed event webhook (base64)');
+    return undefined;
+  }
 }
 
 export const EMAIL_PATTERN = /^[^\s@"<>()[\],;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;

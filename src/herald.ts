@@ -41,7 +41,10 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   const metrics = createMetrics(() => countWaiting(handle.db));
   const outbox = new QueueOutbox();
   const statusHub = new StatusHub(log);
-  const services = createServices(handle.db, new SecretBox(key), outbox, metrics, statusHub);
+  const services = createServices(handle.db, new SecretBox(key), outbox, metrics, statusHub, {
+    log,
+    sendgridWebhookPublicKey: config.sendgridWebhookPublicKey,
+  });
   let started = false;
   let boss: Awaited<ReturnType<typeof startQueue>> | undefined;
 

@@ -35,6 +35,19 @@ export function createMetrics(queueDepth?: () => Promise<number>) {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    receipts: new Counter({
+      name: 'herald_receipts_total',
+      help: 'Delivery receipts (webhooks) by provider and outcome',
+      labelNames: ['provider', 'outcome'] as const,
+      registers: [registry],
+    }),
+    deliveryLatency: new Histogram({
+      name: 'herald_sent_to_delivered_seconds',
+      help: 'Time from SENT to the DELIVERED receipt, by channel',
+      labelNames: ['channel'] as const,
+      buckets: [1, 2, 5, 10, 30, 60, 120, 300, 900, 3600],
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'herald_queue_depth',
       help: 'Messages QUEUED and waiting for a worker',

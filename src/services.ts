@@ -3,6 +3,13 @@ import type { Database } from './db/client.js';
 import type { SecretBox } from './lib/secret-box.js';
 import type { Metrics } from './metrics.js';
 import type { StatusHub } from './realtime/status-hub.js';
+import type { Logger } from 'pino';
+import { ReceiptsService } from './modules/receipts/receipts.service.js';
+
+export interface ServiceOptions {
+  log: Logger;
+  sendgridWebhookPublicKey?: string;
+}
 import { MessagesService, type Outbox } from './modules/messages/messages.service.js';
 import { OrdersService } from './modules/orders/orders.service.js';
 import { BillingService } from './modules/billing/billing.service.js';
@@ -12,15 +19,17 @@ import { RecipientsService } from './modules/recipients/recipients.service.js';
 import { SubscriptionsService } from './modules/subscriptions/subscriptions.service.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
 
-export function createServices(db: Database, secrets: SecretBox, outbox: Outbox, metrics: Metrics, statusHub: StatusHub) {
+export function createServices(db: Database, secrets: SecretBox, outbox: Outbox, metrics: Metrics, statusHub: StatusHub, options: ServiceOptions) {
   const apiKeys = new ApiKeysService(db);
+  const gateways = new GatewaysService(db, secrets);
   const messages = new MessagesService(db, outbox, metrics);
   return {
     db,
     statusHub,
     apiKeys,
     tenants: new TenantsService(db, apiKeys),
-    gateways: new GatewaysService(db, secrets),
+    gateways,
+    receipts: new ReceiptsService(db, gateways, metrics, options.log, options.sendgridWebhookPublicKey),
     recipients: new RecipientsService(db),
     subscriptions: new SubscriptionsService(db),
     messages,

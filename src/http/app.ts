@@ -14,9 +14,10 @@ import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerGraphiql } from './graphiql.js';
 import { registerSubscriptions } from './subscriptions.js';
+import { registerWebhooks } from './webhooks.js';
 
 export interface HttpDeps {
-  config: Pick<Config, 'maxBodyBytes'>;
+  config: Pick<Config, 'maxBodyBytes' | 'publicUrl'>;
   log: Logger;
   services: Services;
   schema: GraphQLSchema;
@@ -61,6 +62,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   if (deps.serveApi) {
     await registerGraphql(app, deps);
     registerSubscriptions(app, deps.schema, deps.services, log);
+    registerWebhooks(app, deps.services.receipts, deps.config.publicUrl);
     registerGraphiql(app);
   }
   app.get('/healthz', async () => ({ status: 'ok' }));

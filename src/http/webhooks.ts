@@ -1,0 +1,36 @@
+// Provider callbacks. They live in their own Fastify scope: only here are form bodies
+// (Twilio) parsed, and SendGrid's JSON is kept raw, since its signature covers the bytes.
+import type { FastifyInstance } from 'fastify';
+import type { ReceiptsService } from '../modules/receipts/receipts.service.js';
+
+export function registerWebhooks(app: FastifyInstance, receipts: ReceiptsService, publicUrl: string): void {
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+    scope.post<{ Body: Record<string, string> }>('/webhooks/twilio/status', async (request, reply) => {
+      if (typeof request.body !== 'object' || request.body === null) return reply.code(400).send({ ok: false, error: 'expected a form body' });
+      // Twilio signs the URL it called: the public base plus the path and query as sent.
+      const url = `${publicUrl}${request.url}`;
+      const signature = request.headers['x-twilio-signature'];
+      const answer = await receipts.twilioStatus(request.body, typeof signature === 'string' ? signature : undefined, url);
+      return reply.code(answer.status).send(answer.body);
+    });
+
+    scope.post<{ Body: string }>('/webhooks/sendgrid/events', async (request, reply) => {
+      if (typeof request.body !== 'string') return reply.code(415).send({ ok: false, error: 'expected application/json' });
+      const header = (name: string) => {
+        const value = request.headers[name];
+        return typeof value === 'string' ? value : undefined;
+      };
+      const answer = await receipts.sendgridEvents(
+        request.body,
+        header('x-twilio-email-event-webhook-signature'),
+        header('x-twilio-email-event-webhook-timestamp'),
+      );
+      return reply.code(answer.status).send(answer.body);
+    });
+  });
+}

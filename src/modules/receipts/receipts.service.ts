@@ -1,0 +1,188 @@
+// Delivery receipts: providers tell us what happened after they accepted a message.
+// Every receipt is checked against the provider's signature before it can change
+// anything, and applied through the lifecycle guard, so it only ever moves a message
+// forward (a late "sent" never undoes DELIVERED).
+import { EventWebhook } from '@sendgrid/eventwebhook';
+import twilio from 'twilio';
+import type { Logger } from 'pino';
+import type { Database } from '../../db/client.js';
+import { webhookEvents } from '../../db/schema/index.js';
+import { uuidv7 } from '../../lib/ids.js';
+import type { Metrics } from '../../metrics.js';
+import type { TwilioCredentials } from '../gateways/credentials.js';
+import * as gatewaysQ from '../gateways/gateways.queries.js';
+import type { GatewaysService } from '../gateways/gateways.service.js';
+import * as q from '../messages/messages.queries.js';
+
+// SendGrid's signed timestamps older (or newer) than this are refused as replays.
+const MAX_SIGNATURE_AGE_S = 5 * 60;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Twilio's delivery error codes in words a support person understands. */
+const TWILIO_ERRORS: Record<string, string> = {
+  '30001': 'the message queue overflowed at the carrier',
+  '30002': 'the Twilio account was suspended',
+  '30003': 'the destination handset is unreachable (switched off or out of coverage)',
+  '30004': 'the message was blocked (the recipient may have opted out or blocked the sender)',
+  '30005': 'the destination number is unknown or no longer in service',
+  '30006': 'the destination is a landline or cannot receive SMS',
+  '30007': 'the carrier filtered the message as spam or a violation',
+  '30008': 'the carrier reported an unknown error',
+  '30034': 'the sender number is not registered for A2P 10DLC messaging',
+};
+
+export interface WebhookAnswer {
+  status: number;
+  body: { ok: boolean; error?: string };
+}
+
+export class ReceiptsService {
+  private readonly sendgridKey: ReturnType<EventWebhook['convertPublicKeyToECDSA']> | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly gateways: GatewaysService,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    sendgridPublicKey: string | undefined,
+  ) {
+    this.sendgridKey = sendgridPublicKey ? new EventWebhook().convertPublicKeyToECDSA(sendgridPublicKey) : undefined;
+  }
+
+  /** A Twilio status callback: form fields, signed with the sending gateway's auth token over `url`. */
+  async twilioStatus(params: Record<string, string>, signature: string | undefined, url: string): Promise<WebhookAnswer> {
+    if (!signature) return this.refuse('twilio', 'missing X-Twilio-Signature');
+    const sid = params.MessageSid ?? params.SmsSid;
+    const message = sid ? await q.findByProviderMessageId(this.db, sid) : undefined;
+    if (!message) {
+      // Twilio retries anything but 2xx; a receipt for a message we do not know is not news.
+      this.log.info({ messageSid: sid?.slice(0, 64) }, 'Twilio status callback for an unknown message');
+      this.metrics.receipts.inc({ provider: 'twilio', outcome: 'unknown_message' });
+      return { status: 200, body: { ok: true } };
+    }
+    const gateway = message.gatewayId ? await gatewaysQ.findGateway(this.db, message.tenantId, message.gatewayId) : undefined;
+    const credentials = gateway?.provider === 'TWILIO' ? (this.gateways.credentialsOf(gateway) as TwilioCredentials | null) : null;
+    if (!credentials || !twilio.validateRequest(credentials.authToken, signature, url, params)) {
+      return this.refuse('twilio', 'X-Twilio-Signature does not match');
+    }
+
+    const status = params.MessageStatus ?? params.SmsStatus;
+    if (status === 'delivered') {
+      await this.apply(message, 'DELIVERED', 'twilio', null, null);
+    } else if (status === 'undelivered' || status === 'failed') {
+      const code = params.ErrorCode || null;
+      const reason = `Twilio reported the message ${status}: ${code ? (TWILIO_ERRORS[code] ?? `error ${code}`) : 'no reason given'}`;
+      await this.apply(message, 'FAILED', 'twilio', code, reason);
+    } else {
+      this.metrics.receipts.inc({ provider: 'twilio', outcome: 'no_change' });
+    }
+    return { status: 200, body: { ok: true } };
+  }
+
+  /**
+   * A batch of SendGrid events. With SENDGRID_WEBHOOK_PUBLIC_KEY set, the ECDSA signature
+   * over timestamp + raw body must hold and the timestamp be fresh.
+   */
+  async sendgridEvents(rawBody: string, signature: string | undefined, timestamp: string | undefined, now = Date.now()): Promise<WebhookAnswer> {
+    if (this.sendgridKey) {
+      if (!signature || !timestamp) return this.refuse('sendgrid', 'missing signature headers');
+      if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now / 1000 - Number(timestamp)) > MAX_SIGNATURE_AGE_S) {
+        return this.refuse('sendgrid', 'stale or malformed signature timestamp');
+      }
+      let valid = false;
+      try {
+        valid = new EventWebhook().verifySignature(this.sendgridKey, rawBody, signature, timestamp);
+      } catch {
+        valid = false;
+      }
+      if (!valid) return this.refuse('sendgrid', 'signature does not match');
+    }
+    let events: unknown;
+    try {
+      events = JSON.parse(rawBody);
+    } catch {
+      return { status: 400, body: { ok: false, error: 'the body is not JSON' } };
+    }
+    if (!Array.isArray(events)) return { status: 400, body: { ok: false, error: 'the body must be a JSON array of events' } };
+
+    for (const event of events.slice(0, 10_000) as Record<string, unknown>[]) {
+      if (typeof event !== 'object' || event === null) continue;
+      const eventId = typeof event.sg_event_id === 'string' ? event.sg_event_id : undefined;
+      if (eventId && !(await this.firstTime('sendgrid', eventId))) {
+        this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'duplicate' });
+        continue;
+      }
+      const message = await this.sendgridMessage(event);
+      if (!message) {
+        this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'unknown_message' });
+        continue;
+      }
+      const type = String(event.event ?? '');
+      if (type === 'delivered') await this.apply(message, 'DELIVERED', 'sendgrid', null, null);
+      else if (type === 'bounce' || type === 'dropped') {
+        const why = typeof event.reason === 'string' ? event.reason.slice(0, 300) : 'no reason given';
+        await this.apply(message, 'FAILED', 'sendgrid', type, `SendGrid reported the e-mail ${type === 'bounce' ? 'bounced' : 'dropped'}: ${why}`);
+      } else this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'no_change' });
+    }
+    return { status: 200, body: { ok: true } };
+  }
+
+  private async sendgridMessage(event: Record<string, unknown>): Promise<q.MessageRow | undefined> {
+    const heraldId = event.herald_message_id;
+    if (typeof heraldId === 'string' && UUID.test(heraldId)) return q.findMessageAnyTenant(this.db, heraldId);
+    // sg_message_id is "<X-Message-Id>.<filter suffix>"; the first part is what we stored.
+    const sgId = typeof event.sg_message_id === 'string' ? event.sg_message_id.split('.')[0] : undefined;
+    return sgId ? q.findByProviderMessageId(this.db, sgId) : undefined;
+  }
+
+  private async firstTime(provider: string, eventId: string): Promise<boolean> {
+    const inserted = await this.db
+      .insert(webhookEvents)
+      .values({ provider, eventId: eventId.slice(0, 200) })
+      .onConflictDoNothing()
+      .returning({ eventId: webhookEvents.eventId });
+    return inserted.length > 0;
+  }
+
+  /** Moves the message forward if the lifecycle allows, with a DeliveryLog; a no-op otherwise. */
+  private async apply(message: q.MessageRow, to: 'DELIVERED' | 'FAILED', provider: string, code: string | null, reason: string | null): Promise<void> {
+    const now = new Date();
+    const changed = await this.db.transaction(async (tx) => {
+      const row = await q.transition(
+        tx,
+        message.id,
+        to === 'DELIVERED' ? { status: 'DELIVERED', deliveredAt: now } : { status: 'FAILED', errorCode: code, errorMessage: reason },
+      );
+      if (!row) return undefined;
+      await q.insertLogs(tx, [
+        {
+          id: uuidv7(),
+          tenantId: row.tenantId,
+          messageId: row.id,
+          recipientId: row.recipientId,
+          gatewayId: row.gatewayId,
+          channel: row.channel,
+          outcome: to === 'DELIVERED' ? 'SUCCESS' : 'FAILURE',
+          reason: to === 'DELIVERED' ? `${provider === 'twilio' ? 'Twilio' : 'SendGrid'} confirmed delivery` : reason,
+          providerCode: code,
+          orderId: row.orderId,
+          orderStatus: row.orderStatus,
+        },
+      ]);
+      return row;
+    });
+    this.metrics.receipts.inc({ provider, outcome: changed ? to.toLowerCase() : 'no_change' });
+    if (changed) {
+      this.metrics.messages.inc({ channel: changed.channel, status: to });
+      if (to === 'DELIVERED' && changed.sentAt) {
+        this.metrics.deliveryLatency.observe({ channel: changed.channel }, (now.getTime() - changed.sentAt.getTime()) / 1000);
+      }
+    }
+  }
+
+  private refuse(provider: string, why: string): WebhookAnswer {
+    this.metrics.receipts.inc({ provider, outcome: 'rejected' });
+    this.log.warn({ provider, why }, 'webhook refused');
+    return { status: 403, body: { ok: false, error: 'signature check failed' } };
+  }
+}
