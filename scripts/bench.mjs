@@ -137,27 +137,30 @@ async function main() {
     let raw = { rate: NaN, p50: NaN, p99: NaN };
     let accept = { rate: NaN, p50: NaN, p99: NaN, done: 0, errors: 0 };
     let acceptRatio = NaN;
-    let api;
-    let recipients;
     if (s.only !== 'dispatch') {
+      // ---- 2. raw INSERT baseline ------------------------------------------------------
+      console.log(`bench: raw INSERT baseline, ${s.concurrency} connections, ${s.seconds} s…`);
+      raw = await rawInsertBaseline(pg, urlOf(acceptDb), s);
+      console.log(`  ${fmt(raw.rate)} inserts/s (p50 ${raw.p50.toFixed(2)} ms, p99 ${raw.p99.toFixed(2)} ms); CPU per insert: ${perOp(raw.cpuMs, raw.done)}`);
 
-    // ---- 2. raw INSERT baseline ------------------------------------------------------
-    console.log(`bench: raw INSERT baseline, ${s.concurrency} connections, ${s.seconds} s…`);
-    raw = await rawInsertBaseline(pg, urlOf(acceptDb), s);
-    console.log(`  ${fmt(raw.rate)} inserts/s (p50 ${raw.p50.toFixed(2)} ms, p99 ${raw.p99.toFixed(2)} ms)`);
-
-    // ---- 3. sendSms accept rate --------------------------------------------------------
-    console.log(`bench: starting Herald --role api…`);
-    api = await startRole('api', acceptDb);
-    recipients = await createRecipients(api.port, 8);
-    console.log(`bench: sendSms, ${s.concurrency} connections, ${s.seconds} s…`);
-    accept = await driveSendSms(api.port, recipients, { concurrency: s.concurrency, seconds: s.seconds, warmupSeconds: s.warmupSeconds });
-    acceptRatio = accept.rate / raw.rate;
-    console.log(
-      `  ${fmt(accept.rate)} accepted/s, p50 ${accept.p50.toFixed(2)} ms, p99 ${accept.p99.toFixed(2)} ms, errors ${accept.errors}, ratio ${acceptRatio.toFixed(2)}`,
-    );
-    if (accept.errorSamples.length) console.log(`  first errors: ${accept.errorSamples.join(' | ')}`);
-    await stopChild(api.child);
+      // ---- 3. sendSms accept rate --------------------------------------------------------
+      console.log(`bench: starting Herald --role api…`);
+      const api = await startRole('api', acceptDb);
+      const recipients = await createRecipients(api.port, 8);
+      console.log(`bench: sendSms, ${s.concurrency} connections, ${s.seconds} s…`);
+      accept = await driveSendSms(api.port, recipients, {
+        concurrency: s.concurrency,
+        seconds: s.seconds,
+        warmupSeconds: s.warmupSeconds,
+        cpu: cpuMeter(admin, acceptDb, () => [api.child.pid]),
+      });
+      acceptRatio = accept.rate / raw.rate;
+      console.log(
+        `  ${fmt(accept.rate)} accepted/s, p50 ${accept.p50.toFixed(2)} ms, p99 ${accept.p99.toFixed(2)} ms, errors ${accept.errors}, ratio ${acceptRatio.toFixed(2)}; ` +
+          `CPU per request: ${perOp(accept.cpuMs, accept.done)}`,
+      );
+      if (accept.errorSamples.length) console.log(`  first errors: ${accept.errorSamples.join(' | ')}`);
+      await stopChild(api.child);
     }
     if (s.only === 'accept') {
       await cleanup();
@@ -166,13 +169,15 @@ async function main() {
 
     // ---- 4a. raw POST rate of the SDK against the fake -----------------------------------
     console.log(`bench: twilio SDK → fake, ${s.workerConcurrency} concurrent, ${s.postSeconds} s…`);
-    const post = await rawPostRate(twilioFake.url, account, s);
-    console.log(`  ${fmt(post.rate)} POST/s (p50 ${post.p50.toFixed(2)} ms, p99 ${post.p99.toFixed(2)} ms, errors ${post.errors})`);
+    const post = await rawPostRate(twilioFake.url, account, s, cpuMeter(admin, dispatchDb, () => [process.pid, twilioFake.child.pid]));
+    console.log(
+      `  ${fmt(post.rate)} POST/s (p50 ${post.p50.toFixed(2)} ms, p99 ${post.p99.toFixed(2)} ms, errors ${post.errors}); CPU per POST (client + fake): ${perOp(post.cpuMs, post.done)}`,
+    );
 
     // ---- 4b. dispatch: a backlog drained by one worker ------------------------------------
     console.log(`bench: enqueuing ${s.dispatchMessages} messages (dispatch database)…`);
-    api = await startRole('api', dispatchDb);
-    recipients = await createRecipients(api.port, 8);
+    const api = await startRole('api', dispatchDb);
+    const recipients = await createRecipients(api.port, 8);
     const enqueue = await driveSendSms(api.port, recipients, { concurrency: s.concurrency, count: s.dispatchMessages });
     if (enqueue.errors) throw new Error(`enqueue had ${enqueue.errors} errors: ${enqueue.errorSamples.join(' | ')}`);
     const dpool = new pg.Pool({ connectionString: urlOf(dispatchDb), max: 2 });
@@ -180,9 +185,14 @@ async function main() {
     console.log(`bench: starting Herald --role worker (concurrency ${s.workerConcurrency}) and draining…`);
     const workerStarted = performance.now();
     const worker = await startRole('worker', dispatchDb);
+    // CPU from the ready line on (start-up excluded), per message sent since then.
+    const workerCpu = cpuMeter(admin, dispatchDb, () => [worker.child.pid, twilioFake.child.pid]);
+    const cpuAtReady = workerCpu.snapshot();
+    const sentAtReady = (await dpool.query(`select count(*)::int as n from messages where status = 'SENT'`)).rows[0].n;
     const drainTimeoutMs = Math.max(60_000, s.dispatchMessages * 20);
     const drained = await waitForStatus(dpool, s.dispatchMessages, drainTimeoutMs);
     const wallSeconds = (performance.now() - workerStarted) / 1000;
+    const drainCpu = await workerCpu.since(cpuAtReady);
     const span = (
       await dpool.query(
         `select count(*)::int as n, extract(epoch from max(sent_at) - min(sent_at)) as span,
@@ -195,7 +205,8 @@ async function main() {
     const fakeReceived = (await twilioFake.count()) - fakeBefore;
     console.log(
       `  ${fmt(dispatchRate)} messages/s (first to last SENT), ${span.sent} SENT, ${span.failed} FAILED, fake got ${fakeReceived} POSTs; ` +
-        `${wallSeconds.toFixed(1)} s from worker spawn to all done; ratio ${dispatchRatio.toFixed(2)}${drained ? '' : ' (TIMED OUT)'}`,
+        `${wallSeconds.toFixed(1)} s from worker spawn to all done; ratio ${dispatchRatio.toFixed(2)}${drained ? '' : ' (TIMED OUT)'}; ` +
+        `CPU per message (worker + fake): ${perOp(drainCpu, span.sent - sentAtReady)}`,
     );
 
     // ---- 4c. queue latency under a steady load below the dispatch rate -------------------
@@ -227,14 +238,14 @@ async function main() {
       load: os.loadavg().map((l) => l.toFixed(2)).join(' '),
     };
     const rows = [
-      ['raw single-row INSERT (pg, autocommit)', `${fmt(raw.rate)} /s`, `${s.concurrency} connections; p50 ${raw.p50.toFixed(2)} ms, p99 ${raw.p99.toFixed(2)} ms`, 'baseline', ''],
-      ['sendSms accepted', `${fmt(accept.rate)} /s`, `${s.concurrency} keep-alive connections, ${s.seconds} s`, '', ''],
+      ['raw single-row INSERT (pg, autocommit)', `${fmt(raw.rate)} /s`, `${s.concurrency} connections; p50 ${raw.p50.toFixed(2)} ms, p99 ${raw.p99.toFixed(2)} ms; CPU/insert ${perOp(raw.cpuMs, raw.done)}`, 'baseline', ''],
+      ['sendSms accepted', `${fmt(accept.rate)} /s`, `${s.concurrency} keep-alive connections, ${s.seconds} s; CPU/request ${perOp(accept.cpuMs, accept.done)}`, '', ''],
       ['sendSms / raw INSERT', acceptRatio.toFixed(2), '', `≥ ${TARGETS.acceptRatio}`, verdict(acceptRatio >= TARGETS.acceptRatio)],
       ['sendSms p50', `${accept.p50.toFixed(2)} ms`, '', '', ''],
       ['sendSms p99', `${accept.p99.toFixed(2)} ms`, '', `< ${TARGETS.p99Ms} ms`, verdict(accept.p99 < TARGETS.p99Ms)],
       ['sendSms errors', String(accept.errors), `of ${accept.done + accept.errors} requests (non-2xx, GraphQL errors, userErrors)`, '0', verdict(accept.errors === 0)],
-      ['twilio SDK raw POST to zero-latency fake', `${fmt(post.rate)} /s`, `one process, ${s.workerConcurrency} concurrent; errors ${post.errors}`, 'baseline', ''],
-      ['dispatch (worker → fake)', `${fmt(dispatchRate)} /s`, `${s.dispatchMessages} queued, HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}; ${span.sent} SENT, ${span.failed} FAILED`, '', ''],
+      ['twilio SDK raw POST to zero-latency fake', `${fmt(post.rate)} /s`, `one process, ${s.workerConcurrency} concurrent; errors ${post.errors}; CPU/POST (client + fake) ${perOp(post.cpuMs, post.done)}`, 'baseline', ''],
+      ['dispatch (worker → fake)', `${fmt(dispatchRate)} /s`, `${s.dispatchMessages} queued, HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}; ${span.sent} SENT, ${span.failed} FAILED; CPU/message (worker + fake) ${perOp(drainCpu, span.sent - sentAtReady)}`, '', ''],
       ['dispatch / raw POST', dispatchRatio.toFixed(2), '', `≥ ${TARGETS.dispatchRatio}`, verdict(dispatchRatio >= TARGETS.dispatchRatio && span.sent === s.dispatchMessages)],
       ['queue latency QUEUED→SENDING p50', ms(queue.jobP50), `pg-boss job created→started, steady ${load} msg/s`, '', ''],
       ['queue latency QUEUED→SENDING p95', ms(queue.jobP95), '', `< ${TARGETS.queueP95Ms} ms`, verdict(queue.jobP95 !== null && queue.jobP95 < TARGETS.queueP95Ms)],
@@ -315,10 +326,12 @@ async function rawInsertBaseline(pg, url, s) {
   const sql =
     'insert into bench_raw_messages (id, tenant_id, recipient_id, channel, status, body, destination, scheduled_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)';
   let i = 0;
+  const dbName = new URL(url).pathname.slice(1);
   const result = await runLoad({
     concurrency: s.concurrency,
     seconds: s.seconds,
     warmupSeconds: s.warmupSeconds,
+    cpu: cpuMeter(pool, dbName, () => [process.pid]),
     async once() {
       const n = i++;
       const now = new Date();
@@ -388,7 +401,7 @@ async function createRecipients(port, n) {
  * sendSms over `concurrency` keep-alive connections: for `seconds` (closed loop, or open
  * loop at `ratePerSecond`), or until `count` messages are accepted.
  */
-async function driveSendSms(port, recipients, { concurrency, seconds, warmupSeconds = 0, count, ratePerSecond }) {
+async function driveSendSms(port, recipients, { concurrency, seconds, warmupSeconds = 0, count, ratePerSecond, cpu }) {
   const client = graphqlClient(port, concurrency);
   let n = 0;
   const result = await runLoad({
@@ -397,6 +410,7 @@ async function driveSendSms(port, recipients, { concurrency, seconds, warmupSeco
     warmupSeconds,
     count,
     ratePerSecond,
+    cpu,
     async once() {
       const i = n++;
       const res = await client.post(SEND_SMS, { input: { clientId: recipients[i % recipients.length], message: smsBody(i) } });
@@ -418,7 +432,7 @@ async function driveSendSms(port, recipients, { concurrency, seconds, warmupSeco
 // ---------------------------------------------------------------------------------------
 // 4a. the twilio SDK, as the worker uses it (Herald's compiled RequestClient), to the fake
 
-async function rawPostRate(fakeUrl, account, s) {
+async function rawPostRate(fakeUrl, account, s, cpu) {
   const { twilioClient } = await import(pathToFileURL(path.join(root, 'dist', 'providers', 'twilio', 'twilio-api.js')).href);
   const client = twilioClient({ accountSid: account.accountSid, authToken: account.authToken, baseUrl: fakeUrl, timeoutMs: 10_000 });
   let n = 0;
@@ -426,6 +440,7 @@ async function rawPostRate(fakeUrl, account, s) {
     concurrency: s.workerConcurrency,
     seconds: s.postSeconds,
     warmupSeconds: Math.min(1, s.warmupSeconds),
+    cpu,
     async once() {
       const i = n++;
       const sent = await client.messages.create({
@@ -486,17 +501,19 @@ async function queueLatency(pool, since) {
 // ---------------------------------------------------------------------------------------
 // load generator: closed loop over `concurrency` lanes, or open loop at a fixed rate
 
-async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, ratePerSecond, once }) {
+async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, ratePerSecond, once, cpu }) {
   const latencies = [];
   let done = 0;
   let errors = 0;
   let measuring = warmupSeconds === 0;
   let measureStart = performance.now();
+  let cpuStart = cpu?.snapshot();
   const stopAt = seconds ? performance.now() + (warmupSeconds + seconds) * 1000 : Infinity;
   if (!measuring) {
     setTimeout(() => {
       measuring = true;
       measureStart = performance.now();
+      cpuStart = cpu?.snapshot();
     }, warmupSeconds * 1000);
   }
   let issued = 0;
@@ -546,9 +563,10 @@ async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, ratePer
     );
   }
   const elapsed = (performance.now() - measureStart) / 1000;
+  const cpuMs = cpu ? await cpu.since(cpuStart) : undefined;
   latencies.sort((a, b) => a - b);
   const q = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : NaN);
-  return { rate: done / elapsed, done, errors, errorSamples, p50: q(0.5), p99: q(0.99), seconds: elapsed };
+  return { rate: done / elapsed, done, errors, errorSamples, p50: q(0.5), p99: q(0.99), seconds: elapsed, cpuMs };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -766,6 +784,63 @@ BENCH_LATENCY_SECONDS=${s.latencySeconds}, BENCH_LATENCY_LOAD=${s.latencyLoad}.$
   (open loop) for ${s.latencySeconds} s; QUEUED→SENDING is the pg-boss job's \`started_on - created_on\`
   (the worker claims the message right after it takes the job).
 `;
+}
+
+// ---------------------------------------------------------------------------------------
+// CPU time (Linux /proc): of given processes, and of the PostgreSQL backends serving one
+// database, so a figure says where the work went even when the machine is shared.
+
+const CLK_TCK = 100;
+
+function procCpuMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+function postgresPids() {
+  try {
+    return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d) && readComm(d) === 'postgres').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function readComm(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Measures CPU ms of `pids()` (node processes) and of `db`'s backends over a load window. */
+function cpuMeter(pool, db, pids) {
+  return {
+    snapshot() {
+      const at = new Map();
+      for (const pid of [...pids(), ...postgresPids()]) at.set(pid, procCpuMs(pid));
+      return at;
+    },
+    async since(start) {
+      const backends = (await pool.query('select pid from pg_stat_activity where datname = $1', [db])).rows.map((r) => r.pid);
+      const delta = (pid) => {
+        const now = procCpuMs(pid);
+        const then = start.get(pid);
+        return now === undefined || then === undefined ? 0 : now - then;
+      };
+      return { node: pids().reduce((sum, pid) => sum + delta(pid), 0), postgres: backends.reduce((sum, pid) => sum + delta(pid), 0) };
+    },
+  };
+}
+
+function perOp(cpuMs, n) {
+  if (!cpuMs || !n) return 'n/a';
+  return `${((cpuMs.node / n) * 1000).toFixed(0)} µs node + ${((cpuMs.postgres / n) * 1000).toFixed(0)} µs PostgreSQL`;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -88,12 +88,14 @@ export class MessagesService {
   async sendSms(tenantId: string, input: SendSmsInput, now = new Date()): Promise<q.MessageRow> {
     const target = this.smsTarget(input);
     const ref = fromGlobalId(target.id, 'Recipient');
-    const recipient = ref ? await recipientsQ.findRecipient(this.db, tenantId, ref.uuid) : undefined;
+    // One round trip for the recipient and the gateway its SMS would take.
+    const route = ref ? await recipientsQ.findRecipientRoute(this.db, tenantId, ref.uuid, 'SMS') : undefined;
+    const recipient = route?.recipient;
     if (!recipient || recipient.kind !== target.kind) {
       throw refuse(UserErrorCode.NOT_FOUND, `no ${target.kind.toLowerCase()} ${target.id}`, target.field);
     }
     if (!recipient.phone) throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${recipient.displayName} has no phone number`, target.field);
-    const gateway = await this.gatewayFor(tenantId, recipient.id, 'SMS');
+    const gateway = usableGateway('SMS', route.subscribedTo !== null, route.gateway ?? undefined);
 
     const sendAt = input.sendAt && input.sendAt.getTime() > now.getTime() ? input.sendAt : null;
     if (sendAt && sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
@@ -142,11 +144,7 @@ export class MessagesService {
     const gateway = subscription
       ? await gatewaysQ.findGateway(this.db, tenantId, subscription.gatewayId)
       : await gatewaysQ.findDefaultGateway(this.db, tenantId, channel);
-    if (!gateway || !gateway.enabled) {
-      const which = subscription ? `the ${channel} gateway "${gateway?.name ?? '?'}" the recipient is subscribed through is disabled` : `${channel} has no enabled default gateway`;
-      throw refuse(UserErrorCode.GATEWAY_NOT_CONFIGURED, which);
-    }
-    return gateway;
+    return usableGateway(channel, !!subscription, gateway);
   }
 
   /**
@@ -250,6 +248,15 @@ export class MessagesService {
       count: async () => (unknown ? 0 : q.countLogs(this.db, tenantId, query)),
     };
   }
+}
+
+/** The gateway when it exists and is enabled, else GATEWAY_NOT_CONFIGURED saying why. */
+function usableGateway(channel: ChannelValue, subscribed: boolean, gateway: gatewaysQ.GatewayRow | undefined): gatewaysQ.GatewayRow {
+  if (!gateway || !gateway.enabled) {
+    const which = subscribed ? `the ${channel} gateway "${gateway?.name ?? '?'}" the recipient is subscribed through is disabled` : `${channel} has no enabled default gateway`;
+    throw refuse(UserErrorCode.GATEWAY_NOT_CONFIGURED, which);
+  }
+  return gateway;
 }
 
 export function requestHash(value: unknown): string {

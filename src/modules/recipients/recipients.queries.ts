@@ -1,6 +1,6 @@
-import { and, count, desc, eq, inArray, lt } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { type RecipientKindValue, recipients } from '../../db/schema/index.js';
+import { type ChannelValue, gateways, type RecipientKindValue, recipients, subscriptions } from '../../db/schema/index.js';
 
 export type RecipientRow = typeof recipients.$inferSelect;
 export type NewRecipientRow = typeof recipients.$inferInsert;
@@ -12,6 +12,26 @@ export interface RecipientQuery {
 
 export async function findRecipient(ex: Executor, tenantId: string, id: string): Promise<RecipientRow | undefined> {
   const [row] = await ex.select().from(recipients).where(and(eq(recipients.tenantId, tenantId), eq(recipients.id, id)));
+  return row;
+}
+
+/**
+ * The recipient and, in the same round trip, the gateway a message to it on `channel`
+ * takes: the one its subscription names (`subscribedTo` set), else the channel default.
+ */
+export async function findRecipientRoute(ex: Executor, tenantId: string, id: string, channel: ChannelValue) {
+  const [row] = await ex
+    .select({ recipient: recipients, subscribedTo: subscriptions.gatewayId, gateway: gateways })
+    .from(recipients)
+    .leftJoin(subscriptions, and(eq(subscriptions.recipientId, recipients.id), eq(subscriptions.tenantId, tenantId), eq(subscriptions.channel, channel)))
+    .leftJoin(
+      gateways,
+      and(
+        eq(gateways.tenantId, tenantId),
+        or(eq(gateways.id, subscriptions.gatewayId), and(isNull(subscriptions.gatewayId), eq(gateways.channel, channel), eq(gateways.isDefault, true))),
+      ),
+    )
+    .where(and(eq(recipients.tenantId, tenantId), eq(recipients.id, id)));
   return row;
 }
 
