@@ -2,26 +2,8 @@
 // Pure: no SDK import, so it reads errors by shape (the SDK's ResponseError, an axios/Node
 // network error) and stays testable without a server.
 import { maskEmail } from '../../lib/mask.js';
+import { networkCodeOf, unexpected, unreachable } from '../network.js';
 import type { ProviderError } from '../types.js';
-
-/** Node and axios codes for "the request may never have reached SendGrid, or its answer never came back". */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'ESOCKETTIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ERR_NETWORK',
-  'ERR_SOCKET_CONNECTION_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_SOCKET',
-]);
 
 const MAX_MESSAGE_LENGTH = 500;
 
@@ -73,27 +55,9 @@ export function toProviderError(error: unknown, now: Date = new Date(), secrets:
     };
   }
 
-  const networkCode = networkErrorCode(e);
-  if (networkCode !== undefined) {
-    const timedOut = networkCode === 'ETIMEDOUT' || networkCode === 'ESOCKETTIMEDOUT' || isAxiosTimeout(e);
-    return {
-      ok: false,
-      kind: 'transient',
-      code: timedOut ? 'ETIMEDOUT' : networkCode,
-      message: timedOut
-        ? 'SendGrid did not answer in time'
-        : `could not reach SendGrid (${networkCode}${typeof e.message === 'string' && e.message ? `: ${clean(e.message)}` : ''})`,
-    };
-  }
-
-  // Anything else (a garbled answer, a bug between us and the SDK): retrying is the safe
-  // side, and the retry policy bounds it.
-  return {
-    ok: false,
-    kind: 'transient',
-    code: 'UNKNOWN',
-    message: `unexpected error calling SendGrid${typeof e.message === 'string' && e.message ? `: ${clean(e.message)}` : ''}`,
-  };
+  const networkCode = networkCodeOf(e);
+  if (networkCode !== undefined) return unreachable('SendGrid', networkCode, typeof e.message === 'string' ? clean(e.message) : undefined);
+  return unexpected('SendGrid', typeof e.message === 'string' && e.message ? clean(e.message) : undefined);
 }
 
 const EMAIL_IN_TEXT = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+/g;
@@ -157,16 +121,4 @@ export function rateLimitReset(headers: Record<string, unknown>, now: Date): Dat
   if (!/^\d+(\.\d+)?$/.test(value)) return undefined;
   const seconds = Number(value);
   return seconds < EPOCH_FLOOR ? new Date(now.getTime() + Math.round(seconds * 1000)) : new Date(Math.round(seconds * 1000));
-}
-
-function networkErrorCode(e: ErrorShape): string | undefined {
-  const codes = [e.code, (e.cause as ErrorShape | undefined)?.code];
-  for (const c of codes) {
-    if (typeof c === 'string' && NETWORK_CODES.has(c)) return c;
-  }
-  return undefined;
-}
-
-function isAxiosTimeout(e: ErrorShape): boolean {
-  return (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') && typeof e.message === 'string' && /timeout/i.test(e.message);
 }

@@ -2,26 +2,8 @@
 // Pure: no SDK import, so it reads errors by shape (a RestException, an axios/Node
 // network error) and stays testable without a server.
 import { maskPhone } from '../../lib/mask.js';
+import { networkCodeOf, unexpected, unreachable } from '../network.js';
 import type { ProviderError } from '../types.js';
-
-/** Node and axios codes for "the request may never have reached Twilio, or its answer never came back". */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'ESOCKETTIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ERR_NETWORK',
-  'ERR_SOCKET_CONNECTION_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_SOCKET',
-]);
 
 /** Twilio's own code for "too many requests", sent with HTTP 429. */
 const TWILIO_RATE_LIMIT_CODE = 20429;
@@ -70,30 +52,11 @@ export function toProviderError(error: unknown, now: Date = new Date()): Provide
     };
   }
 
-  const networkCode = networkErrorCode(e);
-  if (networkCode !== undefined) {
-    const timedOut = networkCode === 'ETIMEDOUT' || networkCode === 'ESOCKETTIMEDOUT' || isAxiosTimeout(e);
-    return {
-      ok: false,
-      kind: 'transient',
-      code: timedOut ? 'ETIMEDOUT' : networkCode,
-      message: timedOut
-        ? 'Twilio did not answer in time'
-        : `could not reach Twilio (${networkCode}${typeof e.message === 'string' && e.message ? `: ${maskPhones(e.message)}` : ''})`,
-    };
-  }
-
-  // Anything else (a garbled 2xx body, a bug between us and the SDK): retrying is the safe
-  // side, and the retry policy bounds it.
-  return {
-    ok: false,
-    kind: 'transient',
-    code: 'UNKNOWN',
-    message: `unexpected error calling Twilio${typeof e.message === 'string' && e.message ? `: ${maskPhones(e.message)}` : ''}`,
-  };
+  const networkCode = networkCodeOf(e);
+  if (networkCode !== undefined) return unreachable('Twilio', networkCode, typeof e.message === 'string' ? maskPhones(e.message) : undefined);
+  return unexpected('Twilio', typeof e.message === 'string' && e.message ? maskPhones(e.message) : undefined);
 }
 
-/** Every E.164-looking number in a vendor text, masked. */
 export function maskPhones(text: string): string {
   return text.replace(/\+\d{6,15}/g, (phone) => maskPhone(phone));
 }
@@ -128,17 +91,4 @@ export function retryAfter(headers: Record<string, unknown>, now: Date): Date | 
   if (/^\d+(\.\d+)?$/.test(value)) return new Date(now.getTime() + Math.round(Number(value) * 1000));
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : new Date(at);
-}
-
-function networkErrorCode(e: ErrorShape): string | undefined {
-  const codes = [e.code, (e.cause as ErrorShape | undefined)?.code];
-  for (const c of codes) {
-    if (typeof c === 'string' && NETWORK_CODES.has(c)) return c;
-  }
-  if (isAxiosTimeout(e)) return 'ETIMEDOUT';
-  return undefined;
-}
-
-function isAxiosTimeout(e: ErrorShape): boolean {
-  return (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') && typeof e.message === 'string' && /timeout/i.test(e.message);
 }

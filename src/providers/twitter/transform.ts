@@ -1,25 +1,12 @@
 // Folds what twitter-api-v2 throws (ApiResponseError, ApiRequestError,
 // ApiPartialResponseError) and X's inline lookup errors into the three kinds the dispatcher
 // acts on. Pure: it reads errors by shape, so it is testable without a server.
+import { NETWORK_CODES, unexpected, unreachable } from '../network.js';
 import type { ProviderError } from '../types.js';
 
 /** Which call failed: the words for a 403 or 404 differ. */
 export type TwitterOperation = { operation: 'lookup'; handle: string } | { operation: 'dm' };
 
-/** Node codes for "the request may never have reached X, or its answer never came back". */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ERR_SOCKET_CONNECTION_TIMEOUT',
-]);
 
 /** 403 problem types that are about the gateway's app, not about the recipient. */
 const APP_NOT_PERMITTED = new Set(['client-forbidden', 'oauth1-permissions', 'unsupported-authentication', 'client-not-enrolled']);
@@ -68,14 +55,8 @@ export function toProviderError(error: unknown, op: TwitterOperation, now: Date 
 
   const networkCode = networkErrorCode(e);
   if (networkCode !== undefined) {
-    const timedOut = networkCode === 'ETIMEDOUT' || networkCode === 'ESOCKETTIMEDOUT';
     const text = detailOf(requestCause(e)) || detailOf(e.cause) || stringOf(e.message);
-    return {
-      ok: false,
-      kind: 'transient',
-      code: timedOut ? 'ETIMEDOUT' : networkCode,
-      message: timedOut ? 'X did not answer in time' : `could not reach X (${networkCode}${text ? `: ${clip(text)}` : ''})`,
-    };
+    return unreachable('X', networkCode, text ? clip(text) : undefined);
   }
 
   if (e.type === 'partial-response') {
@@ -91,7 +72,7 @@ export function toProviderError(error: unknown, op: TwitterOperation, now: Date 
 
   // Anything else (a garbled body, a bug between us and the SDK): retrying is the safe side.
   const text = e.type === 'request' ? detailOf(requestCause(e)) || stringOf(e.message) : stringOf(e.message);
-  return { ok: false, kind: 'transient', code: 'UNKNOWN', message: `unexpected error calling X${text ? `: ${clip(text)}` : ''}` };
+  return unexpected('X', text ? clip(text) : undefined);
 }
 
 /** Unknown handle: X answers 200 with an inline resource-not-found error, or 404. */
@@ -237,7 +218,7 @@ function networkErrorCode(e: ErrorShape): string | undefined {
   for (const candidate of inner) {
     if (!isObject(candidate)) continue;
     const c = candidate as ErrorShape;
-    if (typeof c.code === 'string' && NETWORK_CODES.has(c.code)) return c.code;
+    if (typeof c.code === 'string' && NETWORK_CODES.has(c.code)) return c.code === 'ESOCKETTIMEDOUT' ? 'ETIMEDOUT' : c.code;
     // twitter-api-v2 destroys the request with this text when its `timeout` fires.
     if (c.message === 'Request timeout.') return 'ETIMEDOUT';
   }
