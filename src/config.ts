@@ -32,7 +32,21 @@ export interface Config {
   publicUrl: string;
   bootstrapAdminKey?: string;
   secretKey?: Buffer;
+  /** Keys that only open credentials sealed before a rotation (HERALD_SECRET_KEY_PREVIOUS). */
+  previousSecretKeys: Buffer[];
   maxBodyBytes: number;
+  /** Fastify requestTimeout: the whole request must arrive within this (0 = none). */
+  requestTimeoutMs: number;
+  /** Fastify connectionTimeout: a socket idle this long is closed (0 = none). */
+  connectionTimeoutMs: number;
+  /** Checked on every GraphQL operation before a resolver runs (src/graphql/limits.ts). */
+  graphqlLimits: { maxDepth: number; maxCost: number; maxAliases: number; maxTokens: number };
+  /** Schema introspection (__schema, __type); GraphiQL needs it to load the schema. */
+  introspection: boolean;
+  /** Token bucket per API key (per IP without one) on /graphql; perSecond 0 turns it off. */
+  rateLimit: { perSecond: number; burst: number };
+  /** Cost control: sends a tenant may request per minute (0 = unlimited). */
+  maxSendsPerTenantPerMinute: number;
   logLevel: LogLevel;
   twilio?: TwilioEnv;
   sendgrid?: SendgridEnv;
@@ -115,6 +129,26 @@ export function loadConfig(env: Env = process.env): Config {
     secretKey = parseSecretKey(rawSecret);
     if (!secretKey) problems.push('HERALD_SECRET_KEY must be 32 bytes as 64 hex characters or base64');
   }
+  // Rotation: the old key(s), comma-separated, still open what they sealed; only the new one seals.
+  const previousSecretKeys: Buffer[] = [];
+  const rawPrevious = get('HERALD_SECRET_KEY_PREVIOUS');
+  if (rawPrevious !== undefined) {
+    if (rawSecret === undefined) problems.push('HERALD_SECRET_KEY_PREVIOUS needs HERALD_SECRET_KEY (the new key) set too');
+    for (const [i, raw] of rawPrevious.split(',').map((k) => k.trim()).filter(Boolean).entries()) {
+      const key = parseSecretKey(raw);
+      if (key) previousSecretKeys.push(key);
+      else problems.push(`HERALD_SECRET_KEY_PREVIOUS entry ${i + 1} must be 32 bytes as 64 hex characters or base64`);
+    }
+  }
+
+  const bool = (name: string, fallback: boolean): boolean => {
+    const value = get(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['true', '1', 'yes', 'on'].includes(value)) return true;
+    if (['false', '0', 'no', 'off'].includes(value)) return false;
+    problems.push(`${name} must be true or false, got "${value}"`);
+    return fallback;
+  };
 
   const logLevel = (get('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
@@ -163,7 +197,22 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     bootstrapAdminKey,
     secretKey,
+    previousSecretKeys,
     maxBodyBytes: int('HERALD_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    requestTimeoutMs: int('HERALD_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    connectionTimeoutMs: int('HERALD_CONNECTION_TIMEOUT_MS', 120_000, 0, 3_600_000),
+    graphqlLimits: {
+      maxDepth: int('HERALD_MAX_QUERY_DEPTH', 12, 2, 1_000),
+      maxCost: int('HERALD_MAX_QUERY_COST', 5_000, 1, 100_000_000),
+      maxAliases: int('HERALD_MAX_ALIASES', 30, 0, 100_000),
+      maxTokens: int('HERALD_MAX_QUERY_TOKENS', 2_000, 100, 1_000_000),
+    },
+    introspection: bool('HERALD_INTROSPECTION', true),
+    rateLimit: {
+      perSecond: int('HERALD_RATE_LIMIT_PER_SECOND', 500, 0, 1_000_000),
+      burst: int('HERALD_RATE_LIMIT_BURST', 1_000, 1, 10_000_000),
+    },
+    maxSendsPerTenantPerMinute: int('HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE', 0, 0, 100_000_000),
     logLevel,
     twilio,
     sendgrid,

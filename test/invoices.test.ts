@@ -588,11 +588,12 @@ describe('notifyBillingCycle', () => {
     expect(dms).toHaveLength(2_000);
     expect(new Set(dms.map((d) => d.participantId)).size).toBe(2_000);
     expect(new Set(dms.map((d) => d.dmEventId)).size).toBe(2_000);
+    const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
     const byUser = new Map(dms.map((d) => [d.participantId, d.text]));
     for (const [i, p] of people.entries()) {
       const text = byUser.get(p.userId)!;
       expect(text).toContain(invoices[i].invoice.number);
-      expect(text).toContain(`$${100 + i}.50`);
+      expect(text).toContain(usd.format(100 + i + 0.5)); // e.g. $1,000.50
     }
     const lookups = new Map<string, number>();
     for (const h of fake.lookups) lookups.set(h.toLowerCase(), (lookups.get(h.toLowerCase()) ?? 0) + 1);

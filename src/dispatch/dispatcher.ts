@@ -18,6 +18,8 @@ import { type RetryPolicy, decide } from './retry-policy.js';
 
 // A slot or pause this close is taken as now: the queue's own start-up jitter is larger.
 const SLOT_TOLERANCE_MS = 50;
+// Longer than the queue's 1 s poll, short enough to hold a worker slot for.
+const IN_PROCESS_WAIT_MS = 2_000;
 const MAX_RATE_LIMIT_WAITS = 50;
 
 export interface DispatcherDeps {
@@ -118,15 +120,24 @@ export class Dispatcher {
     return resolved.id;
   }
 
-  /** When this message must wait for its gateway, the time and the job to run then. */
+  /**
+   * When this message must wait for its gateway: the time and the job to run then. A
+   * slot due within the queue's polling window is waited for here, so sends land on
+   * their slots instead of in bursts at each poll.
+   */
   private async throttle(gateway: gatewaysQ.GatewayRow, job: DispatchJob): Promise<{ at: Date; job: DispatchJob } | undefined> {
     const now = Date.now();
     if (gateway.pausedUntil && gateway.pausedUntil.getTime() > now + SLOT_TOLERANCE_MS) return { at: gateway.pausedUntil, job };
     if (!gateway.maxPerSecond) return undefined;
-    if (job.slotAt && Date.parse(job.slotAt) <= now + SLOT_TOLERANCE_MS) return undefined;
-    const slot = await gatewaysQ.reserveSendSlot(this.deps.db, gateway.id);
-    if (slot.getTime() <= now + SLOT_TOLERANCE_MS) return undefined;
-    return { at: slot, job: { ...job, slotAt: slot.toISOString() } };
+    const slot = job.slotAt ? new Date(job.slotAt) : await gatewaysQ.reserveSendSlot(this.deps.db, gateway.id);
+    const wait = slot.getTime() - Date.now();
+    if (wait <= SLOT_TOLERANCE_MS) return undefined;
+    if (wait <= IN_PROCESS_WAIT_MS) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      return undefined;
+    }
+    // Come back a little early (the queue polls once a second) and wait out the rest then.
+    return { at: new Date(slot.getTime() - IN_PROCESS_WAIT_MS / 2), job: { ...job, slotAt: slot.toISOString() } };
   }
 
   /** Back to QUEUED without an attempt made: the claim's attempt is given back. */
@@ -139,8 +150,13 @@ export class Dispatcher {
 
   private async succeed(message: q.MessageRow, gateway: gatewaysQ.GatewayRow, providerMessageId: string): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
-      const sent = await q.transition(tx, message.id, { status: 'SENT', sentAt: new Date(), providerMessageId, errorCode: null, errorMessage: null });
-      if (!sent) return;
+      const sentAt = new Date();
+      const sent = await q.transition(tx, message.id, { status: 'SENT', sentAt, providerMessageId, errorCode: null, errorMessage: null });
+      if (!sent) {
+        // A receipt got here first (DELIVERED/FAILED while SENDING): keep the provider's id.
+        await q.recordOvertakenSend(tx, message.id, providerMessageId, sentAt);
+        return;
+      }
       await q.insertLogs(tx, [this.log(message, gateway, 'SUCCESS', null)]);
     });
     this.deps.metrics.messages.inc({ channel: message.channel, status: 'SENT' });

@@ -9,15 +9,27 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { AuthInfo, Context } from '../graphql/context.js';
 import { makeFormatError, unauthenticated } from '../graphql/errors.js';
+import { checkNoNulCharacters, checkQueryLimits } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerGraphiql } from './graphiql.js';
+import { createSendLimiter, registerRequestRateLimit } from './rate-limit.js';
 import { registerSubscriptions } from './subscriptions.js';
 import { registerWebhooks } from './webhooks.js';
 
 export interface HttpDeps {
-  config: Pick<Config, 'maxBodyBytes' | 'publicUrl'>;
+  config: Pick<
+    Config,
+    | 'maxBodyBytes'
+    | 'publicUrl'
+    | 'requestTimeoutMs'
+    | 'connectionTimeoutMs'
+    | 'graphqlLimits'
+    | 'introspection'
+    | 'rateLimit'
+    | 'maxSendsPerTenantPerMinute'
+  >;
   log: Logger;
   services: Services;
   schema: GraphQLSchema;
@@ -36,7 +48,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.maxBodyBytes,
     // Per-request lines would flood the log under load; metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
-    requestTimeout: 30_000,
+    // The whole request must arrive in time (slow-loris); an idle socket is closed.
+    requestTimeout: deps.config.requestTimeoutMs,
+    connectionTimeout: deps.config.connectionTimeoutMs,
     genReqId: () => randomUUID(),
     // GET /graphql?query=… can carry a long query string.
     routerOptions: { maxParamLength: 500 },
@@ -75,16 +89,25 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 }
 
 async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<void> {
-  const { log, services, metrics } = deps;
+  const { log, services, metrics, config } = deps;
   const apollo = new ApolloServer<Context>({
     schema: deps.schema,
     formatError: makeFormatError(log),
-    introspection: true,
+    introspection: config.introspection,
+    // Limits before execution (docs/security.md): tokens at parse, the rest in guardPlugin.
+    parseOptions: { maxTokens: config.graphqlLimits.maxTokens },
+    allowBatchedHttpRequests: false,
     // Auth is a bearer header, never a cookie, so a cross-site form cannot act as a
     // user: CSRF prevention would only refuse plain GET queries.
     csrfPrevention: false,
     includeStacktraceInErrorResponses: false,
-    plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginLandingPageDisabled(), requireKeyPlugin(), metricsPlugin(metrics)],
+    plugins: [
+      fastifyApolloDrainPlugin(app),
+      ApolloServerPluginLandingPageDisabled(),
+      guardPlugin(config),
+      requireKeyPlugin(),
+      metricsPlugin(metrics),
+    ],
   });
   await apollo.start();
 
@@ -93,6 +116,7 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
     return { auth, services, loaders: createLoaders(services.db, auth?.tenantId ?? null), log: request.log as unknown as Logger };
   };
 
+  registerRequestRateLimit(app, '/graphql', config.rateLimit);
   app.route<{ Reply: string }>({
     url: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
@@ -112,6 +136,28 @@ async function authenticate(services: Services, header: string | undefined): Pro
   const auth = await services.apiKeys.authenticate(match[1]);
   if (!auth) throw unauthenticated('The API key is unknown or revoked');
   return auth;
+}
+
+// Query limits first, then the tenant's send budget, which an operation refused for being
+// too large must not spend. One plugin, so the two run in order.
+function guardPlugin(config: HttpDeps['config']): ApolloServerPlugin<Context> {
+  const sendLimit = createSendLimiter(config.maxSendsPerTenantPerMinute);
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation(requestContext) {
+          const { schema, document, operation, request } = requestContext;
+          if (!operation) return;
+          const tooLarge = checkQueryLimits(config.graphqlLimits, schema, document, operation, request.variables);
+          if (tooLarge) throw tooLarge;
+          const nul = checkNoNulCharacters(document, request.variables);
+          if (nul) throw nul;
+          const overBudget = sendLimit?.(requestContext);
+          if (overBudget) throw overBudget;
+        },
+      };
+    },
+  };
 }
 
 const INTROSPECTION_FIELDS = new Set(['__schema', '__type', '__typename']);

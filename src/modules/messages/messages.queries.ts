@@ -83,6 +83,17 @@ export async function transition(
 }
 
 /**
+ * Keeps the provider's id and the send time of a message whose receipt overtook the
+ * worker's own SENT write (already DELIVERED or FAILED, no id yet). No status change.
+ */
+export async function recordOvertakenSend(ex: Executor, id: string, providerMessageId: string, sentAt: Date): Promise<void> {
+  await ex
+    .update(messages)
+    .set({ providerMessageId, sentAt, updatedAt: new Date() })
+    .where(and(eq(messages.id, id), inArray(messages.status, ['DELIVERED', 'FAILED']), sql`${messages.providerMessageId} is null`));
+}
+
+/**
  * Claims a message for a send attempt: attempts + 1, status SENDING. `takeOver` also
  * claims one left SENDING by a worker that died mid-attempt.
  */

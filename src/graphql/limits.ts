@@ -1,0 +1,223 @@
+// Limits on what one GraphQL operation may ask for, checked after validation and before
+// any resolver runs (OWASP GraphQL cheat sheet): depth, a cost budget that counts page
+// sizes, and aliases. Token count is limited by the parser (Apollo's parseOptions.maxTokens),
+// batching is refused by Apollo, introspection recursion by graphql-js's
+// MaxIntrospectionDepthRule, page sizes over 100 by the connections themselves.
+import {
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  getNamedType,
+  getNullableType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  valueFromASTUntyped,
+  visit,
+} from 'graphql';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './connection.js';
+
+export interface QueryLimits {
+  /** Most fields on one path from the root: `{ viewer { name } }` is 2. */
+  maxDepth: number;
+  /** Most objects an operation may ask for (see measureOperation). */
+  maxCost: number;
+  /** Most aliases in one document. */
+  maxAliases: number;
+}
+
+/** What a list field without `first` (logs, subscriptions, gateways…) is assumed to hold. */
+export const UNPAGED_LIST_ESTIMATE = 10;
+
+/** Root fields of introspection: checked by MaxIntrospectionDepthRule, not counted here. */
+const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
+
+export interface OperationMeasure {
+  depth: number;
+  cost: number;
+  aliases: number;
+}
+
+/**
+ * Measures an operation against the schema. Cost is the number of objects it can return:
+ * every object field counts 1, a list multiplies its items' cost by its size: `first` (or
+ * the default page size) for a connection's edges, UNPAGED_LIST_ESTIMATE for other lists.
+ * Scalars are free. Fragments on several types all count (an upper bound).
+ */
+export function measureOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  rawVariables: Record<string, unknown> = {},
+): OperationMeasure {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  let aliases = 0;
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  countAliases(document, () => (aliases += 1));
+
+  const variables: Record<string, unknown> = {};
+  for (const definition of operation.variableDefinitions ?? []) {
+    if (definition.defaultValue) variables[definition.variable.name.value] = valueFromASTUntyped(definition.defaultValue);
+  }
+  Object.assign(variables, rawVariables);
+
+  // Fragments are measured once each (per page size), so a document spreading fragments
+  // into fragments costs linear time to measure, however large the result would be.
+  const depthMemo = new Map<string, number>();
+  const costMemo = new Map<string, number>();
+  const visiting = new Set<string>();
+
+  const depthOf = (selectionSet: SelectionSetNode, root: boolean): number => {
+    let deepest = 0;
+    for (const selection of selectionSet.selections) {
+      let depth = 0;
+      if (selection.kind === Kind.FIELD) {
+        if (root && INTROSPECTION_ROOTS.has(selection.name.value)) continue;
+        depth = 1 + (selection.selectionSet ? depthOf(selection.selectionSet, false) : 0);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        depth = depthOf(selection.selectionSet, root);
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        if (!fragment || visiting.has(name)) continue;
+        const key = `${name}:${root}`;
+        if (!depthMemo.has(key)) {
+          visiting.add(name);
+          depthMemo.set(key, depthOf(fragment.selectionSet, root));
+          visiting.delete(name);
+        }
+        depth = depthMemo.get(key)!;
+      }
+      deepest = Math.max(deepest, depth);
+    }
+    return deepest;
+  };
+
+  const pageSize = (field: FieldNode): number => {
+    const argument = field.arguments?.find((a) => a.name.value === 'first');
+    const value = argument ? valueFromASTUntyped(argument.value, variables) : undefined;
+    if (value === undefined || value === null) return DEFAULT_PAGE_SIZE;
+    // Anything but a whole number in range is refused by the connection itself, doing no work.
+    if (typeof value !== 'number' || !Number.isFinite(value)) return MAX_PAGE_SIZE;
+    return Math.min(Math.max(Math.trunc(value), 0), MAX_PAGE_SIZE);
+  };
+
+  /** `listSize`: the size of list fields directly in this selection set (a connection's edges). */
+  const costOf = (selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, root: boolean, listSize?: number): number => {
+    let total = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        if (name === '__typename' || (root && INTROSPECTION_ROOTS.has(name)) || !selection.selectionSet) continue;
+        const definition = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[name] : undefined;
+        if (!definition) continue; // validation already refused unknown fields
+        const paged = definition.args.some((a) => a.name === 'first');
+        const itemCost = 1 + costOf(selection.selectionSet, getNamedType(definition.type), false, paged ? pageSize(selection) : undefined);
+        const isList = isListType(getNullableType(definition.type));
+        total += isList ? (listSize ?? UNPAGED_LIST_ESTIMATE) * itemCost : itemCost;
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
+        total += costOf(selection.selectionSet, type, root, listSize);
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        if (!fragment || visiting.has(name)) continue;
+        const key = `${name}:${root}:${listSize ?? '-'}`;
+        if (!costMemo.has(key)) {
+          visiting.add(name);
+          costMemo.set(key, costOf(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), root, listSize));
+          visiting.delete(name);
+        }
+        total += costMemo.get(key)!;
+      }
+    }
+    return total;
+  };
+
+  const rootType = schema.getRootType(operation.operation) ?? undefined;
+  return { depth: depthOf(operation.selectionSet, true), cost: costOf(operation.selectionSet, rootType, true), aliases };
+}
+
+function countAliases(document: DocumentNode, onAlias: () => void): void {
+  const walk = (selectionSet: SelectionSetNode): void => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD && selection.alias) onAlias();
+      if (selection.kind !== Kind.FRAGMENT_SPREAD && selection.selectionSet) walk(selection.selectionSet);
+    }
+  };
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.OPERATION_DEFINITION || definition.kind === Kind.FRAGMENT_DEFINITION) walk(definition.selectionSet);
+  }
+}
+
+export const limitError = (message: string, code: string, extensions: Record<string, unknown> = {}) =>
+  new GraphQLError(message, { extensions: { code, http: { status: 400 }, ...extensions } });
+
+/** The first limit an operation breaks, as the error to answer with; undefined when within all. */
+export function checkQueryLimits(
+  limits: QueryLimits,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables?: Record<string, unknown>,
+): GraphQLError | undefined {
+  const { depth, cost, aliases } = measureOperation(schema, document, operation, variables);
+  if (aliases > limits.maxAliases) {
+    return limitError(`The document uses ${aliases} aliases; at most ${limits.maxAliases} are allowed`, 'TOO_MANY_ALIASES', {
+      aliases,
+      maxAliases: limits.maxAliases,
+    });
+  }
+  if (depth > limits.maxDepth) {
+    return limitError(`The operation is ${depth} fields deep; at most ${limits.maxDepth} are allowed`, 'QUERY_TOO_DEEP', {
+      depth,
+      maxDepth: limits.maxDepth,
+    });
+  }
+  if (cost > limits.maxCost) {
+    return limitError(
+      `The operation may return up to ${cost} objects, over the budget of ${limits.maxCost}: ask for smaller pages (first) or fewer nested lists`,
+      'QUERY_TOO_COSTLY',
+      { cost, maxCost: limits.maxCost },
+    );
+  }
+  return undefined;
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000, so a string carrying one would fail at the database
+ * as an internal error. Such strings, in variables or in the document (`"\\u0000"`), are
+ * refused up front as BAD_USER_INPUT. Variables are walked without recursion: a deeply
+ * nested JSON value cannot overflow the stack.
+ */
+export function checkNoNulCharacters(document: DocumentNode, variables: Record<string, unknown> | undefined): GraphQLError | undefined {
+  const refuse = (field?: string[]) =>
+    limitError('Strings may not contain the NUL character (U+0000)', 'BAD_USER_INPUT', field ? { field } : {});
+  const stack: { value: unknown; path: string[] }[] = [{ value: variables ?? {}, path: [] }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return refuse(path.slice(0, 20));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        if (typeof key === 'string' && key.includes('\u0000')) return refuse(path.slice(0, 20));
+        stack.push({ value: inner, path: path.length < 20 ? [...path, key] : path });
+      }
+    }
+  }
+  let found = false;
+  visit(document, {
+    StringValue(node) {
+      if (node.value.includes('\u0000')) found = true;
+    },
+  });
+  return found ? refuse() : undefined;
+}

@@ -1,0 +1,431 @@
+// GraphQL abuse limits (depth, cost, aliases, tokens, batching, page size, introspection)
+// and rate limits (requests per API key, sends per tenant), seen through the HTTP API.
+// Every refusal comes before any resolver runs: nothing is queried, nothing is created.
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { getIntrospectionQuery, type GraphQLSchema, Kind, type OperationDefinitionNode, parse } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { measureOperation } from '../src/graphql/limits.js';
+import { buildHeraldSchema } from '../src/graphql/schema.js';
+import { TokenBuckets, sendsRequested } from '../src/http/rate-limit.js';
+import { buildApiKey, buildRecipient, buildTenant } from './helpers/factories.js';
+import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+
+const SECRET_KEY = randomBytes(32).toString('hex');
+const BASE_ENV = { HERALD_SECRET_KEY: SECRET_KEY };
+
+let herald: TestHerald;
+beforeAll(async () => {
+  herald = await startTestHerald({ env: BASE_ENV });
+});
+afterAll(() => herald?.stop());
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: { data?: any; errors?: { message: string; extensions?: Record<string, any> }[]; [key: string]: unknown };
+}
+
+/** A raw POST /graphql; `key` null sends no Authorization header. */
+async function post(payload: unknown, key: string | null = herald.adminKey): Promise<Answer> {
+  const response = await fetch(`${herald.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+  return { status: response.status, headers: response.headers, body: JSON.parse(await response.text()) };
+}
+
+function expectRefused(answer: Answer, status: number, code: string): void {
+  expect(answer.status, JSON.stringify(answer.body)).toBe(status);
+  expect(answer.body.data).toBeUndefined();
+  expect(answer.body.errors).toHaveLength(1);
+  expect(answer.body.errors![0].extensions?.code).toBe(code);
+  expect(answer.body.errors![0].extensions).not.toHaveProperty('http');
+  expect(answer.body.errors![0].message).not.toMatch(/Internal error/);
+}
+
+/** Database calls made while `run` runs (the admin key is warm in the auth cache by then). */
+async function databaseCallsDuring(run: () => Promise<void>): Promise<number> {
+  const db = herald.services.db;
+  const spies = [vi.spyOn(db, 'select'), vi.spyOn(db, 'execute'), vi.spyOn(db, 'insert'), vi.spyOn(db, 'transaction'), vi.spyOn(db, 'update')];
+  try {
+    await run();
+    return spies.reduce((n, spy) => n + spy.mock.calls.length, 0);
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+}
+
+const recipientCount = async (key?: string) => ok(await herald.gql('{ recipients { totalCount } }', undefined, key)).recipients.totalCount as number;
+
+const NORMAL_QUERY = `{ messages(first: 100) { edges { node { recipient { subscriptions { gateway { name } } } logs { reason } } } } }`;
+/** Message → logs → message → logs …: each level a list of its own. */
+const nestedLogs = (levels: number, leaf = 'id') => {
+  let inner = leaf;
+  for (let i = 0; i < levels; i++) inner = `logs { message { ${inner} } }`;
+  return inner;
+};
+
+describe('measuring an operation', () => {
+  let schema: GraphQLSchema;
+  beforeAll(async () => {
+    schema = await buildHeraldSchema();
+  });
+
+  const measure = (query: string, variables?: Record<string, unknown>) => {
+    const document = parse(query);
+    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+    return measureOperation(schema, document, operation, variables);
+  };
+
+  it('counts fields on the longest path as depth, objects as cost, scalars free', () => {
+    expect(measure('{ viewer { name } }')).toEqual({ depth: 2, cost: 1, aliases: 0 });
+    expect(measure('{ a: viewer { name } b: viewer { id } }')).toEqual({ depth: 2, cost: 2, aliases: 2 });
+  });
+
+  it('multiplies a connection’s items by first, other lists by an estimate of 10', () => {
+    // messages 1 + 100 edges × (edge 1 + node 1 + recipient 1 + 10 subscriptions × 2 + 10 logs × 1)
+    expect(measure(NORMAL_QUERY)).toEqual({ depth: 7, cost: 1 + 100 * (1 + 1 + 21 + 10), aliases: 0 });
+    expect(measure('{ messages(first: 10) { edges { node { id } } } }').cost).toBe(1 + 10 * 2);
+    // No first: the default page size (20); from a variable or its default, as sent.
+    expect(measure('{ messages { edges { node { id } } } }').cost).toBe(1 + 20 * 2);
+    expect(measure('query($n: Int) { messages(first: $n) { edges { node { id } } } }', { n: 50 }).cost).toBe(1 + 50 * 2);
+    expect(measure('query($n: Int = 5) { messages(first: $n) { edges { node { id } } } }').cost).toBe(1 + 5 * 2);
+    // A page size the connection refuses counts as the largest it accepts.
+    expect(measure('{ messages(first: 100000) { edges { node { id } } } }').cost).toBe(1 + 100 * 2);
+  });
+
+  it('counts through fragments and inline fragments', () => {
+    const viaFragments = measure(`query { messages(first: 100) { ...Page } }
+      fragment Page on MessageConnection { edges { node { ... on Message { ...M } } } }
+      fragment M on Message { recipient { subscriptions { gateway { name } } } logs { reason } }`);
+    expect(viaFragments).toEqual(measure(NORMAL_QUERY));
+  });
+
+  it('measures fragments spread into fragments in linear time, however large the result', () => {
+    let fragments = 'fragment F0 on Recipient { id }';
+    for (let i = 1; i <= 40; i++) fragments += ` fragment F${i} on Recipient { ...F${i - 1} ...F${i - 1} }`;
+    const started = performance.now();
+    const measured = measure(`{ recipients { edges { node { ...F40 } } } } ${fragments}`);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(measured.depth).toBe(4);
+  });
+
+  it('leaves the introspection query GraphiQL sends to graphql-js’s own introspection limit', () => {
+    for (const query of [getIntrospectionQuery(), getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true })]) {
+      expect(measure(query)).toMatchObject({ depth: 0, cost: 0, aliases: 0 });
+    }
+  });
+});
+
+describe('query depth (HERALD_MAX_QUERY_DEPTH, default 12)', () => {
+  it('refuses a 13-deep query with 400 QUERY_TOO_DEEP before any resolver runs', async () => {
+    ok(await herald.gql('{ viewer { id } }')); // warm the key
+    let answer!: Answer;
+    const calls = await databaseCallsDuring(async () => {
+      // messages edges node (3) + 4 × logs message (8) + logs id (2) = 13
+      answer = await post({ query: `{ messages(first: 1) { edges { node { ${nestedLogs(4, 'logs { id }')} } } } }` });
+    });
+    expectRefused(answer, 400, 'QUERY_TOO_DEEP');
+    expect(answer.body.errors![0].extensions).toMatchObject({ depth: 13, maxDepth: 12 });
+    expect(answer.body.errors![0].message).toMatch(/13 fields deep; at most 12/);
+    expect(calls).toBe(0);
+  });
+
+  it('refuses a deep query however it is spelled: through fragments, and without an API key', async () => {
+    const query = `{ messages(first: 1) { edges { node { ...Deep } } } } fragment Deep on Message { ${nestedLogs(5)} }`;
+    expectRefused(await post({ query }), 400, 'QUERY_TOO_DEEP');
+    expectRefused(await post({ query }, null), 400, 'QUERY_TOO_DEEP');
+  });
+
+  it('answers a normal nested query', async () => {
+    const answer = await post({ query: NORMAL_QUERY });
+    expect(answer.status).toBe(200);
+    expect(answer.body.errors).toBeUndefined();
+    expect(answer.body.data.messages.edges).toEqual(expect.any(Array));
+  });
+});
+
+describe('query cost (HERALD_MAX_QUERY_COST, default 5000)', () => {
+  it('answers messages(first: 100) with recipients, subscriptions, gateways and logs (cost 3,401)', async () => {
+    const answer = await post({ query: NORMAL_QUERY.replace('{ messages', '{ viewer { name } messages') });
+    expect(answer.status).toBe(200);
+    expect(answer.body.errors).toBeUndefined();
+  });
+
+  it('refuses nested lists under a full page with 400 QUERY_TOO_COSTLY before any resolver runs', async () => {
+    ok(await herald.gql('{ viewer { id } }'));
+    let answer!: Answer;
+    const calls = await databaseCallsDuring(async () => {
+      answer = await post({ query: `{ messages(first: 100) { edges { node { ${nestedLogs(2)} } } } }` });
+    });
+    expectRefused(answer, 400, 'QUERY_TOO_COSTLY');
+    expect(answer.body.errors![0].extensions).toMatchObject({ cost: expect.any(Number), maxCost: 5000 });
+    expect(answer.body.errors![0].extensions!.cost).toBeGreaterThan(5000);
+    expect(calls).toBe(0);
+  });
+
+  it('counts first sent as a variable', async () => {
+    const query = `query($n: Int) { messages(first: $n) { edges { node { ${nestedLogs(2)} } } } }`;
+    expect((await post({ query, variables: { n: 1 } })).status).toBe(200);
+    expectRefused(await post({ query, variables: { n: 100 } }), 400, 'QUERY_TOO_COSTLY');
+  });
+
+  it('adds up every root field: several full pages together go over', async () => {
+    const page = (alias: string) => `${alias}: recipients(first: 100) { edges { node { subscriptions { gateway { name } } } } }`;
+    expect((await post({ query: `{ ${page('a')} }` })).status).toBe(200);
+    expectRefused(await post({ query: `{ ${page('a')} ${page('b')} ${page('c')} }` }), 400, 'QUERY_TOO_COSTLY');
+  });
+
+  it('refuses a costly mutation before it changes anything', async () => {
+    const before = await recipientCount();
+    const answer = await post({
+      query: `mutation { createRecipient(input: { kind: CLIENT, displayName: "Costly" }) { recipient { id } } messages: cancelMessage(input: { id: "x" }) { message { ${nestedLogs(4)} } } }`,
+    });
+    expectRefused(answer, 400, 'QUERY_TOO_COSTLY');
+    expect(await recipientCount()).toBe(before);
+  });
+});
+
+describe('aliases (HERALD_MAX_ALIASES, default 30)', () => {
+  const aliased = (n: number, field: (i: number) => string) => Array.from({ length: n }, (_, i) => `a${i}: ${field(i)}`).join(' ');
+
+  it('answers 30 aliases', async () => {
+    const answer = await post({ query: `{ ${aliased(30, () => 'viewer { name }')} }` });
+    expect(answer.status).toBe(200);
+    expect(answer.body.errors).toBeUndefined();
+    expect(Object.keys(answer.body.data)).toHaveLength(30);
+  });
+
+  it('refuses 31 aliased mutations with 400 TOO_MANY_ALIASES, creating nothing', async () => {
+    const before = await recipientCount();
+    const query = `mutation { ${aliased(31, (i) => `createRecipient(input: { kind: CLIENT, displayName: "Alias ${i}" }) { recipient { id } }`)} }`;
+    const answer = await post({ query });
+    expectRefused(answer, 400, 'TOO_MANY_ALIASES');
+    expect(answer.body.errors![0].extensions).toMatchObject({ aliases: 31, maxAliases: 30 });
+    expect(await recipientCount()).toBe(before);
+  });
+
+  it('counts aliases inside fragments too', async () => {
+    const query = `{ viewer { ...A } } fragment A on Tenant { ${aliased(31, () => 'name')} }`;
+    expectRefused(await post({ query }), 400, 'TOO_MANY_ALIASES');
+  });
+});
+
+describe('tokens (HERALD_MAX_QUERY_TOKENS, default 2000)', () => {
+  it('refuses a document over 2,000 tokens with 400 GRAPHQL_PARSE_FAILED', async () => {
+    // Each "name" is one token: 2,100 of them, no aliases, cost 1.
+    const answer = await post({ query: `{ viewer { ${'name '.repeat(2100)}} }` });
+    expectRefused(answer, 400, 'GRAPHQL_PARSE_FAILED');
+    expect(answer.body.errors![0].message).toMatch(/more th[ae]n 2000 tokens/);
+  });
+
+  it('refuses thousands of directives on one field (directive overloading)', async () => {
+    const answer = await post({ query: `{ viewer { name ${'@include(if: true) '.repeat(500)}} }` });
+    expectRefused(answer, 400, 'GRAPHQL_PARSE_FAILED');
+  });
+
+  it('accepts notifyBillingCycle of 10,000 invoices sent as variables, which are not tokens', async () => {
+    const customer = await buildRecipient(herald, { kind: 'CUSTOMER', displayName: 'No handle yet' });
+    const invoices = Array.from({ length: 10_000 }, (_, i) => ({
+      customerId: customer.id,
+      invoice: { number: `INV-${i}`, amountDue: '10.00', currency: 'USD', dueDate: '2026-12-01' },
+    }));
+    const answer = await post({
+      query: `mutation($input: NotifyBillingCycleInput!) { notifyBillingCycle(input: $input) { queued rejected userErrors { code } } }`,
+      variables: { input: { cycleId: 'cycle-tokens', invoices } },
+    });
+    expect(answer.status, JSON.stringify(answer.body.errors)).toBe(200);
+    expect(answer.body.errors).toBeUndefined();
+    // The customer has no X handle, so each invoice is refused as a delivery log: all 10,000 were read.
+    expect(answer.body.data.notifyBillingCycle).toEqual({ queued: 0, rejected: 10_000, userErrors: [] });
+  }, 120_000);
+});
+
+describe('batching, page size, introspection', () => {
+  it('refuses a batch (a JSON array) with 400, running none of it', async () => {
+    const before = await recipientCount();
+    const create = { query: 'mutation { createRecipient(input: { kind: CLIENT, displayName: "Batched" }) { recipient { id } } }' };
+    const answer = await post([create, create]);
+    expect(answer.status).toBe(400);
+    expect(JSON.stringify(answer.body)).toMatch(/batching/i);
+    expect(await recipientCount()).toBe(before);
+  });
+
+  it.each([101, -1, 1_000_000])('refuses first: %i with BAD_USER_INPUT and no data', async (first) => {
+    const answer = await post({ query: 'query($first: Int) { recipients(first: $first) { totalCount } }', variables: { first } });
+    expect(answer.status).toBeLessThan(500);
+    expect(answer.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(answer.body.data?.recipients ?? null).toBeNull();
+  });
+
+  it('serves the full introspection query, with and without a key (GraphiQL)', async () => {
+    for (const key of [herald.adminKey, null]) {
+      const answer = await post({ query: getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true }) }, key);
+      expect(answer.status).toBe(200);
+      expect(answer.body.errors).toBeUndefined();
+      expect(answer.body.data.__schema.queryType.name).toBe('Query');
+    }
+  });
+
+  it('refuses recursive introspection (graphql-js MaxIntrospectionDepthRule)', async () => {
+    const answer = await post({ query: '{ __schema { types { fields { type { fields { type { fields { type { name } } } } } } } } }' }, null);
+    expectRefused(answer, 400, 'GRAPHQL_VALIDATION_FAILED');
+  });
+});
+
+describe('sends per tenant per minute (HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE)', () => {
+  const SEND = `mutation($input: SendSmsInput!) { sendSms(input: $input) { message { id } userErrors { code } } }`;
+  const NOTIFY = `mutation($input: NotifyBillingCycleInput!) { notifyBillingCycle(input: $input) { queued rejected userErrors { code } } }`;
+  const messageCount = async (key: string) => ok(await herald.gql('{ messages { totalCount } deliveryLogs { totalCount } }', undefined, key));
+
+  beforeAll(async () => {
+    herald = await herald.restart({ ...BASE_ENV, HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: '5' });
+  });
+
+  it('lets a tenant make 5 sends, answers the 6th with 429 RATE_LIMITED and Retry-After, and sends nothing for it', async () => {
+    const { adminKey } = await buildTenant(herald);
+    const client = await buildRecipient(herald, { kind: 'CLIENT', phone: '+14155550142' }, adminKey);
+    for (let i = 0; i < 5; i++) {
+      const answer = await post({ query: SEND, variables: { input: { clientId: client.id, message: `Hello ${i}` } } }, adminKey);
+      expect(answer.status).toBe(200);
+      expect(answer.body.data.sendSms.userErrors).toEqual([]);
+    }
+    const before = await messageCount(adminKey);
+    const answer = await post({ query: SEND, variables: { input: { clientId: client.id, message: 'One too many' } } }, adminKey);
+    expectRefused(answer, 429, 'RATE_LIMITED');
+    const retryAfter = Number(answer.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(answer.body.errors![0].extensions!.retryAfterSeconds).toBe(retryAfter);
+    expect(await messageCount(adminKey)).toEqual(before);
+
+    // Reading is not sending, and another tenant has a budget of its own.
+    expect((await post({ query: '{ viewer { id } }' }, adminKey)).status).toBe(200);
+    const other = await buildTenant(herald);
+    const otherClient = await buildRecipient(herald, { kind: 'CLIENT', phone: '+14155550143' }, other.adminKey);
+    const allowed = await post({ query: SEND, variables: { input: { clientId: otherClient.id, message: 'Hi' } } }, other.adminKey);
+    expect(allowed.status).toBe(200);
+    expect(allowed.body.data.sendSms.userErrors).toEqual([]);
+  });
+
+  it('counts aliased sends in one operation, and notifyBillingCycle by its invoices', async () => {
+    const { adminKey } = await buildTenant(herald);
+    const client = await buildRecipient(herald, { kind: 'CLIENT', phone: '+14155550144' }, adminKey);
+    const customer = await buildRecipient(herald, { kind: 'CUSTOMER' }, adminKey);
+    const invoices = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ customerId: customer.id, invoice: { number: `N-${i}`, amountDue: '1.00', currency: 'USD', dueDate: '2026-12-01' } }));
+
+    // A cycle bigger than the whole budget can never pass: it says to split it.
+    const tooBig = await post({ query: NOTIFY, variables: { input: { cycleId: 'c1', invoices: invoices(6) } } }, adminKey);
+    expectRefused(tooBig, 429, 'RATE_LIMITED');
+    expect(tooBig.body.errors![0].message).toMatch(/6 sends.*split/);
+
+    const three = await post({ query: NOTIFY, variables: { input: { cycleId: 'c1', invoices: invoices(3) } } }, adminKey);
+    expect(three.status).toBe(200);
+    expect(three.body.data.notifyBillingCycle.rejected + three.body.data.notifyBillingCycle.queued).toBe(3);
+
+    const twoSends = `mutation($a: SendSmsInput!, $b: SendSmsInput!) { a: sendSms(input: $a) { userErrors { code } } b: sendSms(input: $b) { userErrors { code } } }`;
+    const input = { clientId: client.id, message: 'x' };
+    expect((await post({ query: twoSends, variables: { a: input, b: input } }, adminKey)).status).toBe(200);
+    // 5 spent: one more is refused.
+    expectRefused(await post({ query: SEND, variables: { input } }, adminKey), 429, 'RATE_LIMITED');
+  });
+
+  it('counts what the operation asks for, through fragments and literal arguments', () => {
+    const count = (query: string, variables?: Record<string, unknown>) => {
+      const document = parse(query);
+      const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+      return sendsRequested(document, operation, variables);
+    };
+    expect(count('{ viewer { id } }')).toBe(0);
+    expect(count('mutation { createRecipient(input: { kind: CLIENT, displayName: "x" }) { recipient { id } } }')).toBe(0);
+    expect(count('mutation { ...S } fragment S on Mutation { a: sendSms(input: { clientId: "1", message: "m" }) { userErrors { code } } updateOrderStatus(input: { customerId: "1", orderId: "o", status: "s" }) { userErrors { code } } }')).toBe(2);
+    expect(count('mutation($inv: [BillingCycleInvoiceInput!]!) { notifyBillingCycle(input: { cycleId: "c", invoices: $inv }) { queued } }', { inv: [{}, {}, {}, {}] })).toBe(4);
+  });
+});
+
+describe('requests per API key (HERALD_RATE_LIMIT_PER_SECOND / HERALD_RATE_LIMIT_BURST)', () => {
+  it('refills a bucket at its rate up to its burst', () => {
+    let now = 0;
+    const buckets = new TokenBuckets(2, 4, 100, () => now);
+    for (let i = 0; i < 4; i++) expect(buckets.take('k').ok).toBe(true);
+    expect(buckets.take('k')).toEqual({ ok: false, retryAfterSeconds: 1, never: false });
+    expect(buckets.take('other').ok).toBe(true);
+    now += 500; // one token back
+    expect(buckets.take('k').ok).toBe(true);
+    expect(buckets.take('k').ok).toBe(false);
+    now += 60_000; // never more than the burst
+    for (let i = 0; i < 4; i++) expect(buckets.take('k').ok).toBe(true);
+    expect(buckets.take('k').ok).toBe(false);
+    expect(buckets.take('k', 5)).toEqual({ ok: false, retryAfterSeconds: 60, never: true });
+  });
+
+  it('keeps at most maxKeys buckets', () => {
+    const buckets = new TokenBuckets(1, 1, 10, () => 0);
+    for (let i = 0; i < 1000; i++) buckets.take(`k${i}`);
+    expect((buckets as unknown as { buckets: Map<string, unknown> }).buckets.size).toBeLessThanOrEqual(10);
+    // The newest keep their state.
+    expect(buckets.take('k999').ok).toBe(false);
+  });
+
+  describe('over HTTP, at 1 per second with a burst of 3', () => {
+    let reader: string;
+    beforeAll(async () => {
+      reader = await buildApiKey(herald, 'READER');
+      herald = await herald.restart({ ...BASE_ENV, HERALD_RATE_LIMIT_PER_SECOND: '1', HERALD_RATE_LIMIT_BURST: '3' });
+    });
+
+    it('answers a key’s 4th quick request with 429, Retry-After and a GraphQL error body; other keys are not affected', async () => {
+      for (let i = 0; i < 3; i++) expect((await post({ query: '{ viewer { id } }' })).status).toBe(200);
+      const response = await fetch(`${herald.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${herald.adminKey}` },
+        body: JSON.stringify({ query: '{ viewer { id } }' }),
+      });
+      expect(response.status).toBe(429);
+      expect(response.headers.get('retry-after')).toBe('1');
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await response.json()).toEqual({
+        errors: [{ message: expect.stringMatching(/Too many requests/), extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } }],
+      });
+      expect((await post({ query: '{ viewer { id } }' }, reader)).status).toBe(200);
+      // GET is the same endpoint and the same bucket.
+      expect((await fetch(`${herald.url}/graphql?query={viewer{id}}`, { headers: { authorization: `Bearer ${herald.adminKey}` } })).status).toBe(429);
+      // Health and metrics are not limited.
+      expect((await fetch(`${herald.url}/healthz`)).status).toBe(200);
+
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect((await post({ query: '{ viewer { id } }' })).status).toBe(200);
+    });
+
+    it('spends the address’s bucket on requests without a key and on unknown keys, then refuses that address', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 3100)); // buckets full again
+      const statuses: number[] = [];
+      for (let i = 0; i < 2; i++) statuses.push((await post({ query: '{ viewer { id } }' }, null)).status);
+      statuses.push((await post({ query: '{ viewer { id } }' }, `hrld_guess${randomBytes(8).toString('hex')}`)).status);
+      statuses.push((await post({ query: '{ viewer { id } }' }, null)).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      // Key guesses from this address now wait too, whatever key they name.
+      const guess = await post({ query: '{ viewer { id } }' }, `hrld_guess${randomBytes(8).toString('hex')}`);
+      expectRefused(guess, 429, 'RATE_LIMITED');
+    });
+  });
+});
+
+describe('introspection off (HERALD_INTROSPECTION=false)', () => {
+  beforeAll(async () => {
+    herald = await herald.restart({ ...BASE_ENV, HERALD_INTROSPECTION: 'false' });
+  });
+
+  it('refuses __schema and __type with 400 GRAPHQL_VALIDATION_FAILED, keeps __typename and queries', async () => {
+    for (const key of [herald.adminKey, null]) {
+      expectRefused(await post({ query: '{ __schema { queryType { name } } }' }, key), 400, 'GRAPHQL_VALIDATION_FAILED');
+      expectRefused(await post({ query: '{ __type(name: "Query") { name } }' }, key), 400, 'GRAPHQL_VALIDATION_FAILED');
+    }
+    const answer = await post({ query: '{ __typename viewer { __typename name } }' });
+    expect(answer.status).toBe(200);
+    expect(answer.body.data).toEqual({ __typename: 'Query', viewer: { __typename: 'Tenant', name: 'default' } });
+  });
+});
