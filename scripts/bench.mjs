@@ -189,7 +189,7 @@ async function main() {
     const workerCpu = cpuMeter(admin, dispatchDb, () => [worker.child.pid, twilioFake.child.pid]);
     const cpuAtReady = workerCpu.snapshot();
     const sentAtReady = (await dpool.query(`select count(*)::int as n from messages where status = 'SENT'`)).rows[0].n;
-    const drainTimeoutMs = Math.max(60_000, s.dispatchMessages * 20);
+    const drainTimeoutMs = Math.max(120_000, s.dispatchMessages * 50);
     const drained = await waitForStatus(dpool, s.dispatchMessages, drainTimeoutMs);
     const wallSeconds = (performance.now() - workerStarted) / 1000;
     const drainCpu = await workerCpu.since(cpuAtReady);

@@ -194,7 +194,7 @@ export function checkQueryLimits(
 
 /**
  * PostgreSQL text cannot hold U+0000, so a string carrying one would fail at the database
- * as an internal error. Such strings, in variables or in the document (`"\\u0000"`), are
+ * as an internal error. Such strings, in variables or in the document (`"\u0000"`), are
  * refused up front as BAD_USER_INPUT. Variables are walked without recursion: a deeply
  * nested JSON value cannot overflow the stack.
  */
