@@ -9,7 +9,7 @@ import { buildHeraldSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
 import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
-import { DISPATCH_QUEUE, type DispatchJob, QueueOutbox, startQueue } from './dispatch/queue.js';
+import { QueueOutbox, startQueue, startWorker } from './dispatch/queue.js';
 import { createMetrics } from './metrics.js';
 import { countWaiting } from './modules/messages/messages.queries.js';
 import { createProviders } from './providers/index.js';
@@ -81,37 +81,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         metrics,
         log,
       });
-      // Slots are spread over a few pollers taking small batches; a poller keeps fetching
-      // while batches come back full, so a backlog drains at provider speed, not poll speed.
-      const pollers = Math.max(1, Math.ceil(config.workerConcurrency / 4));
-      const batchSize = Math.ceil(config.workerConcurrency / pollers);
-      // NOTIFY wakes pollers for new jobs; retries and scheduled sends become due without
-      // one, so polling stays at 1 s rather than the notify-mode default of 30 s.
-      const options = {
-        localConcurrency: pollers,
-        batchSize,
-        perJobResults: true,
-        burstWhenBatchFull: true,
-        pollingIntervalSeconds: 1,
-        notifyPollingIntervalSeconds: 1,
-      } as const;
-      await boss.work<DispatchJob, unknown, typeof options>(
-        DISPATCH_QUEUE,
-        options,
-        async (jobs) =>
-          Promise.all(
-            jobs.map(async (job) => {
-              try {
-                await dispatcher.dispatch(job.data, job.retryCount > 0);
-                return { id: job.id, status: 'completed' as const };
-              } catch (err) {
-                // The queue retries it (crash-recovery path); the message row says where it got.
-                log.error({ err, messageId: job.data.messageId }, 'dispatch failed unexpectedly');
-                return { id: job.id, status: 'failed' as const };
-              }
-            }),
-          ),
-      );
+      await startWorker(boss, dispatcher, config.workerConcurrency, log);
     }
     started = true;
     const address = app.server.address();
@@ -126,14 +96,14 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       async close() {
         started = false;
         // Stop taking jobs and let sends in flight finish (bounded), then the rest.
-        await boss?.stop({ graceful: true, timeout: 15_000, close: false });
+        await boss?.stop({ graceful: true, timeout: 15_000, close: handle.kind === 'postgres' });
         await app.close();
         await statusHub.close();
         await handle.close();
       },
     };
   } catch (err) {
-    await boss?.stop({ graceful: false, close: false }).catch(() => undefined);
+    await boss?.stop({ graceful: false, close: handle.kind === 'postgres' }).catch(() => undefined);
     await app.close().catch(() => undefined);
     await handle.close().catch(() => undefined);
     throw err;

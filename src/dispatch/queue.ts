@@ -5,6 +5,7 @@ import { PgBoss, fromDrizzle, fromPglite } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { DatabaseHandle, Executor } from '../db/client.js';
 import type { Outbox } from '../modules/messages/messages.service.js';
+import type { Dispatcher } from './dispatcher.js';
 
 export const DISPATCH_QUEUE = 'herald-dispatch';
 
@@ -74,4 +75,38 @@ export class QueueOutbox implements Outbox {
       { db },
     );
   }
+}
+
+/**
+ * Runs `concurrency` sends at once. Slots are spread over a few pollers taking small
+ * batches; a poller keeps fetching while batches come back full, so a backlog drains at
+ * provider speed, not poll speed.
+ */
+export async function startWorker(boss: PgBoss, dispatcher: Dispatcher, concurrency: number, log: Logger): Promise<void> {
+  const pollers = Math.max(1, Math.ceil(concurrency / 4));
+  const options = {
+    localConcurrency: pollers,
+    batchSize: Math.ceil(concurrency / pollers),
+    perJobResults: true,
+    burstWhenBatchFull: true,
+    // NOTIFY wakes pollers for new jobs; retries and scheduled sends become due without
+    // one, so polling stays at 1 s rather than the notify-mode default of 30 s.
+    pollingIntervalSeconds: 1,
+    notifyPollingIntervalSeconds: 1,
+  } as const;
+  await boss.work<DispatchJob, unknown, typeof options>(DISPATCH_QUEUE, options, async (jobs) =>
+    Promise.all(
+      jobs.map(async (job) => {
+        try {
+          // retryCount > 0: the queue hands the job out again after its holder died.
+          await dispatcher.dispatch(job.data, job.retryCount > 0);
+          return { id: job.id, status: 'completed' as const };
+        } catch (err) {
+          // The queue retries it (crash-recovery path); the message row says where it got.
+          log.error({ err, messageId: job.data.messageId }, 'dispatch failed unexpectedly');
+          return { id: job.id, status: 'failed' as const };
+        }
+      }),
+    ),
+  );
 }
