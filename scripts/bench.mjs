@@ -7,12 +7,27 @@
 //   4. raw POST rate of the twilio SDK to a zero-latency Twilio fake, then a backlog
 //      drained by a `--role worker` child against the same fake, then queue latency
 //      under a steady load below the dispatch rate
-//   5. the figures printed and written to docs/performance.md
+//   5. orders: CUSTOMER recipients subscribed to SMS, EMAIL and WHATSAPP, then
+//      updateOrderStatus over 32 keep-alive connections (3 messages + 3 jobs a call)
+//   6. billing: 2,000+ CUSTOMERs with X handles, notifyBillingCycle of 100,000 invoices
+//      as 10 calls of 10,000 (time, API RSS), then a worker sending the DMs to a zero-latency
+//      X fake, against twitter-api-v2's raw POST rate to the same fake
+//   7. the figures printed and written to docs/performance.md
 //
 // Settings (environment): BENCH_SECONDS (20), BENCH_CONCURRENCY (32),
 // HERALD_WORKER_CONCURRENCY (32), BENCH_DISPATCH_MESSAGES (5000), BENCH_WARMUP_SECONDS (2),
 // BENCH_POST_SECONDS (10), BENCH_LATENCY_SECONDS (10), BENCH_LATENCY_LOAD (0.7 × dispatch rate),
+// BENCH_ORDER_CUSTOMERS (200), BENCH_BILLING_CUSTOMERS (2000), BENCH_BILLING_CALLS (10),
+// BENCH_BILLING_INVOICES_PER_CALL (10000), BENCH_BILLING_PARALLEL (1: the calls one after
+// another; 10: all at once), BENCH_DM_LIMIT (20000: stop the DM drain once this many are SENT),
 // BENCH_KEEP_DB=1 keeps the databases for inspection.
+// BENCH_ONLY=accept|dispatch|orders|billing (comma-separated for several) runs those stages
+// only: accept/dispatch leave docs/performance.md alone (for profiling), orders/billing
+// replace their own section of it. BENCH_HERALD_NODE_ARGS passes node flags to the Herald
+// processes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+//
+// The vendor fakes (Twilio Messages, SendGrid mail/send, X users/by/username and DMs) run in
+// one child process of their own, on one port, so no measurement shares their event loop.
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -26,11 +41,10 @@ const root = path.resolve(path.dirname(self), '..');
 const SECRET_KEY = randomBytes(32).toString('hex');
 const ADMIN_KEY = `bench_${randomBytes(24).toString('hex')}`;
 
-
 // ---------------------------------------------------------------------------------------
 // settings
 
-function intEnv(name, fallback, min = 1) {
+function numEnv(name, fallback, min = 1) {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const n = Number(raw);
@@ -43,14 +57,20 @@ function intEnv(name, fallback, min = 1) {
 
 function settings() {
   return {
-    seconds: intEnv('BENCH_SECONDS', 20),
-    concurrency: intEnv('BENCH_CONCURRENCY', 32),
-    workerConcurrency: intEnv('HERALD_WORKER_CONCURRENCY', 32),
-    dispatchMessages: intEnv('BENCH_DISPATCH_MESSAGES', 5000),
-    warmupSeconds: intEnv('BENCH_WARMUP_SECONDS', 2, 0),
-    postSeconds: intEnv('BENCH_POST_SECONDS', 10),
-    latencySeconds: intEnv('BENCH_LATENCY_SECONDS', 10),
-    latencyLoad: intEnv('BENCH_LATENCY_LOAD', 0.7, 0.01),
+    seconds: numEnv('BENCH_SECONDS', 20),
+    concurrency: numEnv('BENCH_CONCURRENCY', 32),
+    workerConcurrency: numEnv('HERALD_WORKER_CONCURRENCY', 32),
+    dispatchMessages: numEnv('BENCH_DISPATCH_MESSAGES', 5000),
+    warmupSeconds: numEnv('BENCH_WARMUP_SECONDS', 2, 0),
+    postSeconds: numEnv('BENCH_POST_SECONDS', 10),
+    latencySeconds: numEnv('BENCH_LATENCY_SECONDS', 10),
+    latencyLoad: numEnv('BENCH_LATENCY_LOAD', 0.7, 0.01),
+    orderCustomers: numEnv('BENCH_ORDER_CUSTOMERS', 200),
+    billingCustomers: numEnv('BENCH_BILLING_CUSTOMERS', 2000),
+    billingCalls: numEnv('BENCH_BILLING_CALLS', 10),
+    invoicesPerCall: numEnv('BENCH_BILLING_INVOICES_PER_CALL', 10_000),
+    billingParallel: numEnv('BENCH_BILLING_PARALLEL', 1),
+    dmLimit: numEnv('BENCH_DM_LIMIT', 20_000),
     keepDb: process.env.BENCH_KEEP_DB === '1',
     // For profiling: run one half only (no docs written), extra node flags for Herald.
     only: process.env.BENCH_ONLY || '',
@@ -58,7 +78,10 @@ function settings() {
   };
 }
 
-const TARGETS = { acceptRatio: 0.6, p99Ms: 50, dispatchRatio: 0.9, queueP95Ms: 1000 };
+const TARGETS = { acceptRatio: 0.6, p99Ms: 50, dispatchRatio: 0.9, queueP95Ms: 1000, orderP99Ms: 80, billingTotalMs: 5000, billingRssGrowthMb: 200 };
+const STAGES = ['accept', 'dispatch', 'orders', 'billing'];
+/** Each updateOrderStatus call writes 3 messages + 3 pg-boss jobs: counted as 4 raw rows' worth. */
+const ORDER_ROW_EQUIVALENTS = 4;
 
 // ---------------------------------------------------------------------------------------
 // main
@@ -66,6 +89,7 @@ const TARGETS = { acceptRatio: 0.6, p99Ms: 50, dispatchRatio: 0.9, queueP95Ms: 1
 async function main() {
   const s = settings();
   const started = new Date();
+  const run = stagesToRun(s.only);
   buildIfStale();
 
   const pg = (await import('pg')).default;
@@ -73,6 +97,8 @@ async function main() {
   const stamp = `${Date.now().toString(36)}_${process.pid}`;
   const acceptDb = `herald_bench_${stamp}`;
   const dispatchDb = `herald_bench_${stamp}_d`;
+  const ordersDb = `herald_bench_${stamp}_o`;
+  const billingDb = `herald_bench_${stamp}_b`;
   const urlOf = (db) => {
     const u = new URL(adminUrl);
     u.pathname = `/${db}`;
@@ -87,20 +113,29 @@ async function main() {
   await admin.connect();
   const pgVersion = (await admin.query('show server_version')).rows[0].server_version;
   const pgMaxConnections = (await admin.query('show max_connections')).rows[0].max_connections;
-  await admin.query(`create database ${acceptDb}`);
-  await admin.query(`create database ${dispatchDb}`);
+  const databases = [];
+  const createDb = async (db) => {
+    await admin.query(`create database ${db}`);
+    databases.push(db);
+  };
+  if (run.has('accept') || run.has('orders')) await createDb(acceptDb);
+  if (run.has('dispatch')) await createDb(dispatchDb);
+  if (run.has('orders')) await createDb(ordersDb);
+  if (run.has('billing')) await createDb(billingDb);
 
-  let twilioFake;
+  let fakes;
   let cleaned = false;
-  const cleanup = async () => {
+  const cleanup = async ({ keepLogs = true } = {}) => {
     if (cleaned) return;
     cleaned = true;
     for (const child of children) await stopChild(child).catch(() => undefined);
-    twilioFake?.child.kill('SIGTERM');
+    fakes?.child.kill('SIGTERM');
     if (!s.keepDb) {
-      for (const db of [acceptDb, dispatchDb]) await admin.query(`drop database if exists ${db} with (force)`).catch((e) => console.error(`bench: could not drop ${db}: ${e.message}`));
-    } else console.log(`bench: kept databases ${acceptDb}, ${dispatchDb}`);
+      for (const db of databases) await admin.query(`drop database if exists ${db} with (force)`).catch((e) => console.error(`bench: could not drop ${db}: ${e.message}`));
+    } else console.log(`bench: kept databases ${databases.join(', ')}`);
     await admin.end().catch(() => undefined);
+    logStream.end();
+    if (!keepLogs) fs.rmSync(tmp, { recursive: true, force: true });
   };
   const abort = async (why) => {
     console.error(`bench: ${why}`);
@@ -110,14 +145,27 @@ async function main() {
   };
   process.on('SIGINT', () => void abort('interrupted'));
   process.on('SIGTERM', () => void abort('terminated'));
-  // Bounded whatever happens: the phases below add up to a few minutes at most.
-  const budgetMs = (s.seconds * 2 + s.postSeconds + s.latencySeconds + 240 + s.dispatchMessages / 20) * 1000;
+  // Bounded whatever happens: the stages below add up to a few minutes each at most.
+  const budgetMs =
+    ((run.has('accept') || run.has('orders') ? s.seconds + 30 : 0) +
+      (run.has('accept') ? s.seconds + 30 : 0) +
+      (run.has('dispatch') ? s.postSeconds + s.latencySeconds + 180 + s.dispatchMessages / 20 : 0) +
+      (run.has('orders') ? s.seconds + 180 + s.orderCustomers / 5 : 0) +
+      (run.has('billing') ? s.postSeconds + 300 + s.billingCustomers / 100 + (s.billingCalls * s.invoicesPerCall) / 1000 + s.dmLimit / 20 : 0) +
+      60) *
+    1000;
   setTimeout(() => void abort(`took longer than ${Math.round(budgetMs / 1000)} s; stopped`), budgetMs).unref();
 
   try {
     const account = { accountSid: `AC${randomBytes(16).toString('hex')}`, authToken: randomBytes(16).toString('hex'), from: '+15005550006' };
-    twilioFake = await startFakeChild();
-    const heraldEnv = (db) => ({
+    const xAccount = {
+      appKey: `bench${randomBytes(8).toString('hex')}`,
+      appSecret: randomBytes(16).toString('hex'),
+      accessToken: `1-${randomBytes(12).toString('hex')}`,
+      accessSecret: randomBytes(16).toString('hex'),
+    };
+    fakes = await startFakeChild();
+    const heraldEnv = (db, extra = {}) => ({
       DATABASE_URL: urlOf(db),
       HOST: '127.0.0.1',
       PORT: '0',
@@ -128,21 +176,34 @@ async function main() {
       HERALD_SECRET_KEY: SECRET_KEY,
       HERALD_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
       HERALD_WORKER_CONCURRENCY: String(s.workerConcurrency),
+      // Every vendor points at the fakes: SMS and WhatsApp (Twilio), e-mail (SendGrid), DMs (X).
       TWILIO_ACCOUNT_SID: account.accountSid,
       TWILIO_AUTH_TOKEN: account.authToken,
       TWILIO_SMS_FROM: account.from,
-      TWILIO_API_BASE_URL: twilioFake.url,
+      TWILIO_WHATSAPP_FROM: account.from,
+      TWILIO_API_BASE_URL: fakes.url,
+      SENDGRID_API_KEY: `SG.${randomBytes(11).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+      SENDGRID_FROM_EMAIL: 'herald-bench@example.com',
+      SENDGRID_API_BASE_URL: fakes.url,
+      TWITTER_APP_KEY: xAccount.appKey,
+      TWITTER_APP_SECRET: xAccount.appSecret,
+      TWITTER_ACCESS_TOKEN: xAccount.accessToken,
+      TWITTER_ACCESS_SECRET: xAccount.accessSecret,
+      TWITTER_API_BASE_URL: fakes.url,
+      ...extra,
     });
-    const startRole = (role, db) => startHerald(role, heraldEnv(db), children, logStream, s.heraldNodeArgs);
+    const startRole = (role, db, extra) => startHerald(role, heraldEnv(db, extra), children, logStream, s.heraldNodeArgs);
     let raw = { rate: NaN, p50: NaN, p99: NaN };
     let accept = { rate: NaN, p50: NaN, p99: NaN, done: 0, errors: 0 };
     let acceptRatio = NaN;
-    if (s.only !== 'dispatch') {
+    const sections = [];
+    if (run.has('accept') || run.has('orders')) {
       // ---- 2. raw INSERT baseline ------------------------------------------------------
       console.log(`bench: raw INSERT baseline, ${s.concurrency} connections, ${s.seconds} s…`);
       raw = await rawInsertBaseline(pg, urlOf(acceptDb), s);
       console.log(`  ${fmt(raw.rate)} inserts/s (p50 ${raw.p50.toFixed(2)} ms, p99 ${raw.p99.toFixed(2)} ms); CPU per insert: ${perOp(raw.cpuMs, raw.done)}`);
-
+    }
+    if (run.has('accept')) {
       // ---- 3. sendSms accept rate --------------------------------------------------------
       console.log(`bench: starting Herald --role api…`);
       const api = await startRole('api', acceptDb);
@@ -162,81 +223,86 @@ async function main() {
       if (accept.errorSamples.length) console.log(`  first errors: ${accept.errorSamples.join(' | ')}`);
       await stopChild(api.child);
     }
-    if (s.only === 'accept') {
-      await cleanup();
-      process.exit(0);
+
+    let post = { rate: NaN, p50: NaN, p99: NaN, errors: 0, done: 0 };
+    let dispatchRate = NaN;
+    let dispatchRatio = NaN;
+    let drainCpu;
+    let sentAtReady = 0;
+    let span = { sent: 0, failed: 0 };
+    let load = NaN;
+    let queue = { jobP50: null, jobP95: null, jobP99: null, sentP50: null, sentP95: null };
+    if (run.has('dispatch')) {
+      // ---- 4a. raw POST rate of the SDK against the fake -----------------------------------
+      console.log(`bench: twilio SDK → fake, ${s.workerConcurrency} concurrent, ${s.postSeconds} s…`);
+      post = await rawPostRate(fakes.url, account, s, cpuMeter(admin, dispatchDb, () => [process.pid, fakes.child.pid]));
+      console.log(
+        `  ${fmt(post.rate)} POST/s (p50 ${post.p50.toFixed(2)} ms, p99 ${post.p99.toFixed(2)} ms, errors ${post.errors}); CPU per POST (client + fake): ${perOp(post.cpuMs, post.done)}`,
+      );
+
+      // ---- 4b. dispatch: a backlog drained by one worker ------------------------------------
+      console.log(`bench: enqueuing ${s.dispatchMessages} messages (dispatch database)…`);
+      const api = await startRole('api', dispatchDb);
+      const recipients = await createRecipients(api.port, 8);
+      const enqueue = await driveSendSms(api.port, recipients, { concurrency: s.concurrency, count: s.dispatchMessages });
+      if (enqueue.errors) throw new Error(`enqueue had ${enqueue.errors} errors: ${enqueue.errorSamples.join(' | ')}`);
+      const dpool = new pg.Pool({ connectionString: urlOf(dispatchDb), max: 2 });
+      const fakeBefore = await fakes.count();
+      console.log(`bench: starting Herald --role worker (concurrency ${s.workerConcurrency}) and draining…`);
+      const workerStarted = performance.now();
+      const worker = await startRole('worker', dispatchDb);
+      // CPU from the ready line on (start-up excluded), per message sent since then.
+      const workerCpu = cpuMeter(admin, dispatchDb, () => [worker.child.pid, fakes.child.pid]);
+      const cpuAtReady = workerCpu.snapshot();
+      sentAtReady = (await dpool.query(`select count(*)::int as n from messages where status = 'SENT'`)).rows[0].n;
+      const drainTimeoutMs = Math.max(120_000, s.dispatchMessages * 50);
+      const drained = await waitForStatus(dpool, s.dispatchMessages, drainTimeoutMs);
+      const wallSeconds = (performance.now() - workerStarted) / 1000;
+      drainCpu = await workerCpu.since(cpuAtReady);
+      span = (
+        await dpool.query(
+          `select count(*)::int as n, extract(epoch from max(sent_at) - min(sent_at)) as span,
+                  count(*) filter (where status = 'SENT')::int as sent, count(*) filter (where status = 'FAILED')::int as failed
+             from messages`,
+        )
+      ).rows[0];
+      dispatchRate = span.sent > 1 && Number(span.span) > 0 ? (span.sent - 1) / Number(span.span) : 0;
+      dispatchRatio = dispatchRate / post.rate;
+      const fakeReceived = (await fakes.count()) - fakeBefore;
+      console.log(
+        `  ${fmt(dispatchRate)} messages/s (first to last SENT), ${span.sent} SENT, ${span.failed} FAILED, fake got ${fakeReceived} POSTs; ` +
+          `${wallSeconds.toFixed(1)} s from worker spawn to all done; ratio ${dispatchRatio.toFixed(2)}${drained ? '' : ' (TIMED OUT)'}; ` +
+          `CPU per message (worker + fake): ${perOp(drainCpu, span.sent - sentAtReady)}`,
+      );
+
+      // ---- 4c. queue latency under a steady load below the dispatch rate -------------------
+      load = Math.max(1, Math.round((Number.isFinite(accept.rate) ? Math.min(dispatchRate, accept.rate) : dispatchRate) * s.latencyLoad));
+      console.log(`bench: queue latency at ${load} sendSms/s for ${s.latencySeconds} s with the worker running…`);
+      const since = (await dpool.query('select now() as t')).rows[0].t;
+      const steady = await driveSendSms(api.port, recipients, { concurrency: s.concurrency, seconds: s.latencySeconds, ratePerSecond: load });
+      await waitForStatus(dpool, s.dispatchMessages + steady.done, 60_000);
+      queue = await queueLatency(dpool, since);
+      console.log(
+        `  ${steady.done} sent at ${fmt(steady.rate)}/s, errors ${steady.errors}; QUEUED→SENDING (job created→started) p50 ${ms(queue.jobP50)}, p95 ${ms(queue.jobP95)}, p99 ${ms(queue.jobP99)}; ` +
+          `created→SENT p50 ${ms(queue.sentP50)}, p95 ${ms(queue.sentP95)}`,
+      );
+      await dpool.end();
+      await stopChild(worker.child);
+      await stopChild(api.child);
     }
 
-    // ---- 4a. raw POST rate of the SDK against the fake -----------------------------------
-    console.log(`bench: twilio SDK → fake, ${s.workerConcurrency} concurrent, ${s.postSeconds} s…`);
-    const post = await rawPostRate(twilioFake.url, account, s, cpuMeter(admin, dispatchDb, () => [process.pid, twilioFake.child.pid]));
-    console.log(
-      `  ${fmt(post.rate)} POST/s (p50 ${post.p50.toFixed(2)} ms, p99 ${post.p99.toFixed(2)} ms, errors ${post.errors}); CPU per POST (client + fake): ${perOp(post.cpuMs, post.done)}`,
-    );
+    if (run.has('orders')) {
+      // ---- 5. updateOrderStatus fan-out to SMS, EMAIL and WHATSAPP -----------------------------
+      sections.push(await ordersStage({ s, raw, admin, pg, db: ordersDb, url: urlOf(ordersDb), startRole }));
+    }
+    if (run.has('billing')) {
+      // ---- 6. notifyBillingCycle of 100,000 invoices, then the DMs -----------------------------
+      sections.push(await billingStage({ s, pg, admin, db: billingDb, url: urlOf(billingDb), startRole, fakes, xAccount }));
+    }
 
-    // ---- 4b. dispatch: a backlog drained by one worker ------------------------------------
-    console.log(`bench: enqueuing ${s.dispatchMessages} messages (dispatch database)…`);
-    const api = await startRole('api', dispatchDb);
-    const recipients = await createRecipients(api.port, 8);
-    const enqueue = await driveSendSms(api.port, recipients, { concurrency: s.concurrency, count: s.dispatchMessages });
-    if (enqueue.errors) throw new Error(`enqueue had ${enqueue.errors} errors: ${enqueue.errorSamples.join(' | ')}`);
-    const dpool = new pg.Pool({ connectionString: urlOf(dispatchDb), max: 2 });
-    const fakeBefore = await twilioFake.count();
-    console.log(`bench: starting Herald --role worker (concurrency ${s.workerConcurrency}) and draining…`);
-    const workerStarted = performance.now();
-    const worker = await startRole('worker', dispatchDb);
-    // CPU from the ready line on (start-up excluded), per message sent since then.
-    const workerCpu = cpuMeter(admin, dispatchDb, () => [worker.child.pid, twilioFake.child.pid]);
-    const cpuAtReady = workerCpu.snapshot();
-    const sentAtReady = (await dpool.query(`select count(*)::int as n from messages where status = 'SENT'`)).rows[0].n;
-    const drainTimeoutMs = Math.max(120_000, s.dispatchMessages * 50);
-    const drained = await waitForStatus(dpool, s.dispatchMessages, drainTimeoutMs);
-    const wallSeconds = (performance.now() - workerStarted) / 1000;
-    const drainCpu = await workerCpu.since(cpuAtReady);
-    const span = (
-      await dpool.query(
-        `select count(*)::int as n, extract(epoch from max(sent_at) - min(sent_at)) as span,
-                count(*) filter (where status = 'SENT')::int as sent, count(*) filter (where status = 'FAILED')::int as failed
-           from messages`,
-      )
-    ).rows[0];
-    const dispatchRate = span.sent > 1 && Number(span.span) > 0 ? (span.sent - 1) / Number(span.span) : 0;
-    const dispatchRatio = dispatchRate / post.rate;
-    const fakeReceived = (await twilioFake.count()) - fakeBefore;
-    console.log(
-      `  ${fmt(dispatchRate)} messages/s (first to last SENT), ${span.sent} SENT, ${span.failed} FAILED, fake got ${fakeReceived} POSTs; ` +
-        `${wallSeconds.toFixed(1)} s from worker spawn to all done; ratio ${dispatchRatio.toFixed(2)}${drained ? '' : ' (TIMED OUT)'}; ` +
-        `CPU per message (worker + fake): ${perOp(drainCpu, span.sent - sentAtReady)}`,
-    );
-
-    // ---- 4c. queue latency under a steady load below the dispatch rate -------------------
-    const load = Math.max(1, Math.round((Number.isFinite(accept.rate) ? Math.min(dispatchRate, accept.rate) : dispatchRate) * s.latencyLoad));
-    console.log(`bench: queue latency at ${load} sendSms/s for ${s.latencySeconds} s with the worker running…`);
-    const since = (await dpool.query('select now() as t')).rows[0].t;
-    const steady = await driveSendSms(api.port, recipients, { concurrency: s.concurrency, seconds: s.latencySeconds, ratePerSecond: load });
-    await waitForStatus(dpool, s.dispatchMessages + steady.done, 60_000);
-    const queue = await queueLatency(dpool, since);
-    console.log(
-      `  ${steady.done} sent at ${fmt(steady.rate)}/s, errors ${steady.errors}; QUEUED→SENDING (job created→started) p50 ${ms(queue.jobP50)}, p95 ${ms(queue.jobP95)}, p99 ${ms(queue.jobP99)}; ` +
-        `created→SENT p50 ${ms(queue.sentP50)}, p95 ${ms(queue.sentP95)}`,
-    );
-    await dpool.end();
-    await stopChild(worker.child);
-    await stopChild(api.child);
-
-    // ---- 5. report ----------------------------------------------------------------------------
+    // ---- 7. report ----------------------------------------------------------------------------
     const warnings = countWarnings(logFile);
-    const machine = {
-      cpus: os.cpus().length,
-      nproc: nproc(),
-      cpuModel: os.cpus()[0]?.model ?? 'unknown',
-      memoryGb: (os.totalmem() / 1024 ** 3).toFixed(1),
-      node: process.version,
-      postgres: pgVersion,
-      pgMaxConnections,
-      date: started.toISOString(),
-      load: os.loadavg().map((l) => l.toFixed(2)).join(' '),
-    };
+    const machine = machineInfo(started, pgVersion, pgMaxConnections);
     const rows = [
       ['raw single-row INSERT (pg, autocommit)', `${fmt(raw.rate)} /s`, `${s.concurrency} connections; p50 ${raw.p50.toFixed(2)} ms, p99 ${raw.p99.toFixed(2)} ms; CPU/insert ${perOp(raw.cpuMs, raw.done)}`, 'baseline', ''],
       ['sendSms accepted', `${fmt(accept.rate)} /s`, `${s.concurrency} keep-alive connections, ${s.seconds} s; CPU/request ${perOp(accept.cpuMs, accept.done)}`, '', ''],
@@ -251,21 +317,58 @@ async function main() {
       ['queue latency QUEUED→SENDING p95', ms(queue.jobP95), '', `< ${TARGETS.queueP95Ms} ms`, verdict(queue.jobP95 !== null && queue.jobP95 < TARGETS.queueP95Ms)],
       ['created → SENT p95', ms(queue.sentP95), 'includes the provider call and the SENT transaction', '', ''],
     ];
-    if (!s.only) {
+    const docsFile = path.join(root, 'docs', 'performance.md');
+    const fullRun = STAGES.every((stage) => run.has(stage));
+    if (fullRun) {
       fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
-      fs.writeFileSync(path.join(root, 'docs', 'performance.md'), renderMarkdown(machine, s, rows, warnings));
+      fs.writeFileSync(docsFile, renderMarkdown(machine, s, rows, warnings));
     }
-    console.log('\n' + renderTable(rows));
+    if (run.has('accept') || run.has('dispatch')) console.log('\n' + renderTable(rows));
+    for (const section of sections) {
+      console.log(`\n${section.title}\n${renderTable(section.rows)}`);
+      // A stage replaces its own section only; the other figures stay.
+      upsertSection(docsFile, section.key, section.markdown);
+    }
     console.log(
       `\nmachine: ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memoryGb} GB, Node ${machine.node}, PostgreSQL ${machine.postgres}, load ${machine.load}`,
     );
     if (warnings) console.log(`Herald logged ${warnings} warning/error lines: see ${logFile}`);
-    if (!s.only) console.log('written to docs/performance.md');
+    if (fullRun) console.log('written to docs/performance.md');
+    else if (sections.length) console.log(`sections ${sections.map((x) => x.key).join(', ')} written to docs/performance.md`);
+    await cleanup({ keepLogs: warnings > 0 });
   } catch (err) {
     await abort(err instanceof Error ? err.stack ?? err.message : String(err));
   }
-  await cleanup();
   process.exit(0);
+}
+
+function stagesToRun(only) {
+  if (!only) return new Set(STAGES);
+  const wanted = only.split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = wanted.filter((x) => !STAGES.includes(x));
+  if (unknown.length || wanted.length === 0) {
+    console.error(`bench: BENCH_ONLY must name stages among ${STAGES.join(', ')} (comma-separated), got "${only}"`);
+    process.exit(2);
+  }
+  return new Set(wanted);
+}
+
+function machineInfo(started, pgVersion, pgMaxConnections) {
+  return {
+    cpus: os.cpus().length,
+    nproc: nproc(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGb: (os.totalmem() / 1024 ** 3).toFixed(1),
+    node: process.version,
+    postgres: pgVersion,
+    pgMaxConnections,
+    date: started.toISOString(),
+    load: loadAverage(),
+  };
+}
+
+function loadAverage() {
+  return os.loadavg().map((l) => l.toFixed(2)).join(' ');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -355,7 +458,9 @@ function graphqlClient(port, maxSockets) {
   return {
     agent,
     post(query, variables) {
-      const body = JSON.stringify({ query, variables });
+      return this.postBody(JSON.stringify({ query, variables }));
+    },
+    postBody(body) {
       return new Promise((resolve, reject) => {
         const req = http.request(
           {
@@ -427,6 +532,391 @@ async function driveSendSms(port, recipients, { concurrency, seconds, warmupSeco
   });
   client.agent.destroy();
   return result;
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. orders: updateOrderStatus for customers on SMS, EMAIL and WHATSAPP
+
+const CREATE_RECIPIENT = `mutation Bench($input: CreateRecipientInput!) {
+  createRecipient(input: $input) { recipient { id } userErrors { code message field } }
+}`;
+const SUBSCRIBE = `mutation Bench($input: SubscribeInput!) {
+  subscribe(input: $input) { recipient { id } userErrors { code message field } }
+}`;
+const UPDATE_ORDER_STATUS = `mutation Bench($input: UpdateOrderStatusInput!) {
+  updateOrderStatus(input: $input) { messages { id channel status } failures { id reason } userErrors { code message field } }
+}`;
+const ORDER_CHANNELS = ['SMS', 'EMAIL', 'WHATSAPP'];
+const ORDER_STATUSES = ['CONFIRMED', 'PACKED', 'SHIPPED', 'OUT_FOR_DELIVERY', 'DELIVERED'];
+
+/** The answer's problem (non-2xx, GraphQL error, userError), or its payload. */
+function payloadOf(res, field) {
+  if (res.status < 200 || res.status >= 300) return { problem: `HTTP ${res.status}: ${res.text.slice(0, 300)}` };
+  const json = JSON.parse(res.text);
+  if (json.errors?.length) return { problem: `GraphQL: ${json.errors[0].message} (${json.errors[0].extensions?.code ?? 'no code'})` };
+  const payload = json.data?.[field];
+  if (!payload) return { problem: `no ${field} in the answer` };
+  if (payload.userErrors?.length) return { problem: `userError ${payload.userErrors[0].code}: ${payload.userErrors[0].message}` };
+  return { payload };
+}
+
+/** Runs `fn` over `items`, `concurrency` at a time; throws the first failure. */
+async function parallel(items, concurrency, fn) {
+  let next = 0;
+  const out = new Array(items.length);
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
+  return out;
+}
+
+/** N CUSTOMERs with phone, e-mail and WhatsApp, each subscribed to SMS, EMAIL and WHATSAPP (default gateways). */
+async function createOrderCustomers(port, n, concurrency) {
+  const client = graphqlClient(port, concurrency);
+  const indexes = Array.from({ length: n }, (_, i) => i);
+  const ids = await parallel(indexes, concurrency, async (i) => {
+    const phone = `+1415${String(5550000 + i).padStart(7, '0')}`;
+    const res = await client.post(CREATE_RECIPIENT, {
+      input: { kind: 'CUSTOMER', displayName: `Bench customer ${i}`, phone, whatsapp: phone, email: `customer${i}@example.com` },
+    });
+    const { problem, payload } = payloadOf(res, 'createRecipient');
+    if (problem) throw new Error(`createRecipient: ${problem}`);
+    return payload.recipient.id;
+  });
+  const pairs = ids.flatMap((id) => ORDER_CHANNELS.map((channel) => ({ id, channel })));
+  await parallel(pairs, concurrency, async ({ id, channel }) => {
+    const { problem } = payloadOf(await client.post(SUBSCRIBE, { input: { recipientId: id, channel } }), 'subscribe');
+    if (problem) throw new Error(`subscribe ${channel}: ${problem}`);
+  });
+  client.agent.destroy();
+  return ids;
+}
+
+async function ordersStage({ s, raw, admin, pg, db, url, startRole }) {
+  const loadBefore = loadAverage();
+  const date = new Date().toISOString();
+  console.log(`bench: orders: starting Herald --role api…`);
+  const api = await startRole('api', db);
+  const setupStarted = performance.now();
+  const customers = await createOrderCustomers(api.port, s.orderCustomers, s.concurrency);
+  const setupSeconds = (performance.now() - setupStarted) / 1000;
+  console.log(`  ${customers.length} customers × 3 subscriptions set up over GraphQL in ${setupSeconds.toFixed(1)} s`);
+  console.log(`bench: updateOrderStatus, ${s.concurrency} connections, ${s.seconds} s…`);
+  const client = graphqlClient(api.port, s.concurrency);
+  let n = 0;
+  const result = await runLoad({
+    concurrency: s.concurrency,
+    seconds: s.seconds,
+    warmupSeconds: s.warmupSeconds,
+    cpu: cpuMeter(admin, db, () => [api.child.pid]),
+    async once() {
+      const i = n++;
+      const res = await client.post(UPDATE_ORDER_STATUS, {
+        input: { orderId: String(100_000 + i), customerId: customers[i % customers.length], status: ORDER_STATUSES[i % ORDER_STATUSES.length], note: 'Thank you for your order.' },
+      });
+      const { problem, payload } = payloadOf(res, 'updateOrderStatus');
+      if (problem) return problem;
+      if (payload.failures.length) return `failure: ${payload.failures[0].reason}`;
+      if (payload.messages.length !== 3) return `${payload.messages.length} messages instead of 3`;
+      return null;
+    },
+  });
+  client.agent.destroy();
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const written = (
+    await pool.query(`select (select count(*)::int from messages) as messages, (select count(*)::int from pgboss.job where name = 'herald-dispatch') as jobs`)
+  ).rows[0];
+  await pool.end();
+  await stopChild(api.child);
+  const rowRate = raw.rate / ORDER_ROW_EQUIVALENTS;
+  const ratio = result.rate / rowRate;
+  const loadAfter = loadAverage();
+  console.log(
+    `  ${fmt(result.rate)} calls/s (${fmt(result.rate * 3)} messages/s), p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, errors ${result.errors}; ` +
+      `ratio to raw INSERT/${ORDER_ROW_EQUIVALENTS} ${ratio.toFixed(2)}; CPU per call: ${perOp(result.cpuMs, result.done)}; ` +
+      `${written.messages} messages and ${written.jobs} jobs in the database (warm-up included)`,
+  );
+  if (result.errorSamples.length) console.log(`  first errors: ${result.errorSamples.join(' | ')}`);
+  const rows = [
+    ['raw single-row INSERT (same run)', `${fmt(raw.rate)} /s`, `${s.concurrency} connections; p99 ${raw.p99.toFixed(2)} ms`, 'baseline', ''],
+    [`raw INSERT ÷ ${ORDER_ROW_EQUIVALENTS}`, `${fmt(rowRate)} /s`, `a call writes 3 messages + 3 jobs, counted as ${ORDER_ROW_EQUIVALENTS} rows' worth`, 'baseline', ''],
+    ['updateOrderStatus calls', `${fmt(result.rate)} /s`, `${s.concurrency} keep-alive connections, ${s.seconds} s; ${fmt(result.rate * 3)} messages/s; CPU/call ${perOp(result.cpuMs, result.done)}`, '', ''],
+    [`updateOrderStatus / (raw INSERT ÷ ${ORDER_ROW_EQUIVALENTS})`, ratio.toFixed(2), '', '', ''],
+    ['updateOrderStatus p50', `${result.p50.toFixed(2)} ms`, '', '', ''],
+    ['updateOrderStatus p99', `${result.p99.toFixed(2)} ms`, '', `< ${TARGETS.orderP99Ms} ms`, verdict(result.p99 < TARGETS.orderP99Ms)],
+    ['updateOrderStatus errors', String(result.errors), `of ${result.done + result.errors} calls (non-2xx, GraphQL errors, userErrors, failures, ≠ 3 messages)`, '0', verdict(result.errors === 0)],
+  ];
+  const markdown = `## Order-status fan-out (\`updateOrderStatus\`)
+
+Run ${date} (\`BENCH_ONLY=${s.only || ''}\`${s.only ? '' : ', full run'}); load average (1/5/15 min) ${loadBefore} before the stage,
+${loadAfter} after it, on ${nproc()} CPUs: the machine is shared, so the ratio matters more than the rate.
+
+${markdownTable(rows)}
+
+${customers.length} CUSTOMER recipients with phone, e-mail and WhatsApp, each subscribed to SMS, EMAIL and
+WHATSAPP through the default (environment) gateways, set up over GraphQL before timing (createRecipient,
+then subscribe, ${s.concurrency} at a time; ${setupSeconds.toFixed(1)} s). Then \`updateOrderStatus\` over ${s.concurrency}
+keep-alive connections, closed loop, ${s.seconds} s after a ${s.warmupSeconds} s warm-up, customers in turn. Each call
+writes 3 messages and 3 pg-boss jobs in one transaction; the baseline divides the same run's raw
+single-row INSERT rate by ${ORDER_ROW_EQUIVALENTS} (3 messages + 3 jobs ≈ ${ORDER_ROW_EQUIVALENTS} rows' worth). Latency is client-side. No worker
+runs, so nothing is sent. CPU/call: the API process plus the PostgreSQL backends of its database.
+`;
+  return { key: 'orders', title: 'orders (updateOrderStatus)', rows, markdown };
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. billing: notifyBillingCycle of 100,000 invoices, then the DMs
+
+const NOTIFY_BILLING_CYCLE = `mutation Bench($input: NotifyBillingCycleInput!) {
+  notifyBillingCycle(input: $input) { cycleId queued rejected userErrors { code message field } }
+}`;
+const DEFAULT_TENANT_ID = '00000000-0000-7000-8000-000000000001';
+
+/** n CUSTOMERs with X handles, written straight into Herald's recipients table (drizzle/0000_foundation.sql). */
+async function insertXCustomers(pool, n) {
+  const ids = [];
+  const base = Date.now();
+  for (let start = 0; start < n; start += 1000) {
+    const values = [];
+    const params = [];
+    for (let i = start; i < Math.min(n, start + 1000); i++) {
+      const id = uuidv7(base + i);
+      ids.push(id);
+      params.push(id, DEFAULT_TENANT_ID, `Customer ${i}`, `bench_c${i}`);
+      const p = params.length;
+      values.push(`($${p - 3}, $${p - 2}, 'CUSTOMER', $${p - 1}, $${p})`);
+    }
+    await pool.query(`insert into recipients (id, tenant_id, kind, display_name, twitter_handle) values ${values.join(', ')}`, params);
+  }
+  return ids.map((uuid) => `rcp_${uuid.replace(/-/g, '')}`);
+}
+
+function cycleInvoices(customers, call, perCall) {
+  return Array.from({ length: perCall }, (_, j) => {
+    const k = call * perCall + j;
+    const number = `INV-${String(k + 1).padStart(7, '0')}`;
+    return {
+      customerId: customers[k % customers.length],
+      invoice: {
+        number,
+        amountDue: `${100 + (k % 4900)}.${String(k % 100).padStart(2, '0')}`,
+        currency: 'USD',
+        dueDate: '2026-12-15',
+        url: `https://billing.example.com/invoices/${number}`,
+      },
+    };
+  });
+}
+
+function vmStatus(pid) {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  } catch {
+    return { rssMb: NaN, hwmMb: NaN };
+  }
+}
+
+async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount }) {
+  const loadBefore = loadAverage();
+  const date = new Date().toISOString();
+  const total = s.billingCalls * s.invoicesPerCall;
+  console.log(`bench: billing: starting Herald --role api…`);
+  const api = await startRole('api', db);
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const setupStarted = performance.now();
+  const customers = await insertXCustomers(pool, s.billingCustomers);
+  console.log(`  ${customers.length} CUSTOMERs with X handles inserted with SQL in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s`);
+
+  // The request bodies are built before timing: the client's JSON work is not Herald's.
+  const cycleId = `bench-cycle-${Date.now().toString(36)}`;
+  const bodies = Array.from({ length: s.billingCalls }, (_, call) =>
+    JSON.stringify({ query: NOTIFY_BILLING_CYCLE, variables: { input: { cycleId, invoices: cycleInvoices(customers, call, s.invoicesPerCall) } } }),
+  );
+  const sizes = bodies.map((b) => Buffer.byteLength(b));
+  const maxBody = Number(process.env.HERALD_MAX_BODY_BYTES || 8 * 1024 * 1024);
+  console.log(
+    `  payload per call: ${mb(Math.max(...sizes))} (${fmt(Math.max(...sizes))} bytes, ${fmt(Math.max(...sizes) / s.invoicesPerCall)} bytes/invoice); ` +
+      `HERALD_MAX_BODY_BYTES ${mb(maxBody)}${Math.max(...sizes) > maxBody ? ' — TOO SMALL' : ''}`,
+  );
+  const client = graphqlClient(api.port, Math.max(1, s.billingParallel));
+  // One small call first (its own cycle, 100 invoices): a long-running API has its code warm.
+  const warmupInvoices = cycleInvoices(customers, 0, 100).map((x) => ({ ...x, invoice: { ...x.invoice, number: `W-${x.invoice.number}` } }));
+  const warm = payloadOf(await client.post(NOTIFY_BILLING_CYCLE, { input: { cycleId: `${cycleId}-warmup`, invoices: warmupInvoices } }), 'notifyBillingCycle');
+  if (warm.problem) throw new Error(`notifyBillingCycle warm-up: ${warm.problem}`);
+  const warmupQueued = warm.payload.queued;
+  await sleep(500);
+
+  const rssBefore = vmStatus(api.child.pid);
+  const cpu = cpuMeter(admin, db, () => [api.child.pid]);
+  const cpuStart = cpu.snapshot();
+  console.log(`bench: notifyBillingCycle, ${s.billingCalls} calls of ${fmt(s.invoicesPerCall)} invoices, ${s.billingParallel} at a time…`);
+  const callMs = [];
+  let queued = 0;
+  let rejected = 0;
+  const problems = [];
+  const t0 = performance.now();
+  await parallel(bodies, s.billingParallel, async (body) => {
+    const started = performance.now();
+    const res = await client.postBody(body);
+    callMs.push(performance.now() - started);
+    const { problem, payload } = payloadOf(res, 'notifyBillingCycle');
+    if (problem) problems.push(problem);
+    else {
+      queued += payload.queued;
+      rejected += payload.rejected;
+    }
+  });
+  const totalMs = performance.now() - t0;
+  const callCpu = await cpu.since(cpuStart);
+  const rssAfter = vmStatus(api.child.pid);
+  client.agent.destroy();
+  callMs.sort((a, b) => a - b);
+  const growthMb = rssAfter.rssMb - rssBefore.rssMb;
+  const peakGrowthMb = rssAfter.hwmMb - rssBefore.rssMb;
+  const inDb = (await pool.query(`select count(*)::int as n from messages where billing_cycle_id = $1 and status = 'QUEUED'`, [cycleId])).rows[0].n;
+  console.log(
+    `  all ${s.billingCalls} answered in ${(totalMs / 1000).toFixed(2)} s (per call: min ${(callMs[0] / 1000).toFixed(2)} s, median ${(callMs[Math.floor(callMs.length / 2)] / 1000).toFixed(2)} s, max ${(callMs.at(-1) / 1000).toFixed(2)} s); ` +
+      `queued ${fmt(queued)}, rejected ${rejected}, ${fmt(inDb)} QUEUED in the database; errors ${problems.length}${problems.length ? `: ${problems[0]}` : ''}`,
+  );
+  console.log(
+    `  API RSS ${rssBefore.rssMb.toFixed(0)} MB before, ${rssAfter.rssMb.toFixed(0)} MB after (growth ${growthMb.toFixed(0)} MB; peak ${rssAfter.hwmMb.toFixed(0)} MB, ${peakGrowthMb.toFixed(0)} MB over before); ` +
+      `CPU per call: node ${(callCpu.node / s.billingCalls).toFixed(0)} ms + PostgreSQL ${(callCpu.postgres / s.billingCalls).toFixed(0)} ms`,
+  );
+  await stopChild(api.child);
+
+  // ---- raw POST rate of twitter-api-v2 (Herald's client factory) to the X fake ----
+  console.log(`bench: twitter-api-v2 → X fake, ${s.workerConcurrency} concurrent, ${s.postSeconds} s…`);
+  const { twitterClient } = await import(pathToFileURL(path.join(root, 'dist', 'providers', 'twitter', 'twitter-api.js')).href);
+  const x = twitterClient({ ...xAccount, baseUrl: fakes.url, timeoutMs: 10_000 });
+  let m = 0;
+  const post = await runLoad({
+    concurrency: s.workerConcurrency,
+    seconds: s.postSeconds,
+    warmupSeconds: Math.min(1, s.warmupSeconds),
+    cpu: cpuMeter(admin, db, () => [process.pid, fakes.child.pid]),
+    async once() {
+      const i = m++;
+      const answer = await x.sendDmToParticipant(String(1_000_000 + (i % 2000)), { text: `Invoice INV-${i} of $1,250.00 is due on December 15, 2026.` });
+      return answer?.data?.dm_event_id || answer?.dm_event_id ? null : 'no dm_event_id';
+    },
+  });
+  console.log(`  ${fmt(post.rate)} DM POST/s (p50 ${post.p50.toFixed(2)} ms, p99 ${post.p99.toFixed(2)} ms, errors ${post.errors}); CPU per POST (client + fake): ${perOp(post.cpuMs, post.done)}`);
+
+  // ---- the DMs: one worker against the X fake ----
+  const target = Math.min(queued + warmupQueued, s.dmLimit);
+  const before = await fakes.counts();
+  console.log(`bench: starting Herald --role worker (concurrency ${s.workerConcurrency}); waiting for ${fmt(target)} DMs SENT…`);
+  const workerStarted = performance.now();
+  const worker = await startRole('worker', db);
+  const workerCpu = cpuMeter(admin, db, () => [worker.child.pid, fakes.child.pid]);
+  const cpuAtReady = workerCpu.snapshot();
+  const sentAtReady = (await pool.query(`select count(*)::int as n from messages where status = 'SENT'`)).rows[0].n;
+  const reached = await waitForSent(pool, target, Math.max(180_000, target * 50));
+  const wallSeconds = (performance.now() - workerStarted) / 1000;
+  const dmCpu = await workerCpu.since(cpuAtReady);
+  const span = (
+    await pool.query(
+      `select extract(epoch from max(sent_at) - min(sent_at)) as span, count(*) filter (where status = 'SENT')::int as sent,
+              count(*) filter (where status = 'FAILED')::int as failed from messages`,
+    )
+  ).rows[0];
+  const after = await fakes.counts();
+  await stopChild(worker.child);
+  await pool.end();
+  const dmRate = span.sent > 1 && Number(span.span) > 0 ? (span.sent - 1) / Number(span.span) : 0;
+  const dmRatio = dmRate / post.rate;
+  const lookups = after.lookup - before.lookup;
+  const dms = after.dm - before.dm;
+  console.log(
+    `  ${fmt(dmRate)} DMs/s (first to last SENT), ${fmt(span.sent)} SENT, ${span.failed} FAILED; the fake got ${fmt(dms)} DMs and ${fmt(lookups)} user lookups; ` +
+      `${wallSeconds.toFixed(1)} s from worker spawn; ratio to raw POST ${dmRatio.toFixed(2)}${reached ? '' : ' (TIMED OUT)'}; CPU per DM (worker + fake): ${perOp(dmCpu, span.sent - sentAtReady)}`,
+  );
+  const loadAfter = loadAverage();
+
+  const totalOk = problems.length === 0 && queued === total && totalMs <= TARGETS.billingTotalMs;
+  const rows = [
+    ['payload per call', mb(Math.max(...sizes)), `${fmt(s.invoicesPerCall)} invoices as GraphQL variables, ${fmt(Math.max(...sizes) / s.invoicesPerCall)} bytes/invoice; HERALD_MAX_BODY_BYTES ${mb(maxBody)}`, `≤ ${mb(maxBody)}`, verdict(Math.max(...sizes) <= maxBody)],
+    ['notifyBillingCycle, all calls answered', `${(totalMs / 1000).toFixed(2)} s`, `${s.billingCalls} calls × ${fmt(s.invoicesPerCall)}, ${s.billingParallel} at a time; queued ${fmt(queued)}, rejected ${rejected}, errors ${problems.length}`, `≤ ${TARGETS.billingTotalMs / 1000} s`, verdict(totalOk)],
+    ['notifyBillingCycle per call', `${(callMs[Math.floor(callMs.length / 2)] / 1000).toFixed(2)} s median`, `min ${(callMs[0] / 1000).toFixed(2)} s, max ${(callMs.at(-1) / 1000).toFixed(2)} s; ${fmt(total / (totalMs / 1000))} invoices/s`, '', ''],
+    ['CPU per call', `${(callCpu.node / s.billingCalls).toFixed(0)} ms node + ${(callCpu.postgres / s.billingCalls).toFixed(0)} ms PostgreSQL`, `${((callCpu.node / total) * 1000).toFixed(0)} µs node + ${((callCpu.postgres / total) * 1000).toFixed(0)} µs PostgreSQL per invoice`, '', ''],
+    ['API RSS growth', `${growthMb.toFixed(0)} MB`, `VmRSS ${rssBefore.rssMb.toFixed(0)} MB before, ${rssAfter.rssMb.toFixed(0)} MB after; peak (VmHWM) ${rssAfter.hwmMb.toFixed(0)} MB`, `< ${TARGETS.billingRssGrowthMb} MB`, verdict(growthMb < TARGETS.billingRssGrowthMb)],
+    ['twitter-api-v2 raw DM POST to zero-latency fake', `${fmt(post.rate)} /s`, `one process, ${s.workerConcurrency} concurrent; errors ${post.errors}; CPU/POST (client + fake) ${perOp(post.cpuMs, post.done)}`, 'baseline', ''],
+    ['DMs (worker → X fake)', `${fmt(dmRate)} /s`, `HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}, until ${fmt(target)} SENT; ${fmt(span.sent)} SENT, ${span.failed} FAILED, ${fmt(lookups)} user lookups; CPU/DM (worker + fake) ${perOp(dmCpu, span.sent - sentAtReady)}`, '', ''],
+    ['DMs / raw POST', dmRatio.toFixed(2), '', '', ''],
+  ];
+  const markdown = `## Billing cycle (\`notifyBillingCycle\`) and X DMs
+
+Run ${date} (\`BENCH_ONLY=${s.only || ''}\`${s.only ? '' : ', full run'}); load average (1/5/15 min) ${loadBefore} before the stage,
+${loadAfter} after it, on ${nproc()} CPUs: the machine is shared, so times and rates move with it.
+
+${markdownTable(rows)}
+
+${fmt(customers.length)} CUSTOMER recipients with X handles written with SQL into the default tenant (no cached X
+user ids). ${s.billingCalls} \`notifyBillingCycle\` calls of ${fmt(s.invoicesPerCall)} invoices each, one cycle id, distinct invoice
+numbers, customers in turn (so each customer has ~${fmt(total / customers.length)} invoices), sent as GraphQL variables
+over keep-alive HTTP, ${s.billingParallel} at a time, after one 100-invoice warm-up call on another cycle id; the
+time runs from the first request written to the last answer read. RSS is the API process's
+VmRSS (/proc) before the first and after the last call. Then twitter-api-v2 (Herald's
+client factory, dist/providers/twitter/twitter-api.js) posts DMs from the bench process
+${s.workerConcurrency} at a time to a zero-latency X fake in its own process for ${s.postSeconds} s, and one \`--role worker\`
+(HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}) sends the queued DMs to the same fake (one user lookup per
+handle first, then the DM) until ${fmt(target)} are SENT (BENCH_DM_LIMIT; the rest are left
+queued); the DM rate is measured between the first and the last \`sent_at\`.
+`;
+  return { key: 'billing', title: 'billing (notifyBillingCycle, X DMs)', rows, markdown };
+}
+
+async function waitForSent(pool, target, timeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  let lastPrint = performance.now();
+  let done = 0;
+  while (performance.now() < deadline) {
+    done = (await pool.query(`select count(*)::int as n from messages where status in ('SENT', 'FAILED', 'DELIVERED')`)).rows[0].n;
+    if (done >= target) return true;
+    if (performance.now() - lastPrint > 5000) {
+      lastPrint = performance.now();
+      console.log(`  … ${fmt(done)} done`);
+    }
+    await sleep(250);
+  }
+  console.log(`  gave up waiting at ${fmt(done)}`);
+  return false;
+}
+
+function mb(bytes) {
+  return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+}
+
+function markdownTable(rows) {
+  return [
+    '| figure | value | notes | target | result |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`),
+  ].join('\n');
+}
+
+/** Replaces the `key` section of docs/performance.md (between its markers), or adds it before "How each figure is taken". */
+function upsertSection(file, key, markdown) {
+  const begin = `<!-- bench:${key} (written by scripts/bench.mjs) -->`;
+  const end = `<!-- /bench:${key} -->`;
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Performance\n';
+  const block = `${begin}\n${markdown.trim()}\n${end}`;
+  const i = text.indexOf(begin);
+  const j = text.indexOf(end);
+  if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
+  else {
+    const how = text.indexOf('## How each figure is taken');
+    text = how >= 0 ? `${text.slice(0, how)}${block}\n\n${text.slice(how)}` : `${text.trimEnd()}\n\n${block}\n`;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -638,81 +1128,123 @@ function countWarnings(file) {
 }
 
 // ---------------------------------------------------------------------------------------
-// zero-latency Twilio fake, in its own process (so neither side of a measurement shares
-// an event loop with it): POST /2010-04-01/Accounts/{sid}/Messages.json → 201 with a sid.
+// zero-latency vendor fakes, in one process of their own (so neither side of a measurement
+// shares an event loop with them), on one port, answering as the vendors do:
+//   Twilio  POST /2010-04-01/Accounts/{sid}/Messages.json → 201 with a sid
+//   SendGrid POST /v3/mail/send → 202, empty body, X-Message-Id
+//   X       GET /2/users/by/username/:username → 200 { data: { id, name, username } }
+//           POST /2/dm_conversations/with/:participant_id/messages → 201 { data: { dm_conversation_id, dm_event_id } }
+// Auth headers must be there (Basic, Bearer, OAuth) but signatures are not checked.
 
 function startFakeChild() {
-  const child = fork(self, ['--twilio-fake'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(self, ['--vendor-fakes'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = [];
   child.on('message', (m) => {
-    if (m && typeof m.count === 'number') pending.shift()?.(m.count);
+    if (m && m.counts) pending.shift()?.(m.counts);
   });
+  const counts = () =>
+    new Promise((r) => {
+      pending.push(r);
+      child.send('counts');
+    });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => {
-      if (!m?.port) return reject(new Error('the Twilio fake did not start'));
+      if (!m?.port) return reject(new Error('the vendor fakes did not start'));
       resolve({
         child,
         url: `http://127.0.0.1:${m.port}`,
-        count: () =>
-          new Promise((r) => {
-            pending.push(r);
-            child.send('count');
-          }),
+        /** Twilio Messages POSTs so far. */
+        count: async () => (await counts()).twilio,
+        /** { twilio, sendgrid, lookup, dm } so far. */
+        counts,
       });
     });
-    child.once('exit', (code) => reject(new Error(`the Twilio fake exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`the vendor fakes exited with ${code}`)));
   });
 }
 
-function runTwilioFake() {
-  const PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
-  let count = 0;
+function runVendorFakes() {
+  const TWILIO = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
+  const X_USER = /^\/2\/users\/by\/username\/([^/]+)$/;
+  const X_DM = /^\/2\/dm_conversations\/with\/([^/]+)\/messages$/;
+  const counts = { twilio: 0, sendgrid: 0, lookup: 0, dm: 0 };
+  const userIds = new Map();
+  let nextUserId = 1_000_000;
+  let nextEvent = 1_800_000_000_000_000_000n;
+  const json = (res, status, body, headers = {}) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  };
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const match = PATH.exec((req.url ?? '/').split('?')[0]);
-      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-      if (!match || req.method !== 'POST' || !/^Basic /.test(req.headers.authorization ?? '')) {
-        res.writeHead(match ? 401 : 404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ code: match ? 20003 : 20404, message: match ? 'Authenticate' : 'not found', status: match ? 401 : 404 }));
-        return;
+      const url = (req.url ?? '/').split('?')[0];
+      const auth = req.headers.authorization ?? '';
+      let match;
+      if ((match = TWILIO.exec(url))) return twilio(req, res, match, auth, Buffer.concat(chunks).toString('utf8'));
+      if (url === '/v3/mail/send' && req.method === 'POST') {
+        if (!/^Bearer \S+/.test(auth)) return json(res, 401, { errors: [{ message: 'The provided authorization grant is invalid, expired, or revoked', field: null, help: null }] });
+        counts.sendgrid++;
+        res.writeHead(202, { 'x-message-id': randomBytes(16).toString('base64url'), 'content-length': '0' });
+        return res.end();
       }
-      count++;
-      const sid = `SM${randomBytes(16).toString('hex')}`;
-      const accountSid = decodeURIComponent(match[1]);
-      const date = new Date().toUTCString().replace('GMT', '+0000');
-      res.writeHead(201, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          account_sid: accountSid,
-          api_version: '2010-04-01',
-          body: form.get('Body'),
-          date_created: date,
-          date_sent: null,
-          date_updated: date,
-          direction: 'outbound-api',
-          error_code: null,
-          error_message: null,
-          from: form.get('From'),
-          messaging_service_sid: null,
-          num_media: '0',
-          num_segments: '1',
-          price: null,
-          price_unit: 'USD',
-          sid,
-          status: 'queued',
-          subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}/Media.json` },
-          to: form.get('To'),
-          uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
-        }),
-      );
+      if ((match = X_USER.exec(url)) || (match = X_DM.exec(url))) {
+        if (!/^OAuth /.test(auth)) return json(res, 401, { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' });
+        if (req.method === 'GET' && X_USER.test(url)) {
+          counts.lookup++;
+          const username = decodeURIComponent(match[1]);
+          if (!userIds.has(username.toLowerCase())) userIds.set(username.toLowerCase(), String(nextUserId++));
+          return json(res, 200, { data: { id: userIds.get(username.toLowerCase()), name: username, username } });
+        }
+        if (req.method === 'POST' && X_DM.test(url)) {
+          counts.dm++;
+          const eventId = String(nextEvent++);
+          return json(res, 201, { data: { dm_conversation_id: `${match[1]}-1`, dm_event_id: eventId } });
+        }
+      }
+      json(res, 404, { error: `no route ${req.method} ${url}` });
     });
   });
+
+  function twilio(req, res, match, auth, text) {
+    const form = new URLSearchParams(text);
+    if (req.method !== 'POST' || !/^Basic /.test(auth)) {
+      return json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
+    }
+    counts.twilio++;
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    const accountSid = decodeURIComponent(match[1]);
+    const date = new Date().toUTCString().replace('GMT', '+0000');
+    json(res, 201, {
+      account_sid: accountSid,
+      api_version: '2010-04-01',
+      body: form.get('Body'),
+      date_created: date,
+      date_sent: null,
+      date_updated: date,
+      direction: 'outbound-api',
+      error_code: null,
+      error_message: null,
+      from: form.get('From'),
+      messaging_service_sid: null,
+      num_media: '0',
+      num_segments: '1',
+      price: null,
+      price_unit: 'USD',
+      sid,
+      status: 'queued',
+      subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}/Media.json` },
+      to: form.get('To'),
+      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
+    });
+  }
+
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('message', (m) => {
-    if (m === 'count') process.send({ count });
+    if (m === 'counts') process.send({ counts });
   });
   process.on('disconnect', () => process.exit(0));
   process.on('SIGTERM', () => process.exit(0));
@@ -783,6 +1315,10 @@ BENCH_LATENCY_SECONDS=${s.latencySeconds}, BENCH_LATENCY_LOAD=${s.latencyLoad}.$
 - **queue latency**: with the worker running, sendSms at ${s.latencyLoad} × min(dispatch rate, accept rate)
   (open loop) for ${s.latencySeconds} s; QUEUED→SENDING is the pg-boss job's \`started_on - created_on\`
   (the worker claims the message right after it takes the job).
+- **CPU/…**: CPU time (Linux \`/proc\`) of the named Node processes and of the PostgreSQL
+  backends serving the bench database during the measured window, divided by the operations
+  in it. Rates move with whatever else runs on the machine; CPU per operation moves less, and
+  when the machine is CPU-bound the ratio of CPU per operation bounds the ratio of rates.
 `;
 }
 
@@ -831,7 +1367,9 @@ function cpuMeter(pool, db, pids) {
       const delta = (pid) => {
         const now = procCpuMs(pid);
         const then = start.get(pid);
-        return now === undefined || then === undefined ? 0 : now - then;
+        // A backend that started inside the window counts whole.
+        if (now === undefined) return 0;
+        return then === undefined ? now : now - then;
       };
       return { node: pids().reduce((sum, pid) => sum + delta(pid), 0), postgres: backends.reduce((sum, pid) => sum + delta(pid), 0) };
     },
@@ -891,5 +1429,5 @@ function sleep(msDelay) {
 }
 
 // Last, so every module-level constant above is initialised before main() runs.
-if (process.argv.includes('--twilio-fake')) runTwilioFake();
+if (process.argv.includes('--vendor-fakes')) runVendorFakes();
 else await main();

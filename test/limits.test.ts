@@ -218,7 +218,7 @@ describe('tokens (HERALD_MAX_QUERY_TOKENS, default 2000)', () => {
     // Each "name" is one token: 2,100 of them, no aliases, cost 1.
     const answer = await post({ query: `{ viewer { ${'name '.repeat(2100)}} }` });
     expectRefused(answer, 400, 'GRAPHQL_PARSE_FAILED');
-    expect(answer.body.errors![0].message).toMatch(/more th[ae]n 2000 tokens/);
+    expect(answer.body.errors![0].message).toMatch(/more th(?:an|at) 2000 tokens/);
   });
 
   it('refuses thousands of directives on one field (directive overloading)', async () => {
@@ -278,7 +278,8 @@ describe('batching, page size, introspection', () => {
 describe('sends per tenant per minute (HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE)', () => {
   const SEND = `mutation($input: SendSmsInput!) { sendSms(input: $input) { message { id } userErrors { code } } }`;
   const NOTIFY = `mutation($input: NotifyBillingCycleInput!) { notifyBillingCycle(input: $input) { queued rejected userErrors { code } } }`;
-  const messageCount = async (key: string) => ok(await herald.gql('{ messages { totalCount } deliveryLogs { totalCount } }', undefined, key));
+  // Messages created (the worker adds delivery logs meanwhile, so those are not compared).
+  const messageCount = async (key: string) => ok(await herald.gql('{ messages { totalCount } }', undefined, key)).messages.totalCount as number;
 
   beforeAll(async () => {
     herald = await herald.restart({ ...BASE_ENV, HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: '5' });
@@ -299,7 +300,7 @@ describe('sends per tenant per minute (HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE)',
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(answer.body.errors![0].extensions!.retryAfterSeconds).toBe(retryAfter);
-    expect(await messageCount(adminKey)).toEqual(before);
+    expect(await messageCount(adminKey)).toBe(before);
 
     // Reading is not sending, and another tenant has a budget of its own.
     expect((await post({ query: '{ viewer { id } }' }, adminKey)).status).toBe(200);
@@ -377,36 +378,50 @@ describe('requests per API key (HERALD_RATE_LIMIT_PER_SECOND / HERALD_RATE_LIMIT
       herald = await herald.restart({ ...BASE_ENV, HERALD_RATE_LIMIT_PER_SECOND: '1', HERALD_RATE_LIMIT_BURST: '3' });
     });
 
-    it('answers a key’s 4th quick request with 429, Retry-After and a GraphQL error body; other keys are not affected', async () => {
-      for (let i = 0; i < 3; i++) expect((await post({ query: '{ viewer { id } }' })).status).toBe(200);
-      const response = await fetch(`${herald.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${herald.adminKey}` },
-        body: JSON.stringify({ query: '{ viewer { id } }' }),
+    // The bucket refills 1 per second while a test runs: counts allow for the time taken.
+    const seconds = (since: number) => Math.ceil((performance.now() - since) / 1000);
+    const query = (key: string | null, method: 'GET' | 'POST' = 'POST') =>
+      fetch(method === 'GET' ? `${herald.url}/graphql?query={viewer{id}}` : `${herald.url}/graphql`, {
+        method,
+        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body: method === 'GET' ? undefined : JSON.stringify({ query: '{ viewer { id } }' }),
       });
-      expect(response.status).toBe(429);
-      expect(response.headers.get('retry-after')).toBe('1');
-      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(await response.json()).toEqual({
-        errors: [{ message: expect.stringMatching(/Too many requests/), extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } }],
-      });
-      expect((await post({ query: '{ viewer { id } }' }, reader)).status).toBe(200);
-      // GET is the same endpoint and the same bucket.
-      expect((await fetch(`${herald.url}/graphql?query={viewer{id}}`, { headers: { authorization: `Bearer ${herald.adminKey}` } })).status).toBe(429);
+
+    it('lets a key make its burst of 3, answers more with 429, Retry-After and a GraphQL error body; other keys are not affected', async () => {
+      const started = performance.now();
+      // GET and POST are the same endpoint and the same bucket.
+      const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => query(herald.adminKey, i % 2 ? 'GET' : 'POST')));
+      const served = responses.filter((r) => r.status === 200).length;
+      expect(served).toBeGreaterThanOrEqual(3);
+      expect(served).toBeLessThanOrEqual(3 + seconds(started));
+      const refused = responses.filter((r) => r.status !== 200);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const response of refused) {
+        expect(response.status).toBe(429);
+        expect(response.headers.get('retry-after')).toBe('1');
+        expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(await response.json()).toEqual({
+          errors: [{ message: expect.stringMatching(/Too many requests/), extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } }],
+        });
+      }
+      expect((await query(reader)).status).toBe(200);
       // Health and metrics are not limited.
       expect((await fetch(`${herald.url}/healthz`)).status).toBe(200);
 
       await new Promise((resolve) => setTimeout(resolve, 1100));
-      expect((await post({ query: '{ viewer { id } }' })).status).toBe(200);
+      expect((await query(herald.adminKey)).status).toBe(200);
     });
 
     it('spends the address’s bucket on requests without a key and on unknown keys, then refuses that address', async () => {
       await new Promise((resolve) => setTimeout(resolve, 3100)); // buckets full again
-      const statuses: number[] = [];
-      for (let i = 0; i < 2; i++) statuses.push((await post({ query: '{ viewer { id } }' }, null)).status);
-      statuses.push((await post({ query: '{ viewer { id } }' }, `hrld_guess${randomBytes(8).toString('hex')}`)).status);
-      statuses.push((await post({ query: '{ viewer { id } }' }, null)).status);
-      expect(statuses).toEqual([401, 401, 401, 429]);
+      const started = performance.now();
+      const statuses: number[] = [(await query(`hrld_guess${randomBytes(8).toString('hex')}`)).status];
+      while (statuses.length < 20 && statuses.at(-1) !== 429) statuses.push((await query(null)).status);
+      const answered = statuses.slice(0, -1);
+      expect(statuses.at(-1)).toBe(429);
+      expect(new Set(answered)).toEqual(new Set([401]));
+      expect(answered.length).toBeGreaterThanOrEqual(3);
+      expect(answered.length).toBeLessThanOrEqual(3 + seconds(started));
       // Key guesses from this address now wait too, whatever key they name.
       const guess = await post({ query: '{ viewer { id } }' }, `hrld_guess${randomBytes(8).toString('hex')}`);
       expectRefused(guess, 429, 'RATE_LIMITED');

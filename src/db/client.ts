@@ -37,6 +37,11 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 20, connectionTimeoutMillis: 5_000 });
     // An idle client losing its server must not crash the process; the pool replaces it.
     pool.on('error', (err) => log.warn({ err: { message: err.message } }, 'database connection lost'));
+    // The pool listens for errors on idle clients only. A client checked out for a
+    // transaction, between two statements, would emit an unhandled 'error' when the
+    // server goes away (restart, admin shutdown) and end the process: the next statement
+    // fails instead, and the pool drops the broken client when it is released.
+    pool.on('connect', (client) => client.on('error', (err) => log.debug({ err: { message: err.message } }, 'database connection lost while in use')));
     const db = drizzlePg(pool, { schema }) as unknown as Database;
     return {
       db,

@@ -36,8 +36,13 @@ const KNOWN_CODES = new Set([
 export function makeFormatError(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
-    if (typeof code === 'string' && KNOWN_CODES.has(code)) {
-      const { stacktrace: _stack, validationErrors: _v, ...extensions } = formatted.extensions ?? {};
+    // Apollo answers some client mistakes (a persisted query whose hash does not match)
+    // with a 4xx and no code: those are BAD_REQUEST, not internal errors.
+    const status = (error as { extensions?: { http?: { status?: unknown } } } | undefined)?.extensions?.http?.status;
+    const clientMistake = typeof status === 'number' && status >= 400 && status < 500;
+    if ((typeof code === 'string' && KNOWN_CODES.has(code)) || clientMistake) {
+      const { stacktrace: _stack, validationErrors: _v, ...rest } = formatted.extensions ?? {};
+      const extensions = typeof code === 'string' && KNOWN_CODES.has(code) ? rest : { ...rest, code: 'BAD_REQUEST' };
       const inner = (error as { originalError?: { message?: unknown } })?.originalError?.message;
       return { ...formatted, message: withoutEchoedValue(formatted.message, typeof inner === 'string' ? inner : undefined), extensions };
     }

@@ -193,31 +193,42 @@ export function checkQueryLimits(
 }
 
 /**
- * PostgreSQL text cannot hold U+0000, so a string carrying one would fail at the database
- * as an internal error. Such strings, in variables or in the document (`"\u0000"`), are
- * refused up front as BAD_USER_INPUT. Variables are walked without recursion: a deeply
- * nested JSON value cannot overflow the stack.
+ * Strings the database cannot store as sent are refused up front as BAD_USER_INPUT, not
+ * found out deep inside a resolver as internal errors: U+0000 (PostgreSQL text cannot
+ * hold it) and unpaired UTF-16 surrogates (ill-formed Unicode; validators built on
+ * encodeURI throw on them). Variables and the document's string literals are checked;
+ * variables are walked without recursion, so deeply nested JSON cannot overflow the stack.
  */
-export function checkNoNulCharacters(document: DocumentNode, variables: Record<string, unknown> | undefined): GraphQLError | undefined {
-  const refuse = (field?: string[]) =>
-    limitError('Strings may not contain the NUL character (U+0000)', 'BAD_USER_INPUT', field ? { field } : {});
+export function checkStringValues(document: DocumentNode, variables: Record<string, unknown> | undefined): GraphQLError | undefined {
+  const problem = (value: string): string | undefined =>
+    value.includes('\u0000')
+      ? 'Strings may not contain the NUL character (U+0000)'
+      : LONE_SURROGATE.test(value)
+        ? 'Strings must be well-formed Unicode: this one has an unpaired surrogate'
+        : undefined;
+  const refuse = (message: string, field?: string[]) => limitError(message, 'BAD_USER_INPUT', field ? { field } : {});
   const stack: { value: unknown; path: string[] }[] = [{ value: variables ?? {}, path: [] }];
   while (stack.length > 0) {
     const { value, path } = stack.pop()!;
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) return refuse(path.slice(0, 20));
+      const found = problem(value);
+      if (found) return refuse(found, path);
     } else if (value !== null && typeof value === 'object') {
       for (const [key, inner] of Object.entries(value)) {
-        if (typeof key === 'string' && key.includes('\u0000')) return refuse(path.slice(0, 20));
+        const found = problem(key);
+        if (found) return refuse(found, path);
         stack.push({ value: inner, path: path.length < 20 ? [...path, key] : path });
       }
     }
   }
-  let found = false;
+  let found: string | undefined;
   visit(document, {
     StringValue(node) {
-      if (node.value.includes('\u0000')) found = true;
+      found ??= problem(node.value);
     },
   });
-  return found ? refuse() : undefined;
+  return found ? refuse(found) : undefined;
 }
+
+/** In a `u` regex a lone surrogate is a code point of its own, category Cs; a pair is not. */
+const LONE_SURROGATE = /\p{Cs}/u;

@@ -64,7 +64,10 @@ export const RefusalsAsUserErrors: MiddlewareFn = async ({ info, args }, next) =
     let userErrors: UserErrorShape[];
     if (error instanceof Refusal) userErrors = error.userErrors;
     else if (error instanceof ArgumentValidationError) {
-      const validationErrors = (error.extensions.validationErrors ?? []) as ValidationError[];
+      // class-validator can fail on input it cannot read (e.g. broken Unicode) without a list.
+      const raw = error.extensions.validationErrors;
+      const validationErrors = (Array.isArray(raw) ? raw : []) as ValidationError[];
+      if (validationErrors.length === 0) throw error;
       userErrors = validationToUserErrors(validationErrors, Object.keys(args)[0] ?? 'input');
     } else throw error;
     const payloadType = getNullableType(info.returnType);

@@ -3,13 +3,13 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { Kind, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, Kind, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { AuthInfo, Context } from '../graphql/context.js';
 import { makeFormatError, unauthenticated } from '../graphql/errors.js';
-import { checkNoNulCharacters, checkQueryLimits } from '../graphql/limits.js';
+import { checkQueryLimits, checkStringValues } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
@@ -75,7 +75,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   // A worker process serves health, readiness and metrics only: it takes no requests.
   if (deps.serveApi) {
     await registerGraphql(app, deps);
-    registerSubscriptions(app, deps.schema, deps.services, log);
+    registerSubscriptions(app, deps.schema, deps.services, log, deps.config.graphqlLimits);
     registerWebhooks(app, deps.services.receipts, deps.config.publicUrl);
     registerGraphiql(app);
   }
@@ -138,8 +138,9 @@ async function authenticate(services: Services, header: string | undefined): Pro
   return auth;
 }
 
-// Query limits first, then the tenant's send budget, which an operation refused for being
-// too large must not spend. One plugin, so the two run in order.
+// Before any resolver runs (docs/security.md): no subscriptions over HTTP, query limits,
+// strings the database cannot store, and last the tenant's send budget, which an
+// operation refused for another reason must not spend. One plugin, so they run in order.
 function guardPlugin(config: HttpDeps['config']): ApolloServerPlugin<Context> {
   const sendLimit = createSendLimiter(config.maxSendsPerTenantPerMinute);
   return {
@@ -148,10 +149,15 @@ function guardPlugin(config: HttpDeps['config']): ApolloServerPlugin<Context> {
         async didResolveOperation(requestContext) {
           const { schema, document, operation, request } = requestContext;
           if (!operation) return;
+          if (operation.operation === 'subscription') {
+            throw new GraphQLError('Subscriptions are served over WebSocket (graphql-ws) on /graphql, not over HTTP', {
+              extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+            });
+          }
           const tooLarge = checkQueryLimits(config.graphqlLimits, schema, document, operation, request.variables);
           if (tooLarge) throw tooLarge;
-          const nul = checkNoNulCharacters(document, request.variables);
-          if (nul) throw nul;
+          const illFormed = checkStringValues(document, request.variables);
+          if (illFormed) throw illFormed;
           const overBudget = sendLimit?.(requestContext);
           if (overBudget) throw overBudget;
         },

@@ -2,15 +2,22 @@
 // and port. The API key travels in connectionParams.authorization; a connection without
 // a valid one is closed before any subscription starts.
 import type { FastifyInstance } from 'fastify';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { AuthInfo, Context } from '../graphql/context.js';
+import { type QueryLimits, checkQueryLimits, checkStringValues } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Services } from '../services.js';
 
-export function registerSubscriptions(app: FastifyInstance, schema: GraphQLSchema, services: Services, log: Logger): void {
+export function registerSubscriptions(
+  app: FastifyInstance,
+  schema: GraphQLSchema,
+  services: Services,
+  log: Logger,
+  limits: QueryLimits & { maxTokens: number },
+): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   app.server.on('upgrade', (request, socket, head) => {
     const path = (request.url ?? '').split('?')[0];
@@ -31,6 +38,19 @@ export function registerSubscriptions(app: FastifyInstance, schema: GraphQLSchem
         if (!auth) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.auth = auth;
         return true;
+      },
+      // The same limits as over HTTP, before the subscription starts.
+      onSubscribe: (_ctx, _id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query, { maxTokens: limits.maxTokens });
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError('the query cannot be parsed')];
+        }
+        const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+        if (!operation) return [new GraphQLError('the document has no operation')];
+        const refused = checkQueryLimits(limits, schema, document, operation, payload.variables ?? undefined) ?? checkStringValues(document, payload.variables ?? undefined);
+        return refused ? [refused] : undefined;
       },
       context: (ctx): Context => ({
         auth: ctx.extra.auth ?? null,
