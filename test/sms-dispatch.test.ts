@@ -203,8 +203,9 @@ describe('sendSms to a client and a staff member', () => {
         logs: [],
         gateway: { provider: 'TWILIO', name: 'env:twilio-sms' },
       });
+      // The fake takes 2 s to answer: the mutation did not wait for the provider (a worker
+      // may already have handed the request over, but no answer can have come back).
       expect(elapsed).toBeLessThan(2_000);
-      expect(fake.messages.filter((m) => m.to === clientPhone)).toEqual([]);
 
       const staffPayload = await sendSms({ staffId: staff.id, message: texts[staffPhone] });
       responses.push(JSON.stringify(staffPayload));
