@@ -3,7 +3,7 @@
 // its own port and socket directory, and removes afterwards: the machine's shared server
 // (and DATABASE_URL) is never touched, because the second test stops and starts its
 // cluster. Needs the PostgreSQL server binaries (/usr/lib/postgresql/*/bin).
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -126,6 +126,18 @@ class PrivateCluster {
     }
   }
 
+  /** destroy() for an exit handler, where nothing asynchronous runs any more. */
+  destroySync(): void {
+    if (!fs.existsSync(this.dir)) return;
+    if (fs.existsSync(path.join(this.data, 'postmaster.pid'))) {
+      const args = ['-D', this.data, '-m', 'immediate', '-w', 'stop'];
+      const command = path.join(this.bin, 'pg_ctl');
+      if (process.getuid?.() === 0) spawnSync('runuser', ['-u', 'postgres', '--', command, ...args], { stdio: 'ignore', timeout: 30_000 });
+      else spawnSync(command, args, { stdio: 'ignore', timeout: 30_000 });
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
   /** Stops the cluster if it runs and deletes its directory; never throws. */
   async destroy(): Promise<void> {
     if (this.created && fs.existsSync(path.join(this.data, 'postmaster.pid'))) {
@@ -138,6 +150,8 @@ class PrivateCluster {
 let cluster: PrivateCluster;
 beforeAll(async () => {
   cluster = new PrivateCluster();
+  // Should this worker die before afterAll (a timeout, a signal), its cluster still goes.
+  process.once('exit', () => cluster.destroySync());
   await cluster.create();
 }, 180_000);
 afterAll(async () => {
@@ -309,7 +323,7 @@ describe('provider outage', () => {
       expect(countBy(fake.messages.map((m) => m.body))).toEqual(Object.fromEntries(bodies.map((b) => [b, 1])));
       expect(fake.requests).toHaveLength(bodies.length);
       // The policy in use waits at most 2 s (+20 % jitter) between attempts.
-      expect(settledMs).toBeLessThan(15_000);
+      expect(settledMs).toBeLessThan(20_000);
       console.log(
         `[provider outage] ${bodies.length} messages, ${duringOutage.length} requests answered 503 in 10 s; ` +
           `all SENT ${settledMs} ms after Twilio came back; attempts ${JSON.stringify(countBy(messages.map((m) => String(m.attempts))))}`,
@@ -555,7 +569,7 @@ describe('PostgreSQL restarted under load', () => {
       for (const a of accepted()) expect(sentBodies[a.body] ?? 0, `Twilio messages for "${a.body}"`).toBeGreaterThanOrEqual(1);
       // A second send can only be one that was in flight when the database went away.
       const duplicated = accepted().filter((a) => sentBodies[a.body] > 1);
-      for (const a of duplicated) expect(a.startedAt, `"${a.body}" sent ${sentBodies[a.body]} times`).toBeLessThan(upAt);
+      for (const a of duplicated) expect(a.startedAt, `"${a.body}" sent ${sentBodies[a.body]} times`).toBeLessThan(downAt);
       // The API reads them back too (not just the database).
       const last = accepted().at(-1)!;
       expect((await gql(url, adminKey, 'query($id: ID!) { message(id: $id) { status } }', { id: last.id })).message.status).toBe('SENT');

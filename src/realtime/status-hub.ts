@@ -36,8 +36,12 @@ export class StatusHub {
   // A dedicated connection (LISTEN needs one that stays), re-established when it drops.
   private async listenPg(databaseUrl: string, delayMs = 500): Promise<void> {
     const client = new pg.Client({ connectionString: databaseUrl });
+    // Once per connection: an error event and a failed connect for the same loss must not
+    // start two listeners (subscribers would see every event twice).
+    let retried = false;
     const retry = () => {
-      if (this.closed) return;
+      if (this.closed || retried) return;
+      retried = true;
       setTimeout(() => void this.listenPg(databaseUrl, Math.min(delayMs * 2, 10_000)).catch(() => undefined), delayMs).unref();
     };
     client.on('notification', (msg) => msg.payload && this.emit(msg.payload));

@@ -1,8 +1,8 @@
 // Seed 000: after a billing cycle every customer gets an invoice-due DM on X. Invoices
 // are checked here; resolving the @handle and sending are the worker's.
 import { sql } from 'drizzle-orm';
-import type { Database } from '../../db/client.js';
-import { messages, type InvoiceData } from '../../db/schema/index.js';
+import type { Database, Executor } from '../../db/client.js';
+import type { InvoiceData } from '../../db/schema/index.js';
 import { UserErrorCode } from '../../graphql/enums.js';
 import { Problems, invalid, refuse } from '../../graphql/user-errors.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
@@ -108,14 +108,7 @@ export class BillingService {
     const queued = await this.db.transaction(async (tx) => {
       let count = 0;
       for (let i = 0; i < rows.length; i += BATCH) {
-        const inserted = await tx
-          .insert(messages)
-          .values(rows.slice(i, i + BATCH))
-          .onConflictDoNothing({
-            target: [messages.tenantId, messages.billingCycleId, messages.invoiceNumber],
-            where: sql`${messages.billingCycleId} is not null`,
-          })
-          .returning({ id: messages.id });
+        const inserted = await insertCycleMessages(tx, rows.slice(i, i + BATCH));
         await this.outbox.enqueue(
           tx,
           inserted.map((m) => ({ messageId: m.id })),
@@ -155,4 +148,40 @@ export class BillingService {
       createdAt: timeOfUuidv7(id),
     };
   }
+}
+
+/**
+ * One multi-row INSERT of a cycle's messages, the rows passed as one JSON parameter
+ * (json_to_recordset): the same rows, conflict rule and returned ids as drizzle's
+ * `insert().values(rows).onConflictDoNothing(…)`, without building a statement of
+ * 12 parameters per row (drizzle spent ~100 µs of CPU per invoice on that, PostgreSQL
+ * ~20 µs parsing and binding it). Columns left out take their defaults, as with drizzle.
+ */
+async function insertCycleMessages(ex: Executor, rows: messagesQ.NewMessageRow[]): Promise<{ id: string }[]> {
+  if (rows.length === 0) return [];
+  const json = JSON.stringify(
+    rows.map((r) => ({
+      id: r.id,
+      tenant_id: r.tenantId,
+      recipient_id: r.recipientId,
+      gateway_id: r.gatewayId ?? null,
+      channel: r.channel,
+      status: r.status,
+      body: r.body,
+      destination: r.destination,
+      invoice: r.invoice ?? null,
+      invoice_number: r.invoiceNumber ?? null,
+      billing_cycle_id: r.billingCycleId ?? null,
+      created_at: r.createdAt.toISOString(),
+    })),
+  );
+  const result = await ex.execute(sql`
+    insert into messages (id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, invoice, invoice_number, billing_cycle_id, created_at)
+    select id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, invoice, invoice_number, billing_cycle_id, created_at
+      from json_to_recordset(${json}::json) as r(
+        id uuid, tenant_id uuid, recipient_id uuid, gateway_id uuid, channel channel, status message_status, body text,
+        destination text, invoice jsonb, invoice_number text, billing_cycle_id text, created_at timestamptz)
+    on conflict (tenant_id, billing_cycle_id, invoice_number) where billing_cycle_id is not null do nothing
+    returning id`);
+  return (result as unknown as { rows: { id: string }[] }).rows;
 }
