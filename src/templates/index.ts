@@ -44,15 +44,24 @@ export interface InvoiceFacts {
   url?: string | null;
 }
 
+// Intl formatters are costly to build (and keep native memory): one per currency, reused.
+const amountFormats = new Map<string, Intl.NumberFormat>();
+const dueDateFormat = new Intl.DateTimeFormat('en-US', { dateStyle: 'long', timeZone: 'UTC' });
+
 /** "$1,250.00": the amount as people write it in that currency. */
 export function formatAmount(amount: string, currency: string): string {
+  let format = amountFormats.get(currency);
+  if (!format) {
+    format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+    amountFormats.set(currency, format);
+  }
   // A decimal string keeps every digit (no float rounding of large amounts).
-  return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(amount as unknown as number);
+  return format.format(amount as unknown as number);
 }
 
 /** "December 1, 2026" */
 export function formatDueDate(isoDate: string): string {
-  return new Intl.DateTimeFormat('en-US', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${isoDate}T00:00:00Z`));
+  return dueDateFormat.format(new Date(`${isoDate}T00:00:00Z`));
 }
 
 /** The invoice-due DM (seed 000). */

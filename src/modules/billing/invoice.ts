@@ -17,9 +17,16 @@ export interface InvoiceFields {
   url?: string | null;
 }
 
-/** Fraction digits a currency allows (USD 2, JPY 0, KWD 3). */
+const MINOR_UNITS = new Map<string, number>();
+
+/** Fraction digits a currency allows (USD 2, JPY 0, KWD 3); computed once per currency. */
 export function minorUnits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  let digits = MINOR_UNITS.get(currency);
+  if (digits === undefined) {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    MINOR_UNITS.set(currency, digits);
+  }
+  return digits;
 }
 
 /** The normalized invoice, or every problem with it. */
