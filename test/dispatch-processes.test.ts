@@ -2,35 +2,18 @@
 // mid-send, split into API and worker roles, and run as two workers on one PostgreSQL, all
 // against a Twilio fake in this test process (TWILIO_API_BASE_URL). The compiled JS comes
 // from test/global-setup.ts.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeTwilioAccount, startTwilioFake, type TwilioFake, type TwilioFakeRequest } from './fakes/twilio-fake.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { createPostgresDatabase, type HeraldProcess, isRunning, jsonLines, killAll, spawnHerald as spawnProcess } from './helpers/process.js';
+import { pause as sleep, waitUntil } from './helpers/wait.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN = path.join(root, 'dist', 'main.js');
-const START_TIMEOUT_MS = 90_000;
 const TEST_TIMEOUT_MS = 180_000;
-const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
 const SMS_FROM = '+15005550006';
-
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
-
-interface HeraldProcess {
-  name: string;
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the base URL once the process logged its GraphiQL URL; rejects if it exits first. */
-  ready: Promise<string>;
-  exited: Promise<Exit>;
-}
 
 const running = new Set<HeraldProcess>();
 const fakes: TwilioFake[] = [];
@@ -39,12 +22,7 @@ const tempDirs: string[] = [];
 
 afterEach(async () => {
   // Whatever happened in the test, no Herald outlives it.
-  await Promise.all(
-    [...running].map(async (p) => {
-      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-      await p.exited;
-    }),
-  );
+  await killAll(running);
   running.clear();
   await Promise.all(fakes.splice(0).map((f) => f.close().catch(() => undefined)));
   await Promise.all(databases.splice(0).map((db) => db.drop().catch(() => undefined)));
@@ -61,46 +39,12 @@ async function suiteDatabase(): Promise<Record<string, string>> {
   return db.env;
 }
 
-/**
- * A fresh PostgreSQL database for the tests that run several processes on one database
- * (PGlite belongs to one process). DATABASE_URL when set, else the machine's PostgreSQL;
- * without either the test fails saying so.
- */
+/** A fresh PostgreSQL database for the tests that run several processes on one database. */
 async function postgresDatabase(): Promise<Record<string, string>> {
-  const base = process.env.DATABASE_URL ?? LOCAL_POSTGRES;
-  const admin = new pg.Client({ connectionString: base, connectionTimeoutMillis: 5_000 });
-  try {
-    await admin.connect();
-  } catch (err) {
-    await admin.end().catch(() => undefined);
-    throw new Error(
-      `this test runs several Herald processes on one database and needs PostgreSQL: set DATABASE_URL or run PostgreSQL at ${LOCAL_POSTGRES} ` +
-        `(connecting to ${redact(base)} failed: ${(err as Error).message})`,
-    );
-  }
-  const name = `herald_test_${randomBytes(6).toString('hex')}`;
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const dataDir = tempDir();
-  databases.push({
-    env: {},
-    dataDir,
-    async drop() {
-      const client = new pg.Client({ connectionString: base });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  });
-  return { HERALD_DATA_DIR: dataDir, DATABASE_URL: url.toString() };
+  const db = await createPostgresDatabase('several Herald processes');
+  databases.push(db);
+  return db.env;
 }
-
-const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 
 function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-dispatch-'));
@@ -108,76 +52,12 @@ function tempDir(): string {
   return dir;
 }
 
-// ---------------------------------------------------------------------------------------
-// Processes
-
-/** The process gets only what it is given: nothing leaks in from the test runner's environment. */
+/** A Herald process that the afterEach kills if the test leaves it running. */
 function spawnHerald(name: string, env: Record<string, string>, args: string[] = []): HeraldProcess {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? os.tmpdir(),
-      TMPDIR: os.tmpdir(),
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const describeOutput = () => `\n--- ${name} stdout ---\n${out.slice(-6000)}\n--- ${name} stderr ---\n${err.slice(-6000)}`;
-  const ready = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not become ready in ${START_TIMEOUT_MS} ms${describeOutput()}`)), START_TIMEOUT_MS);
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      const url = readyUrl(out);
-      if (url) {
-        clearTimeout(timer);
-        resolve(url);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code ?? signal}) before it was ready${describeOutput()}`));
-    });
-  });
-  ready.catch(() => undefined); // observed by the tests that wait for it
-  child.stderr!.on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const p: HeraldProcess = { name, child, stdout: () => out, stderr: () => err, ready, exited };
+  const p = spawnProcess(env, { name, args });
   running.add(p);
   return p;
 }
-
-function readyUrl(stdout: string): string | undefined {
-  for (const line of jsonLines(stdout)) {
-    const match = typeof line.graphiql === 'string' ? /^(http:\/\/127\.0\.0\.1:(\d+))\/graphiql$/.exec(line.graphiql) : null;
-    if (match && Number(match[2]) > 0) return match[1];
-  }
-  return undefined;
-}
-
-function jsonLines(text: string): Record<string, any>[] {
-  const lines: Record<string, any>[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      lines.push(JSON.parse(line));
-    } catch {
-      // a partial line still being written
-    }
-  }
-  return lines;
-}
-
-const isRunning = (p: HeraldProcess) => p.child.exitCode === null && p.child.signalCode === null;
 
 // ---------------------------------------------------------------------------------------
 // Twilio fake and Herald's environment
@@ -322,15 +202,7 @@ async function waitUntilSettled(url: string, key: string, expected: number, time
 // ---------------------------------------------------------------------------------------
 // Small things
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
+const waitFor = (what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 20) => waitUntil(what, condition, timeoutMs, intervalMs);
 
 function countBy(values: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -551,11 +423,12 @@ describe('roles', () => {
 });
 
 describe('two workers and one API on one PostgreSQL', () => {
+  const SENDS = 500;
   it(
-    'sends 200 messages, each exactly once, with both workers taking part',
+    'sends 500 messages, each exactly once, with both workers taking part',
     async () => {
       const { fake, env, adminKey } = await setup(await postgresDatabase(), 20, { HERALD_WORKER_CONCURRENCY: '4' });
-      const bodies = bodiesFor('pair', 200);
+      const bodies = bodiesFor('pair', SENDS);
 
       // The API first (it migrates and bootstraps), then the two workers.
       const api = spawnHerald('api', env, ['--role', 'api']);
@@ -566,24 +439,24 @@ describe('two workers and one API on one PostgreSQL', () => {
       const clientId = await createClient(apiUrl, adminKey);
       const started = Date.now();
       const ids = await sendAll(apiUrl, adminKey, clientId, bodies);
-      expect(ids.size).toBe(200);
+      expect(ids.size).toBe(SENDS);
 
-      const { messages } = await waitUntilSettled(apiUrl, adminKey, 200, 150_000, () => outputOf(api, ...workers));
+      const { messages } = await waitUntilSettled(apiUrl, adminKey, SENDS, 150_000, () => outputOf(api, ...workers));
       const elapsed = Date.now() - started;
-      expect(countBy(messages.map((m) => m.status))).toEqual({ SENT: 200 });
+      expect(countBy(messages.map((m) => m.status))).toEqual({ SENT: SENDS });
       expect(new Set(messages.map((m) => m.id))).toEqual(new Set(ids.values()));
 
       const perBody = requestsPerBody(fake);
       const notOnce = bodies.filter((b) => perBody[b] !== 1).map((b) => `${b}: ${perBody[b] ?? 0}`);
       expect(notOnce).toEqual([]);
-      expect(fake.requests).toHaveLength(200);
+      expect(fake.requests).toHaveLength(SENDS);
 
       const sentBy = await Promise.all(workerUrls.map((u) => metricSum(u, 'herald_messages_total', 'status="SENT"')));
-      expect(sentBy[0] + sentBy[1]).toBe(200);
+      expect(sentBy[0] + sentBy[1]).toBe(SENDS);
       expect(sentBy[0], `worker-1 sent ${sentBy[0]}, worker-2 sent ${sentBy[1]}`).toBeGreaterThan(0);
       expect(sentBy[1], `worker-1 sent ${sentBy[0]}, worker-2 sent ${sentBy[1]}`).toBeGreaterThan(0);
       expect(workers.every(isRunning) && isRunning(api)).toBe(true);
-      console.log(`[two workers] 200 messages sent in ${elapsed} ms; worker-1 ${sentBy[0]}, worker-2 ${sentBy[1]}`);
+      console.log(`[two workers] ${SENDS} messages sent in ${elapsed} ms; worker-1 ${sentBy[0]}, worker-2 ${sentBy[1]}`);
     },
     TEST_TIMEOUT_MS,
   );

@@ -3,13 +3,12 @@
 // its own port and socket directory, and removes afterwards: the machine's shared server
 // (and DATABASE_URL) is never touched, because the second test stops and starts its
 // cluster. Needs the PostgreSQL server binaries (/usr/lib/postgresql/*/bin).
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Client, createClient } from 'graphql-ws';
 import pg from 'pg';
@@ -18,10 +17,10 @@ import WebSocket from 'ws';
 import { fakeTwilioAccount, startTwilioFake, type TwilioFake } from './fakes/twilio-fake.js';
 import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import type { TestDatabase } from './helpers/database.js';
+import { type HeraldProcess, killAll, spawnHerald as spawnProcess } from './helpers/process.js';
+import { pause as sleep, waitUntil } from './helpers/wait.js';
 
 const run = promisify(execFile);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN = path.join(root, 'dist', 'main.js');
 const SMS_FROM = '+15005550006';
 const PHONE = '+14155550142';
 
@@ -161,15 +160,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------
 // Small things
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
+const waitFor = (what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100) => waitUntil(what, condition, timeoutMs, intervalMs);
 
 function countBy(values: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -205,20 +196,13 @@ async function twilioSetup(): Promise<{ fake: TwilioFake; env: Record<string, st
 
 const fakes: TwilioFake[] = [];
 const heralds: TestHerald[] = [];
-const processes: ChildProcess[] = [];
+const processes: HeraldProcess[] = [];
 const wsClients: Client[] = [];
 const tempDirs: string[] = [];
 
 afterEach(async () => {
   for (const client of wsClients.splice(0)) await client.dispose();
-  await Promise.all(
-    processes.splice(0).map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }),
-  );
+  await killAll(processes.splice(0));
   for (const herald of heralds.splice(0)) await herald.stop().catch(() => undefined);
   await Promise.all(fakes.splice(0).map((f) => f.close().catch(() => undefined)));
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
@@ -385,50 +369,11 @@ async function trySend(url: string, key: string, clientId: string, body: string)
   }
 }
 
-interface HeraldChild {
-  child: ChildProcess;
-  url: Promise<string>;
-  output(): string;
-}
-
-function spawnHerald(env: Record<string, string>): HeraldChild {
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? os.tmpdir(), TMPDIR: os.tmpdir(), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  processes.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (c: string) => (err += c));
-  const output = () => `\n--- herald stdout ---\n${out.slice(-8000)}\n--- herald stderr ---\n${err.slice(-4000)}`;
-  const url = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Herald did not become ready in 90 s${output()}`)), 90_000);
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      for (const line of out.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const graphiql = (JSON.parse(line) as { graphiql?: string }).graphiql;
-          const match = graphiql ? /^(http:\/\/127\.0\.0\.1:\d+)\/graphiql$/.exec(graphiql) : null;
-          if (match) {
-            clearTimeout(timer);
-            resolve(match[1]);
-          }
-        } catch {
-          // a partial line
-        }
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`Herald exited (${code ?? signal}) before it was ready${output()}`));
-    });
-  });
-  url.catch(() => undefined);
-  return { child, url, output };
+/** A Herald process that the afterEach kills if the test leaves it running. */
+function spawnHerald(env: Record<string, string>): HeraldProcess {
+  const herald = spawnProcess(env);
+  processes.push(herald);
+  return herald;
 }
 
 async function gql(url: string, key: string, query: string, variables?: Record<string, unknown>): Promise<any> {
@@ -462,7 +407,7 @@ describe('PostgreSQL restarted under load', () => {
         HERALD_RETRY_BASE_MS: '200',
         HERALD_RETRY_MAX_DELAY_MS: '2000',
       });
-      const url = await herald.url;
+      const url = await herald.ready;
       const pid = herald.child.pid;
       const clientId = (
         await gql(url, adminKey, 'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }', {

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeTwitterAccount, startTwitterFake, type TwitterFake, type TwitterFakeRequest } from './fakes/twitter-fake.js';
 import { buildRecipient } from './helpers/factories.js';
-import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { pause, waitForMessageStatus, waitUntil } from './helpers/wait.js';
 
 const MAX_ATTEMPTS = 4;
 const envAccount = fakeTwitterAccount();
@@ -43,9 +44,7 @@ beforeAll(async () => {
       TWITTER_ACCESS_TOKEN: envAccount.accessToken,
       TWITTER_ACCESS_SECRET: envAccount.accessSecret,
       TWITTER_API_BASE_URL: fake.url,
-      HERALD_RETRY_BASE_MS: '50',
-      HERALD_RETRY_MAX_DELAY_MS: '200',
-      HERALD_RETRY_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+      ...fastRetryEnv(MAX_ATTEMPTS),
       HERALD_WORKER_CONCURRENCY: '16',
     },
   });
@@ -166,32 +165,8 @@ async function countMessages(filter: Record<string, unknown> = {}): Promise<numb
 }
 
 /** Polls `message(id)` until its status is one of `statuses`; fails with the last state seen otherwise. */
-async function waitForStatus(id: string, statuses: string | string[], timeoutMs = 30_000): Promise<Message> {
-  const wanted = Array.isArray(statuses) ? statuses : [statuses];
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const last = await getMessage(id);
-    if (wanted.includes(last.status)) return last;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `message ${id} did not reach ${wanted.join(' or ')} within ${timeoutMs} ms; last seen ${last.status} after ${last.attempts} attempt(s)` +
-          ` (errorCode ${last.errorCode}, errorMessage ${JSON.stringify(last.errorMessage)}, logs ${JSON.stringify(last.logs.map((l) => [l.outcome, l.reason]))})`,
-      );
-    }
-    await pause(50);
-  }
-}
+const waitForStatus = (id: string, statuses: string | string[], timeoutMs = 30_000) => waitForMessageStatus(getMessage, id, statuses, { timeoutMs });
 
-/** Polls `check` until it returns true; fails with `what` otherwise. */
-async function waitUntil(what: string | (() => string), check: () => Promise<boolean> | boolean, timeoutMs = 30_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await pause(everyMs);
-  }
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const lookupsOf = (handle: string) => fake.lookups.filter((h) => h.toLowerCase() === handle.toLowerCase());
 const dmsTo = (userId: string) => fake.dms.filter((d) => d.participantId === userId);

@@ -9,7 +9,8 @@ import { sandboxOutbox } from '../src/providers/index.js';
 import { fakeSendgridKey, MAIL_SEND_PATH, type SendgridFake, type SendgridFakeRequest, startSendgridFake } from './fakes/sendgrid-fake.js';
 import { fakeTwilioAccount, INVALID_NUMBER, startTwilioFake, type TwilioFake, type TwilioFakeRequest } from './fakes/twilio-fake.js';
 import { buildRecipient, buildTenant } from './helpers/factories.js';
-import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { waitForMessageStatus } from './helpers/wait.js';
 
 const PUBLIC_URL = 'https://herald.example.test';
 const SMS_FROM = '+15005550006';
@@ -39,9 +40,7 @@ beforeAll(async () => {
       SENDGRID_FROM_EMAIL: FROM_EMAIL,
       SENDGRID_API_BASE_URL: sendgridFake.url,
       PUBLIC_URL,
-      HERALD_RETRY_BASE_MS: '50',
-      HERALD_RETRY_MAX_DELAY_MS: '200',
-      HERALD_RETRY_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+      ...fastRetryEnv(MAX_ATTEMPTS),
       HERALD_SEND_TIMEOUT_MS: '5000',
     },
   });
@@ -136,22 +135,8 @@ async function getMessage(id: string, key?: string): Promise<Message> {
 }
 
 /** Polls `message(id)` until its status is one of `statuses`; fails with the last state seen otherwise. */
-async function waitForStatus(id: string, statuses: string | string[], options: { timeoutMs?: number; key?: string } = {}): Promise<Message> {
-  const wanted = Array.isArray(statuses) ? statuses : [statuses];
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const last = await getMessage(id, options.key);
-    if (wanted.includes(last.status)) return last;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `message ${id} (${last.channel}) did not reach ${wanted.join(' or ')} within ${timeoutMs} ms; last seen ${last.status} after ${last.attempts} attempt(s)` +
-          ` (errorCode ${last.errorCode}, errorMessage ${JSON.stringify(last.errorMessage)}, logs ${JSON.stringify(last.logs.map((l) => [l.outcome, l.reason]))})`,
-      );
-    }
-    await pause(50);
-  }
-}
+const waitForStatus = (id: string, statuses: string | string[], options: { timeoutMs?: number; key?: string } = {}) =>
+  waitForMessageStatus(getMessage, id, statuses, options);
 
 /** Every message of a payload in a final state, by channel. */
 async function settled(messages: Message[], key?: string): Promise<Record<string, Message>> {
@@ -159,7 +144,6 @@ async function settled(messages: Message[], key?: string): Promise<Record<string
   return byChannel(done);
 }
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function counts(key?: string): Promise<{ messages: number; logs: number }> {
   const data = ok(await herald.gql(COUNTS, undefined, key));

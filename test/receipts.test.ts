@@ -3,12 +3,7 @@
 // ECDSA P-256 key pair made here) through the real HTTP server; messageStatusChanged over
 // graphql-ws (the real client package); and status changes made by a worker in another
 // process reaching a subscriber on the API process through PostgreSQL LISTEN/NOTIFY.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { type Client, createClient } from 'graphql-ws';
 import pg from 'pg';
@@ -20,7 +15,9 @@ import { STATUS_CHANNEL } from '../src/realtime/status-hub.js';
 import { fakeSendgridKey, type SendgridFake, startSendgridFake } from './fakes/sendgrid-fake.js';
 import { fakeTwilioAccount, startTwilioFake, type TwilioFake, type TwilioFakeAccount } from './fakes/twilio-fake.js';
 import { buildRecipient, buildTenant } from './helpers/factories.js';
-import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { waitForMessageStatus, waitUntil } from './helpers/wait.js';
+import { createPostgresDatabase, type HeraldProcess, killAll, spawnHerald } from './helpers/process.js';
 
 const PUBLIC_URL = 'https://herald.example.test';
 const STATUS_PATH = '/webhooks/twilio/status';
@@ -59,9 +56,7 @@ beforeAll(async () => {
       SENDGRID_API_BASE_URL: sendgridFake.url,
       SENDGRID_WEBHOOK_PUBLIC_KEY: SENDGRID_PUBLIC_KEY,
       PUBLIC_URL,
-      HERALD_RETRY_BASE_MS: '50',
-      HERALD_RETRY_MAX_DELAY_MS: '200',
-      HERALD_RETRY_MAX_ATTEMPTS: '4',
+      ...fastRetryEnv(4),
       HERALD_SEND_TIMEOUT_MS: '5000',
     },
   });
@@ -118,7 +113,6 @@ interface Message {
 let nextLine = 700;
 const freshPhone = () => `+1415555${String(nextLine++).padStart(4, '0')}`;
 const freshEmail = () => `r${randomBytes(4).toString('hex')}@example.com`;
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const uuidOf = (messageId: string) => fromGlobalId(messageId, 'Message')!.uuid;
 
 async function getMessage(id: string, key?: string): Promise<Message> {
@@ -128,31 +122,8 @@ async function getMessage(id: string, key?: string): Promise<Message> {
 }
 
 /** Polls `message(id)` until its status is one of `statuses`; fails with the last state seen otherwise. */
-async function waitForStatus(id: string, statuses: string | string[], options: { timeoutMs?: number; key?: string } = {}): Promise<Message> {
-  const wanted = Array.isArray(statuses) ? statuses : [statuses];
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const last = await getMessage(id, options.key);
-    if (wanted.includes(last.status)) return last;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `message ${id} did not reach ${wanted.join(' or ')} within ${timeoutMs} ms; last seen ${last.status}` +
-          ` (errorCode ${last.errorCode}, errorMessage ${JSON.stringify(last.errorMessage)}, logs ${JSON.stringify(last.logs.map((l) => [l.outcome, l.reason]))})`,
-      );
-    }
-    await pause(50);
-  }
-}
-
-/** Polls `check` until it returns true; fails with `what` otherwise. */
-async function waitUntil(what: string | (() => string), check: () => Promise<boolean> | boolean, timeoutMs = 30_000, intervalMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
-    await pause(intervalMs);
-  }
-}
+const waitForStatus = (id: string, statuses: string | string[], options: { timeoutMs?: number; key?: string } = {}) =>
+  waitForMessageStatus(getMessage, id, statuses, options);
 
 function rowsOf(result: unknown): Record<string, unknown>[] {
   return Array.isArray(result) ? result : ((result as { rows: Record<string, unknown>[] }).rows ?? []);
@@ -848,68 +819,11 @@ describe('receipt metrics', () => {
 // =======================================================================================
 // Across processes: `node dist/main.js --role api` and `--role worker` on one PostgreSQL.
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN = path.join(root, 'dist', 'main.js');
-const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
-
-interface HeraldProcess {
-  name: string;
-  child: ChildProcess;
-  output(): string;
-  ready: Promise<string>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function spawnHerald(name: string, env: Record<string, string>, args: string[]): HeraldProcess {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? os.tmpdir(), TMPDIR: os.tmpdir(), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => (out += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const output = () => `\n--- ${name} output ---\n${out.slice(-6000)}`;
-  const ready = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not become ready in 90 s${output()}`)), 90_000);
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      for (const line of out.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const parsed = JSON.parse(line) as { graphiql?: unknown };
-          const m = typeof parsed.graphiql === 'string' ? /^(http:\/\/127\.0\.0\.1:(\d+))\/graphiql$/.exec(parsed.graphiql) : null;
-          if (m && Number(m[2]) > 0) {
-            clearTimeout(timer);
-            resolve(m[1]);
-            return;
-          }
-        } catch {
-          // a partial line
-        }
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code ?? signal}) before it was ready${output()}`));
-    });
-  });
-  ready.catch(() => undefined);
-  return { name, child, output, ready, exited };
-}
-
 describe('across processes on PostgreSQL', () => {
   const processes: HeraldProcess[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
-    await Promise.all(
-      processes.splice(0).map(async (p) => {
-        if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-        await p.exited;
-      }),
-    );
+    await killAll(processes.splice(0));
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   });
 
@@ -917,48 +831,22 @@ describe('across processes on PostgreSQL', () => {
     'a subscriber on an API process receives SENDING and SENT made by a worker process, then DELIVERED from a callback to the API',
     async () => {
       // A fresh PostgreSQL database: DATABASE_URL's server, else the machine's.
-      const base = process.env.DATABASE_URL ?? LOCAL_POSTGRES;
-      const admin = new pg.Client({ connectionString: base, connectionTimeoutMillis: 5_000 });
-      try {
-        await admin.connect();
-      } catch (err) {
-        await admin.end().catch(() => undefined);
-        throw new Error(
-          `this test runs an API and a worker process on one database and needs PostgreSQL: set DATABASE_URL or run PostgreSQL at ${LOCAL_POSTGRES} ` +
-            `(connecting to ${base.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')} failed: ${(err as Error).message})`,
-        );
-      }
-      const name = `herald_test_${randomBytes(6).toString('hex')}`;
-      try {
-        await admin.query(`create database ${name}`);
-      } finally {
-        await admin.end();
-      }
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-receipts-'));
-      cleanups.push(async () => {
-        const c = new pg.Client({ connectionString: base });
-        await c.connect();
-        await c.query(`drop database if exists ${name} with (force)`);
-        await c.end();
-        fs.rmSync(dataDir, { recursive: true, force: true });
-      });
-      const dbUrl = new URL(base);
-      dbUrl.pathname = `/${name}`;
+      const database = await createPostgresDatabase('an API and a worker process');
+      cleanups.push(() => database.drop());
 
       const account = fakeTwilioAccount();
       const fake = await startTwilioFake({ accounts: [account] });
       cleanups.push(() => fake.close());
       const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
       const env = {
-        DATABASE_URL: dbUrl.toString(),
-        HERALD_DATA_DIR: dataDir,
+        ...database.env,
         HERALD_BOOTSTRAP_ADMIN_KEY: adminKey,
         HERALD_SECRET_KEY: randomBytes(32).toString('hex'),
         PUBLIC_URL,
         ...twilioEnv(fake.url, account),
       };
 
-      const api = spawnHerald('api', env, ['--role', 'api']);
+      const api = spawnHerald(env, { name: 'api', args: ['--role', 'api'] });
       processes.push(api);
       const apiUrl = await api.ready;
 
@@ -984,7 +872,7 @@ describe('across processes on PostgreSQL', () => {
       expect(sendPayload.message.status).toBe('QUEUED');
 
       const sub = subscribe(wsClient(apiUrl, adminKey), { messageId });
-      const listener = new pg.Client({ connectionString: dbUrl.toString() });
+      const listener = new pg.Client({ connectionString: database.env.DATABASE_URL });
       await listener.connect();
       cleanups.push(() => listener.end());
       const rowOf: RowOf = async (uuid) => (await listener.query('select tenant_id, recipient_id from messages where id = $1', [uuid])).rows[0];
@@ -994,7 +882,7 @@ describe('across processes on PostgreSQL', () => {
       await probeUntilSeen(sub, await probePayload(messageId, rowOf), notifyPg);
       expect(real(sub)).toEqual([]);
 
-      const worker = spawnHerald('worker', env, ['--role', 'worker']);
+      const worker = spawnHerald(env, { name: 'worker', args: ['--role', 'worker'] });
       processes.push(worker);
       await worker.ready;
       const context = () => `${api.output()}${worker.output()}`;

@@ -8,7 +8,8 @@ import { fromGlobalId } from '../src/lib/ids.js';
 import { sandboxOutbox } from '../src/providers/index.js';
 import { fakeTwilioAccount, INVALID_NUMBER, startTwilioFake, type TwilioFake, type TwilioFakeRequest } from './fakes/twilio-fake.js';
 import { buildRecipient, buildTenant } from './helpers/factories.js';
-import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { pause, waitForMessageStatus, waitUntil } from './helpers/wait.js';
 
 const PUBLIC_URL = 'https://herald.example.test';
 const SMS_FROM = '+15005550006';
@@ -32,9 +33,7 @@ beforeAll(async () => {
     env: {
       ...twilioEnv(fake.url),
       PUBLIC_URL,
-      HERALD_RETRY_BASE_MS: '50',
-      HERALD_RETRY_MAX_DELAY_MS: '200',
-      HERALD_RETRY_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+      ...fastRetryEnv(MAX_ATTEMPTS),
       HERALD_SEND_TIMEOUT_MS: '5000',
     },
   });
@@ -115,34 +114,9 @@ async function getMessage(id: string, key?: string): Promise<Message> {
 }
 
 /** Polls `message(id)` until its status is one of `statuses`; fails with the last state seen otherwise. */
-async function waitForStatus(id: string, statuses: string | string[], options: { timeoutMs?: number; key?: string } = {}): Promise<Message> {
-  const wanted = Array.isArray(statuses) ? statuses : [statuses];
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
-  let last: Message | undefined;
-  for (;;) {
-    last = await getMessage(id, options.key);
-    if (wanted.includes(last.status)) return last;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `message ${id} did not reach ${wanted.join(' or ')} within ${timeoutMs} ms; last seen ${last.status} after ${last.attempts} attempt(s)` +
-          ` (errorCode ${last.errorCode}, errorMessage ${JSON.stringify(last.errorMessage)}, logs ${JSON.stringify(last.logs.map((l) => [l.outcome, l.reason]))})`,
-      );
-    }
-    await pause(50);
-  }
-}
+const waitForStatus = (id: string, statuses: string | string[], options: { timeoutMs?: number; key?: string } = {}) =>
+  waitForMessageStatus(getMessage, id, statuses, options);
 
-/** Polls `check` until it returns true; fails with `what` otherwise. */
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await pause(50);
-  }
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function messageCount(key?: string): Promise<number> {
   return ok(await herald.gql(COUNT, undefined, key)).messages.totalCount;

@@ -1,31 +1,15 @@
 // Herald as an operator runs it: `node dist/main.js` with an environment, on a fresh
 // database per test. The compiled JS comes from test/global-setup.ts.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { type HeraldProcess, jsonLines, killAll, START_TIMEOUT_MS, spawnHerald as spawnProcess } from './helpers/process.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN = path.join(root, 'dist', 'main.js');
-const START_TIMEOUT_MS = 90_000;
 const TEST_TIMEOUT_MS = 240_000;
 const KEY_PATTERN = /hrld_[A-Za-z0-9_-]{20,}/g;
-
-interface HeraldProcess {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the base URL once the process logged its GraphiQL URL; rejects if it exits first. */
-  ready: Promise<string>;
-  /** Resolves with the exit code (or signal name) when the process ends. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Sends SIGTERM and waits for the process to end. */
-  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
 const running = new Set<HeraldProcess>();
 const databases: TestDatabase[] = [];
@@ -33,12 +17,7 @@ const tempDirs: string[] = [];
 
 afterEach(async () => {
   // Whatever happened in the test, no Herald outlives it.
-  await Promise.all(
-    [...running].map(async (p) => {
-      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-      await p.exited;
-    }),
-  );
+  await killAll(running);
   running.clear();
   await Promise.all(databases.splice(0).map((db) => db.drop().catch(() => undefined)));
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
@@ -57,83 +36,11 @@ function tempDir(): string {
   return dir;
 }
 
-/** The process gets only what it is given: nothing leaks in from the test runner's environment. */
+/** A Herald process that the afterEach kills if the test leaves it running. */
 function spawnHerald(env: Record<string, string>): HeraldProcess {
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? os.tmpdir(),
-      TMPDIR: os.tmpdir(),
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  const describeOutput = () => `\n--- stdout ---\n${out}\n--- stderr ---\n${err}`;
-  const ready = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Herald did not become ready in ${START_TIMEOUT_MS} ms${describeOutput()}`)), START_TIMEOUT_MS);
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      const url = readyUrl(out);
-      if (url) {
-        clearTimeout(timer);
-        resolve(url);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`Herald exited (${code ?? signal}) before it was ready${describeOutput()}`));
-    });
-  });
-  ready.catch(() => undefined); // observed by the tests that wait for it
-  child.stderr!.on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const p: HeraldProcess = {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    ready,
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
+  const p = spawnProcess(env);
   running.add(p);
   return p;
-}
-
-/** The base URL from the JSON log line carrying "graphiql":"http://127.0.0.1:<port>/graphiql". */
-function readyUrl(stdout: string): string | undefined {
-  for (const line of jsonLines(stdout)) {
-    const match = typeof line.graphiql === 'string' ? /^(http:\/\/127\.0\.0\.1:(\d+))\/graphiql$/.exec(line.graphiql) : null;
-    if (match && Number(match[2]) > 0) return match[1];
-  }
-  return undefined;
-}
-
-function jsonLines(text: string): Record<string, any>[] {
-  const lines: Record<string, any>[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      lines.push(JSON.parse(line));
-    } catch {
-      // a partial line still being written
-    }
-  }
-  return lines;
 }
 
 async function gql(url: string, key: string, query: string, variables?: Record<string, unknown>) {

@@ -4,8 +4,8 @@
 // success, X-RateLimit-* headers on 429. Tests point SENDGRID_API_BASE_URL
 // (baseUrls.sendgrid) at `url`.
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type FakeAnswer, startHttpFake } from './http-fake.js';
 
 /** A programmed answer: an HTTP error in SendGrid's shape, optionally late. */
 export interface SendgridFakeFailure {
@@ -68,14 +68,10 @@ export function fakeSendgridKey(): string {
 export async function startSendgridFake(options: { apiKeys?: string[]; delayMs?: number } = {}): Promise<SendgridFake> {
   const keys = new Set(options.apiKeys ?? []);
   const failures: SendgridFakeFailure[] = [];
-  const timers = new Set<NodeJS.Timeout>();
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+  const server = await startHttpFake(
+    (req, raw) => {
       const path = (req.url ?? '/').split('?')[0];
-      const raw = Buffer.concat(chunks).toString('utf8');
       let body: SendgridMailBody | null = null;
       try {
         const parsed: unknown = JSON.parse(raw);
@@ -94,15 +90,10 @@ export async function startSendgridFake(options: { apiKeys?: string[]; delayMs?:
         status: answer.status,
         messageId: answer.headers?.['x-message-id'] ?? null,
       });
-      const delay = fake.delayMs + (answer.delayMs ?? 0);
-      if (delay <= 0) return send(res, answer);
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        send(res, answer);
-      }, delay);
-      timers.add(timer);
-    });
-  });
+      return answer;
+    },
+    { delayMs: () => fake.delayMs, send },
+  );
 
   function handle(method: string, path: string, authKey: string | null, body: SendgridMailBody | null): Answer {
     if (path !== MAIL_SEND_PATH || method !== 'POST') return error(404, 'resource not found', null);
@@ -117,14 +108,8 @@ export async function startSendgridFake(options: { apiKeys?: string[]; delayMs?:
     return { status: 202, body: null, headers: { 'x-message-id': randomBytes(16).toString('base64url') } };
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
   const fake: SendgridFake = {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     requests: [],
     delayMs: options.delayMs ?? 0,
     addApiKey(key) {
@@ -138,13 +123,7 @@ export async function startSendgridFake(options: { apiKeys?: string[]; delayMs?:
       failures.length = 0;
       fake.delayMs = 0;
     },
-    async close() {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      // Keep-alive sockets of the SDK's HTTP agent would otherwise hold close() open.
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
   return fake;
 }
@@ -206,13 +185,8 @@ function validate(body: SendgridMailBody): { message: string; field: string } | 
   return null;
 }
 
-interface Answer {
-  status: number;
-  /** null: an empty body. */
-  body: unknown;
-  headers?: Record<string, string>;
-  delayMs?: number;
-}
+/** body null: an empty body. */
+type Answer = FakeAnswer;
 
 function error(status: number, message: string, field: string | null): Answer {
   return { status, body: { errors: [{ message, field, help: field ? `${HELP}#message.${field}` : null }] } };
@@ -234,7 +208,6 @@ function defaultMessage(status: number): string {
 }
 
 function send(res: ServerResponse, answer: Answer): void {
-  if (res.destroyed) return;
   if (answer.body === null) {
     res.writeHead(answer.status, { ...answer.headers, 'content-length': '0' });
     res.end();

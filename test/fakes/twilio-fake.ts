@@ -2,8 +2,8 @@
 // form-encoded requests, Basic auth with the account SID and auth token, JSON bodies with
 // Twilio's error codes. Tests point TWILIO_API_BASE_URL (baseUrls.twilio) at `url`.
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type FakeAnswer as Answer, startHttpFake } from './http-fake.js';
 
 export interface TwilioFakeAccount {
   accountSid: string;
@@ -70,26 +70,17 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
   const accounts = new Map<string, string>();
   for (const a of options.accounts ?? []) accounts.set(a.accountSid, a.authToken);
   const failures: TwilioFakeFailure[] = [];
-  const timers = new Set<NodeJS.Timeout>();
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+  const server = await startHttpFake(
+    (req, body) => {
       const path = (req.url ?? '/').split('?')[0];
-      const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+      const form = Object.fromEntries(new URLSearchParams(body));
       const auth = basicAuth(req.headers.authorization);
       fake.requests.push({ method: req.method ?? '', path, authAccountSid: auth?.user ?? null, form, headers: req.headers });
-      const answer = handle(req.method ?? '', path, auth, form);
-      const delay = fake.delayMs + (answer.delayMs ?? 0);
-      if (delay <= 0) return send(res, answer);
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        send(res, answer);
-      }, delay);
-      timers.add(timer);
-    });
-  });
+      return handle(req.method ?? '', path, auth, form);
+    },
+    { delayMs: () => fake.delayMs, send },
+  );
 
   function handle(method: string, path: string, auth: { user: string; password: string } | null, form: Record<string, string>): Answer {
     const match = MESSAGES_PATH.exec(path);
@@ -153,14 +144,8 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
     };
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
   const fake: TwilioFake = {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     requests: [],
     messages: [],
     delayMs: options.delayMs ?? 0,
@@ -176,22 +161,9 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
       failures.length = 0;
       fake.delayMs = 0;
     },
-    async close() {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      // Keep-alive sockets of the SDK's agent would otherwise hold close() open.
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
   return fake;
-}
-
-interface Answer {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-  delayMs?: number;
 }
 
 function error(status: number, code: number | undefined, message: string): Answer {
@@ -214,7 +186,6 @@ function defaultMessage(status: number): string {
 }
 
 function send(res: ServerResponse, answer: Answer): void {
-  if (res.destroyed) return;
   res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
   res.end(JSON.stringify(answer.body));
 }

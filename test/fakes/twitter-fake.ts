@@ -6,8 +6,8 @@
 // The signature is checked over the URL this server was called at (http://<Host><path>),
 // which is what the client signs when its base URL is moved (see providers/twitter/twitter-api.ts).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type FakeAnswer as Answer, startHttpFake } from './http-fake.js';
 
 export interface TwitterFakeAccount {
   appKey: string;
@@ -106,7 +106,6 @@ export async function startTwitterFake(options: { accounts?: TwitterFakeAccount[
   const usersById = new Map<string, TwitterFakeUser>();
   const failures: TwitterFakeFailure[] = [];
   const nonces = new Set<string>();
-  const timers = new Set<NodeJS.Timeout>();
 
   const addAccount = (a: TwitterFakeAccount) => {
     apps.set(a.appKey, a.appSecret);
@@ -114,11 +113,8 @@ export async function startTwitterFake(options: { accounts?: TwitterFakeAccount[
   };
   for (const a of options.accounts ?? []) addAccount(a);
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
+  const server = await startHttpFake(
+    (req, body) => {
       const [path, query = ''] = (req.url ?? '/').split('?');
       const signedUrl = `http://${(req.headers.host ?? '').toLowerCase()}${path}`;
       const oauth = parseOAuthHeader(req.headers.authorization);
@@ -134,16 +130,10 @@ export async function startTwitterFake(options: { accounts?: TwitterFakeAccount[
         body,
         headers: req.headers,
       });
-      const answer = auth === 'ok' ? handle(req.method ?? '', path, body, oauth!.oauth_token) : unauthorized();
-      const delay = fake.delayMs + (answer.delayMs ?? 0);
-      if (delay <= 0) return send(res, answer);
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        send(res, answer);
-      }, delay);
-      timers.add(timer);
-    });
-  });
+      return auth === 'ok' ? handle(req.method ?? '', path, body, oauth!.oauth_token) : unauthorized();
+    },
+    { delayMs: () => fake.delayMs, send },
+  );
 
   /** 'ok', or why the OAuth 1.0a signature is refused. */
   function verify(req: IncomingMessage, signedUrl: string, query: string, body: string, oauth: Record<string, string> | null): string {
@@ -251,14 +241,8 @@ export async function startTwitterFake(options: { accounts?: TwitterFakeAccount[
     return i < 0 ? undefined : failures.splice(i, 1)[0];
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
   const fake: TwitterFake = {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     requests: [],
     lookups: [],
     dms: [],
@@ -281,22 +265,9 @@ export async function startTwitterFake(options: { accounts?: TwitterFakeAccount[
       failures.length = 0;
       fake.delayMs = 0;
     },
-    async close() {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      // Keep-alive sockets of the SDK's agent would otherwise hold close() open.
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
   return fake;
-}
-
-interface Answer {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-  delayMs?: number;
 }
 
 function failureAnswer(f: TwitterFakeFailure): Answer {
@@ -350,7 +321,6 @@ function windowHeaders(limit: number, remaining: number, reset = Math.floor(Date
 }
 
 function send(res: ServerResponse, answer: Answer): void {
-  if (res.destroyed) return;
   res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers });
   res.end(JSON.stringify(answer.body));
 }

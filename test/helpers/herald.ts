@@ -82,3 +82,8 @@ export function ok<T>(result: GqlResult<T>): T {
   if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
   return result.data as T;
 }
+
+/** Retries fast enough for a test to watch a message fail `maxAttempts` times. */
+export function fastRetryEnv(maxAttempts: number): Record<string, string> {
+  return { HERALD_RETRY_BASE_MS: '50', HERALD_RETRY_MAX_DELAY_MS: '200', HERALD_RETRY_MAX_ATTEMPTS: String(maxAttempts) };
+}
