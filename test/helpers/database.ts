@@ -12,9 +12,10 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** `postgresUrl` (an admin connection) forces PostgreSQL even when DATABASE_URL is unset. */
+export async function createTestDatabase(postgresUrl = process.env.DATABASE_URL): Promise<TestDatabase> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-test-'));
-  const base = process.env.DATABASE_URL;
+  const base = postgresUrl;
   if (!base) {
     return { env: { HERALD_DATA_DIR: dataDir }, dataDir, drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
   }

@@ -1,13 +1,11 @@
 // Herald as an operator runs it: `node dist/main.js` with an environment, in a child
 // process. The compiled JS comes from test/global-setup.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { TestDatabase } from './database.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MAIN = path.join(root, 'dist', 'main.js');
@@ -147,24 +145,6 @@ export async function createPostgresDatabase(what: string): Promise<TestDatabase
         `(connecting to ${redact(base)} failed: ${(err as Error).message})`,
     );
   }
-  const name = `herald_test_${randomBytes(6).toString('hex')}`;
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-processes-'));
-  return {
-    env: { HERALD_DATA_DIR: dataDir, DATABASE_URL: url.toString() },
-    dataDir,
-    async drop() {
-      const client = new pg.Client({ connectionString: base });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  await admin.end();
+  return createTestDatabase(base);
 }
