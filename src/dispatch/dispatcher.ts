@@ -4,7 +4,7 @@
 // already-sent message is never sent, and two workers never send the same attempt.
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
-import type { MessageStatusValue, ProviderValue } from '../db/schema/index.js';
+import type { ProviderValue } from '../db/schema/index.js';
 import type { Metrics } from '../metrics.js';
 import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
 import type { GatewaysService } from '../modules/gateways/gateways.service.js';

@@ -35,14 +35,14 @@ export class BillingService {
       for (const p of problems) all.add(['input', 'invoice', p.field], p.message);
       all.throwIfAny();
     }
-    const ref = fromGlobalId(input.customerId, 'Recipient');
-    const customer = ref ? await recipientsQ.findRecipient(this.db, tenantId, ref.uuid) : undefined;
+    const route = await this.messagesService.route(tenantId, input.customerId, 'TWITTER_DM');
+    const customer = route?.recipient;
     if (!customer) throw refuse(UserErrorCode.NOT_FOUND, `no customer ${input.customerId}`, ['input', 'customerId']);
     if (customer.kind !== 'CUSTOMER') throw invalid(['input', 'customerId'], `invoices go to customers; ${input.customerId} is a ${customer.kind}`);
     if (!customer.twitterHandle) {
       throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${customer.displayName} has no X handle`, ['input', 'customerId']);
     }
-    const gateway = await this.messagesService.gatewayFor(tenantId, customer.id, 'TWITTER_DM');
+    const gateway = route!.gateway();
     const id = uuidv7();
     return this.messagesService.insertAndEnqueue(
       {

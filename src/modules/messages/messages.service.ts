@@ -11,7 +11,6 @@ import { maskEmail, maskPhone } from '../../lib/mask.js';
 import type { Metrics } from '../../metrics.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
-import * as subscriptionsQ from '../subscriptions/subscriptions.queries.js';
 import type { DeliveryLog, DeliveryLogFilter, Message, MessageFilter, SendSmsInput } from './messages.types.js';
 import * as q from './messages.queries.js';
 
@@ -87,15 +86,13 @@ export class MessagesService {
   /** sendSms: to a known CLIENT or STAFF only, never a raw number. */
   async sendSms(tenantId: string, input: SendSmsInput, now = new Date()): Promise<q.MessageRow> {
     const target = this.smsTarget(input);
-    const ref = fromGlobalId(target.id, 'Recipient');
-    // One round trip for the recipient and the gateway its SMS would take.
-    const route = ref ? await recipientsQ.findRecipientRoute(this.db, tenantId, ref.uuid, 'SMS') : undefined;
+    const route = await this.route(tenantId, target.id, 'SMS');
     const recipient = route?.recipient;
     if (!recipient || recipient.kind !== target.kind) {
       throw refuse(UserErrorCode.NOT_FOUND, `no ${target.kind.toLowerCase()} ${target.id}`, target.field);
     }
     if (!recipient.phone) throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${recipient.displayName} has no phone number`, target.field);
-    const gateway = usableGateway('SMS', route.subscribedTo !== null, route.gateway ?? undefined);
+    const gateway = route!.gateway();
 
     const sendAt = input.sendAt && input.sendAt.getTime() > now.getTime() ? input.sendAt : null;
     if (sendAt && sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
@@ -138,13 +135,17 @@ export class MessagesService {
       : { id: input.staffId!, kind: 'STAFF', field: ['input', 'staffId'] };
   }
 
-  /** The recipient's subscription gateway on the channel, else the channel default; enabled, or GATEWAY_NOT_CONFIGURED. */
-  async gatewayFor(tenantId: string, recipientId: string, channel: ChannelValue) {
-    const [subscription] = (await subscriptionsQ.subscriptionsOf(this.db, tenantId, [recipientId])).filter((s) => s.channel === channel);
-    const gateway = subscription
-      ? await gatewaysQ.findGateway(this.db, tenantId, subscription.gatewayId)
-      : await gatewaysQ.findDefaultGateway(this.db, tenantId, channel);
-    return usableGateway(channel, !!subscription, gateway);
+  /**
+   * The recipient behind an API id and, in the same round trip, the gateway a message to
+   * it on `channel` takes: its subscription's, else the channel default. `gateway()`
+   * refuses with GATEWAY_NOT_CONFIGURED when that gateway is missing or disabled, so
+   * callers decide when that check comes among their own.
+   */
+  async route(tenantId: string, id: string, channel: ChannelValue) {
+    const ref = fromGlobalId(id, 'Recipient');
+    const row = ref ? await recipientsQ.findRecipientRoute(this.db, tenantId, ref.uuid, channel) : undefined;
+    if (!row) return undefined;
+    return { recipient: row.recipient, gateway: () => usableGateway(channel, row.subscribedTo !== null, row.gateway ?? undefined) };
   }
 
   /**

@@ -4,6 +4,7 @@
 // SENDGRID_API_BASE_URL moves the scheme/host/port only; the SDK's path (/v3/mail/send) stays.
 import { Client } from '@sendgrid/client';
 import { MailService } from '@sendgrid/mail';
+import { clientCache } from '../client-cache.js';
 
 export interface SendgridApiOptions {
   apiKey: string;
@@ -12,32 +13,22 @@ export interface SendgridApiOptions {
   timeoutMs: number;
 }
 
-// Bounded so rotated keys and deleted gateways do not pile up; Map order makes the oldest
-// entry the first one.
-const MAX_CLIENTS = 500;
-const services = new Map<string, MailService>();
+const services = clientCache<MailService>();
 
 /** The cached MailService for this key, endpoint and timeout. */
 export function sendgridMailService(options: SendgridApiOptions): MailService {
   const origin = options.baseUrl ? new URL(options.baseUrl).origin : undefined;
-  const key = [options.apiKey, origin ?? '', options.timeoutMs].join('\u0000');
-  const cached = services.get(key);
-  if (cached) {
-    services.delete(key);
-    services.set(key, cached);
-    return cached;
-  }
-  // The HTTP client is made here rather than reached through the service: MailService's
-  // typings do not expose its client.
-  const client = new Client();
-  // setApiKey also resets the base URL (to the global region's), so the override comes after it.
-  client.setApiKey(options.apiKey);
-  if (origin) client.setDefaultRequest('baseUrl', `${origin}/`);
-  const service = new MailService();
-  service.setClient(client);
-  // The SDK never retries on its own: a job is one attempt, and retries are Herald's.
-  service.setTimeout(options.timeoutMs);
-  services.set(key, service);
-  if (services.size > MAX_CLIENTS) services.delete(services.keys().next().value!);
-  return service;
+  return services([options.apiKey, origin, options.timeoutMs], () => {
+    // The HTTP client is made here rather than reached through the service: MailService's
+    // typings do not expose its client.
+    const client = new Client();
+    // setApiKey also resets the base URL (to the global region's), so the override comes after it.
+    client.setApiKey(options.apiKey);
+    if (origin) client.setDefaultRequest('baseUrl', `${origin}/`);
+    const service = new MailService();
+    service.setClient(client);
+    // The SDK never retries on its own: a job is one attempt, and retries are Herald's.
+    service.setTimeout(options.timeoutMs);
+    return service;
+  });
 }

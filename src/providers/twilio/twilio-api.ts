@@ -3,6 +3,7 @@
 // SDK's documented paths (/2010-04-01/Accounts/{sid}/Messages.json) stay.
 import twilio from 'twilio';
 import type SdkRequestClient from 'twilio/lib/base/RequestClient.js';
+import { clientCache } from '../client-cache.js';
 
 const { RequestClient, RestException } = twilio;
 
@@ -60,25 +61,14 @@ function isProblemDetails(body: unknown): boolean {
   return typeof b === 'object' && b !== null && typeof b.type === 'string' && typeof b.title === 'string' && typeof b.status === 'number';
 }
 
-// Bounded so rotated tokens and deleted gateways do not pile up; Map order makes the
-// oldest entry the first one.
-const MAX_CLIENTS = 500;
-const clients = new Map<string, twilio.Twilio>();
+const clients = clientCache<twilio.Twilio>();
 
 /** The cached SDK client for this account, token, endpoint and timeout. Throws if the SDK refuses the credentials. */
 export function twilioClient(options: TwilioApiOptions): twilio.Twilio {
-  const key = [options.accountSid, options.authToken, options.baseUrl ?? '', options.timeoutMs].join('\u0000');
-  const cached = clients.get(key);
-  if (cached) {
-    clients.delete(key);
-    clients.set(key, cached);
-    return cached;
-  }
-  const client = twilio(options.accountSid, options.authToken, {
-    httpClient: new HeraldRequestClient({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs }),
-    autoRetry: false,
-  });
-  clients.set(key, client);
-  if (clients.size > MAX_CLIENTS) clients.delete(clients.keys().next().value!);
-  return client;
+  return clients([options.accountSid, options.authToken, options.baseUrl, options.timeoutMs], () =>
+    twilio(options.accountSid, options.authToken, {
+      httpClient: new HeraldRequestClient({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs }),
+      autoRetry: false,
+    }),
+  );
 }

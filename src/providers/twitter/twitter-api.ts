@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { TwitterApi, type ITwitterApiClientPlugin, type TwitterApiv2 } from 'twitter-api-v2';
+import { clientCache } from '../client-cache.js';
 
 export interface TwitterApiOptions {
   /** OAuth 1.0a user context of the sending account. */
@@ -45,36 +46,28 @@ export function originOf(baseUrl: string): string {
   return url.origin;
 }
 
-// Bounded so rotated tokens and deleted gateways do not pile up; Map order makes the
-// oldest entry the first one.
-const MAX_CLIENTS = 500;
-const clients = new Map<string, TwitterApiv2>();
+const clients = clientCache<TwitterApiv2>();
 
-/** The cached v2 client for these credentials, endpoint and timeout. Throws on a malformed base URL. */
+/**
+ * The cached v2 client for these credentials, endpoint and timeout. Throws on a malformed
+ * base URL. An evicted client's agent is not destroyed: a send may still be using it; its
+ * idle keep-alive sockets close when the server drops them.
+ */
 export function twitterClient(options: TwitterApiOptions): TwitterApiv2 {
-  const key = [options.appKey, options.appSecret, options.accessToken, options.accessSecret, options.baseUrl ?? '', options.timeoutMs].join('\u0000');
-  const cached = clients.get(key);
-  if (cached) {
-    clients.delete(key);
-    clients.set(key, cached);
-    return cached;
-  }
-  const origin = options.baseUrl ? originOf(options.baseUrl) : undefined;
-  // The SDK always calls https.request; for an http:// origin Node accepts that only
-  // with a plain http.Agent, whose protocol then matches the URL's.
-  const httpAgent = origin?.startsWith('http:') ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
-  const client = new TwitterApi(
-    {
-      appKey: options.appKey,
-      appSecret: options.appSecret,
-      accessToken: options.accessToken,
-      accessSecret: options.accessSecret,
-    },
-    { httpAgent, plugins: [requestConfigPlugin({ origin, timeoutMs: options.timeoutMs })] },
-  ).v2;
-  clients.set(key, client);
-  // The evicted client's agent is not destroyed: a send may still be using it; its idle
-  // keep-alive sockets close when the server drops them.
-  if (clients.size > MAX_CLIENTS) clients.delete(clients.keys().next().value!);
-  return client;
+  const key = [options.appKey, options.appSecret, options.accessToken, options.accessSecret, options.baseUrl, options.timeoutMs];
+  return clients(key, () => {
+    const origin = options.baseUrl ? originOf(options.baseUrl) : undefined;
+    // The SDK always calls https.request; for an http:// origin Node accepts that only
+    // with a plain http.Agent, whose protocol then matches the URL's.
+    const httpAgent = origin?.startsWith('http:') ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
+    return new TwitterApi(
+      {
+        appKey: options.appKey,
+        appSecret: options.appSecret,
+        accessToken: options.accessToken,
+        accessSecret: options.accessSecret,
+      },
+      { httpAgent, plugins: [requestConfigPlugin({ origin, timeoutMs: options.timeoutMs })] },
+    ).v2;
+  });
 }
