@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { Channel, Provider } from './graphql/enums.js';
 import { countApiKeys } from './modules/api-keys/api-keys.queries.js';
-import { clearDefault, findDefaultGateway, insertGateways, listGateways, updateGateway } from './modules/gateways/gateways.queries.js';
+import { insertGateways, listGateways, updateGateway } from './modules/gateways/gateways.queries.js';
 import { type EnvGateway, SANDBOX_GATEWAY_NAME, sandboxGatewayRows } from './modules/gateways/gateways.service.js';
 import { ensureDefaultTenant } from './modules/tenants/tenants.queries.js';
 import { DEFAULT_TENANT_ID } from './modules/tenants/tenants.service.js';
@@ -60,12 +60,9 @@ export async function bootstrap(db: Database, services: Services, config: Config
     // A channel left without a default (none ever set) falls back to its SANDBOX.
     const rows = await listGateways(tx, DEFAULT_TENANT_ID);
     for (const channel of Object.values(Channel)) {
-      if (await findDefaultGateway(tx, DEFAULT_TENANT_ID, channel)) continue;
+      if (rows.some((r) => r.channel === channel && r.isDefault)) continue;
       const sandbox = rows.find((r) => r.channel === channel && r.provider === Provider.SANDBOX && r.name === SANDBOX_GATEWAY_NAME);
-      if (sandbox) {
-        await clearDefault(tx, DEFAULT_TENANT_ID, channel);
-        await updateGateway(tx, sandbox.id, { isDefault: true, enabled: true });
-      }
+      if (sandbox) await updateGateway(tx, sandbox.id, { isDefault: true, enabled: true });
     }
 
     if (config.bootstrapAdminKey) {

@@ -17,6 +17,7 @@ import { registerGraphiql } from './graphiql.js';
 import { createSendLimiter, registerRequestRateLimit } from './rate-limit.js';
 import { registerSubscriptions } from './subscriptions.js';
 import { registerWebhooks } from './webhooks.js';
+import { bearerKey } from '../lib/api-key.js';
 
 export interface HttpDeps {
   config: Pick<
@@ -131,9 +132,9 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
 /** A present but bad Authorization header is refused outright; an absent one is decided per operation. */
 async function authenticate(services: Services, header: string | undefined): Promise<AuthInfo | null> {
   if (header === undefined) return null;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw unauthenticated('Authorization must be "Bearer <api key>"');
-  const auth = await services.apiKeys.authenticate(match[1]);
+  const key = bearerKey(header);
+  if (!key) throw unauthenticated('Authorization must be "Bearer <api key>"');
+  const auth = await services.apiKeys.authenticate(key);
   if (!auth) throw unauthenticated('The API key is unknown or revoked');
   return auth;
 }

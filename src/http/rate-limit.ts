@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { type DocumentNode, GraphQLError, Kind, type OperationDefinitionNode, type SelectionNode, valueFromASTUntyped } from 'graphql';
 import type { Context } from '../graphql/context.js';
 import { hashApiKey } from '../lib/api-key.js';
+import { bearerKey } from '../lib/api-key.js';
 
 export type Take = { ok: true } | { ok: false; retryAfterSeconds: number; never: boolean };
 
@@ -76,7 +77,7 @@ export function registerRequestRateLimit(app: FastifyInstance, path: string, opt
   if (options.perSecond <= 0) return;
   const buckets = new TokenBuckets(options.perSecond, options.burst);
   const bucketOf = (authorization: string | undefined, ip: string): string => {
-    const key = authorization === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+    const key = bearerKey(authorization);
     return key ? `key:${hashApiKey(key)}` : `ip:${ip}`;
   };
 

@@ -10,6 +10,7 @@ import type { AuthInfo, Context } from '../graphql/context.js';
 import { type QueryLimits, checkQueryLimits, checkStringValues } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Services } from '../services.js';
+import { bearerKey } from '../lib/api-key.js';
 
 export function registerSubscriptions(
   app: FastifyInstance,
@@ -33,8 +34,8 @@ export function registerSubscriptions(
       schema,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        const match = typeof raw === 'string' ? /^(?:Bearer\s+)?(\S+)\s*$/i.exec(raw) : null;
-        const auth = match ? await services.apiKeys.authenticate(match[1]) : null;
+        const key = bearerKey(raw, true);
+        const auth = key ? await services.apiKeys.authenticate(key) : null;
         if (!auth) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.auth = auth;
         return true;
