@@ -28,32 +28,20 @@
 //
 // The vendor fakes (Twilio Messages, SendGrid mail/send, X users/by/username and DMs) run in
 // one child process of their own, on one port, so no measurement shares their event loop.
-import { fork, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const self = fileURLToPath(import.meta.url);
-const root = path.resolve(path.dirname(self), '..');
-const SECRET_KEY = randomBytes(32).toString('hex');
-const ADMIN_KEY = `bench_${randomBytes(24).toString('hex')}`;
+import { pathToFileURL } from 'node:url';
+import { startFakeChild } from './bench/fakes.mjs';
+import {
+  ADMIN_KEY, SECRET_KEY, buildIfStale, countWarnings, cpuMeter, fmt, graphqlClient, loadAverage, machineInfo, markdownTable, mb, ms,
+  numEnv, parallel, payloadOf, perOp, queueLatency, renderTable, root, runLoad, sleep, smsBody, startHerald, stopChild, upsertSection,
+  uuidv4, uuidv7, verdict, vmStatus, waitForStatus,
+} from './bench/lib.mjs';
 
 // ---------------------------------------------------------------------------------------
 // settings
-
-function numEnv(name, fallback, min = 1) {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) {
-    console.error(`bench: ${name} must be a number ≥ ${min}, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
-}
 
 function settings() {
   return {
@@ -353,49 +341,6 @@ function stagesToRun(only) {
   return new Set(wanted);
 }
 
-function machineInfo(started, pgVersion, pgMaxConnections) {
-  return {
-    cpus: os.cpus().length,
-    nproc: nproc(),
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    memoryGb: (os.totalmem() / 1024 ** 3).toFixed(1),
-    node: process.version,
-    postgres: pgVersion,
-    pgMaxConnections,
-    date: started.toISOString(),
-    load: loadAverage(),
-  };
-}
-
-function loadAverage() {
-  return os.loadavg().map((l) => l.toFixed(2)).join(' ');
-}
-
-// ---------------------------------------------------------------------------------------
-// build (same rule as scripts/start.mjs: dist older than src or package.json → build)
-
-function newestSource(dir) {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-function buildIfStale() {
-  const stampFile = path.join(root, 'dist', '.build-stamp');
-  const built = fs.existsSync(stampFile) ? fs.statSync(stampFile).mtimeMs : 0;
-  const sources = Math.max(newestSource(path.join(root, 'src')), fs.statSync(path.join(root, 'package.json')).mtimeMs);
-  if (built >= sources) return;
-  console.error('bench: building (npm run build)…');
-  const result = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) {
-    console.error('bench: the build failed');
-    process.exit(result.status ?? 1);
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 // 2. raw INSERT baseline: a row like a message, with the id order and two of the indexes
 // Herald's messages table has, written one autocommit statement at a time.
@@ -452,38 +397,6 @@ async function rawInsertBaseline(pg, url, s) {
 const SEND_SMS = `mutation Bench($input: SendSmsInput!) {
   sendSms(input: $input) { message { id status } userErrors { code message field } }
 }`;
-
-function graphqlClient(port, maxSockets) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets });
-  return {
-    agent,
-    post(query, variables) {
-      return this.postBody(JSON.stringify({ query, variables }));
-    },
-    postBody(body) {
-      return new Promise((resolve, reject) => {
-        const req = http.request(
-          {
-            host: '127.0.0.1',
-            port,
-            path: '/graphql',
-            method: 'POST',
-            agent,
-            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${ADMIN_KEY}` },
-          },
-          (res) => {
-            const chunks = [];
-            res.on('data', (c) => chunks.push(c));
-            res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
-            res.on('error', reject);
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
-    },
-  };
-}
 
 async function createRecipients(port, n) {
   const client = graphqlClient(port, 4);
@@ -548,32 +461,6 @@ const UPDATE_ORDER_STATUS = `mutation Bench($input: UpdateOrderStatusInput!) {
 }`;
 const ORDER_CHANNELS = ['SMS', 'EMAIL', 'WHATSAPP'];
 const ORDER_STATUSES = ['CONFIRMED', 'PACKED', 'SHIPPED', 'OUT_FOR_DELIVERY', 'DELIVERED'];
-
-/** The answer's problem (non-2xx, GraphQL error, userError), or its payload. */
-function payloadOf(res, field) {
-  if (res.status < 200 || res.status >= 300) return { problem: `HTTP ${res.status}: ${res.text.slice(0, 300)}` };
-  const json = JSON.parse(res.text);
-  if (json.errors?.length) return { problem: `GraphQL: ${json.errors[0].message} (${json.errors[0].extensions?.code ?? 'no code'})` };
-  const payload = json.data?.[field];
-  if (!payload) return { problem: `no ${field} in the answer` };
-  if (payload.userErrors?.length) return { problem: `userError ${payload.userErrors[0].code}: ${payload.userErrors[0].message}` };
-  return { payload };
-}
-
-/** Runs `fn` over `items`, `concurrency` at a time; throws the first failure. */
-async function parallel(items, concurrency, fn) {
-  let next = 0;
-  const out = new Array(items.length);
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i], i);
-      }
-    }),
-  );
-  return out;
-}
 
 /** N CUSTOMERs with phone, e-mail and WhatsApp, each subscribed to SMS, EMAIL and WHATSAPP (default gateways). */
 async function createOrderCustomers(port, n, concurrency) {
@@ -711,16 +598,6 @@ function cycleInvoices(customers, call, perCall) {
       },
     };
   });
-}
-
-function vmStatus(pid) {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
-  } catch {
-    return { rssMb: NaN, hwmMb: NaN };
-  }
 }
 
 async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount }) {
@@ -893,35 +770,6 @@ async function waitForSent(pool, target, timeoutMs) {
   return false;
 }
 
-function mb(bytes) {
-  return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
-}
-
-function markdownTable(rows) {
-  return [
-    '| figure | value | notes | target | result |',
-    '| --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`),
-  ].join('\n');
-}
-
-/** Replaces the `key` section of docs/performance.md (between its markers), or adds it before "How each figure is taken". */
-function upsertSection(file, key, markdown) {
-  const begin = `<!-- bench:${key} (written by scripts/bench.mjs) -->`;
-  const end = `<!-- /bench:${key} -->`;
-  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Performance\n';
-  const block = `${begin}\n${markdown.trim()}\n${end}`;
-  const i = text.indexOf(begin);
-  const j = text.indexOf(end);
-  if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
-  else {
-    const how = text.indexOf('## How each figure is taken');
-    text = how >= 0 ? `${text.slice(0, how)}${block}\n\n${text.slice(how)}` : `${text.trimEnd()}\n\n${block}\n`;
-  }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
-}
-
 // ---------------------------------------------------------------------------------------
 // 4a. the twilio SDK, as the worker uses it (Herald's compiled RequestClient), to the fake
 
@@ -948,324 +796,7 @@ async function rawPostRate(fakeUrl, account, s, cpu) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 4b/4c. the database tells when the worker is done and how long jobs waited
-
-async function waitForStatus(pool, total, timeoutMs) {
-  const deadline = performance.now() + timeoutMs;
-  let last = '';
-  let lastPrint = 0;
-  while (performance.now() < deadline) {
-    const { rows } = await pool.query(`select status, count(*)::int as n from messages group by status`);
-    const by = Object.fromEntries(rows.map((r) => [r.status, r.n]));
-    const done = (by.SENT ?? 0) + (by.FAILED ?? 0) + (by.DELIVERED ?? 0) + (by.CANCELLED ?? 0);
-    last = JSON.stringify(by);
-    if (done >= total) return true;
-    if (performance.now() - lastPrint > 5000) {
-      lastPrint = performance.now();
-      process.stdout.write(`  … ${last}\n`);
-    }
-    await sleep(100);
-  }
-  console.log(`  gave up waiting: ${last}`);
-  return false;
-}
-
-async function queueLatency(pool, since) {
-  const pct = (col) =>
-    `percentile_cont(0.5) within group (order by ${col}) as p50, percentile_cont(0.95) within group (order by ${col}) as p95, percentile_cont(0.99) within group (order by ${col}) as p99`;
-  let job = { p50: null, p95: null, p99: null };
-  try {
-    job = (
-      await pool.query(
-        `select ${pct('extract(epoch from started_on - created_on) * 1000')} from pgboss.job where name = 'herald-dispatch' and created_on >= $1 and started_on is not null`,
-        [since],
-      )
-    ).rows[0];
-  } catch (err) {
-    console.log(`  (pg-boss job timings unavailable: ${err.message})`);
-  }
-  const sent = (
-    await pool.query(`select ${pct('extract(epoch from sent_at - created_at) * 1000')} from messages where created_at >= $1 and sent_at is not null`, [since])
-  ).rows[0];
-  const num = (v) => (v === null || v === undefined ? null : Number(v));
-  return { jobP50: num(job.p50), jobP95: num(job.p95), jobP99: num(job.p99), sentP50: num(sent.p50), sentP95: num(sent.p95) };
-}
-
-// ---------------------------------------------------------------------------------------
-// load generator: closed loop over `concurrency` lanes, or open loop at a fixed rate
-
-async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, ratePerSecond, once, cpu }) {
-  const latencies = [];
-  let done = 0;
-  let errors = 0;
-  let measuring = warmupSeconds === 0;
-  let measureStart = performance.now();
-  let cpuStart = cpu?.snapshot();
-  const stopAt = seconds ? performance.now() + (warmupSeconds + seconds) * 1000 : Infinity;
-  if (!measuring) {
-    setTimeout(() => {
-      measuring = true;
-      measureStart = performance.now();
-      cpuStart = cpu?.snapshot();
-    }, warmupSeconds * 1000);
-  }
-  let issued = 0;
-  const errorSamples = [];
-  const more = () => performance.now() < stopAt && (count === undefined || issued < count);
-
-  const one = async () => {
-    issued++;
-    const t0 = performance.now();
-    let problem;
-    try {
-      problem = await once();
-    } catch (err) {
-      problem = err instanceof Error ? err.message : String(err);
-    }
-    const t1 = performance.now();
-    if (!measuring) return;
-    if (problem) {
-      errors++;
-      if (errorSamples.length < 3) errorSamples.push(problem);
-    }
-    else {
-      done++;
-      latencies.push(t1 - t0);
-    }
-  };
-
-  if (ratePerSecond) {
-    // Open loop: requests leave on schedule whatever the answers' speed (the agent bounds sockets).
-    const inflight = new Set();
-    const begin = performance.now();
-    while (more()) {
-      const due = Math.floor(((performance.now() - begin) / 1000) * ratePerSecond);
-      while (issued < due && more()) {
-        const p = one();
-        inflight.add(p);
-        p.finally(() => inflight.delete(p));
-      }
-      await sleep(5);
-    }
-    await Promise.all(inflight);
-  } else {
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (more()) await one();
-      }),
-    );
-  }
-  const elapsed = (performance.now() - measureStart) / 1000;
-  const cpuMs = cpu ? await cpu.since(cpuStart) : undefined;
-  latencies.sort((a, b) => a - b);
-  const q = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : NaN);
-  return { rate: done / elapsed, done, errors, errorSamples, p50: q(0.5), p99: q(0.99), seconds: elapsed, cpuMs };
-}
-
-// ---------------------------------------------------------------------------------------
-// Herald child processes
-
-function startHerald(role, env, children, logStream, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'main.js'), '--role', role], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`Herald --role ${role} did not become ready in 60 s`)), 60_000);
-    const onLine = (line) => {
-      if (!line.includes('graphiql')) return;
-      try {
-        const json = JSON.parse(line);
-        const port = Number(new URL(json.graphiql).port);
-        clearTimeout(timer);
-        resolve({ child, port });
-      } catch {
-        // not the JSON ready line (e.g. the first-key banner)
-      }
-    };
-    child.stdout.on('data', (chunk) => {
-      logStream.write(`[${role} ${child.pid}] ${chunk}`);
-      buffer += chunk;
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        onLine(buffer.slice(0, nl));
-        buffer = buffer.slice(nl + 1);
-      }
-    });
-    child.stderr.on('data', (chunk) => {
-      logStream.write(`[${role} ${child.pid} stderr] ${chunk}`);
-      process.stderr.write(`[herald ${role}] ${chunk}`);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Herald --role ${role} exited with ${code} before it was ready`));
-    });
-  });
-}
-
-function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-function countWarnings(file) {
-  try {
-    return fs
-      .readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => /"level":(40|50|60)/.test(l)).length;
-  } catch {
-    return 0;
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// zero-latency vendor fakes, in one process of their own (so neither side of a measurement
-// shares an event loop with them), on one port, answering as the vendors do:
-//   Twilio  POST /2010-04-01/Accounts/{sid}/Messages.json → 201 with a sid
-//   SendGrid POST /v3/mail/send → 202, empty body, X-Message-Id
-//   X       GET /2/users/by/username/:username → 200 { data: { id, name, username } }
-//           POST /2/dm_conversations/with/:participant_id/messages → 201 { data: { dm_conversation_id, dm_event_id } }
-// Auth headers must be there (Basic, Bearer, OAuth) but signatures are not checked.
-
-function startFakeChild() {
-  const child = fork(self, ['--vendor-fakes'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pending = [];
-  child.on('message', (m) => {
-    if (m && m.counts) pending.shift()?.(m.counts);
-  });
-  const counts = () =>
-    new Promise((r) => {
-      pending.push(r);
-      child.send('counts');
-    });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => {
-      if (!m?.port) return reject(new Error('the vendor fakes did not start'));
-      resolve({
-        child,
-        url: `http://127.0.0.1:${m.port}`,
-        /** Twilio Messages POSTs so far. */
-        count: async () => (await counts()).twilio,
-        /** { twilio, sendgrid, lookup, dm } so far. */
-        counts,
-      });
-    });
-    child.once('exit', (code) => reject(new Error(`the vendor fakes exited with ${code}`)));
-  });
-}
-
-function runVendorFakes() {
-  const TWILIO = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
-  const X_USER = /^\/2\/users\/by\/username\/([^/]+)$/;
-  const X_DM = /^\/2\/dm_conversations\/with\/([^/]+)\/messages$/;
-  const counts = { twilio: 0, sendgrid: 0, lookup: 0, dm: 0 };
-  const userIds = new Map();
-  let nextUserId = 1_000_000;
-  let nextEvent = 1_800_000_000_000_000_000n;
-  const json = (res, status, body, headers = {}) => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-    res.end(text);
-  };
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const url = (req.url ?? '/').split('?')[0];
-      const auth = req.headers.authorization ?? '';
-      let match;
-      if ((match = TWILIO.exec(url))) return twilio(req, res, match, auth, Buffer.concat(chunks).toString('utf8'));
-      if (url === '/v3/mail/send' && req.method === 'POST') {
-        if (!/^Bearer \S+/.test(auth)) return json(res, 401, { errors: [{ message: 'The provided authorization grant is invalid, expired, or revoked', field: null, help: null }] });
-        counts.sendgrid++;
-        res.writeHead(202, { 'x-message-id': randomBytes(16).toString('base64url'), 'content-length': '0' });
-        return res.end();
-      }
-      if ((match = X_USER.exec(url)) || (match = X_DM.exec(url))) {
-        if (!/^OAuth /.test(auth)) return json(res, 401, { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' });
-        if (req.method === 'GET' && X_USER.test(url)) {
-          counts.lookup++;
-          const username = decodeURIComponent(match[1]);
-          if (!userIds.has(username.toLowerCase())) userIds.set(username.toLowerCase(), String(nextUserId++));
-          return json(res, 200, { data: { id: userIds.get(username.toLowerCase()), name: username, username } });
-        }
-        if (req.method === 'POST' && X_DM.test(url)) {
-          counts.dm++;
-          const eventId = String(nextEvent++);
-          return json(res, 201, { data: { dm_conversation_id: `${match[1]}-1`, dm_event_id: eventId } });
-        }
-      }
-      json(res, 404, { error: `no route ${req.method} ${url}` });
-    });
-  });
-
-  function twilio(req, res, match, auth, text) {
-    const form = new URLSearchParams(text);
-    if (req.method !== 'POST' || !/^Basic /.test(auth)) {
-      return json(res, 401, { code: 20003, message: 'Authenticate', status: 401 });
-    }
-    counts.twilio++;
-    const sid = `SM${randomBytes(16).toString('hex')}`;
-    const accountSid = decodeURIComponent(match[1]);
-    const date = new Date().toUTCString().replace('GMT', '+0000');
-    json(res, 201, {
-      account_sid: accountSid,
-      api_version: '2010-04-01',
-      body: form.get('Body'),
-      date_created: date,
-      date_sent: null,
-      date_updated: date,
-      direction: 'outbound-api',
-      error_code: null,
-      error_message: null,
-      from: form.get('From'),
-      messaging_service_sid: null,
-      num_media: '0',
-      num_segments: '1',
-      price: null,
-      price_unit: 'USD',
-      sid,
-      status: 'queued',
-      subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}/Media.json` },
-      to: form.get('To'),
-      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
-    });
-  }
-
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
-  process.on('message', (m) => {
-    if (m === 'counts') process.send({ counts });
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.on('SIGTERM', () => process.exit(0));
-}
-
-// ---------------------------------------------------------------------------------------
 // output
-
-function verdict(ok) {
-  return ok ? 'PASS' : 'MISS';
-}
-
-function renderTable(rows) {
-  const header = ['figure', 'value', 'notes', 'target', 'result'];
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
-  return all.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()).join('\n');
-}
 
 function renderMarkdown(m, s, rows, warnings) {
   const table = [
@@ -1325,112 +856,5 @@ BENCH_LATENCY_SECONDS=${s.latencySeconds}, BENCH_LATENCY_LOAD=${s.latencyLoad}.$
 `;
 }
 
-// ---------------------------------------------------------------------------------------
-// CPU time (Linux /proc): of given processes, and of the PostgreSQL backends serving one
-// database, so a figure says where the work went even when the machine is shared.
-
-const CLK_TCK = 100;
-
-function procCpuMs(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-
-function postgresPids() {
-  try {
-    return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d) && readComm(d) === 'postgres').map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function readComm(pid) {
-  try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
-
-/** Measures CPU ms of `pids()` (node processes) and of `db`'s backends over a load window. */
-function cpuMeter(pool, db, pids) {
-  return {
-    snapshot() {
-      const at = new Map();
-      for (const pid of [...pids(), ...postgresPids()]) at.set(pid, procCpuMs(pid));
-      return at;
-    },
-    async since(start) {
-      const backends = (await pool.query('select pid from pg_stat_activity where datname = $1', [db])).rows.map((r) => r.pid);
-      const delta = (pid) => {
-        const now = procCpuMs(pid);
-        const then = start.get(pid);
-        // A backend that started inside the window counts whole.
-        if (now === undefined) return 0;
-        return then === undefined ? now : now - then;
-      };
-      return { node: pids().reduce((sum, pid) => sum + delta(pid), 0), postgres: backends.reduce((sum, pid) => sum + delta(pid), 0) };
-    },
-  };
-}
-
-function perOp(cpuMs, n) {
-  if (!cpuMs || !n) return 'n/a';
-  return `${((cpuMs.node / n) * 1000).toFixed(0)} µs node + ${((cpuMs.postgres / n) * 1000).toFixed(0)} µs PostgreSQL`;
-}
-
-// ---------------------------------------------------------------------------------------
-// small helpers
-
-function smsBody(i) {
-  return `Your repayment of 125.00 USD for loan ${String(100000 + (i % 900000))} is due on 2025-01-15.`;
-}
-
-function uuidv4() {
-  const b = randomBytes(16);
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  return hex(b);
-}
-
-function uuidv7(ms) {
-  const b = randomBytes(16);
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = (b[6] & 0x0f) | 0x70;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  return hex(b);
-}
-
-function hex(b) {
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-function fmt(n) {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
-}
-
-function ms(v) {
-  return v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(1)} ms`;
-}
-
-function nproc() {
-  try {
-    return Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || os.cpus().length;
-  } catch {
-    return os.cpus().length;
-  }
-}
-
-function sleep(msDelay) {
-  return new Promise((r) => setTimeout(r, msDelay));
-}
-
 // Last, so every module-level constant above is initialised before main() runs.
-if (process.argv.includes('--vendor-fakes')) runVendorFakes();
-else await main();
+await main();

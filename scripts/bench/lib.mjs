@@ -1,0 +1,448 @@
+// Shared by the benchmark scripts (scripts/bench.mjs and its stages): Herald child
+// processes, a closed/open-loop load generator, CPU accounting from /proc, GraphQL over
+// keep-alive HTTP, and the figures' rendering into docs/performance.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const SECRET_KEY = randomBytes(32).toString('hex');
+
+export const ADMIN_KEY = `bench_${randomBytes(24).toString('hex')}`;
+
+export function numEnv(name, fallback, min = 1) {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) {
+    console.error(`bench: ${name} must be a number ≥ ${min}, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+export function machineInfo(started, pgVersion, pgMaxConnections) {
+  return {
+    cpus: os.cpus().length,
+    nproc: nproc(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGb: (os.totalmem() / 1024 ** 3).toFixed(1),
+    node: process.version,
+    postgres: pgVersion,
+    pgMaxConnections,
+    date: started.toISOString(),
+    load: loadAverage(),
+  };
+}
+
+export function loadAverage() {
+  return os.loadavg().map((l) => l.toFixed(2)).join(' ');
+}
+
+export function newestSource(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+export function buildIfStale() {
+  const stampFile = path.join(root, 'dist', '.build-stamp');
+  const built = fs.existsSync(stampFile) ? fs.statSync(stampFile).mtimeMs : 0;
+  const sources = Math.max(newestSource(path.join(root, 'src')), fs.statSync(path.join(root, 'package.json')).mtimeMs);
+  if (built >= sources) return;
+  console.error('bench: building (npm run build)…');
+  const result = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error('bench: the build failed');
+    process.exit(result.status ?? 1);
+  }
+}
+
+export function graphqlClient(port, maxSockets) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  return {
+    agent,
+    post(query, variables) {
+      return this.postBody(JSON.stringify({ query, variables }));
+    },
+    postBody(body) {
+      return new Promise((resolve, reject) => {
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/graphql',
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${ADMIN_KEY}` },
+          },
+          (res) => {
+            const chunks = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    },
+  };
+}
+
+/** The answer's problem (non-2xx, GraphQL error, userError), or its payload. */
+export function payloadOf(res, field) {
+  if (res.status < 200 || res.status >= 300) return { problem: `HTTP ${res.status}: ${res.text.slice(0, 300)}` };
+  const json = JSON.parse(res.text);
+  if (json.errors?.length) return { problem: `GraphQL: ${json.errors[0].message} (${json.errors[0].extensions?.code ?? 'no code'})` };
+  const payload = json.data?.[field];
+  if (!payload) return { problem: `no ${field} in the answer` };
+  if (payload.userErrors?.length) return { problem: `userError ${payload.userErrors[0].code}: ${payload.userErrors[0].message}` };
+  return { payload };
+}
+
+/** Runs `fn` over `items`, `concurrency` at a time; throws the first failure. */
+export async function parallel(items, concurrency, fn) {
+  let next = 0;
+  const out = new Array(items.length);
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
+  return out;
+}
+
+export function vmStatus(pid) {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  } catch {
+    return { rssMb: NaN, hwmMb: NaN };
+  }
+}
+
+export function mb(bytes) {
+  return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+}
+
+export function markdownTable(rows) {
+  return [
+    '| figure | value | notes | target | result |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`),
+  ].join('\n');
+}
+
+/** Replaces the `key` section of docs/performance.md (between its markers), or adds it before "How each figure is taken". */
+export function upsertSection(file, key, markdown) {
+  const begin = `<!-- bench:${key} (written by scripts/bench.mjs) -->`;
+  const end = `<!-- /bench:${key} -->`;
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Performance\n';
+  const block = `${begin}\n${markdown.trim()}\n${end}`;
+  const i = text.indexOf(begin);
+  const j = text.indexOf(end);
+  if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
+  else {
+    const how = text.indexOf('## How each figure is taken');
+    text = how >= 0 ? `${text.slice(0, how)}${block}\n\n${text.slice(how)}` : `${text.trimEnd()}\n\n${block}\n`;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+export async function waitForStatus(pool, total, timeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  let last = '';
+  let lastPrint = 0;
+  while (performance.now() < deadline) {
+    const { rows } = await pool.query(`select status, count(*)::int as n from messages group by status`);
+    const by = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    const done = (by.SENT ?? 0) + (by.FAILED ?? 0) + (by.DELIVERED ?? 0) + (by.CANCELLED ?? 0);
+    last = JSON.stringify(by);
+    if (done >= total) return true;
+    if (performance.now() - lastPrint > 5000) {
+      lastPrint = performance.now();
+      process.stdout.write(`  … ${last}\n`);
+    }
+    await sleep(100);
+  }
+  console.log(`  gave up waiting: ${last}`);
+  return false;
+}
+
+export async function queueLatency(pool, since) {
+  const pct = (col) =>
+    `percentile_cont(0.5) within group (order by ${col}) as p50, percentile_cont(0.95) within group (order by ${col}) as p95, percentile_cont(0.99) within group (order by ${col}) as p99`;
+  let job = { p50: null, p95: null, p99: null };
+  try {
+    job = (
+      await pool.query(
+        `select ${pct('extract(epoch from started_on - created_on) * 1000')} from pgboss.job where name = 'herald-dispatch' and created_on >= $1 and started_on is not null`,
+        [since],
+      )
+    ).rows[0];
+  } catch (err) {
+    console.log(`  (pg-boss job timings unavailable: ${err.message})`);
+  }
+  const sent = (
+    await pool.query(`select ${pct('extract(epoch from sent_at - created_at) * 1000')} from messages where created_at >= $1 and sent_at is not null`, [since])
+  ).rows[0];
+  const num = (v) => (v === null || v === undefined ? null : Number(v));
+  return { jobP50: num(job.p50), jobP95: num(job.p95), jobP99: num(job.p99), sentP50: num(sent.p50), sentP95: num(sent.p95) };
+}
+
+export async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, ratePerSecond, once, cpu }) {
+  const latencies = [];
+  let done = 0;
+  let errors = 0;
+  let measuring = warmupSeconds === 0;
+  let measureStart = performance.now();
+  let cpuStart = cpu?.snapshot();
+  const stopAt = seconds ? performance.now() + (warmupSeconds + seconds) * 1000 : Infinity;
+  if (!measuring) {
+    setTimeout(() => {
+      measuring = true;
+      measureStart = performance.now();
+      cpuStart = cpu?.snapshot();
+    }, warmupSeconds * 1000);
+  }
+  let issued = 0;
+  const errorSamples = [];
+  const more = () => performance.now() < stopAt && (count === undefined || issued < count);
+
+  const one = async () => {
+    issued++;
+    const t0 = performance.now();
+    let problem;
+    try {
+      problem = await once();
+    } catch (err) {
+      problem = err instanceof Error ? err.message : String(err);
+    }
+    const t1 = performance.now();
+    if (!measuring) return;
+    if (problem) {
+      errors++;
+      if (errorSamples.length < 3) errorSamples.push(problem);
+    }
+    else {
+      done++;
+      latencies.push(t1 - t0);
+    }
+  };
+
+  if (ratePerSecond) {
+    // Open loop: requests leave on schedule whatever the answers' speed (the agent bounds sockets).
+    const inflight = new Set();
+    const begin = performance.now();
+    while (more()) {
+      const due = Math.floor(((performance.now() - begin) / 1000) * ratePerSecond);
+      while (issued < due && more()) {
+        const p = one();
+        inflight.add(p);
+        p.finally(() => inflight.delete(p));
+      }
+      await sleep(5);
+    }
+    await Promise.all(inflight);
+  } else {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (more()) await one();
+      }),
+    );
+  }
+  const elapsed = (performance.now() - measureStart) / 1000;
+  const cpuMs = cpu ? await cpu.since(cpuStart) : undefined;
+  latencies.sort((a, b) => a - b);
+  const q = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : NaN);
+  return { rate: done / elapsed, done, errors, errorSamples, p50: q(0.5), p99: q(0.99), seconds: elapsed, cpuMs };
+}
+
+export function startHerald(role, env, children, logStream, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist', 'main.js'), '--role', role], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`Herald --role ${role} did not become ready in 60 s`)), 60_000);
+    const onLine = (line) => {
+      if (!line.includes('graphiql')) return;
+      try {
+        const json = JSON.parse(line);
+        const port = Number(new URL(json.graphiql).port);
+        clearTimeout(timer);
+        resolve({ child, port });
+      } catch {
+        // not the JSON ready line (e.g. the first-key banner)
+      }
+    };
+    child.stdout.on('data', (chunk) => {
+      logStream.write(`[${role} ${child.pid}] ${chunk}`);
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        onLine(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+      }
+    });
+    child.stderr.on('data', (chunk) => {
+      logStream.write(`[${role} ${child.pid} stderr] ${chunk}`);
+      process.stderr.write(`[herald ${role}] ${chunk}`);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Herald --role ${role} exited with ${code} before it was ready`));
+    });
+  });
+}
+
+export function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export function countWarnings(file) {
+  try {
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => /"level":(40|50|60)/.test(l)).length;
+  } catch {
+    return 0;
+  }
+}
+
+export function verdict(ok) {
+  return ok ? 'PASS' : 'MISS';
+}
+
+export function renderTable(rows) {
+  const header = ['figure', 'value', 'notes', 'target', 'result'];
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
+  return all.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+export const CLK_TCK = 100;
+
+export function procCpuMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+export function postgresPids() {
+  try {
+    return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d) && readComm(d) === 'postgres').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export function readComm(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Measures CPU ms of `pids()` (node processes) and of `db`'s backends over a load window. */
+export function cpuMeter(pool, db, pids) {
+  return {
+    snapshot() {
+      const at = new Map();
+      for (const pid of [...pids(), ...postgresPids()]) at.set(pid, procCpuMs(pid));
+      return at;
+    },
+    async since(start) {
+      const backends = (await pool.query('select pid from pg_stat_activity where datname = $1', [db])).rows.map((r) => r.pid);
+      const delta = (pid) => {
+        const now = procCpuMs(pid);
+        const then = start.get(pid);
+        // A backend that started inside the window counts whole.
+        if (now === undefined) return 0;
+        return then === undefined ? now : now - then;
+      };
+      return { node: pids().reduce((sum, pid) => sum + delta(pid), 0), postgres: backends.reduce((sum, pid) => sum + delta(pid), 0) };
+    },
+  };
+}
+
+export function perOp(cpuMs, n) {
+  if (!cpuMs || !n) return 'n/a';
+  return `${((cpuMs.node / n) * 1000).toFixed(0)} µs node + ${((cpuMs.postgres / n) * 1000).toFixed(0)} µs PostgreSQL`;
+}
+
+export function smsBody(i) {
+  return `Your repayment of 125.00 USD for loan ${String(100000 + (i % 900000))} is due on 2025-01-15.`;
+}
+
+export function uuidv4() {
+  const b = randomBytes(16);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  return hex(b);
+}
+
+export function uuidv7(ms) {
+  const b = randomBytes(16);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = (b[6] & 0x0f) | 0x70;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  return hex(b);
+}
+
+export function hex(b) {
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function fmt(n) {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
+}
+
+export function ms(v) {
+  return v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(1)} ms`;
+}
+
+export function nproc() {
+  try {
+    return Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || os.cpus().length;
+  } catch {
+    return os.cpus().length;
+  }
+}
+
+export function sleep(msDelay) {
+  return new Promise((r) => setTimeout(r, msDelay));
+}
