@@ -43,7 +43,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   const poolSize = role === 'api' ? undefined : Math.max(20, config.workerConcurrency + 4);
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize }, log);
   const metrics = createMetrics(() => countWaiting(handle.db));
-  const outbox = new QueueOutbox();
+  const outbox = new QueueOutbox(handle);
   const statusHub = new StatusHub(log);
   const services = createServices(handle.db, new SecretBox(key, config.previousSecretKeys), outbox, metrics, statusHub, {
     log,
@@ -70,7 +70,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     const { firstKey } = await bootstrap(handle.db, services, config, log);
     if (role !== 'worker') await statusHub.start(handle, config.databaseUrl);
     boss = await startQueue(handle, log, config.databaseUrl);
-    outbox.attach(boss);
+    await outbox.attach(boss);
     if (role !== 'api') {
       const dispatcher = new Dispatcher({
         db: handle.db,

@@ -29,6 +29,11 @@ export interface DatabaseHandle {
   pglite?: PGlite;
   migrate(): Promise<void>;
   ping(): Promise<boolean>;
+  /**
+   * A hot statement by name: on PostgreSQL prepared once per connection (parsed and
+   * planned once, not per call); PGlite runs it as is. Raw rows, pg's type parsing.
+   */
+  prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -49,6 +54,7 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
       pool,
       migrate: () => migratePg(drizzlePg(pool, { schema }), { migrationsFolder: MIGRATIONS_DIR }),
       ping: () => ping(db),
+      prepared: async <T>(name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as T[],
       close: () => pool.end(),
     };
   }
@@ -64,6 +70,7 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
     pglite,
     migrate: () => migratePglite(drizzlePglite(pglite, { schema }), { migrationsFolder: MIGRATIONS_DIR }),
     ping: () => ping(db),
+    prepared: async <T>(_name: string, text: string, values: unknown[]) => (await pglite.query<T>(text, values)).rows,
     close: async () => {
       await pglite.close();
       releaseLock();

@@ -2,9 +2,13 @@
 // that sends it commit together (outbox without an outbox table).
 import { sql } from 'drizzle-orm';
 import { PgBoss, fromDrizzle, fromPglite } from 'pg-boss';
+import { insertJobs } from 'pg-boss/dist/plans.js';
 import type { Logger } from 'pino';
 import type { DatabaseHandle, Executor } from '../db/client.js';
-import type { Outbox } from '../modules/messages/messages.service.js';
+import { fromJsonRow, jsonValue, toJsonRows } from '../db/json-rows.js';
+import { deliveryLogs, messages } from '../db/schema/index.js';
+import * as q from '../modules/messages/messages.queries.js';
+import type { NewMessages, Outbox, WrittenMessages } from '../modules/messages/messages.service.js';
 import type { Dispatcher } from './dispatcher.js';
 
 export const DISPATCH_QUEUE = 'herald-dispatch';
@@ -54,9 +58,51 @@ export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUr
  */
 export class QueueOutbox implements Outbox {
   private boss?: PgBoss;
+  private statements?: { rows: string; count: string };
 
-  attach(boss: PgBoss): void {
+  constructor(private readonly handle: DatabaseHandle) {}
+
+  async attach(boss: PgBoss): Promise<void> {
+    const queue = await boss.getQueue(DISPATCH_QUEUE);
+    if (!queue) throw new Error(`the ${DISPATCH_QUEUE} queue does not exist`);
+    const { ctes, forced } = jobInsertFromMessages(queue.table, !!queue.notify);
+    // $1 messages, $2 logs (JSON arrays), $3 when the jobs become due (null: now).
+    const statement = (returnRows: boolean) => `
+      with msg as (${q.insertMessagesText(1)}),
+      logs as (${q.insertLogsText(2)}),
+      jobs as (select coalesce(json_agg(json_build_object('data', json_build_object('messageId', m.id, 'attempt', 1), 'startAfter', $3::text)), '[]'::json) as list from msg m),
+      ${ctes}
+      select ${returnRows ? `(select coalesce(json_agg(m), '[]'::json) from msg m)` : `'[]'::json`} as messages,
+             ${returnRows ? `(select coalesce(json_agg(l), '[]'::json) from logs l)` : `'[]'::json`} as logs,
+             (select count(*) from msg)::int as inserted
+       where ${forced}`;
+    this.statements = { rows: statement(true), count: statement(false) };
     this.boss = boss;
+  }
+
+  /**
+   * New messages, their jobs and any delivery logs in ONE prepared statement (CTEs:
+   * messages insert → pg-boss's own job insert fed from the inserted rows → NOTIFY), so
+   * accepting is one round trip, atomic without BEGIN/COMMIT, parsed and planned once
+   * per connection. A message the unique indexes refuse gets no job.
+   */
+  async write(batch: NewMessages): Promise<WrittenMessages> {
+    if (!this.statements) throw new Error('the dispatch queue is not running yet');
+    const returnRows = batch.returning !== 'count';
+    const [row] = await this.handle.prepared<{ messages: unknown; logs: unknown; inserted: number }>(
+      returnRows ? 'herald_accept_rows' : 'herald_accept_count',
+      returnRows ? this.statements.rows : this.statements.count,
+      [toJsonRows(messages, batch.messages), toJsonRows(deliveryLogs, batch.logs ?? []), batch.startAfter?.toISOString() ?? null],
+    );
+    // In the order given (json_agg's order is the scan's, not a promise).
+    const order = new Map(batch.messages.map((m, i) => [m.id, i]));
+    return {
+      messages: jsonValue<Record<string, unknown>[]>(row.messages)
+        .map((r) => fromJsonRow<q.MessageRow>(messages, r))
+        .sort((a, b) => order.get(a.id)! - order.get(b.id)!),
+      logs: jsonValue<Record<string, unknown>[]>(row.logs).map((r) => fromJsonRow<q.DeliveryLogRow>(deliveryLogs, r)),
+      inserted: Number(row.inserted),
+    };
   }
 
   async enqueue(tx: Executor, jobs: ({ messageId: string; startAfter?: Date; attempt?: number } & Partial<DispatchJob>)[]): Promise<void> {
@@ -75,6 +121,31 @@ export class QueueOutbox implements Outbox {
       { db },
     );
   }
+}
+
+interface JobInsert {
+  /** pg-boss's own CTEs (`ins`, and `notified` when the queue notifies), reading the `jobs` CTE. */
+  ctes: string;
+  /** The condition that makes PostgreSQL evaluate the NOTIFY CTE. */
+  forced: string;
+}
+
+/**
+ * pg-boss's job INSERT for the dispatch queue (its own SQL: queue defaults, retention,
+ * NOTIFY), fed from the `jobs` CTE instead of its JSON parameter. Checked against the
+ * shape this was written for, so a pg-boss upgrade that changes it fails at start-up,
+ * not at the first message.
+ */
+export function jobInsertFromMessages(table: string, notify: boolean): JobInsert {
+  const text = insertJobs('pgboss', { table, name: DISPATCH_QUEUE, returnId: true, notify }).trim();
+  const source = 'json_to_recordset($1::text::json)';
+  const unexpected = () => new Error("pg-boss's job insert changed shape; Herald's one-statement accept (dispatch/queue.ts) needs updating");
+  if (text.split(source).length !== 2 || /\$[2-9]/.test(text)) throw unexpected();
+  const fed = text.replace(source, 'json_to_recordset((select list from jobs))');
+  if (!notify) return { ctes: `ins as (${fed})`, forced: 'true' };
+  const final = /\bSELECT id FROM ins WHERE (\(SELECT count\(\*\) FROM notified\) >= 0)\s*$/.exec(fed);
+  if (!fed.startsWith('WITH ins AS (') || !final) throw unexpected();
+  return { ctes: fed.slice('WITH '.length, final.index).trim(), forced: final[1] };
 }
 
 /**

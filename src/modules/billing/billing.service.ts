@@ -1,7 +1,6 @@
 // Seed 000: after a billing cycle every customer gets an invoice-due DM on X. Invoices
 // are checked here; resolving the @handle and sending are the worker's.
-import { sql } from 'drizzle-orm';
-import type { Database, Executor } from '../../db/client.js';
+import type { Database } from '../../db/client.js';
 import type { InvoiceData } from '../../db/schema/index.js';
 import { UserErrorCode } from '../../graphql/enums.js';
 import { Problems, invalid, refuse } from '../../graphql/user-errors.js';
@@ -105,19 +104,8 @@ export class BillingService {
       }
     }
 
-    const queued = await this.db.transaction(async (tx) => {
-      let count = 0;
-      for (let i = 0; i < rows.length; i += BATCH) {
-        const inserted = await insertCycleMessages(tx, rows.slice(i, i + BATCH));
-        await this.outbox.enqueue(
-          tx,
-          inserted.map((m) => ({ messageId: m.id })),
-        );
-        count += inserted.length;
-      }
-      for (let i = 0; i < failures.length; i += BATCH) await messagesQ.insertLogs(tx, failures.slice(i, i + BATCH));
-      return count;
-    });
+    // One statement: every message, its job and every rejection commit together.
+    const { inserted: queued } = await this.outbox.write({ messages: rows, logs: failures, returning: 'count' });
     if (queued > 0) this.metrics.messages.inc({ channel: 'TWITTER_DM', status: 'QUEUED' }, queued);
     return { queued, rejected: failures.length };
   }
@@ -148,40 +136,4 @@ export class BillingService {
       createdAt: timeOfUuidv7(id),
     };
   }
-}
-
-/**
- * One multi-row INSERT of a cycle's messages, the rows passed as one JSON parameter
- * (json_to_recordset): the same rows, conflict rule and returned ids as drizzle's
- * `insert().values(rows).onConflictDoNothing(…)`, without building a statement of
- * 12 parameters per row (drizzle spent ~100 µs of CPU per invoice on that, PostgreSQL
- * ~20 µs parsing and binding it). Columns left out take their defaults, as with drizzle.
- */
-async function insertCycleMessages(ex: Executor, rows: messagesQ.NewMessageRow[]): Promise<{ id: string }[]> {
-  if (rows.length === 0) return [];
-  const json = JSON.stringify(
-    rows.map((r) => ({
-      id: r.id,
-      tenant_id: r.tenantId,
-      recipient_id: r.recipientId,
-      gateway_id: r.gatewayId ?? null,
-      channel: r.channel,
-      status: r.status,
-      body: r.body,
-      destination: r.destination,
-      invoice: r.invoice ?? null,
-      invoice_number: r.invoiceNumber ?? null,
-      billing_cycle_id: r.billingCycleId ?? null,
-      created_at: r.createdAt.toISOString(),
-    })),
-  );
-  const result = await ex.execute(sql`
-    insert into messages (id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, invoice, invoice_number, billing_cycle_id, created_at)
-    select id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, invoice, invoice_number, billing_cycle_id, created_at
-      from json_to_recordset(${json}::json) as r(
-        id uuid, tenant_id uuid, recipient_id uuid, gateway_id uuid, channel channel, status message_status, body text,
-        destination text, invoice jsonb, invoice_number text, billing_cycle_id text, created_at timestamptz)
-    on conflict (tenant_id, billing_cycle_id, invoice_number) where billing_cycle_id is not null do nothing
-    returning id`);
-  return (result as unknown as { rows: { id: string }[] }).rows;
 }

@@ -32,21 +32,17 @@ export function messagesByIds(ex: Executor, tenantId: string, ids: readonly stri
 }
 
 /**
- * Inserts unless the tenant already has a message with this idempotency key; the
- * unique index decides, so concurrent identical requests cannot both insert.
+ * A batch of messages as one INSERT (all rows in one JSON parameter `$n`, any size), for
+ * use as a CTE: a row the unique indexes refuse (idempotency key, invoice once per cycle)
+ * is skipped; the inserted rows are returned.
  */
-export async function insertMessageOnce(ex: Executor, row: NewMessageRow): Promise<MessageRow | undefined> {
-  const [inserted] = await ex
-    .insert(messages)
-    .values(row)
-    .onConflictDoNothing({ target: [messages.tenantId, messages.idempotencyKey], where: sql`${messages.idempotencyKey} is not null` })
-    .returning();
-  return inserted;
+export function insertMessagesText(param: number): string {
+  return `insert into messages select * from json_populate_recordset(null::messages, $${param}::json) on conflict do nothing returning *`;
 }
 
-export async function insertMessages(ex: Executor, rows: NewMessageRow[]): Promise<MessageRow[]> {
-  if (rows.length === 0) return [];
-  return ex.insert(messages).values(rows).returning();
+/** Delivery logs as one INSERT (one JSON parameter `$n`), for use as a CTE. */
+export function insertLogsText(param: number): string {
+  return `insert into delivery_logs select * from json_populate_recordset(null::delivery_logs, $${param}::json) returning *`;
 }
 
 export async function findByIdempotencyKey(ex: Executor, tenantId: string, key: string): Promise<MessageRow | undefined> {

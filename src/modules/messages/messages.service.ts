@@ -17,8 +17,28 @@ import * as q from './messages.queries.js';
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
 
-/** Writes dispatch jobs inside a transaction (dispatch/queue.ts, once the queue runs). */
+/** New messages to accept, with the delivery logs written alongside them. */
+export interface NewMessages {
+  messages: readonly q.NewMessageRow[];
+  logs?: readonly q.NewDeliveryLogRow[];
+  /** When the jobs become due (scheduled sends); now when absent. */
+  startAfter?: Date;
+  /** 'count': only how many were inserted (bulk callers); else the rows. */
+  returning?: 'rows' | 'count';
+}
+
+export interface WrittenMessages {
+  /** The messages inserted (those the unique indexes refused are not among them). */
+  messages: q.MessageRow[];
+  logs: q.DeliveryLogRow[];
+  inserted: number;
+}
+
+/** The dispatch queue as message writers see it (dispatch/queue.ts, once the queue runs). */
 export interface Outbox {
+  /** Messages + their jobs + logs, atomically, in one statement. */
+  write(batch: NewMessages): Promise<WrittenMessages>;
+  /** Jobs for existing messages, inside the caller's transaction. */
   enqueue(tx: Executor, jobs: { messageId: string; startAfter?: Date; attempt?: number; slotAt?: string; rateLimited?: number }[]): Promise<void>;
 }
 
@@ -155,19 +175,15 @@ export class MessagesService {
    */
   async insertAndEnqueue(row: q.NewMessageRow, startAfter: Date | undefined, now: Date): Promise<q.MessageRow> {
     for (let round = 0; round < 2; round++) {
-      const result = await this.db.transaction(async (tx) => {
-        const inserted = await q.insertMessageOnce(tx, row);
-        if (inserted) {
-          await this.outbox.enqueue(tx, [{ messageId: inserted.id, startAfter }]);
-          return { inserted };
-        }
-        return { existing: await q.findByIdempotencyKey(tx, row.tenantId, row.idempotencyKey!) };
-      });
-      if (result.inserted) {
+      const {
+        messages: [inserted],
+      } = await this.outbox.write({ messages: [row], startAfter });
+      if (inserted) {
         this.metrics.messages.inc({ channel: row.channel, status: row.status });
-        return result.inserted;
+        return inserted;
       }
-      const existing = result.existing;
+      if (!row.idempotencyKey) throw new Error('a message without an idempotency key was not inserted');
+      const existing = await q.findByIdempotencyKey(this.db, row.tenantId, row.idempotencyKey);
       if (!existing) continue; // released between our insert and read: try again
       if (now.getTime() - existing.createdAt.getTime() > IDEMPOTENCY_WINDOW_MS) {
         await q.releaseIdempotencyKey(this.db, existing.id);

@@ -96,16 +96,8 @@ export class OrdersService {
       }
     }
 
-    const written = await this.db.transaction(async (tx) => {
-      const inserted = await messagesQ.insertMessages(tx, messages);
-      const logs = await messagesQ.insertLogs(tx, failures);
-      await this.outbox.enqueue(
-        tx,
-        inserted.map((m) => ({ messageId: m.id })),
-      );
-      return { messages: inserted, failures: logs };
-    });
+    const written = await this.outbox.write({ messages, logs: failures });
     for (const m of written.messages) this.metrics.messages.inc({ channel: m.channel, status: 'QUEUED' });
-    return written;
+    return { messages: written.messages, failures: written.logs };
   }
 }

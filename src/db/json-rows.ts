@@ -1,0 +1,50 @@
+// Many rows through one parameter: rows go in as one JSON array (json_populate_recordset
+// on the table's own row type) and come back as JSON (json_agg), mapped with the
+// columns' own driver mapping. One statement whatever the batch size, no 65,535-parameter
+// ceiling, and no per-value query building.
+import { type Column, getTableColumns, is, SQL, type Table } from 'drizzle-orm';
+
+type Row = Record<string, unknown>;
+
+function columnsOf(table: Table): [string, Column][] {
+  return Object.entries(getTableColumns(table));
+}
+
+/** A column's default for a JSON row: static values and $defaultFn as drizzle applies them; an SQL default (now()) as now. */
+function defaultOf(column: Column, now: string): unknown {
+  if (column.defaultFn) return column.defaultFn();
+  if (column.default === undefined) return null;
+  if (is(column.default, SQL)) return column.dataType === 'date' ? now : null;
+  return column.default;
+}
+
+/** `rows` (drizzle insert shapes) as the JSON array json_populate_recordset(null::table, …) reads. */
+export function toJsonRows(table: Table, rows: readonly Row[]): string {
+  const columns = columnsOf(table);
+  const now = new Date().toISOString();
+  return JSON.stringify(
+    rows.map((row) => {
+      const out: Row = {};
+      for (const [key, column] of columns) {
+        const value = row[key] === undefined ? defaultOf(column, now) : row[key];
+        out[column.name] = value instanceof Date ? value.toISOString() : value;
+      }
+      return out;
+    }),
+  );
+}
+
+/** A row of `table` as PostgreSQL's to_json/json_agg wrote it, in drizzle's select shape. */
+export function fromJsonRow<T>(table: Table, raw: Row): T {
+  const out: Row = {};
+  for (const [key, column] of columnsOf(table)) {
+    const value = raw[column.name];
+    out[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return out as T;
+}
+
+/** A json / json_agg result column: parsed already by the driver, or text to parse. */
+export function jsonValue<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
