@@ -1,4 +1,4 @@
-import { and, count, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { type ChannelValue, gateways, type RecipientKindValue, recipients, subscriptions } from '../../db/schema/index.js';
 
@@ -20,7 +20,24 @@ export async function findRecipient(ex: Executor, tenantId: string, id: string):
  * takes: the one its subscription names (`subscribedTo` set), else the channel default.
  */
 export async function findRecipientRoute(ex: Executor, tenantId: string, id: string, channel: ChannelValue) {
-  const [row] = await ex
+  const [row] = await routeQuery(ex).execute({ tenantId, id, channel });
+  return row;
+}
+
+// Prepared once per database (built once here, parsed and planned once per connection):
+// it runs for every message accepted.
+const routeQueries = new WeakMap<Executor, ReturnType<typeof prepareRoute>>();
+
+function routeQuery(ex: Executor) {
+  let prepared = routeQueries.get(ex);
+  if (!prepared) routeQueries.set(ex, (prepared = prepareRoute(ex)));
+  return prepared;
+}
+
+function prepareRoute(ex: Executor) {
+  const tenantId = sql.placeholder('tenantId');
+  const channel = sql.placeholder('channel');
+  return ex
     .select({ recipient: recipients, subscribedTo: subscriptions.gatewayId, gateway: gateways })
     .from(recipients)
     .leftJoin(subscriptions, and(eq(subscriptions.recipientId, recipients.id), eq(subscriptions.tenantId, tenantId), eq(subscriptions.channel, channel)))
@@ -31,8 +48,8 @@ export async function findRecipientRoute(ex: Executor, tenantId: string, id: str
         or(eq(gateways.id, subscriptions.gatewayId), and(isNull(subscriptions.gatewayId), eq(gateways.channel, channel), eq(gateways.isDefault, true))),
       ),
     )
-    .where(and(eq(recipients.tenantId, tenantId), eq(recipients.id, id)));
-  return row;
+    .where(and(eq(recipients.tenantId, tenantId), eq(recipients.id, sql.placeholder('id'))))
+    .prepare('herald_recipient_route');
 }
 
 export async function insertRecipient(ex: Executor, row: NewRecipientRow): Promise<RecipientRow> {
