@@ -3,7 +3,7 @@
 // is worth retrying. Every state change is a guarded transition, so a cancelled or
 // already-sent message is never sent, and two workers never send the same attempt.
 import type { Logger } from 'pino';
-import type { Database } from '../db/client.js';
+import type { Database, DatabaseHandle } from '../db/client.js';
 import type { ProviderValue } from '../db/schema/index.js';
 import type { Metrics } from '../metrics.js';
 import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
@@ -24,6 +24,8 @@ const MAX_RATE_LIMIT_WAITS = 50;
 
 export interface DispatcherDeps {
   db: Database;
+  /** The hot statements, prepared (DatabaseHandle.prepared). */
+  prepared: DatabaseHandle['prepared'];
   gateways: GatewaysService;
   providerFor: (provider: ProviderValue) => Provider;
   outbox: Outbox;
@@ -41,11 +43,11 @@ export class Dispatcher {
    */
   async dispatch(job: DispatchJob, recovering = false): Promise<void> {
     const { db, metrics, log } = this.deps;
-    const message = await q.claimForSending(db, job.messageId, recovering);
-    if (!message) return; // cancelled, already sent, or not ours: nothing to do
+    const claimed = await q.claimWithGateway(this.deps.prepared, job.messageId, recovering);
+    if (!claimed) return; // cancelled, already sent, or not ours: nothing to do
+    const { message, gateway } = claimed;
     metrics.messages.inc({ channel: message.channel, status: 'SENDING' });
 
-    const gateway = message.gatewayId ? await gatewaysQ.findGateway(db, message.tenantId, message.gatewayId) : undefined;
     if (!gateway || !gateway.enabled) {
       await this.fail(message, gateway, { ok: false, kind: 'permanent', code: 'GATEWAY_DISABLED', message: `gateway "${gateway?.name ?? 'unknown'}" is disabled` });
       return;
@@ -149,16 +151,8 @@ export class Dispatcher {
   }
 
   private async succeed(message: q.MessageRow, gateway: gatewaysQ.GatewayRow, providerMessageId: string): Promise<void> {
-    await this.deps.db.transaction(async (tx) => {
-      const sentAt = new Date();
-      const sent = await q.transition(tx, message.id, { status: 'SENT', sentAt, providerMessageId, errorCode: null, errorMessage: null });
-      if (!sent) {
-        // A receipt got here first (DELIVERED/FAILED while SENDING): keep the provider's id.
-        await q.recordOvertakenSend(tx, message.id, providerMessageId, sentAt);
-        return;
-      }
-      await q.insertLogs(tx, [this.log(message, gateway, 'SUCCESS', null)]);
-    });
+    // SENT with its log; if a receipt got here first (DELIVERED/FAILED while SENDING), the provider's id is kept.
+    await q.recordSent(this.deps.prepared, message.id, providerMessageId, new Date(), this.log(message, gateway, 'SUCCESS', null));
     this.deps.metrics.messages.inc({ channel: message.channel, status: 'SENT' });
   }
 

@@ -41,6 +41,8 @@ export function sandboxGatewayRows(tenantId: string, isDefault = true): q.NewGat
 }
 
 export class GatewaysService {
+  private readonly opened = new Map<string, Credentials>();
+
   constructor(
     private readonly db: Database,
     private readonly secrets: SecretBox,
@@ -138,8 +140,19 @@ export class GatewaysService {
   }
 
   /** The decrypted credentials of a gateway, for the dispatcher only. */
+  /**
+   * The gateway's credentials, opened. The worker asks for every message, so opened
+   * credentials are kept by their sealed text (a changed secret is a new entry), bounded.
+   */
   credentialsOf(row: q.GatewayRow): Credentials | null {
-    return row.credentials ? (JSON.parse(this.secrets.open(row.credentials)) as Credentials) : null;
+    if (!row.credentials) return null;
+    let opened = this.opened.get(row.credentials);
+    if (!opened) {
+      opened = Object.freeze(JSON.parse(this.secrets.open(row.credentials))) as Credentials;
+      if (this.opened.size >= 256) this.opened.delete(this.opened.keys().next().value!);
+      this.opened.set(row.credentials, opened);
+    }
+    return opened;
   }
 
   /**

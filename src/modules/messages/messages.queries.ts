@@ -1,6 +1,7 @@
-import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gte, inArray, lt } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { type ChannelValue, deliveryLogs, type MessageStatusValue, messages } from '../../db/schema/index.js';
+import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages } from '../../db/schema/index.js';
+import { fromJsonRow, jsonValue, toJsonRows } from '../../db/json-rows.js';
 import { uuidv7Floor } from '../../lib/ids.js';
 import { allowedFrom } from './lifecycle.js';
 
@@ -78,30 +79,63 @@ export async function transition(
   return row;
 }
 
-/**
- * Keeps the provider's id and the send time of a message whose receipt overtook the
- * worker's own SENT write (already DELIVERED or FAILED, no id yet). No status change.
- */
-export async function recordOvertakenSend(ex: Executor, id: string, providerMessageId: string, sentAt: Date): Promise<void> {
-  await ex
-    .update(messages)
-    .set({ providerMessageId, sentAt, updatedAt: new Date() })
-    .where(and(eq(messages.id, id), inArray(messages.status, ['DELIVERED', 'FAILED']), sql`${messages.providerMessageId} is null`));
-}
+type Prepared = <T>(name: string, text: string, values: unknown[]) => Promise<T[]>;
+
+const CLAIM_WITH_GATEWAY = `
+  with claimed as (
+    update messages set status = 'SENDING', attempts = attempts + 1, updated_at = now()
+     where id = $1 and status = any($2::message_status[])
+     returning *)
+  select row_to_json(c) as message, row_to_json(g) as gateway
+    from claimed c left join gateways g on g.id = c.gateway_id and g.tenant_id = c.tenant_id`;
 
 /**
- * Claims a message for a send attempt: attempts + 1, status SENDING. `takeOver` also
- * claims one left SENDING by a worker that died mid-attempt.
+ * `claimForSending` and the message's gateway in one prepared statement: the worker's
+ * first round trip for every send. Undefined when the claim is refused.
  */
-export async function claimForSending(ex: Executor, id: string, takeOver: boolean): Promise<MessageRow | undefined> {
+export async function claimWithGateway(
+  prepared: Prepared,
+  id: string,
+  takeOver: boolean,
+): Promise<{ message: MessageRow; gateway: typeof gateways.$inferSelect | undefined } | undefined> {
   const from = allowedFrom('SENDING');
   if (takeOver) from.push('SENDING');
-  const [row] = await ex
-    .update(messages)
-    .set({ status: 'SENDING', attempts: sql`${messages.attempts} + 1`, updatedAt: new Date() })
-    .where(and(eq(messages.id, id), inArray(messages.status, from)))
-    .returning();
-  return row;
+  const [row] = await prepared<{ message: unknown; gateway: unknown }>('herald_claim', CLAIM_WITH_GATEWAY, [id, `{${from.join(',')}}`]);
+  if (!row) return undefined;
+  return {
+    message: fromJsonRow<MessageRow>(messages, jsonValue(row.message)),
+    gateway: row.gateway ? fromJsonRow<typeof gateways.$inferSelect>(gateways, jsonValue(row.gateway)) : undefined,
+  };
+}
+
+const RECORD_SENT = `
+  with sent as (
+    update messages set status = 'SENT', sent_at = $2, provider_message_id = $3, error_code = null, error_message = null, updated_at = now()
+     where id = $1 and status = any($4::message_status[])
+     returning id),
+  logged as (
+    insert into delivery_logs select * from json_populate_recordset(null::delivery_logs, $5::json) where exists (select 1 from sent)
+    returning id),
+  overtaken as (
+    update messages set provider_message_id = $3, sent_at = $2, updated_at = now()
+     where id = $1 and not exists (select 1 from sent) and status in ('DELIVERED', 'FAILED') and provider_message_id is null
+     returning id)
+  select (select count(*) from sent)::int as sent, (select count(*) from logged)::int as logged, (select count(*) from overtaken)::int as overtaken`;
+
+/**
+ * A successful send in one prepared statement: SENT (guarded by the lifecycle) with its
+ * SUCCESS log, or, when a receipt overtook the worker (already DELIVERED/FAILED), only the
+ * provider's id and send time kept. True when the message became SENT.
+ */
+export async function recordSent(prepared: Prepared, id: string, providerMessageId: string, sentAt: Date, log: NewDeliveryLogRow): Promise<boolean> {
+  const [row] = await prepared<{ sent: number }>('herald_record_sent', RECORD_SENT, [
+    id,
+    sentAt.toISOString(),
+    providerMessageId,
+    `{${allowedFrom('SENT').join(',')}}`,
+    toJsonRows(deliveryLogs, [log]),
+  ]);
+  return row.sent === 1;
 }
 
 export async function findByProviderMessageId(ex: Executor, providerMessageId: string): Promise<MessageRow | undefined> {
