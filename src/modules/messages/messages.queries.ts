@@ -1,4 +1,5 @@
 import { and, count, desc, eq, gte, inArray, lt } from 'drizzle-orm';
+import { unionAll } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../db/client.js';
 import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages } from '../../db/schema/index.js';
 import { fromJsonRow, jsonValue, toJsonRows } from '../../db/json-rows.js';
@@ -163,10 +164,22 @@ const messageFilter = (tenantId: string, f: MessageQuery) =>
   );
 
 export function pageMessages(ex: Executor, tenantId: string, filter: MessageQuery, limit: number, afterId?: string): Promise<MessageRow[]> {
-  return ex
-    .select()
-    .from(messages)
-    .where(and(messageFilter(tenantId, filter), afterId ? lt(messages.id, afterId) : undefined))
+  const page = (f: MessageQuery) =>
+    ex
+      .select()
+      .from(messages)
+      .where(and(messageFilter(tenantId, f), afterId ? lt(messages.id, afterId) : undefined))
+      .orderBy(desc(messages.id))
+      .limit(limit + 1);
+  // Several statuses: one (tenant_id, status, id) range per status, merged by id (Merge
+  // Append), so a page reads at most limit + 1 index entries per status. Given
+  // `status IN (…)`, the planner may instead walk the primary key and filter, which reads
+  // the tenant's whole history when those statuses are rare below the cursor (the last
+  // page of a backlog, "queued before yesterday").
+  const statuses = [...new Set(filter.status ?? [])];
+  if (statuses.length < 2) return page(filter);
+  const [first, second, ...rest] = statuses.map((status) => page({ ...filter, status: [status] }));
+  return unionAll(first, second, ...rest)
     .orderBy(desc(messages.id))
     .limit(limit + 1);
 }
