@@ -12,7 +12,9 @@
 //   6. billing: 2,000+ CUSTOMERs with X handles, notifyBillingCycle of 100,000 invoices
 //      as 10 calls of 10,000 (time, API RSS), then a worker sending the DMs to a zero-latency
 //      X fake, against twitter-api-v2's raw POST rate to the same fake
-//   7. the figures printed and written to docs/performance.md
+//   7. queries: messages(first: 50, filter…) for every filter over 1,000,000 messages in one
+//      tenant, with EXPLAIN of each and what totalCount costs (scripts/bench/queries.mjs)
+//   8. the figures printed and written to docs/performance.md
 //
 // Settings (environment): BENCH_SECONDS (20), BENCH_CONCURRENCY (32),
 // HERALD_WORKER_CONCURRENCY (32), BENCH_DISPATCH_MESSAGES (5000), BENCH_WARMUP_SECONDS (2),
@@ -21,8 +23,8 @@
 // BENCH_BILLING_INVOICES_PER_CALL (10000), BENCH_BILLING_PARALLEL (1: the calls one after
 // another; 10: all at once), BENCH_DM_LIMIT (20000: stop the DM drain once this many are SENT),
 // BENCH_KEEP_DB=1 keeps the databases for inspection.
-// BENCH_ONLY=accept|dispatch|orders|billing (comma-separated for several) runs those stages
-// only: accept/dispatch leave docs/performance.md alone (for profiling), orders/billing
+// BENCH_ONLY=accept|dispatch|orders|billing|queries (comma-separated for several) runs those stages
+// only: accept/dispatch leave docs/performance.md alone (for profiling), orders/billing/queries
 // replace their own section of it. BENCH_HERALD_NODE_ARGS passes node flags to the Herald
 // processes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 //
@@ -34,6 +36,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFakeChild } from './bench/fakes.mjs';
+import { queriesStage, querySettings } from './bench/queries.mjs';
 import {
   ADMIN_KEY, SECRET_KEY, buildIfStale, countWarnings, cpuMeter, fmt, graphqlClient, loadAverage, machineInfo, markdownTable, mb, ms,
   numEnv, parallel, payloadOf, perOp, queueLatency, renderTable, root, runLoad, sleep, smsBody, startHerald, stopChild, upsertSection,
@@ -67,7 +70,7 @@ function settings() {
 }
 
 const TARGETS = { acceptRatio: 0.6, p99Ms: 50, dispatchRatio: 0.9, queueP95Ms: 1000, orderP99Ms: 80, billingTotalMs: 5000, billingRssGrowthMb: 200 };
-const STAGES = ['accept', 'dispatch', 'orders', 'billing'];
+const STAGES = ['accept', 'dispatch', 'orders', 'billing', 'queries'];
 /** Each updateOrderStatus call writes 3 messages + 3 pg-boss jobs: counted as 4 raw rows' worth. */
 const ORDER_ROW_EQUIVALENTS = 4;
 
@@ -87,6 +90,7 @@ async function main() {
   const dispatchDb = `herald_bench_${stamp}_d`;
   const ordersDb = `herald_bench_${stamp}_o`;
   const billingDb = `herald_bench_${stamp}_b`;
+  const queriesDb = `herald_bench_${stamp}_q`;
   const urlOf = (db) => {
     const u = new URL(adminUrl);
     u.pathname = `/${db}`;
@@ -110,6 +114,7 @@ async function main() {
   if (run.has('dispatch')) await createDb(dispatchDb);
   if (run.has('orders')) await createDb(ordersDb);
   if (run.has('billing')) await createDb(billingDb);
+  if (run.has('queries')) await createDb(queriesDb);
 
   let fakes;
   let cleaned = false;
@@ -140,6 +145,7 @@ async function main() {
       (run.has('dispatch') ? s.postSeconds + s.latencySeconds + 180 + s.dispatchMessages / 20 : 0) +
       (run.has('orders') ? s.seconds + 180 + s.orderCustomers / 5 : 0) +
       (run.has('billing') ? s.postSeconds + 300 + s.billingCustomers / 100 + (s.billingCalls * s.invoicesPerCall) / 1000 + s.dmLimit / 20 : 0) +
+      (run.has('queries') ? 300 + querySettings().messages / 5_000 : 0) +
       60) *
     1000;
   setTimeout(() => void abort(`took longer than ${Math.round(budgetMs / 1000)} s; stopped`), budgetMs).unref();
@@ -286,6 +292,10 @@ async function main() {
     if (run.has('billing')) {
       // ---- 6. notifyBillingCycle of 100,000 invoices, then the DMs -----------------------------
       sections.push(await billingStage({ s, pg, admin, db: billingDb, url: urlOf(billingDb), startRole, fakes, xAccount }));
+    }
+    if (run.has('queries')) {
+      // ---- 7. messages(first: 50, filter…) over 1,000,000 messages, with EXPLAIN ----------------
+      sections.push(await queriesStage({ s, pg, admin, db: queriesDb, url: urlOf(queriesDb), startRole }));
     }
 
     // ---- 7. report ----------------------------------------------------------------------------
