@@ -26,6 +26,8 @@ export interface RunningHerald {
   url: string;
   /** The first ADMIN key, when this start created it. */
   firstKey?: string;
+  /** The dispatch queue (pg-boss). */
+  queue: Awaited<ReturnType<typeof startQueue>>;
   close(): Promise<void>;
 }
 
@@ -94,6 +96,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       services,
       url,
       firstKey,
+      queue: boss,
       async close() {
         started = false;
         // Stop taking jobs and let sends in flight finish (bounded), then the rest.
