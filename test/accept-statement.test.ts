@@ -91,7 +91,8 @@ describe('rows through one JSON parameter', () => {
       ]),
     );
     // Column names as PostgreSQL has them; defaults filled as the table declares them.
-    expect(json).toMatchObject({ id, channel: 'TWITTER_DM', created_at: createdAt.toISOString(), attempts: 0, gateway_id: null, scheduled_at: null });
+    expect(json).toMatchObject({ id, channel: "TWITTER_DM", created_at: createdAt.toISOString(), attempts: 0 });
+    expect(json).not.toHaveProperty("gateway_id");
     expect(json.invoice).toEqual({ number: 'INV-1', amountDue: '10.00', currency: 'EUR', dueDate: '2026-12-01' });
     expect(Date.parse(json.updated_at)).toBeGreaterThan(Date.now() - 10_000);
 

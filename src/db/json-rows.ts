@@ -27,7 +27,8 @@ export function toJsonRows(table: Table, rows: readonly Row[]): string {
       const out: Row = {};
       for (const [key, column] of columns) {
         const value = row[key] === undefined ? defaultOf(column, now) : row[key];
-        out[column.name] = value instanceof Date ? value.toISOString() : value;
+        // A missing key reads as null: leaving nulls out halves a bulk payload.
+        if (value !== null) out[column.name] = value instanceof Date ? value.toISOString() : value;
       }
       return out;
     }),

@@ -68,7 +68,7 @@ export class QueueOutbox implements Outbox {
     const { ctes, forced } = jobInsertFromMessages(queue.table, !!queue.notify);
     // $1 messages, $2 logs (JSON arrays), $3 when the jobs become due (null: now).
     const statement = (returnRows: boolean) => `
-      with msg as (${q.insertMessagesText(1)}),
+      with msg as (${q.insertMessagesText(1, returnRows ? '*' : 'id')}),
       logs as (${q.insertLogsText(2)}),
       jobs as (select coalesce(json_agg(json_build_object('data', json_build_object('messageId', m.id, 'attempt', 1), 'startAfter', $3::text)), '[]'::json) as list from msg m),
       ${ctes}
