@@ -12,6 +12,9 @@
 //   6. billing: 2,000+ CUSTOMERs with X handles, notifyBillingCycle of 100,000 invoices
 //      as 10 calls of 10,000 (time, API RSS), then a worker sending the DMs to a zero-latency
 //      X fake, against twitter-api-v2's raw POST rate to the same fake
+//   6b. scale: 1 `--role api` + 1 then 2 `--role worker` processes (HERALD_WORKER_CONCURRENCY/2
+//       each) while sendSms runs closed-loop: accepted/s, sent/s, per-worker share, backlog,
+//       created→SENT, CPU per message (API, workers, their PostgreSQL backends), exactly-once check
 //   7. queries: messages(first: 50, filter…) for every filter over 1,000,000 messages in one
 //      tenant, with EXPLAIN of each and what totalCount costs (scripts/bench/queries.mjs)
 //   8. the figures printed and written to docs/performance.md
@@ -23,8 +26,9 @@
 // BENCH_BILLING_INVOICES_PER_CALL (10000), BENCH_BILLING_PARALLEL (1: the calls one after
 // another; 10: all at once), BENCH_DM_LIMIT (20000: stop the DM drain once this many are SENT),
 // BENCH_KEEP_DB=1 keeps the databases for inspection.
-// BENCH_ONLY=accept|dispatch|orders|billing|queries (comma-separated for several) runs those stages
-// only: accept/dispatch leave docs/performance.md alone (for profiling), orders/billing/queries
+// BENCH_SCALE_LAYOUTS (1,2; e.g. 1x32,2x16 or 1,2,1,2), BENCH_SCALE_WORKER_CONCURRENCY (HERALD_WORKER_CONCURRENCY/2).
+// BENCH_ONLY=accept|dispatch|orders|billing|scale|queries (comma-separated for several) runs those stages
+// only: accept/dispatch leave docs/performance.md alone (for profiling), orders/billing/scale/queries
 // replace their own section of it. BENCH_HERALD_NODE_ARGS passes node flags to the Herald
 // processes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 //
@@ -37,6 +41,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFakeChild } from './bench/fakes.mjs';
 import { queriesStage, querySettings } from './bench/queries.mjs';
+import { scaleStage } from './bench/scale.mjs';
 import {
   ADMIN_KEY, SECRET_KEY, buildIfStale, countWarnings, cpuMeter, fmt, graphqlClient, loadAverage, machineInfo, markdownTable, mb, ms,
   numEnv, parallel, payloadOf, perOp, queueLatency, renderTable, root, runLoad, sleep, smsBody, startHerald, stopChild, upsertSection,
@@ -70,7 +75,7 @@ function settings() {
 }
 
 const TARGETS = { acceptRatio: 0.6, p99Ms: 50, dispatchRatio: 0.9, queueP95Ms: 1000, orderP99Ms: 80, billingTotalMs: 5000, billingRssGrowthMb: 200 };
-const STAGES = ['accept', 'dispatch', 'orders', 'billing', 'queries'];
+const STAGES = ['accept', 'dispatch', 'orders', 'billing', 'scale', 'queries'];
 /** Each updateOrderStatus call writes 3 messages + 3 pg-boss jobs: counted as 4 raw rows' worth. */
 const ORDER_ROW_EQUIVALENTS = 4;
 
@@ -90,6 +95,7 @@ async function main() {
   const dispatchDb = `herald_bench_${stamp}_d`;
   const ordersDb = `herald_bench_${stamp}_o`;
   const billingDb = `herald_bench_${stamp}_b`;
+  const scaleDb = `herald_bench_${stamp}_s`;
   const queriesDb = `herald_bench_${stamp}_q`;
   const urlOf = (db) => {
     const u = new URL(adminUrl);
@@ -114,6 +120,7 @@ async function main() {
   if (run.has('dispatch')) await createDb(dispatchDb);
   if (run.has('orders')) await createDb(ordersDb);
   if (run.has('billing')) await createDb(billingDb);
+  if (run.has('scale')) await createDb(scaleDb);
   if (run.has('queries')) await createDb(queriesDb);
 
   let fakes;
@@ -145,6 +152,7 @@ async function main() {
       (run.has('dispatch') ? s.postSeconds + s.latencySeconds + 180 + s.dispatchMessages / 20 : 0) +
       (run.has('orders') ? s.seconds + 180 + s.orderCustomers / 5 : 0) +
       (run.has('billing') ? s.postSeconds + 300 + s.billingCustomers / 100 + (s.billingCalls * s.invoicesPerCall) / 1000 + s.dmLimit / 20 : 0) +
+      (run.has('scale') ? 2 * (s.seconds + s.warmupSeconds + 240) : 0) +
       (run.has('queries') ? 300 + querySettings().messages / 5_000 : 0) +
       60) *
     1000;
@@ -293,6 +301,10 @@ async function main() {
       // ---- 6. notifyBillingCycle of 100,000 invoices, then the DMs -----------------------------
       sections.push(await billingStage({ s, pg, admin, db: billingDb, url: urlOf(billingDb), startRole, fakes, xAccount }));
     }
+    if (run.has('scale')) {
+      // ---- 6b. 1 API + 2 workers as separate processes: combined rates, against 1 + 1 ----------
+      sections.push(await scaleStage({ s, pg, admin, db: scaleDb, url: urlOf(scaleDb), startRole, fakes }));
+    }
     if (run.has('queries')) {
       // ---- 7. messages(first: 50, filter…) over 1,000,000 messages, with EXPLAIN ----------------
       sections.push(await queriesStage({ s, pg, admin, db: queriesDb, url: urlOf(queriesDb), startRole }));
@@ -318,8 +330,11 @@ async function main() {
     const docsFile = path.join(root, 'docs', 'performance.md');
     const fullRun = STAGES.every((stage) => run.has(stage));
     if (fullRun) {
+      // Sections written by other scripts (the soak) survive a full run's rewrite.
+      const kept = existingSections(docsFile).filter(({ key }) => !sections.some((section) => section.key === key));
       fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
       fs.writeFileSync(docsFile, renderMarkdown(machine, s, rows, warnings));
+      for (const { key, markdown } of kept) upsertSection(docsFile, key, markdown);
     }
     if (run.has('accept') || run.has('dispatch')) console.log('\n' + renderTable(rows));
     for (const section of sections) {
@@ -338,6 +353,13 @@ async function main() {
     await abort(err instanceof Error ? err.stack ?? err.message : String(err));
   }
   process.exit(0);
+}
+
+/** The `<!-- bench:KEY -->` sections of docs/performance.md as they are now. */
+function existingSections(file) {
+  if (!fs.existsSync(file)) return [];
+  const text = fs.readFileSync(file, 'utf8');
+  return [...text.matchAll(/<!-- bench:([\w-]+) \(written by [^)]*\) -->\n([\s\S]*?)\n<!-- \/bench:\1 -->/g)].map((m) => ({ key: m[1], markdown: m[2] }));
 }
 
 function stagesToRun(only) {

@@ -1,0 +1,468 @@
+// `npm run soak`: a memory soak. Herald runs for SOAK_MINUTES (30) under an open-loop
+// sendSms load at half the rate it accepts, with a few read queries mixed in, and its RSS
+// must show no growth trend. Bounded in time; cleans up after itself (also on Ctrl-C).
+//
+//   1. a fresh database (DATABASE_URL is the admin connection, else postgres@127.0.0.1),
+//      the zero-latency vendor fakes in a child process, and Herald as two processes,
+//      `--role api` and `--role worker` (SOAK_ROLES=all: one `--role all` process instead),
+//      with Twilio pointed at the fake, so every accepted message is also sent
+//   2. the accept rate: sendSms over 32 keep-alive connections, closed loop, 10 s, with the
+//      worker sending (skipped when SOAK_RATE is given); the soak runs at half of it
+//   3. SOAK_MINUTES of sendSms at SOAK_RATE (open loop) plus read queries at a tenth of that
+//      rate (messages(first: 50) with recipients and logs, and message(id) of a recent send);
+//      every minute one line: RSS (VmRSS, /proc/<pid>/status) and V8 heap used (the
+//      process's own /metrics) of each Herald process, messages accepted and sent so far,
+//      the backlog, the minute's errors and sendSms p99
+//   4. a least-squares line through the RSS samples (every SOAK_SAMPLE_SECONDS, 10) after
+//      the warm-up (SOAK_WARMUP_MINUTES, 5; at most half the run): its slope in MB/hour and
+//      the growth it implies over the fitted span. PASS when that growth is under
+//      SOAK_MAX_GROWTH_MB (20) for every process.
+//   5. the figures, and the per-minute table, in the `soak` section of docs/performance.md
+//      (SOAK_WRITE_DOCS=0: not written; SOAK_DOCS_FILE: another file)
+//
+// Other settings: SOAK_CONCURRENCY (32: connections, for the rate probe and as the open
+// loop's socket bound), HERALD_WORKER_CONCURRENCY (16), SOAK_KEEP_DB=1 keeps the database.
+// Exit code 0 when every process PASSes and no request failed; 1 otherwise, or when a Herald
+// process (or the fakes) dies mid-run, which stops the soak at once with Herald's last lines.
+// PostgreSQL's tables grow through the run (every message stays); that is disk and shared
+// buffers, not Herald's RSS, and is reported separately.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { startFakeChild } from './bench/fakes.mjs';
+import {
+  ADMIN_KEY, SECRET_KEY, buildIfStale, countWarnings, fmt, graphqlClient, loadAverage, markdownTable, numEnv, nproc, parallel, payloadOf, root,
+  runLoad, sleep, smsBody, startHerald, stopChild, upsertSection, verdict, vmStatus,
+} from './bench/lib.mjs';
+
+const SEND_SMS = `mutation Soak($input: SendSmsInput!) {
+  sendSms(input: $input) { message { id status } userErrors { code message field } }
+}`;
+const CREATE_RECIPIENT = `mutation Soak($input: CreateRecipientInput!) {
+  createRecipient(input: $input) { recipient { id } userErrors { code message field } }
+}`;
+// No totalCount: counting a table that grows all run long would make the reads ever dearer.
+const MESSAGES = `query Soak($first: Int) {
+  messages(first: $first) {
+    edges { node { id status channel destination createdAt sentAt recipient { id displayName } logs { id outcome at } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+const MESSAGE = `query Soak($id: ID!) {
+  message(id: $id) { id status attempts body sentAt providerMessageId recipient { id displayName } logs { id outcome reason at } }
+}`;
+
+function settings() {
+  const minutes = numEnv('SOAK_MINUTES', 30);
+  const roles = process.env.SOAK_ROLES || 'split';
+  if (roles !== 'split' && roles !== 'all') {
+    console.error(`soak: SOAK_ROLES must be split (--role api + --role worker) or all (one --role all), got "${roles}"`);
+    process.exit(2);
+  }
+  return {
+    minutes,
+    rate: process.env.SOAK_RATE ? numEnv('SOAK_RATE', 1, 0.1) : undefined,
+    roles,
+    concurrency: numEnv('SOAK_CONCURRENCY', 32),
+    workerConcurrency: numEnv('HERALD_WORKER_CONCURRENCY', 16),
+    probeSeconds: numEnv('SOAK_PROBE_SECONDS', 10),
+    warmupMinutes: Math.min(numEnv('SOAK_WARMUP_MINUTES', 5, 0), Math.floor(minutes / 2)),
+    sampleSeconds: numEnv('SOAK_SAMPLE_SECONDS', 10),
+    maxGrowthMb: numEnv('SOAK_MAX_GROWTH_MB', 20),
+    keepDb: process.env.SOAK_KEEP_DB === '1',
+    writeDocs: process.env.SOAK_WRITE_DOCS !== '0',
+    docsFile: process.env.SOAK_DOCS_FILE || path.join(root, 'docs', 'performance.md'),
+    heraldNodeArgs: (process.env.SOAK_HERALD_NODE_ARGS || '').split(/\s+/).filter(Boolean),
+  };
+}
+
+async function main() {
+  const s = settings();
+  const started = new Date();
+  const loadBefore = loadAverage();
+  buildIfStale();
+  const pg = (await import('pg')).default;
+  const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const db = `herald_soak_${Date.now().toString(36)}_${process.pid}`;
+  const u = new URL(adminUrl);
+  u.pathname = `/${db}`;
+  const url = u.toString();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-soak-'));
+  const logFile = path.join(tmp, 'herald.log');
+  const logStream = fs.createWriteStream(logFile);
+  const children = new Set();
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  let pool;
+  let fakes;
+  let created = false;
+  let stopping = false;
+  let cleaned = false;
+  let minute = 0;
+
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    stopping = true;
+    for (const child of children) await stopChild(child).catch(() => undefined);
+    fakes?.child.kill('SIGTERM');
+    await pool?.end().catch(() => undefined);
+    if (created && !s.keepDb) await admin.query(`drop database if exists ${db} with (force)`).catch((e) => console.error(`soak: could not drop ${db}: ${e.message}`));
+    else if (created) console.log(`soak: kept database ${db}`);
+    await admin.end().catch(() => undefined);
+    await new Promise((r) => logStream.end(r));
+  };
+  const abort = async (why, code = 1) => {
+    if (cleaned) return;
+    stopping = true;
+    console.error(`\nsoak: ${why}`);
+    await cleanup();
+    console.error(`soak: Herald's output is in ${logFile}`);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void abort(`interrupted during minute ${minute}; no verdict`, 130));
+  process.on('SIGTERM', () => void abort(`terminated during minute ${minute}; no verdict`, 143));
+  const budgetMs = (s.minutes * 70 + s.probeSeconds + 420) * 1000;
+  setTimeout(() => void abort(`took longer than ${Math.round(budgetMs / 1000)} s; stopped`), budgetMs).unref();
+
+  try {
+    await admin.query(`create database ${db}`);
+    created = true;
+    pool = new pg.Pool({ connectionString: url, max: 2, idleTimeoutMillis: 0 });
+    pool.on('error', () => undefined); // an idle client losing its server: the next query says so
+    fakes = await startFakeChild();
+    fakes.child.once('exit', (code, signal) => {
+      if (!stopping) void abort(`the vendor fakes exited (${code ?? signal}) during minute ${minute}`);
+    });
+    const account = { accountSid: `AC${randomBytes(16).toString('hex')}`, authToken: randomBytes(16).toString('hex'), from: '+15005550006' };
+    const env = {
+      DATABASE_URL: url,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: process.env.SOAK_LOG_LEVEL || 'info',
+      HERALD_DATA_DIR: tmp,
+      HERALD_SECRET_KEY: SECRET_KEY,
+      HERALD_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+      HERALD_WORKER_CONCURRENCY: String(s.workerConcurrency),
+      TWILIO_ACCOUNT_SID: account.accountSid,
+      TWILIO_AUTH_TOKEN: account.authToken,
+      TWILIO_SMS_FROM: account.from,
+      TWILIO_API_BASE_URL: fakes.url,
+    };
+    const roleNames = s.roles === 'split' ? ['api', 'worker'] : ['all'];
+    console.log(`soak: starting Herald ${roleNames.map((r) => `--role ${r}`).join(' + ')} (HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}) on ${db}…`);
+    const procs = [];
+    for (const role of roleNames) {
+      const h = await startHerald(role, env, children, logStream, s.heraldNodeArgs);
+      h.role = role;
+      procs.push(h);
+      h.child.once('exit', (code, signal) => {
+        if (!stopping) void abort(`Herald --role ${role} (pid ${h.child.pid}) exited with ${code ?? signal} during minute ${minute}\n${tail(logFile, 15)}`);
+      });
+    }
+    const front = procs[0]; // api, or all
+    const senders = procs.filter((p) => p.role !== 'api');
+    const label = (p) => (p.role === 'all' ? 'herald' : p.role);
+    const recipients = await createRecipients(front.port, 8);
+    const dbSizeStart = await dbSize(pool);
+
+    // ---- 2. the rate ----
+    const client = graphqlClient(front.port, s.concurrency);
+    const recent = [];
+    let n = 0;
+    const sendOnce = async () => {
+      const i = n++;
+      const { problem, payload } = payloadOf(await client.post(SEND_SMS, { input: { clientId: recipients[i % recipients.length], message: smsBody(i) } }), 'sendSms');
+      if (problem) return problem;
+      if (!payload.message?.id) return 'no message in the answer';
+      recent[i % 1000] = payload.message.id;
+      return null;
+    };
+    let rate = s.rate;
+    let probe;
+    if (!rate) {
+      console.log(`soak: accept rate: sendSms over ${s.concurrency} connections, closed loop, ${s.probeSeconds} s (the worker sending)…`);
+      probe = await runLoad({ concurrency: s.concurrency, seconds: s.probeSeconds, warmupSeconds: 2, once: sendOnce });
+      if (probe.done === 0) throw new Error(`the rate probe accepted nothing: ${probe.errorSamples.join(' | ')}`);
+      rate = Math.max(1, Math.round(probe.rate / 2));
+      console.log(`  ${fmt(probe.rate)} accepted/s (p99 ${probe.p99.toFixed(1)} ms, errors ${probe.errors}): the soak runs at ${rate} sendSms/s (SOAK_RATE)`);
+      await waitForDrain(pool, 120_000);
+    }
+    const readRate = Math.max(0.2, rate / 10);
+    let reads = 0;
+    const readOnce = async () => {
+      const k = reads++;
+      const id = recent[(k * 37) % Math.max(1, recent.length)];
+      if (k % 2 === 0 || !id) {
+        const { problem, payload } = payloadOf(await client.post(MESSAGES, { first: 50 }), 'messages');
+        if (problem) return problem;
+        return payload.edges.length ? null : 'messages(first: 50) came back empty';
+      }
+      const { problem, payload } = payloadOf(await client.post(MESSAGE, { id }), 'message');
+      if (problem) return problem;
+      return payload.id === id ? null : `message(${id}) answered ${payload.id}`;
+    };
+
+    // ---- 3. the soak ----
+    console.log(
+      `soak: ${s.minutes} min of sendSms at ${rate}/s (open loop) + reads at ${readRate.toFixed(1)}/s; RSS sampled every ${s.sampleSeconds} s, fitted from minute ${s.warmupMinutes} on`,
+    );
+    const samples = []; // { t (min), [role]: { rss, heap } }
+    const sampleNow = async (t) => {
+      const point = { t };
+      await Promise.all(
+        procs.map(async (p) => {
+          const m = await scrape(p.port).catch(() => ({}));
+          point[p.role] = { rss: vmStatus(p.child.pid).rssMb, heap: m.heapUsed / 1024 / 1024, sent: m.sent };
+        }),
+      );
+      return point;
+    };
+    const t0 = performance.now();
+    const elapsedMin = () => (performance.now() - t0) / 60_000;
+    samples.push(await sampleNow(0));
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const next = (samples.length * s.sampleSeconds * 1000) - (performance.now() - t0);
+        await sleep(Math.max(0, next));
+        if (!sampling) break;
+        samples.push(await sampleNow(elapsedMin()));
+      }
+    })();
+    const minutes = [];
+    let accepted = (await pool.query('select count(*)::int as n from messages')).rows[0].n; // the probe's
+    const header = `${'min'.padStart(3)}  ${procs.map((p) => `${label(p)} RSS / heap`.padEnd(22)).join('')}${'accepted'.padStart(10)}${'sent'.padStart(10)}${'backlog'.padStart(9)}${'reads'.padStart(7)}${'errors'.padStart(8)}${'p99'.padStart(10)}`;
+    console.log(header);
+    for (minute = 1; minute <= s.minutes; minute++) {
+      const [sends, readsResult] = await Promise.all([
+        runLoad({ ratePerSecond: rate, seconds: 60, once: sendOnce }),
+        runLoad({ ratePerSecond: readRate, seconds: 60, once: readOnce }),
+      ]);
+      accepted += sends.done;
+      const point = await sampleNow(elapsedMin());
+      const backlog = (await pool.query(`select count(*) filter (where status in ('QUEUED', 'SENDING'))::int as n from messages`)).rows[0].n;
+      const sent = senders.reduce((a, p) => a + (point[p.role].sent ?? 0), 0);
+      const row = { minute, point, accepted, minuteAccepted: sends.done, sent, backlog, reads: readsResult.done, errors: sends.errors + readsResult.errors, p99: sends.p99, readP99: readsResult.p99 };
+      minutes.push(row);
+      console.log(
+        `${String(minute).padStart(3)}  ${procs.map((p) => `${point[p.role].rss.toFixed(1)} / ${Number.isFinite(point[p.role].heap) ? point[p.role].heap.toFixed(1) : 'n/a'} MB`.padEnd(22)).join('')}` +
+          `${fmt(accepted).padStart(10)}${fmt(sent).padStart(10)}${fmt(backlog).padStart(9)}${fmt(readsResult.done).padStart(7)}${String(row.errors).padStart(8)}${`${sends.p99.toFixed(1)} ms`.padStart(10)}`,
+      );
+      const errorSamples = [...sends.errorSamples, ...readsResult.errorSamples];
+      if (errorSamples.length) console.log(`     first errors: ${errorSamples.slice(0, 3).join(' | ')}`);
+    }
+    sampling = false;
+    await sampler;
+    client.agent.destroy();
+
+    // ---- 4. the verdict ----
+    const drained = await waitForDrain(pool, 120_000);
+    const totals = (await pool.query(`select count(*)::int as n, count(*) filter (where status = 'SENT')::int as sent, count(*) filter (where status = 'FAILED')::int as failed from messages`)).rows[0];
+    const posts = await fakes.count();
+    const dbSizeEnd = await dbSize(pool);
+    const loadAfter = loadAverage();
+    const fitFrom = s.warmupMinutes;
+    const fitted = samples.filter((p) => p.t >= fitFrom);
+    const span = fitted.length ? fitted.at(-1).t - fitted[0].t : 0;
+    const acceptedInFit = minutes.filter((m) => m.minute > fitFrom).reduce((a, m) => a + m.minuteAccepted, 0);
+    const analysis = procs.map((p) => {
+      const rss = samples.map((x) => x[p.role].rss);
+      const after = fitted.map((x) => x[p.role].rss);
+      const line = leastSquares(fitted.map((x) => x.t), after);
+      const heapLine = leastSquares(
+        fitted.map((x) => x.t),
+        fitted.map((x) => x[p.role].heap),
+      );
+      const growth = line.slope * span;
+      return {
+        role: p.role,
+        label: label(p),
+        pid: p.child.pid,
+        first: rss[0],
+        last: rss.at(-1),
+        max: Math.max(...rss),
+        meanAfter: after.reduce((a, b) => a + b, 0) / Math.max(1, after.length),
+        slopePerHour: line.slope * 60,
+        sePerHour: line.se * 60,
+        growth,
+        heapSlopePerHour: heapLine.slope * 60,
+        bytesPerMessage: acceptedInFit ? (growth * 1024 * 1024) / acceptedInFit : NaN,
+        ok: Number.isFinite(growth) && growth < s.maxGrowthMb,
+      };
+    });
+    const errors = minutes.reduce((a, m) => a + m.errors, 0);
+    const pass = analysis.every((a) => a.ok);
+    const short = s.minutes < 10;
+    console.log(`\nsoak: ${s.minutes} min at ${rate} sendSms/s; RSS fitted over minutes ${fitFrom}–${s.minutes} (${fitted.length} samples, ${fmt(acceptedInFit)} messages accepted in that span):`);
+    for (const a of analysis) {
+      console.log(
+        `  ${a.label} (pid ${a.pid}): RSS first ${a.first.toFixed(1)} MB, last ${a.last.toFixed(1)} MB, max ${a.max.toFixed(1)} MB; slope ${signed(a.slopePerHour)} MB/hour (± ${a.sePerHour.toFixed(1)}), ` +
+          `${signed(a.growth)} MB over the fitted ${span.toFixed(1)} min (${Number.isFinite(a.bytesPerMessage) ? `${signed(a.bytesPerMessage, 0)} bytes/message` : 'n/a'}); heap slope ${signed(a.heapSlopePerHour)} MB/hour: ` +
+          `${verdict(a.ok)} (growth < ${s.maxGrowthMb} MB)`,
+      );
+    }
+    console.log(
+      `  ${fmt(accepted)} accepted, ${fmt(totals.sent)} SENT, ${totals.failed} FAILED, fake got ${fmt(posts)} POSTs${drained ? '' : ' (backlog NOT drained in 120 s)'}; ${errors} errors; ` +
+        `database ${mbOf(dbSizeStart)} → ${mbOf(dbSizeEnd)} (PostgreSQL's growth, not Herald's RSS)`,
+    );
+    console.log(`soak: ${verdict(pass)}${short ? ` (a ${s.minutes}-minute run: indicative only; the issue asks for 30)` : ''}`);
+
+    if (s.writeDocs) {
+      const md = renderSection({ s, started, rate, probe, readRate, procs, label, analysis, minutes, samples, fitFrom, span, fitted, accepted, totals, posts, errors, dbSizeStart, dbSizeEnd, loadBefore, loadAfter, pass, drained, acceptedInFit });
+      upsertSection(s.docsFile, 'soak', md);
+      console.log(`soak: section soak written to ${path.relative(process.cwd(), s.docsFile) || s.docsFile}`);
+    }
+    const warnings = countWarnings(logFile);
+    if (warnings) console.log(`soak: Herald logged ${warnings} warning/error lines: see ${logFile}`);
+    await cleanup();
+    if (!warnings) fs.rmSync(tmp, { recursive: true, force: true });
+    process.exit(pass && errors === 0 ? 0 : 1);
+  } catch (err) {
+    await abort(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  }
+}
+
+async function createRecipients(port, n) {
+  const client = graphqlClient(port, 4);
+  const ids = await parallel(
+    Array.from({ length: n }, (_, i) => i),
+    4,
+    async (i) => {
+      const res = await client.post(CREATE_RECIPIENT, { input: { kind: 'CLIENT', displayName: `Soak client ${i}`, phone: `+1415557${String(i).padStart(4, '0')}` } });
+      const { problem, payload } = payloadOf(res, 'createRecipient');
+      if (problem) throw new Error(`createRecipient: ${problem}`);
+      return payload.recipient.id;
+    },
+  );
+  client.agent.destroy();
+  return ids;
+}
+
+async function waitForDrain(pool, timeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const { n } = (await pool.query(`select count(*)::int as n from messages where status in ('QUEUED', 'SENDING')`)).rows[0];
+    if (n === 0) return true;
+    await sleep(500);
+  }
+  return false;
+}
+
+async function dbSize(pool) {
+  return Number((await pool.query('select pg_database_size(current_database()) as n')).rows[0].n);
+}
+
+/** V8 heap used and messages SENT from a Herald process's own /metrics (prom-client). */
+function scrape(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/metrics', timeout: 5000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        const heapUsed = Number(/^nodejs_heap_size_used_bytes\s+(\S+)$/m.exec(text)?.[1] ?? NaN);
+        let sent = 0;
+        for (const m of text.matchAll(/^herald_messages_total\{([^}]*)\}\s+(\S+)$/gm)) if (/status="SENT"/.test(m[1])) sent += Number(m[2]);
+        resolve({ heapUsed, sent });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('/metrics timed out')));
+    req.on('error', reject);
+  });
+}
+
+/** Least-squares line through (x, y): slope and its standard error. */
+function leastSquares(xs, ys) {
+  const pts = xs.map((x, i) => [x, ys[i]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const n = pts.length;
+  if (n < 2) return { slope: NaN, se: NaN };
+  const mx = pts.reduce((a, [x]) => a + x, 0) / n;
+  const my = pts.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const sxy = pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  if (sxx === 0) return { slope: NaN, se: NaN };
+  const slope = sxy / sxx;
+  const intercept = my - slope * mx;
+  const sse = pts.reduce((a, [x, y]) => a + (y - intercept - slope * x) ** 2, 0);
+  return { slope, se: n > 2 ? Math.sqrt(sse / (n - 2) / sxx) : NaN };
+}
+
+function tail(file, lines) {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+function signed(v, digits = 1) {
+  return Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(digits)}` : 'n/a';
+}
+
+function mbOf(bytes) {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+}
+
+function renderSection({ s, started, rate, probe, readRate, procs, label, analysis, minutes, fitFrom, span, fitted, accepted, totals, posts, errors, dbSizeStart, dbSizeEnd, loadBefore, loadAfter, pass, drained, acceptedInFit }) {
+  const rows = [];
+  for (const a of analysis) {
+    rows.push([
+      `${a.label} RSS growth (fitted)`,
+      `${signed(a.growth)} MB`,
+      `least squares over minutes ${fitFrom}–${s.minutes} (${fitted.length} samples): ${signed(a.slopePerHour)} MB/hour ± ${a.sePerHour.toFixed(1)}; ${Number.isFinite(a.bytesPerMessage) ? `${signed(a.bytesPerMessage, 0)} bytes per message accepted` : 'n/a'}`,
+      `< ${s.maxGrowthMb} MB`,
+      verdict(a.ok),
+    ]);
+    rows.push([
+      `${a.label} RSS first / last / max`,
+      `${a.first.toFixed(0)} / ${a.last.toFixed(0)} / ${a.max.toFixed(0)} MB`,
+      `VmRSS of pid ${a.pid}; mean after the warm-up ${a.meanAfter.toFixed(0)} MB; V8 heap used: ${signed(a.heapSlopePerHour)} MB/hour (fitted)`,
+      '',
+      '',
+    ]);
+  }
+  const p99s = minutes.map((m) => m.p99).filter(Number.isFinite);
+  rows.push(
+    ['sendSms rate', `${rate} /s`, probe ? `half the ${fmt(probe.rate)}/s accepted in a ${s.probeSeconds} s closed-loop probe (${s.concurrency} connections, worker sending)` : 'SOAK_RATE', '', ''],
+    ['messages', `${fmt(accepted)} accepted, ${fmt(totals.sent)} SENT`, `${totals.failed} FAILED; the fake got ${fmt(posts)} POSTs${drained ? '' : '; backlog not drained'}; ${fmt(minutes.reduce((a, m) => a + m.reads, 0))} read queries`, '', ''],
+    ['errors', String(errors), 'sendSms and reads: non-2xx, GraphQL errors, userErrors', '0', verdict(errors === 0)],
+    ['sendSms p99 per minute', `${p99s.length ? Math.min(...p99s).toFixed(1) : 'n/a'}–${p99s.length ? Math.max(...p99s).toFixed(1) : 'n/a'} ms`, 'lowest and highest minute', '', ''],
+    ['database size', `${mbOf(dbSizeStart)} → ${mbOf(dbSizeEnd)}`, "PostgreSQL's tables grow with every message kept: expected, and not Herald's RSS", '', ''],
+  );
+  const cols = procs.map((p) => label(p));
+  const perMinute = [
+    `| minute | ${cols.map((c) => `${c} RSS MB | ${c} heap MB`).join(' | ')} | accepted (total) | sent (total) | backlog | errors | sendSms p99 |`,
+    `| ---: | ${cols.map(() => '---: | ---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: |`,
+    ...minutes.map(
+      (m) =>
+        `| ${m.minute} | ${procs.map((p) => `${m.point[p.role].rss.toFixed(1)} | ${Number.isFinite(m.point[p.role].heap) ? m.point[p.role].heap.toFixed(1) : 'n/a'}`).join(' | ')} | ${fmt(m.accepted)} | ${fmt(m.sent)} | ${fmt(m.backlog)} | ${m.errors} | ${m.p99.toFixed(1)} ms |`,
+    ),
+  ].join('\n');
+  return `## Memory soak (\`npm run soak\`)
+
+Run ${started.toISOString()}: ${s.minutes} minutes${s.minutes < 10 ? ' (a short run: indicative only)' : ''}; load average (1/5/15 min) ${loadBefore} before, ${loadAfter} after, on ${nproc()} CPUs
+shared with PostgreSQL, the load generator and the fake. Verdict: **${verdict(pass)}**.
+
+${markdownTable(rows)}
+
+Herald ran as ${procs.map((p) => `\`--role ${p.role}\``).join(' + ')} (HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}) on a fresh PostgreSQL database, Twilio
+pointed at a zero-latency fake in its own process, so every accepted message was also sent. For ${s.minutes}
+minutes: \`sendSms\` at ${rate}/s (open loop, to 8 CLIENT recipients) and read queries at ${readRate.toFixed(1)}/s
+(\`messages(first: 50)\` with recipients and logs, and \`message(id)\` of a recent send, in turn). RSS is
+VmRSS from /proc/<pid>/status, sampled every ${s.sampleSeconds} s; heap is \`nodejs_heap_size_used_bytes\` from the
+process's own /metrics. The line is fitted by least squares through the samples from minute ${fitFrom} on
+(the warm-up, while V8 sizes its heap and the code warms, is left out); PASS when the growth it implies
+over the fitted ${span.toFixed(1)} minutes is under ${s.maxGrowthMb} MB for every process. At this rate that span saw
+${fmt(acceptedInFit)} messages, so a leak of more than ~${acceptedInFit ? fmt((s.maxGrowthMb * 1024 * 1024) / acceptedInFit) : 'n/a'} bytes per message would fail it.
+
+${perMinute}
+
+Accepted and sent are totals since the start (the rate probe's messages included); the backlog is
+QUEUED + SENDING when the minute ended; p99 is the minute's sendSms latency, client-side.
+`;
+}
+
+await main();
