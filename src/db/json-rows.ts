@@ -6,8 +6,12 @@ import { type Column, getTableColumns, is, SQL, type Table } from 'drizzle-orm';
 
 type Row = Record<string, unknown>;
 
+const columnLists = new WeakMap<Table, [string, Column][]>();
+
 function columnsOf(table: Table): [string, Column][] {
-  return Object.entries(getTableColumns(table));
+  let columns = columnLists.get(table);
+  if (!columns) columnLists.set(table, (columns = Object.entries(getTableColumns(table))));
+  return columns;
 }
 
 /** A column's default for a JSON row: static values and $defaultFn as drizzle applies them; an SQL default (now()) as now. */

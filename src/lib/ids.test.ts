@@ -6,6 +6,8 @@ describe('uuidv7', () => {
     const ids = Array.from({ length: 5000 }, () => uuidv7());
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
+    // The random tail differs from id to id (not only the per-millisecond counter).
+    expect(new Set(ids.map((id) => id.slice(19))).size).toBe(ids.length);
     expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
