@@ -36,16 +36,15 @@
 // one child process of their own, on one port, so no measurement shares their event loop.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFakeChild } from './bench/fakes.mjs';
 import { queriesStage, querySettings } from './bench/queries.mjs';
 import { scaleStage } from './bench/scale.mjs';
 import {
-  ADMIN_KEY, SECRET_KEY, buildIfStale, countWarnings, cpuMeter, fmt, graphqlClient, loadAverage, machineInfo, markdownTable, mb, ms,
-  numEnv, parallel, payloadOf, perOp, queueLatency, renderTable, root, runLoad, sleep, smsBody, startHerald, stopChild, upsertSection,
-  uuidv4, uuidv7, verdict, vmStatus, waitForStatus,
+  buildIfStale, countWarnings, cpuMeter, fmt, graphqlClient, heraldEnv, loadAverage, machineInfo, markdownTable, mb, ms, nproc, numEnv,
+  openBenchRun, parallel, payloadOf, perOp, queueLatency, renderTable, root, runLoad, sleep, smsBody, startHerald, stopChild,
+  upsertSection, uuidv4, uuidv7, verdict, vmStatus, waitForStatus,
 } from './bench/lib.mjs';
 
 // ---------------------------------------------------------------------------------------
@@ -88,34 +87,19 @@ async function main() {
   const run = stagesToRun(s.only);
   buildIfStale();
 
-  const pg = (await import('pg')).default;
-  const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-  const stamp = `${Date.now().toString(36)}_${process.pid}`;
-  const acceptDb = `herald_bench_${stamp}`;
-  const dispatchDb = `herald_bench_${stamp}_d`;
-  const ordersDb = `herald_bench_${stamp}_o`;
-  const billingDb = `herald_bench_${stamp}_b`;
-  const scaleDb = `herald_bench_${stamp}_s`;
-  const queriesDb = `herald_bench_${stamp}_q`;
-  const urlOf = (db) => {
-    const u = new URL(adminUrl);
-    u.pathname = `/${db}`;
-    return u.toString();
-  };
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-'));
-  const children = new Set();
-  const logFile = path.join(tmp, 'herald.log');
-  const logStream = fs.createWriteStream(logFile);
-
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
+  const { pg, admin, dbName, urlOf, createDb, tmp, logFile, logStream, children, onCleanup, cleanup, abort, budget } = await openBenchRun({
+    name: 'bench',
+    keepDb: s.keepDb,
+    listKept: true,
+  });
+  const acceptDb = dbName;
+  const dispatchDb = `${dbName}_d`;
+  const ordersDb = `${dbName}_o`;
+  const billingDb = `${dbName}_b`;
+  const scaleDb = `${dbName}_s`;
+  const queriesDb = `${dbName}_q`;
   const pgVersion = (await admin.query('show server_version')).rows[0].server_version;
   const pgMaxConnections = (await admin.query('show max_connections')).rows[0].max_connections;
-  const databases = [];
-  const createDb = async (db) => {
-    await admin.query(`create database ${db}`);
-    databases.push(db);
-  };
   if (run.has('accept') || run.has('orders')) await createDb(acceptDb);
   if (run.has('dispatch')) await createDb(dispatchDb);
   if (run.has('orders')) await createDb(ordersDb);
@@ -124,39 +108,18 @@ async function main() {
   if (run.has('queries')) await createDb(queriesDb);
 
   let fakes;
-  let cleaned = false;
-  const cleanup = async ({ keepLogs = true } = {}) => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const child of children) await stopChild(child).catch(() => undefined);
-    fakes?.child.kill('SIGTERM');
-    if (!s.keepDb) {
-      for (const db of databases) await admin.query(`drop database if exists ${db} with (force)`).catch((e) => console.error(`bench: could not drop ${db}: ${e.message}`));
-    } else console.log(`bench: kept databases ${databases.join(', ')}`);
-    await admin.end().catch(() => undefined);
-    logStream.end();
-    if (!keepLogs) fs.rmSync(tmp, { recursive: true, force: true });
-  };
-  const abort = async (why) => {
-    console.error(`bench: ${why}`);
-    await cleanup();
-    console.error(`bench: Herald's output is in ${logFile}`);
-    process.exit(1);
-  };
-  process.on('SIGINT', () => void abort('interrupted'));
-  process.on('SIGTERM', () => void abort('terminated'));
+  onCleanup(() => fakes?.child.kill('SIGTERM'));
   // Bounded whatever happens: the stages below add up to a few minutes each at most.
-  const budgetMs =
-    ((run.has('accept') || run.has('orders') ? s.seconds + 30 : 0) +
+  budget(
+    (run.has('accept') || run.has('orders') ? s.seconds + 30 : 0) +
       (run.has('accept') ? s.seconds + 30 : 0) +
       (run.has('dispatch') ? s.postSeconds + s.latencySeconds + 180 + s.dispatchMessages / 20 : 0) +
       (run.has('orders') ? s.seconds + 180 + s.orderCustomers / 5 : 0) +
       (run.has('billing') ? s.postSeconds + 300 + s.billingCustomers / 100 + (s.billingCalls * s.invoicesPerCall) / 1000 + s.dmLimit / 20 : 0) +
       (run.has('scale') ? 2 * (s.seconds + s.warmupSeconds + 240) : 0) +
       (run.has('queries') ? 300 + querySettings().messages / 5_000 : 0) +
-      60) *
-    1000;
-  setTimeout(() => void abort(`took longer than ${Math.round(budgetMs / 1000)} s; stopped`), budgetMs).unref();
+      60,
+  );
 
   try {
     const account = { accountSid: `AC${randomBytes(16).toString('hex')}`, authToken: randomBytes(16).toString('hex'), from: '+15005550006' };
@@ -167,34 +130,24 @@ async function main() {
       accessSecret: randomBytes(16).toString('hex'),
     };
     fakes = await startFakeChild();
-    const heraldEnv = (db, extra = {}) => ({
-      DATABASE_URL: urlOf(db),
-      HOST: '127.0.0.1',
-      PORT: '0',
-      // info: the ready line carries the port; request logging is off in Herald, so the
-      // hot paths log nothing at this level.
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
-      HERALD_DATA_DIR: tmp,
-      HERALD_SECRET_KEY: SECRET_KEY,
-      HERALD_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
-      HERALD_WORKER_CONCURRENCY: String(s.workerConcurrency),
-      // Every vendor points at the fakes: SMS and WhatsApp (Twilio), e-mail (SendGrid), DMs (X).
-      TWILIO_ACCOUNT_SID: account.accountSid,
-      TWILIO_AUTH_TOKEN: account.authToken,
-      TWILIO_SMS_FROM: account.from,
-      TWILIO_WHATSAPP_FROM: account.from,
-      TWILIO_API_BASE_URL: fakes.url,
-      SENDGRID_API_KEY: `SG.${randomBytes(11).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
-      SENDGRID_FROM_EMAIL: 'herald-bench@example.com',
-      SENDGRID_API_BASE_URL: fakes.url,
-      TWITTER_APP_KEY: xAccount.appKey,
-      TWITTER_APP_SECRET: xAccount.appSecret,
-      TWITTER_ACCESS_TOKEN: xAccount.accessToken,
-      TWITTER_ACCESS_SECRET: xAccount.accessSecret,
-      TWITTER_API_BASE_URL: fakes.url,
-      ...extra,
-    });
-    const startRole = (role, db, extra) => startHerald(role, heraldEnv(db, extra), children, logStream, s.heraldNodeArgs);
+    const envOf = (db, extra = {}) =>
+      heraldEnv(
+        { url: urlOf(db), dataDir: tmp, logLevel: process.env.BENCH_LOG_LEVEL || 'info', workerConcurrency: s.workerConcurrency, twilio: { account, fakesUrl: fakes.url } },
+        {
+          // Every vendor points at the fakes: SMS and WhatsApp (Twilio), e-mail (SendGrid), DMs (X).
+          TWILIO_WHATSAPP_FROM: account.from,
+          SENDGRID_API_KEY: `SG.${randomBytes(11).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+          SENDGRID_FROM_EMAIL: 'herald-bench@example.com',
+          SENDGRID_API_BASE_URL: fakes.url,
+          TWITTER_APP_KEY: xAccount.appKey,
+          TWITTER_APP_SECRET: xAccount.appSecret,
+          TWITTER_ACCESS_TOKEN: xAccount.accessToken,
+          TWITTER_ACCESS_SECRET: xAccount.accessSecret,
+          TWITTER_API_BASE_URL: fakes.url,
+          ...extra,
+        },
+      );
+    const startRole = (role, db, extra) => startHerald(role, envOf(db, extra), children, logStream, s.heraldNodeArgs);
     let raw = { rate: NaN, p50: NaN, p99: NaN };
     let accept = { rate: NaN, p50: NaN, p99: NaN, done: 0, errors: 0 };
     let acceptRatio = NaN;

@@ -29,19 +29,15 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { startFakeChild } from './bench/fakes.mjs';
 import {
-  ADMIN_KEY, SECRET_KEY, buildIfStale, countWarnings, fmt, graphqlClient, loadAverage, markdownTable, numEnv, nproc, parallel, payloadOf, root,
-  runLoad, sleep, smsBody, startHerald, stopChild, upsertSection, verdict, vmStatus,
+  buildIfStale, countWarnings, createClientRecipients, fmt, graphqlClient, heraldEnv, loadAverage, markdownTable, numEnv, nproc, openBenchRun,
+  payloadOf, root, runLoad, sleep, smsBody, startHerald, upsertSection, verdict, vmStatus,
 } from './bench/lib.mjs';
 
 const SEND_SMS = `mutation Soak($input: SendSmsInput!) {
   sendSms(input: $input) { message { id status } userErrors { code message field } }
-}`;
-const CREATE_RECIPIENT = `mutation Soak($input: CreateRecipientInput!) {
-  createRecipient(input: $input) { recipient { id } userErrors { code message field } }
 }`;
 // No totalCount: counting a table that grows all run long would make the reads ever dearer.
 const MESSAGES = `query Soak($first: Int) {
@@ -83,74 +79,34 @@ async function main() {
   const started = new Date();
   const loadBefore = loadAverage();
   buildIfStale();
-  const pg = (await import('pg')).default;
-  const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-  const db = `herald_soak_${Date.now().toString(36)}_${process.pid}`;
-  const u = new URL(adminUrl);
-  u.pathname = `/${db}`;
-  const url = u.toString();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-soak-'));
-  const logFile = path.join(tmp, 'herald.log');
-  const logStream = fs.createWriteStream(logFile);
-  const children = new Set();
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
+  let minute = 0;
+  const { pg, dbName: db, urlOf, createDb, tmp, logFile, logStream, children, onCleanup, closing, cleanup, abort, budget } = await openBenchRun({
+    name: 'soak',
+    keepDb: s.keepDb,
+    tag: 'soak',
+    abortOnce: true,
+    abortNewline: true,
+    signalAbort: (why, code) => [`${why} during minute ${minute}; no verdict`, code],
+  });
+  const url = urlOf(db);
   let pool;
   let fakes;
-  let created = false;
-  let stopping = false;
-  let cleaned = false;
-  let minute = 0;
-
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    stopping = true;
-    for (const child of children) await stopChild(child).catch(() => undefined);
+  onCleanup(async () => {
     fakes?.child.kill('SIGTERM');
     await pool?.end().catch(() => undefined);
-    if (created && !s.keepDb) await admin.query(`drop database if exists ${db} with (force)`).catch((e) => console.error(`soak: could not drop ${db}: ${e.message}`));
-    else if (created) console.log(`soak: kept database ${db}`);
-    await admin.end().catch(() => undefined);
-    await new Promise((r) => logStream.end(r));
-  };
-  const abort = async (why, code = 1) => {
-    if (cleaned) return;
-    stopping = true;
-    console.error(`\nsoak: ${why}`);
-    await cleanup();
-    console.error(`soak: Herald's output is in ${logFile}`);
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void abort(`interrupted during minute ${minute}; no verdict`, 130));
-  process.on('SIGTERM', () => void abort(`terminated during minute ${minute}; no verdict`, 143));
-  const budgetMs = (s.minutes * 70 + s.probeSeconds + 420) * 1000;
-  setTimeout(() => void abort(`took longer than ${Math.round(budgetMs / 1000)} s; stopped`), budgetMs).unref();
+  });
+  budget(s.minutes * 70 + s.probeSeconds + 420);
 
   try {
-    await admin.query(`create database ${db}`);
-    created = true;
+    await createDb(db);
     pool = new pg.Pool({ connectionString: url, max: 2, idleTimeoutMillis: 0 });
     pool.on('error', () => undefined); // an idle client losing its server: the next query says so
     fakes = await startFakeChild();
     fakes.child.once('exit', (code, signal) => {
-      if (!stopping) void abort(`the vendor fakes exited (${code ?? signal}) during minute ${minute}`);
+      if (!closing()) void abort(`the vendor fakes exited (${code ?? signal}) during minute ${minute}`);
     });
     const account = { accountSid: `AC${randomBytes(16).toString('hex')}`, authToken: randomBytes(16).toString('hex'), from: '+15005550006' };
-    const env = {
-      DATABASE_URL: url,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: process.env.SOAK_LOG_LEVEL || 'info',
-      HERALD_DATA_DIR: tmp,
-      HERALD_SECRET_KEY: SECRET_KEY,
-      HERALD_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
-      HERALD_WORKER_CONCURRENCY: String(s.workerConcurrency),
-      TWILIO_ACCOUNT_SID: account.accountSid,
-      TWILIO_AUTH_TOKEN: account.authToken,
-      TWILIO_SMS_FROM: account.from,
-      TWILIO_API_BASE_URL: fakes.url,
-    };
+    const env = heraldEnv({ url, dataDir: tmp, logLevel: process.env.SOAK_LOG_LEVEL || 'info', workerConcurrency: s.workerConcurrency, twilio: { account, fakesUrl: fakes.url } });
     const roleNames = s.roles === 'split' ? ['api', 'worker'] : ['all'];
     console.log(`soak: starting Herald ${roleNames.map((r) => `--role ${r}`).join(' + ')} (HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}) on ${db}…`);
     const procs = [];
@@ -159,13 +115,13 @@ async function main() {
       h.role = role;
       procs.push(h);
       h.child.once('exit', (code, signal) => {
-        if (!stopping) void abort(`Herald --role ${role} (pid ${h.child.pid}) exited with ${code ?? signal} during minute ${minute}\n${tail(logFile, 15)}`);
+        if (!closing()) void abort(`Herald --role ${role} (pid ${h.child.pid}) exited with ${code ?? signal} during minute ${minute}\n${tail(logFile, 15)}`);
       });
     }
     const front = procs[0]; // api, or all
     const senders = procs.filter((p) => p.role !== 'api');
     const label = (p) => (p.role === 'all' ? 'herald' : p.role);
-    const recipients = await createRecipients(front.port, 8);
+    const recipients = await createClientRecipients(front.port, { n: 8, concurrency: 4, operation: 'Soak', label: 'Soak client', phonePrefix: '+1415557' });
     const dbSizeStart = await dbSize(pool);
 
     // ---- 2. the rate ----
@@ -317,28 +273,11 @@ async function main() {
     }
     const warnings = countWarnings(logFile);
     if (warnings) console.log(`soak: Herald logged ${warnings} warning/error lines: see ${logFile}`);
-    await cleanup();
-    if (!warnings) fs.rmSync(tmp, { recursive: true, force: true });
+    await cleanup({ keepLogs: warnings > 0 });
     process.exit(pass && errors === 0 ? 0 : 1);
   } catch (err) {
     await abort(err instanceof Error ? (err.stack ?? err.message) : String(err));
   }
-}
-
-async function createRecipients(port, n) {
-  const client = graphqlClient(port, 4);
-  const ids = await parallel(
-    Array.from({ length: n }, (_, i) => i),
-    4,
-    async (i) => {
-      const res = await client.post(CREATE_RECIPIENT, { input: { kind: 'CLIENT', displayName: `Soak client ${i}`, phone: `+1415557${String(i).padStart(4, '0')}` } });
-      const { problem, payload } = payloadOf(res, 'createRecipient');
-      if (problem) throw new Error(`createRecipient: ${problem}`);
-      return payload.recipient.id;
-    },
-  );
-  client.agent.destroy();
-  return ids;
 }
 
 async function waitForDrain(pool, timeoutMs) {

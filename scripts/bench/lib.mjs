@@ -1,6 +1,7 @@
-// Shared by the benchmark scripts (scripts/bench.mjs and its stages): Herald child
-// processes, a closed/open-loop load generator, CPU accounting from /proc, GraphQL over
-// keep-alive HTTP, and the figures' rendering into docs/performance.md.
+// Shared by the benchmark scripts (scripts/bench.mjs, its stages, scripts/soak.mjs): a
+// standalone run's set-up and clean-up, Herald child processes and their environment, a
+// closed/open-loop load generator, CPU accounting from /proc, GraphQL over keep-alive HTTP,
+// and the figures' rendering into docs/performance.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -66,7 +67,8 @@ export function buildIfStale() {
   }
 }
 
-export function graphqlClient(port, maxSockets) {
+/** GraphQL over keep-alive HTTP (at most `maxSockets` sockets), with `key` as the bearer (the bootstrap ADMIN key unless given). */
+export function graphqlClient(port, maxSockets, key = ADMIN_KEY) {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
   return {
     agent,
@@ -82,7 +84,7 @@ export function graphqlClient(port, maxSockets) {
             path: '/graphql',
             method: 'POST',
             agent,
-            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${ADMIN_KEY}` },
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${key}` },
           },
           (res) => {
             const chunks = [];
@@ -96,6 +98,156 @@ export function graphqlClient(port, maxSockets) {
       });
     },
   };
+}
+
+/**
+ * A standalone run's set-up (scripts/bench.mjs, scripts/soak.mjs, a stage run alone): the
+ * admin connection (DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres), a
+ * temp dir with herald.log, the Set of Herald children; SIGINT and SIGTERM abort the run.
+ *   - dbName: herald_<name>_<base-36 time>_<pid>; createDb(db) creates a database and
+ *     records it, urlOf(db) is its URL on the admin connection's server
+ *   - cleanup({ keepLogs = true }): once; stops the children, runs the onCleanup(fn) hooks
+ *     in turn (the fakes, pools…), drops the databases it created `with (force)` unless
+ *     keepDb (then says which it kept), ends the admin connection and the log, and removes
+ *     the temp dir unless keepLogs; closing() is true from then on (and once abort starts)
+ *   - abort(why, code = 1): says why, cleans up, says where Herald's output is, exits
+ *   - budget(seconds, why?): aborts the run once it has taken that long
+ * Options: tag, the messages' prefix ('bench'); tmpPrefix (herald-<name>-); listKept: say
+ * "kept databases <list>" even for one (bench.mjs, a database per stage); abortOnce: an
+ * abort once cleanup has begun is ignored (else it says why and exits at once);
+ * abortNewline: a blank line before the abort's reason (the soak prints a table);
+ * signalAbort(why, code): the reason and exit code of an abort on a signal ('interrupted'
+ * 130, 'terminated' 143), by default the reason with code 1.
+ */
+export async function openBenchRun({
+  name,
+  tmpPrefix = `herald-${name}-`,
+  keepDb = false,
+  tag = 'bench',
+  listKept = false,
+  abortOnce = false,
+  abortNewline = false,
+  signalAbort = (why) => [why, 1],
+}) {
+  const pg = (await import('pg')).default;
+  const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const dbName = `herald_${name}_${Date.now().toString(36)}_${process.pid}`;
+  const urlOf = (db) => {
+    const u = new URL(adminUrl);
+    u.pathname = `/${db}`;
+    return u.toString();
+  };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
+  const logFile = path.join(tmp, 'herald.log');
+  const logStream = fs.createWriteStream(logFile);
+  const children = new Set();
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const databases = [];
+  const hooks = [];
+  let closing = false;
+  let cleaned = false;
+  const createDb = async (db) => {
+    await admin.query(`create database ${db}`);
+    databases.push(db);
+  };
+  const cleanup = async ({ keepLogs = true } = {}) => {
+    if (cleaned) return;
+    cleaned = true;
+    closing = true;
+    for (const child of children) await stopChild(child).catch(() => undefined);
+    for (const hook of hooks) await hook();
+    if (!keepDb) {
+      for (const db of databases) await admin.query(`drop database if exists ${db} with (force)`).catch((e) => console.error(`${tag}: could not drop ${db}: ${e.message}`));
+    } else if (listKept || databases.length) console.log(`${tag}: kept database${listKept ? 's' : ''} ${databases.join(', ')}`);
+    await admin.end().catch(() => undefined);
+    await new Promise((r) => logStream.end(r));
+    if (!keepLogs) fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  const abort = async (why, code = 1) => {
+    if (abortOnce && cleaned) return;
+    closing = true;
+    console.error(`${abortNewline ? '\n' : ''}${tag}: ${why}`);
+    await cleanup();
+    console.error(`${tag}: Herald's output is in ${logFile}`);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void abort(...signalAbort('interrupted', 130)));
+  process.on('SIGTERM', () => void abort(...signalAbort('terminated', 143)));
+  const budget = (seconds, why) => {
+    const budgetMs = seconds * 1000;
+    setTimeout(() => void abort(why ?? `took longer than ${Math.round(budgetMs / 1000)} s; stopped`), budgetMs).unref();
+  };
+  return {
+    pg,
+    admin,
+    dbName,
+    urlOf,
+    createDb,
+    tmp,
+    logFile,
+    logStream,
+    children,
+    onCleanup: (fn) => void hooks.push(fn),
+    closing: () => closing,
+    cleanup,
+    abort,
+    budget,
+  };
+}
+
+/**
+ * The environment of a Herald child process: its database, loopback on a port of its own,
+ * the bench's secret and bootstrap ADMIN keys, HERALD_WORKER_CONCURRENCY when given, and
+ * when `twilio` is given ({ account: { accountSid, authToken, from }, fakesUrl }) Twilio's
+ * SMS pointed at the fakes; then `extra`. The callers' log level defaults to info: the ready
+ * line carries the port (startHerald waits for it), and with request logging off in Herald
+ * the hot paths log nothing at that level.
+ */
+export function heraldEnv({ url, dataDir, logLevel, workerConcurrency, twilio }, extra = {}) {
+  return {
+    DATABASE_URL: url,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: logLevel,
+    HERALD_DATA_DIR: dataDir,
+    HERALD_SECRET_KEY: SECRET_KEY,
+    HERALD_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+    ...(workerConcurrency === undefined ? {} : { HERALD_WORKER_CONCURRENCY: String(workerConcurrency) }),
+    ...(twilio
+      ? {
+          TWILIO_ACCOUNT_SID: twilio.account.accountSid,
+          TWILIO_AUTH_TOKEN: twilio.account.authToken,
+          TWILIO_SMS_FROM: twilio.account.from,
+          TWILIO_API_BASE_URL: twilio.fakesUrl,
+        }
+      : {}),
+    ...extra,
+  };
+}
+
+/**
+ * `n` CLIENT recipients named `${label} ${i}` with phones `${phonePrefix}` + i in 4 digits,
+ * created `concurrency` at a time by a createRecipient mutation named `operation`; their ids.
+ * Throws on the first problem.
+ */
+export async function createClientRecipients(port, { n, concurrency, operation, label, phonePrefix }) {
+  const mutation = `mutation ${operation}($input: CreateRecipientInput!) {
+  createRecipient(input: $input) { recipient { id } userErrors { code message field } }
+}`;
+  const client = graphqlClient(port, concurrency);
+  const ids = await parallel(
+    Array.from({ length: n }, (_, i) => i),
+    concurrency,
+    async (i) => {
+      const res = await client.post(mutation, { input: { kind: 'CLIENT', displayName: `${label} ${i}`, phone: `${phonePrefix}${String(i).padStart(4, '0')}` } });
+      const { problem, payload } = payloadOf(res, 'createRecipient');
+      if (problem) throw new Error(`createRecipient: ${problem}`);
+      return payload.recipient.id;
+    },
+  );
+  client.agent.destroy();
+  return ids;
 }
 
 /** The answer's problem (non-2xx, GraphQL error, userError), or its payload. */

@@ -21,13 +21,11 @@
 // BENCH_PG_LOG (PostgreSQL's log file, for the lazy-count check; default: the newest
 // /var/log/postgresql/postgresql-*.log), BENCH_KEEP_DB=1 (standalone: keep the database).
 import fs from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  ADMIN_KEY, SECRET_KEY, buildIfStale, fmt, loadAverage, markdownTable, nproc, numEnv, renderTable, root, runLoad, sleep, startHerald,
-  stopChild, upsertSection, verdict,
+  buildIfStale, fmt, graphqlClient, heraldEnv, loadAverage, markdownTable, nproc, numEnv, openBenchRun, renderTable, root, runLoad, sleep,
+  startHerald, stopChild, upsertSection, verdict,
 } from './lib.mjs';
 
 const DEFAULT_TENANT_ID = '00000000-0000-7000-8000-000000000001';
@@ -82,7 +80,7 @@ export async function queriesStage({ s, pg, admin, db, url, startRole }) {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   try {
     // ---- the second tenant, through the API (it gets its own ADMIN key and SANDBOX gateways)
-    const t1 = keyedClient(api.port, ADMIN_KEY, 1);
+    const t1 = graphqlClient(api.port, 1);
     const created = await gql(t1, `mutation { createTenant(input: { name: "Bench other tenant" }) { tenant { id } adminKey userErrors { code message } } }`);
     const other = created.createTenant;
     if (!other?.adminKey) throw new Error(`createTenant: ${JSON.stringify(created).slice(0, 300)}`);
@@ -167,7 +165,7 @@ export async function queriesStage({ s, pg, admin, db, url, startRole }) {
     // ---- the values the requests cycle through --------------------------------------------------
     const data = await sampleValues(pool, otherTenantId, spanStart, now);
     const cases = buildCases(data, spanStart, now);
-    const clients = { t1, t2: keyedClient(api.port, other.adminKey, 1) };
+    const clients = { t1, t2: graphqlClient(api.port, 1, other.adminKey) };
 
     // ---- 1. one at a time, per filter ----------------------------------------------------------
     console.log(`bench: queries: ${cases.length} filters, ${q.warmup} warm-up + ${q.requests} requests each, one at a time, the filters in turn…`);
@@ -567,36 +565,6 @@ function buildCountCases(cases) {
 // ---------------------------------------------------------------------------------------
 // HTTP
 
-function keyedClient(port, key, maxSockets) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets });
-  return {
-    agent,
-    post(query, variables) {
-      const body = JSON.stringify({ query, variables });
-      return new Promise((resolve, reject) => {
-        const req = http.request(
-          {
-            host: '127.0.0.1',
-            port,
-            path: '/graphql',
-            method: 'POST',
-            agent,
-            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${key}` },
-          },
-          (res) => {
-            const chunks = [];
-            res.on('data', (c) => chunks.push(c));
-            res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
-            res.on('error', reject);
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
-    },
-  };
-}
-
 async function gql(client, query, variables) {
   const res = await client.post(query, variables);
   const json = JSON.parse(res.text);
@@ -679,8 +647,8 @@ async function measureInterleaved(clients, cases, query, warmup, count, capSecon
 }
 
 async function measureMixed(port, otherKey, cases, q) {
-  const t1 = keyedClient(port, ADMIN_KEY, q.concurrency);
-  const t2 = keyedClient(port, otherKey, q.concurrency);
+  const t1 = graphqlClient(port, q.concurrency);
+  const t2 = graphqlClient(port, q.concurrency, otherKey);
   const flat = [];
   for (let k = 0; k < 50; k++) for (const c of cases) flat.push({ c, vars: c.variants[k % c.variants.length] });
   let i = 0;
@@ -826,7 +794,7 @@ async function checkLazyCount({ admin, db, q, cases, countCases, sqlOf, start })
   let api;
   try {
     api = await start();
-    const client = keyedClient(api.port, ADMIN_KEY, 1);
+    const client = graphqlClient(api.port, 1);
     const readFrom = (offset) => {
       const size = fs.statSync(q.pgLog).size;
       if (size < offset) return ''; // rotated
@@ -916,54 +884,19 @@ function statusMix(statuses, total) {
 
 async function main() {
   buildIfStale();
-  const pg = (await import('pg')).default;
-  const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-  const db = `herald_bench_${Date.now().toString(36)}_${process.pid}_q`;
-  const url = (() => {
-    const u = new URL(adminUrl);
-    u.pathname = `/${db}`;
-    return u.toString();
-  })();
-  const keepDb = process.env.BENCH_KEEP_DB === '1';
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-queries-'));
-  const logFile = path.join(tmp, 'herald.log');
-  const logStream = fs.createWriteStream(logFile);
-  const children = new Set();
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${db}`);
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const child of children) await stopChild(child).catch(() => undefined);
-    if (keepDb) console.log(`bench: kept database ${db}`);
-    else await admin.query(`drop database if exists ${db} with (force)`).catch((e) => console.error(`bench: could not drop ${db}: ${e.message}`));
-    await admin.end().catch(() => undefined);
-    logStream.end();
-  };
-  const abort = async (why) => {
-    console.error(`bench: ${why}`);
-    await cleanup();
-    console.error(`bench: Herald's output is in ${logFile}`);
-    process.exit(1);
-  };
-  process.on('SIGINT', () => void abort('interrupted'));
-  process.on('SIGTERM', () => void abort('terminated'));
-  const q = querySettings();
-  setTimeout(() => void abort('took longer than its budget; stopped'), (300 + q.messages / 5_000) * 1000).unref();
-  const heraldEnv = (extra = {}) => ({
-    DATABASE_URL: url,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
-    HERALD_DATA_DIR: tmp,
-    HERALD_SECRET_KEY: SECRET_KEY,
-    HERALD_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
-    ...extra,
+  const { pg, admin, dbName, urlOf, createDb, tmp, logStream, children, cleanup, abort, budget } = await openBenchRun({
+    name: 'bench',
+    tmpPrefix: 'herald-bench-queries-',
+    keepDb: process.env.BENCH_KEEP_DB === '1',
   });
+  const db = `${dbName}_q`;
+  const url = urlOf(db);
+  await createDb(db);
+  const q = querySettings();
+  budget(300 + q.messages / 5_000, 'took longer than its budget; stopped');
+  const env = { url, dataDir: tmp, logLevel: process.env.BENCH_LOG_LEVEL || 'info' };
   const nodeArgs = (process.env.BENCH_HERALD_NODE_ARGS || '').split(/\s+/).filter(Boolean);
-  const startRole = (role, _db, extra) => startHerald(role, heraldEnv(extra), children, logStream, nodeArgs);
+  const startRole = (role, _db, extra) => startHerald(role, heraldEnv(env, extra), children, logStream, nodeArgs);
   try {
     const section = await queriesStage({ s: { only: 'queries' }, pg, admin, db, url, startRole });
     console.log(`\n${section.title}\n${renderTable(section.rows)}`);

@@ -33,20 +33,16 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFakeChild } from './fakes.mjs';
 import {
-  ADMIN_KEY, SECRET_KEY, buildIfStale, countWarnings, fmt, graphqlClient, loadAverage, markdownTable, ms, nproc, numEnv, parallel, payloadOf,
-  postgresPids, procCpuMs, renderTable, root, runLoad, sleep, smsBody, startHerald, stopChild, upsertSection, verdict,
+  buildIfStale, countWarnings, createClientRecipients, fmt, graphqlClient, heraldEnv, loadAverage, markdownTable, ms, nproc, numEnv, openBenchRun,
+  payloadOf, postgresPids, procCpuMs, renderTable, root, runLoad, sleep, smsBody, startHerald, stopChild, upsertSection, verdict,
 } from './lib.mjs';
 
 const SEND_SMS = `mutation Bench($input: SendSmsInput!) {
   sendSms(input: $input) { message { id status } userErrors { code message field } }
-}`;
-const CREATE_RECIPIENT = `mutation Bench($input: CreateRecipientInput!) {
-  createRecipient(input: $input) { recipient { id } userErrors { code message field } }
 }`;
 /** The drain after the load is bounded: a layout that cannot finish in this long is reported as such. */
 const DRAIN_TIMEOUT_MS = 180_000;
@@ -81,7 +77,13 @@ export async function scaleStage({ s, pg, admin, db, url, startRole, fakes }) {
     console.log(`bench: scale: starting Herald --role api…`);
     await Promise.all([pool.connect(), pool.connect()]).then((clients) => clients.forEach((c) => c.release()));
     api = await startRole('api', db);
-    const recipients = await createRecipients(api.port, cfg.recipients, Math.min(8, s.concurrency));
+    const recipients = await createClientRecipients(api.port, {
+      n: cfg.recipients,
+      concurrency: Math.min(8, s.concurrency),
+      operation: 'Bench',
+      label: 'Scale client',
+      phonePrefix: '+1415556',
+    });
     const results = [];
     for (const layout of cfg.layouts) {
       results.push(await runLayout({ s, pool, admin, db, startRole, fakes, api, recipients, layout, workers, cores }));
@@ -96,22 +98,6 @@ export async function scaleStage({ s, pg, admin, db, url, startRole, fakes }) {
     if (api) await stopChild(api.child).catch(() => undefined);
     await pool.end().catch(() => undefined);
   }
-}
-
-async function createRecipients(port, n, concurrency) {
-  const client = graphqlClient(port, concurrency);
-  const ids = await parallel(
-    Array.from({ length: n }, (_, i) => i),
-    concurrency,
-    async (i) => {
-      const res = await client.post(CREATE_RECIPIENT, { input: { kind: 'CLIENT', displayName: `Scale client ${i}`, phone: `+1415556${String(i).padStart(4, '0')}` } });
-      const { problem, payload } = payloadOf(res, 'createRecipient');
-      if (problem) throw new Error(`createRecipient: ${problem}`);
-      return payload.recipient.id;
-    },
-  );
-  client.agent.destroy();
-  return ids;
 }
 
 async function runLayout({ s, pool, admin, db, startRole, fakes, api, recipients, layout, workers, cores }) {
@@ -638,62 +624,20 @@ async function main() {
   };
   const cfg = scaleSettings(s);
   buildIfStale();
-  const pg = (await import('pg')).default;
-  const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-  const db = `herald_scale_${Date.now().toString(36)}_${process.pid}`;
-  const u = new URL(adminUrl);
-  u.pathname = `/${db}`;
-  const url = u.toString();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-scale-'));
-  const logFile = path.join(tmp, 'herald.log');
-  const logStream = fs.createWriteStream(logFile);
-  const children = new Set();
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  let created = false;
+  const { pg, admin, dbName: db, urlOf, createDb, tmp, logFile, logStream, children, onCleanup, cleanup, abort, budget } = await openBenchRun({
+    name: 'scale',
+    keepDb: s.keepDb,
+  });
+  const url = urlOf(db);
   let fakes;
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const child of children) await stopChild(child).catch(() => undefined);
-    fakes?.child.kill('SIGTERM');
-    if (created && !s.keepDb) await admin.query(`drop database if exists ${db} with (force)`).catch((e) => console.error(`bench: could not drop ${db}: ${e.message}`));
-    else if (created) console.log(`bench: kept database ${db}`);
-    await admin.end().catch(() => undefined);
-    await new Promise((r) => logStream.end(r));
-  };
-  const abort = async (why) => {
-    console.error(`bench: ${why}`);
-    await cleanup();
-    console.error(`bench: Herald's output is in ${logFile}`);
-    process.exit(1);
-  };
-  process.on('SIGINT', () => void abort('interrupted'));
-  process.on('SIGTERM', () => void abort('terminated'));
-  const budgetMs = (60 + cfg.layouts.length * (s.seconds + s.warmupSeconds + DRAIN_TIMEOUT_MS / 1000 + 90)) * 1000;
-  setTimeout(() => void abort(`took longer than ${Math.round(budgetMs / 1000)} s; stopped`), budgetMs).unref();
+  onCleanup(() => fakes?.child.kill('SIGTERM'));
+  budget(60 + cfg.layouts.length * (s.seconds + s.warmupSeconds + DRAIN_TIMEOUT_MS / 1000 + 90));
   try {
-    await admin.query(`create database ${db}`);
-    created = true;
+    await createDb(db);
     fakes = await startFakeChild();
     const account = { accountSid: `AC${randomBytes(16).toString('hex')}`, authToken: randomBytes(16).toString('hex'), from: '+15005550006' };
-    const heraldEnv = (extra = {}) => ({
-      DATABASE_URL: url,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
-      HERALD_DATA_DIR: tmp,
-      HERALD_SECRET_KEY: SECRET_KEY,
-      HERALD_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
-      HERALD_WORKER_CONCURRENCY: String(s.workerConcurrency),
-      TWILIO_ACCOUNT_SID: account.accountSid,
-      TWILIO_AUTH_TOKEN: account.authToken,
-      TWILIO_SMS_FROM: account.from,
-      TWILIO_API_BASE_URL: fakes.url,
-      ...extra,
-    });
-    const startRole = (role, _db, extra) => startHerald(role, heraldEnv(extra), children, logStream, s.heraldNodeArgs);
+    const env = { url, dataDir: tmp, logLevel: process.env.BENCH_LOG_LEVEL || 'info', workerConcurrency: s.workerConcurrency, twilio: { account, fakesUrl: fakes.url } };
+    const startRole = (role, _db, extra) => startHerald(role, heraldEnv(env, extra), children, logStream, s.heraldNodeArgs);
     const section = await scaleStage({ s, pg, admin, db, url, startRole, fakes });
     console.log(`\n${section.title}\n${renderTable(section.rows)}`);
     if (process.env.BENCH_WRITE_DOCS !== '0') {
@@ -703,8 +647,7 @@ async function main() {
     }
     const warnings = countWarnings(logFile);
     if (warnings) console.log(`Herald logged ${warnings} warning/error lines: see ${logFile}`);
-    await cleanup();
-    if (!warnings) fs.rmSync(tmp, { recursive: true, force: true });
+    await cleanup({ keepLogs: warnings > 0 });
     process.exit(section.results.every((r) => r.once.ok) ? 0 : 1);
   } catch (err) {
     await abort(err instanceof Error ? (err.stack ?? err.message) : String(err));
