@@ -213,6 +213,9 @@ export function heraldEnv({ url, dataDir, logLevel, workerConcurrency, twilio },
     HERALD_DATA_DIR: dataDir,
     HERALD_SECRET_KEY: SECRET_KEY,
     HERALD_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+    // The load generator is one API key: the per-key limit (500/s by default) would measure
+    // the limiter, not Herald. Its own behaviour is tested in test/limits.test.ts.
+    HERALD_RATE_LIMIT_PER_SECOND: '0',
     ...(workerConcurrency === undefined ? {} : { HERALD_WORKER_CONCURRENCY: String(workerConcurrency) }),
     ...(twilio
       ? {
