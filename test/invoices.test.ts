@@ -8,6 +8,7 @@ import { fakeTwitterAccount, startTwitterFake, type TwitterFake, type TwitterFak
 import { buildRecipient } from './helpers/factories.js';
 import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { pause, waitForMessageStatus, waitUntil } from './helpers/wait.js';
+import type { GatewayRef, LogBase, UserError } from './helpers/api-types.js';
 
 const MAX_ATTEMPTS = 4;
 const envAccount = fakeTwitterAccount();
@@ -71,18 +72,8 @@ const SUBSCRIBE = `mutation($input: SubscribeInput!) { subscribe(input: $input) 
 const FAILURE_LOGS = `query($filter: DeliveryLogFilter, $after: String) { deliveryLogs(filter: $filter, first: 100, after: $after) {
   totalCount pageInfo { hasNextPage endCursor } edges { node { ${LOG_FIELDS} message { id } } } } }`;
 
-interface UserError {
-  field: string[] | null;
-  message: string;
-  code: string;
-}
-interface Log {
-  id: string;
-  outcome: 'SUCCESS' | 'FAILURE';
-  channel: string | null;
-  reason: string | null;
-  at: string;
-  gateway: { id: string; name: string; provider: string } | null;
+interface Log extends LogBase {
+  gateway: GatewayRef | null;
 }
 interface Message {
   id: string;

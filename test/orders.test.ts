@@ -11,6 +11,7 @@ import { fakeTwilioAccount, INVALID_NUMBER, startTwilioFake, type TwilioFake, ty
 import { buildRecipient, buildTenant } from './helpers/factories.js';
 import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { waitForMessageStatus } from './helpers/wait.js';
+import type { GatewayRef, LogBase, UserError } from './helpers/api-types.js';
 
 const PUBLIC_URL = 'https://herald.example.test';
 const SMS_FROM = '+15005550006';
@@ -69,20 +70,10 @@ const SUBSCRIBE = `mutation($input: SubscribeInput!) { subscribe(input: $input) 
 
 type Channel = 'SMS' | 'EMAIL' | 'WHATSAPP';
 
-interface UserError {
-  field: string[] | null;
-  message: string;
-  code: string;
-}
-interface Log {
-  id: string;
-  outcome: 'SUCCESS' | 'FAILURE';
-  channel: string | null;
-  reason: string | null;
+interface Log extends LogBase {
   orderId: string | null;
   orderStatus: string | null;
-  at: string;
-  gateway: { id: string; name: string; provider: string } | null;
+  gateway: GatewayRef | null;
   recipient: { id: string } | null;
 }
 interface Message {

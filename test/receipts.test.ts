@@ -18,6 +18,7 @@ import { buildRecipient, buildTenant } from './helpers/factories.js';
 import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { waitForMessageStatus, waitUntil } from './helpers/wait.js';
 import { createPostgresDatabase, type HeraldProcess, killAll, spawnHerald } from './helpers/process.js';
+import type { LogBase } from './helpers/api-types.js';
 
 const PUBLIC_URL = 'https://herald.example.test';
 const STATUS_PATH = '/webhooks/twilio/status';
@@ -88,13 +89,7 @@ const SUBSCRIBE = `mutation($input: SubscribeInput!) { subscribe(input: $input) 
 const STATUS_CHANGED = `subscription($messageId: ID, $recipientId: ID) {
   messageStatusChanged(messageId: $messageId, recipientId: $recipientId) { id status deliveredAt recipient { id } } }`;
 
-interface Log {
-  id: string;
-  outcome: 'SUCCESS' | 'FAILURE';
-  channel: string | null;
-  reason: string | null;
-  at: string;
-}
+type Log = LogBase;
 interface Message {
   id: string;
   channel: string;

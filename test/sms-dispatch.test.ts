@@ -10,6 +10,7 @@ import { fakeTwilioAccount, INVALID_NUMBER, startTwilioFake, type TwilioFake, ty
 import { buildRecipient, buildTenant } from './helpers/factories.js';
 import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { pause, waitForMessageStatus, waitUntil } from './helpers/wait.js';
+import type { GatewayRef, LogBase, UserError } from './helpers/api-types.js';
 
 const PUBLIC_URL = 'https://herald.example.test';
 const SMS_FROM = '+15005550006';
@@ -57,18 +58,8 @@ const COUNT = '{ messages { totalCount } }';
 const ADD_GATEWAY = `mutation($input: AddChannelGatewayInput!) { addChannelGateway(input: $input) { gateway { id name provider isDefault enabled } userErrors { field message code } } }`;
 const SUBSCRIBE = `mutation($input: SubscribeInput!) { subscribe(input: $input) { recipient { id subscriptions { channel gateway { id } } } userErrors { field message code } } }`;
 
-interface UserError {
-  field: string[] | null;
-  message: string;
-  code: string;
-}
-interface Log {
-  id: string;
-  outcome: 'SUCCESS' | 'FAILURE';
-  channel: string | null;
-  reason: string | null;
-  at: string;
-  gateway: { id: string; name: string; provider: string } | null;
+interface Log extends LogBase {
+  gateway: GatewayRef | null;
 }
 interface Message {
   id: string;

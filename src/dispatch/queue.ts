@@ -58,7 +58,7 @@ export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUr
  */
 export class QueueOutbox implements Outbox {
   private boss?: PgBoss;
-  private statements?: { rows: string; count: string };
+  private statements?: Record<'rows' | 'count', string>;
 
   constructor(private readonly handle: DatabaseHandle) {}
 
@@ -67,15 +67,16 @@ export class QueueOutbox implements Outbox {
     if (!queue) throw new Error(`the ${DISPATCH_QUEUE} queue does not exist`);
     const { ctes, forced } = jobInsertFromMessages(queue.table, !!queue.notify);
     // $1 messages, $2 logs (JSON arrays), $3 when the jobs become due (null: now).
-    const statement = (returnRows: boolean) => `
+    const statement = (returnRows: boolean) => {
+      const all = (cte: string) => (returnRows ? `(select coalesce(json_agg(r), '[]'::json) from ${cte} r)` : `'[]'::json`);
+      return `
       with msg as (${q.insertMessagesText(1, returnRows ? '*' : 'id')}),
       logs as (${q.insertLogsText(2)}),
       jobs as (select coalesce(json_agg(json_build_object('data', json_build_object('messageId', m.id, 'attempt', 1), 'startAfter', $3::text)), '[]'::json) as list from msg m),
       ${ctes}
-      select ${returnRows ? `(select coalesce(json_agg(m), '[]'::json) from msg m)` : `'[]'::json`} as messages,
-             ${returnRows ? `(select coalesce(json_agg(l), '[]'::json) from logs l)` : `'[]'::json`} as logs,
-             (select count(*) from msg)::int as inserted
+      select ${all('msg')} as messages, ${all('logs')} as logs, (select count(*) from msg)::int as inserted
        where ${forced}`;
+    };
     this.statements = { rows: statement(true), count: statement(false) };
     this.boss = boss;
   }
@@ -88,10 +89,10 @@ export class QueueOutbox implements Outbox {
    */
   async write(batch: NewMessages): Promise<WrittenMessages> {
     if (!this.statements) throw new Error('the dispatch queue is not running yet');
-    const returnRows = batch.returning !== 'count';
+    const mode = batch.returning ?? 'rows';
     const [row] = await this.handle.prepared<{ messages: unknown; logs: unknown; inserted: number }>(
-      returnRows ? 'herald_accept_rows' : 'herald_accept_count',
-      returnRows ? this.statements.rows : this.statements.count,
+      `herald_accept_${mode}`,
+      this.statements[mode],
       [toJsonRows(messages, batch.messages), toJsonRows(deliveryLogs, batch.logs ?? []), batch.startAfter?.toISOString() ?? null],
     );
     // In the order given (json_agg's order is the scan's, not a promise).

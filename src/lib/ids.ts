@@ -11,13 +11,14 @@ let sequence = 0;
 const pool = Buffer.alloc(4096);
 let poolAt = pool.length;
 
-function takeRandom(target: Buffer, at: number, length: number): void {
+/** Where `length` fresh random bytes start in the pool. */
+function randomAt(length: number): number {
   if (poolAt + length > pool.length) {
     randomFillSync(pool);
     poolAt = 0;
   }
-  pool.copy(target, at, poolAt, poolAt + length);
   poolAt += length;
+  return poolAt - length;
 }
 
 /** UUIDv7 with a per-process monotonic counter, so ids made in the same millisecond keep their order. */
@@ -28,12 +29,11 @@ export function uuidv7(now = Date.now()): string {
     now = lastMs;
   } else {
     lastMs = now;
-    const seed = Buffer.alloc(2);
-    takeRandom(seed, 0, 2);
-    sequence = seed.readUInt16BE() & 0x7ff;
+    sequence = pool.readUInt16BE(randomAt(2)) & 0x7ff;
   }
   const bytes = Buffer.alloc(16);
-  takeRandom(bytes, 8, 8);
+  const at = randomAt(8);
+  pool.copy(bytes, 8, at, at + 8);
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = 0x70 | (sequence >> 8);
   bytes[7] = sequence & 0xff;

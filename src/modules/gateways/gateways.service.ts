@@ -4,6 +4,7 @@ import { ALL_CHANNELS, Channel, Provider } from '../../graphql/enums.js';
 import { invalid, notFound } from '../../graphql/user-errors.js';
 import { fromGlobalId, toGlobalId } from '../../lib/ids.js';
 import { uuidv7 } from '../../lib/ids.js';
+import { boundedCache } from '../../lib/bounded-cache.js';
 import type { SecretBox } from '../../lib/secret-box.js';
 import { type Credentials, PROVIDERS_FOR, parseCredentials } from './credentials.js';
 import type { AddChannelGatewayInput, Gateway, UpdateGatewayInput } from './gateways.types.js';
@@ -41,7 +42,7 @@ export function sandboxGatewayRows(tenantId: string, isDefault = true): q.NewGat
 }
 
 export class GatewaysService {
-  private readonly opened = new Map<string, Credentials>();
+  private readonly opened = boundedCache<Credentials>();
 
   constructor(
     private readonly db: Database,
@@ -145,14 +146,9 @@ export class GatewaysService {
    * credentials are kept by their sealed text (a changed secret is a new entry), bounded.
    */
   credentialsOf(row: q.GatewayRow): Credentials | null {
-    if (!row.credentials) return null;
-    let opened = this.opened.get(row.credentials);
-    if (!opened) {
-      opened = Object.freeze(JSON.parse(this.secrets.open(row.credentials))) as Credentials;
-      if (this.opened.size >= 256) this.opened.delete(this.opened.keys().next().value!);
-      this.opened.set(row.credentials, opened);
-    }
-    return opened;
+    const sealed = row.credentials;
+    if (!sealed) return null;
+    return this.opened([sealed], () => Object.freeze(JSON.parse(this.secrets.open(sealed))) as Credentials);
   }
 
   /**

@@ -1,9 +1,10 @@
 import { and, count, desc, eq, gte, inArray, lt } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
-import type { Executor } from '../../db/client.js';
+import type { DatabaseHandle, Executor } from '../../db/client.js';
 import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages } from '../../db/schema/index.js';
 import { fromJsonRow, jsonValue, toJsonRows } from '../../db/json-rows.js';
 import { uuidv7Floor } from '../../lib/ids.js';
+import type { GatewayRow } from '../gateways/gateways.queries.js';
 import { allowedFrom } from './lifecycle.js';
 
 export type MessageRow = typeof messages.$inferSelect;
@@ -80,7 +81,7 @@ export async function transition(
   return row;
 }
 
-type Prepared = <T>(name: string, text: string, values: unknown[]) => Promise<T[]>;
+type Prepared = DatabaseHandle['prepared'];
 
 const CLAIM_WITH_GATEWAY = `
   with claimed as (
@@ -91,21 +92,23 @@ const CLAIM_WITH_GATEWAY = `
     from claimed c left join gateways g on g.id = c.gateway_id and g.tenant_id = c.tenant_id`;
 
 /**
- * `claimForSending` and the message's gateway in one prepared statement: the worker's
- * first round trip for every send. Undefined when the claim is refused.
+ * Claims a message for a send attempt (attempts + 1, status SENDING; `takeOver` also
+ * claims one left SENDING by a worker that died mid-attempt) and reads its gateway, in
+ * one prepared statement: the worker's first round trip for every send. Undefined when
+ * the claim is refused.
  */
 export async function claimWithGateway(
   prepared: Prepared,
   id: string,
   takeOver: boolean,
-): Promise<{ message: MessageRow; gateway: typeof gateways.$inferSelect | undefined } | undefined> {
+): Promise<{ message: MessageRow; gateway: GatewayRow | undefined } | undefined> {
   const from = allowedFrom('SENDING');
   if (takeOver) from.push('SENDING');
   const [row] = await prepared<{ message: unknown; gateway: unknown }>('herald_claim', CLAIM_WITH_GATEWAY, [id, `{${from.join(',')}}`]);
   if (!row) return undefined;
   return {
     message: fromJsonRow<MessageRow>(messages, jsonValue(row.message)),
-    gateway: row.gateway ? fromJsonRow<typeof gateways.$inferSelect>(gateways, jsonValue(row.gateway)) : undefined,
+    gateway: row.gateway ? fromJsonRow<GatewayRow>(gateways, jsonValue(row.gateway)) : undefined,
   };
 }
 
@@ -115,28 +118,25 @@ const RECORD_SENT = `
      where id = $1 and status = any($4::message_status[])
      returning id),
   logged as (
-    insert into delivery_logs select * from json_populate_recordset(null::delivery_logs, $5::json) where exists (select 1 from sent)
-    returning id),
+    insert into delivery_logs select * from json_populate_recordset(null::delivery_logs, $5::json) where exists (select 1 from sent)),
   overtaken as (
     update messages set provider_message_id = $3, sent_at = $2, updated_at = now()
-     where id = $1 and not exists (select 1 from sent) and status in ('DELIVERED', 'FAILED') and provider_message_id is null
-     returning id)
-  select (select count(*) from sent)::int as sent, (select count(*) from logged)::int as logged, (select count(*) from overtaken)::int as overtaken`;
+     where id = $1 and not exists (select 1 from sent) and status in ('DELIVERED', 'FAILED') and provider_message_id is null)
+  select 1`;
 
 /**
  * A successful send in one prepared statement: SENT (guarded by the lifecycle) with its
  * SUCCESS log, or, when a receipt overtook the worker (already DELIVERED/FAILED), only the
- * provider's id and send time kept. True when the message became SENT.
+ * provider's id and send time kept.
  */
-export async function recordSent(prepared: Prepared, id: string, providerMessageId: string, sentAt: Date, log: NewDeliveryLogRow): Promise<boolean> {
-  const [row] = await prepared<{ sent: number }>('herald_record_sent', RECORD_SENT, [
+export async function recordSent(prepared: Prepared, id: string, providerMessageId: string, sentAt: Date, log: NewDeliveryLogRow): Promise<void> {
+  await prepared('herald_record_sent', RECORD_SENT, [
     id,
     sentAt.toISOString(),
     providerMessageId,
     `{${allowedFrom('SENT').join(',')}}`,
     toJsonRows(deliveryLogs, [log]),
   ]);
-  return row.sent === 1;
 }
 
 export async function findByProviderMessageId(ex: Executor, providerMessageId: string): Promise<MessageRow | undefined> {

@@ -4,7 +4,7 @@
 // SENDGRID_API_BASE_URL moves the scheme/host/port only; the SDK's path (/v3/mail/send) stays.
 import { Client } from '@sendgrid/client';
 import { MailService } from '@sendgrid/mail';
-import { clientCache } from '../client-cache.js';
+import { boundedCache } from '../../lib/bounded-cache.js';
 
 export interface SendgridApiOptions {
   apiKey: string;
@@ -13,7 +13,7 @@ export interface SendgridApiOptions {
   timeoutMs: number;
 }
 
-const services = clientCache<MailService>();
+const services = boundedCache<MailService>();
 
 /** The cached MailService for this key, endpoint and timeout. */
 export function sendgridMailService(options: SendgridApiOptions): MailService {

@@ -3,7 +3,7 @@
 // SDK's documented paths (/2010-04-01/Accounts/{sid}/Messages.json) stay.
 import twilio from 'twilio';
 import type SdkRequestClient from 'twilio/lib/base/RequestClient.js';
-import { clientCache } from '../client-cache.js';
+import { boundedCache } from '../../lib/bounded-cache.js';
 
 const { RequestClient, RestException } = twilio;
 
@@ -61,7 +61,7 @@ function isProblemDetails(body: unknown): boolean {
   return typeof b === 'object' && b !== null && typeof b.type === 'string' && typeof b.title === 'string' && typeof b.status === 'number';
 }
 
-const clients = clientCache<twilio.Twilio>();
+const clients = boundedCache<twilio.Twilio>();
 
 /** The cached SDK client for this account, token, endpoint and timeout. Throws if the SDK refuses the credentials. */
 export function twilioClient(options: TwilioApiOptions): twilio.Twilio {

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { TwitterApi, type ITwitterApiClientPlugin, type TwitterApiv2 } from 'twitter-api-v2';
-import { clientCache } from '../client-cache.js';
+import { boundedCache } from '../../lib/bounded-cache.js';
 
 export interface TwitterApiOptions {
   /** OAuth 1.0a user context of the sending account. */
@@ -46,7 +46,7 @@ export function originOf(baseUrl: string): string {
   return url.origin;
 }
 
-const clients = clientCache<TwitterApiv2>();
+const clients = boundedCache<TwitterApiv2>();
 
 /**
  * The cached v2 client for these credentials, endpoint and timeout. Throws on a malformed
