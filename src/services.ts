@@ -1,5 +1,5 @@
 // The service layer, built once per process and shared by resolvers, HTTP routes and workers.
-import type { Database } from './db/client.js';
+import type { Database, DatabaseHandle } from './db/client.js';
 import type { SecretBox } from './lib/secret-box.js';
 import type { Metrics } from './metrics.js';
 import type { StatusHub } from './realtime/status-hub.js';
@@ -19,10 +19,10 @@ import { RecipientsService } from './modules/recipients/recipients.service.js';
 import { SubscriptionsService } from './modules/subscriptions/subscriptions.service.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
 
-export function createServices(db: Database, secrets: SecretBox, outbox: Outbox, metrics: Metrics, statusHub: StatusHub, options: ServiceOptions) {
+export function createServices(db: Database, prepared: DatabaseHandle['prepared'], secrets: SecretBox, outbox: Outbox, metrics: Metrics, statusHub: StatusHub, options: ServiceOptions) {
   const apiKeys = new ApiKeysService(db);
   const gateways = new GatewaysService(db, secrets);
-  const messages = new MessagesService(db, outbox, metrics);
+  const messages = new MessagesService(db, prepared, outbox, metrics);
   return {
     db,
     statusHub,

@@ -6,12 +6,22 @@ import { insertJobs } from 'pg-boss/dist/plans.js';
 import type { Logger } from 'pino';
 import type { DatabaseHandle, Executor } from '../db/client.js';
 import { fromJsonRow, jsonValue, toJsonRows } from '../db/json-rows.js';
+import { naturalBatches } from '../lib/batching.js';
 import { deliveryLogs, messages } from '../db/schema/index.js';
 import * as q from '../modules/messages/messages.queries.js';
 import type { NewMessages, Outbox, WrittenMessages } from '../modules/messages/messages.service.js';
 import type { Dispatcher } from './dispatcher.js';
 
 export const DISPATCH_QUEUE = 'herald-dispatch';
+
+/**
+ * Shared accept statements out at once. One is best measured (sendSms over 32
+ * connections: 1 → 1,932/s, 2 → 1,443/s, 4 → 708/s): the writes arriving during a
+ * statement leave together as the next one.
+ */
+const SHARED_ACCEPTS_IN_FLIGHT = 1;
+/** Rows (messages + logs) in one shared accept statement at most. */
+const SHARED_ACCEPT_MAX_ROWS = 500;
 
 export interface DispatchJob {
   messageId: string;
@@ -66,13 +76,14 @@ export class QueueOutbox implements Outbox {
     const queue = await boss.getQueue(DISPATCH_QUEUE);
     if (!queue) throw new Error(`the ${DISPATCH_QUEUE} queue does not exist`);
     const { ctes, forced } = jobInsertFromMessages(queue.table, !!queue.notify);
-    // $1 messages, $2 logs (JSON arrays), $3 when the jobs become due (null: now).
+    // $1 messages, $2 logs (JSON arrays). A job is due at its message's scheduledAt (now
+    // when null): pg-boss reads an ISO timestamp as a time, anything else as an interval.
     const statement = (returnRows: boolean) => {
       const all = (cte: string) => (returnRows ? `(select coalesce(json_agg(r), '[]'::json) from ${cte} r)` : `'[]'::json`);
       return `
-      with msg as (${q.insertMessagesText(1, returnRows ? '*' : 'id')}),
+      with msg as (${q.insertMessagesText(1, returnRows ? '*' : 'id, scheduled_at')}),
       logs as (${q.insertLogsText(2)}),
-      jobs as (select coalesce(json_agg(json_build_object('data', json_build_object('messageId', m.id, 'attempt', 1), 'startAfter', $3::text)), '[]'::json) as list from msg m),
+      jobs as (select coalesce(json_agg(json_build_object('data', json_build_object('messageId', m.id, 'attempt', 1), 'startAfter', m.scheduled_at)), '[]'::json) as list from msg m),
       ${ctes}
       select ${all('msg')} as messages, ${all('logs')} as logs, (select count(*) from msg)::int as inserted
        where ${forced}`;
@@ -86,24 +97,51 @@ export class QueueOutbox implements Outbox {
    * messages insert → pg-boss's own job insert fed from the inserted rows → NOTIFY), so
    * accepting is one round trip, atomic without BEGIN/COMMIT, parsed and planned once
    * per connection. A message the unique indexes refuse gets no job.
+   *
+   * Callers that want their rows back (single sends, order notifications) share
+   * statements: while a few are out, the writes that arrive meanwhile leave together as
+   * one (lib/batching.ts). A shared statement that fails is run again caller by caller.
    */
-  async write(batch: NewMessages): Promise<WrittenMessages> {
+  write(batch: NewMessages): Promise<WrittenMessages> {
+    return batch.returning === 'count' ? this.run('count', [batch]).then(([one]) => one) : this.together(batch);
+  }
+
+  private readonly together = naturalBatches((batches: NewMessages[]) => this.run('rows', batches), {
+    maxInFlight: SHARED_ACCEPTS_IN_FLIGHT,
+    maxWeight: SHARED_ACCEPT_MAX_ROWS,
+    weight: (b) => b.messages.length + (b.logs?.length ?? 0),
+  });
+
+  private async run(mode: 'rows' | 'count', batches: NewMessages[]): Promise<WrittenMessages[]> {
     if (!this.statements) throw new Error('the dispatch queue is not running yet');
-    const mode = batch.returning ?? 'rows';
-    const [row] = await this.handle.prepared<{ messages: unknown; logs: unknown; inserted: number }>(
-      `herald_accept_${mode}`,
-      this.statements[mode],
-      [toJsonRows(messages, batch.messages), toJsonRows(deliveryLogs, batch.logs ?? []), batch.startAfter?.toISOString() ?? null],
-    );
-    // In the order given (json_agg's order is the scan's, not a promise).
-    const order = new Map(batch.messages.map((m, i) => [m.id, i]));
-    return {
-      messages: jsonValue<Record<string, unknown>[]>(row.messages)
-        .map((r) => fromJsonRow<q.MessageRow>(messages, r))
-        .sort((a, b) => order.get(a.id)! - order.get(b.id)!),
-      logs: jsonValue<Record<string, unknown>[]>(row.logs).map((r) => fromJsonRow<q.DeliveryLogRow>(deliveryLogs, r)),
-      inserted: Number(row.inserted),
-    };
+    const all = <T>(pick: (b: NewMessages) => readonly T[] | undefined) => (batches.length === 1 ? (pick(batches[0]) ?? []) : batches.flatMap((b) => pick(b) ?? []));
+    const [row] = await this.handle.prepared<{ messages: unknown; logs: unknown; inserted: number }>(`herald_accept_${mode}`, this.statements[mode], [
+      toJsonRows(messages, all((b) => b.messages)),
+      toJsonRows(deliveryLogs, all((b) => b.logs)),
+    ]);
+    if (mode === 'count') return [{ messages: [], logs: [], inserted: Number(row.inserted) }];
+    // Back to their callers, in the order each gave (json_agg's order is the scan's).
+    const owner = new Map<string, { batch: number; at: number }>();
+    batches.forEach((b, batch) => {
+      b.messages.forEach((m, at) => owner.set(m.id, { batch, at }));
+      b.logs?.forEach((l, at) => owner.set(l.id, { batch, at }));
+    });
+    const written = batches.map((): WrittenMessages => ({ messages: [], logs: [], inserted: 0 }));
+    for (const r of jsonValue<Record<string, unknown>[]>(row.messages)) {
+      const m = fromJsonRow<q.MessageRow>(messages, r);
+      written[owner.get(m.id)!.batch].messages.push(m);
+    }
+    for (const r of jsonValue<Record<string, unknown>[]>(row.logs)) {
+      const l = fromJsonRow<q.DeliveryLogRow>(deliveryLogs, r);
+      written[owner.get(l.id)!.batch].logs.push(l);
+    }
+    const byGivenOrder = (a: { id: string }, b: { id: string }) => owner.get(a.id)!.at - owner.get(b.id)!.at;
+    for (const w of written) {
+      w.messages.sort(byGivenOrder);
+      w.logs.sort(byGivenOrder);
+      w.inserted = w.messages.length;
+    }
+    return written;
   }
 
   async enqueue(tx: Executor, jobs: ({ messageId: string; startAfter?: Date; attempt?: number } & Partial<DispatchJob>)[]): Promise<void> {

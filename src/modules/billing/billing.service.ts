@@ -49,7 +49,6 @@ export class BillingService {
         idempotencyKey: input.idempotencyKey ?? null,
         requestHash: input.idempotencyKey ? requestHash({ kind: 'invoice', customerId: input.customerId, invoice }) : null,
       },
-      undefined,
       new Date(),
     );
   }

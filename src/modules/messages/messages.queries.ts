@@ -39,7 +39,7 @@ export function messagesByIds(ex: Executor, tenantId: string, ids: readonly stri
  * use as a CTE: a row the unique indexes refuse (idempotency key, invoice once per cycle)
  * is skipped; the inserted rows are returned.
  */
-export function insertMessagesText(param: number, returning: '*' | 'id' = '*'): string {
+export function insertMessagesText(param: number, returning = '*'): string {
   return `insert into messages select * from json_populate_recordset(null::messages, $${param}::json) on conflict do nothing returning ${returning}`;
 }
 

@@ -1,11 +1,12 @@
 // Messages: persist first, send from a worker. A message row and the job that sends it
 // are written in one transaction; nothing here talks to a provider.
 import { createHash } from 'node:crypto';
-import type { Database, Executor } from '../../db/client.js';
+import type { Database, DatabaseHandle, Executor } from '../../db/client.js';
 import type { ChannelValue, MessageStatusValue } from '../../db/schema/index.js';
 import type { PageRequest } from '../../graphql/connection.js';
 import { Channel, DeliveryOutcome, MessageStatus, UserErrorCode } from '../../graphql/enums.js';
 import { Refusal, refuse, type UserErrorShape } from '../../graphql/user-errors.js';
+import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js';
 import { maskEmail, maskPhone } from '../../lib/mask.js';
 import type { Metrics } from '../../metrics.js';
@@ -21,8 +22,6 @@ const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
 export interface NewMessages {
   messages: readonly q.NewMessageRow[];
   logs?: readonly q.NewDeliveryLogRow[];
-  /** When the jobs become due (scheduled sends); now when absent. */
-  startAfter?: Date;
   /** 'count': only how many were inserted (bulk callers); else the rows. */
   returning?: 'rows' | 'count';
 }
@@ -36,7 +35,7 @@ export interface WrittenMessages {
 
 /** The dispatch queue as message writers see it (dispatch/queue.ts, once the queue runs). */
 export interface Outbox {
-  /** Messages + their jobs + logs, atomically, in one statement. */
+  /** Messages + their jobs (due at scheduledAt, else now) + logs, atomically, in one statement. */
   write(batch: NewMessages): Promise<WrittenMessages>;
   /** Jobs for existing messages, inside the caller's transaction. */
   enqueue(tx: Executor, jobs: { messageId: string; startAfter?: Date; attempt?: number; slotAt?: string; rateLimited?: number }[]): Promise<void>;
@@ -99,9 +98,18 @@ export function toDeliveryLogView(row: q.DeliveryLogRow): DeliveryLog & { __type
 export class MessagesService {
   constructor(
     private readonly db: Database,
+    prepared: DatabaseHandle['prepared'],
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    // Senders arriving together look their recipients up in one statement.
+    this.findRoute = naturalBatches((keys: recipientsQ.RouteKey[]) => recipientsQ.findRecipientRoutes(prepared, keys), {
+      maxInFlight: 1,
+      maxWeight: 500,
+    });
+  }
+
+  private readonly findRoute: (key: recipientsQ.RouteKey) => Promise<recipientsQ.RouteRow | undefined>;
 
   /** sendSms: to a known CLIENT or STAFF only, never a raw number. */
   async sendSms(tenantId: string, input: SendSmsInput, now = new Date()): Promise<q.MessageRow> {
@@ -135,8 +143,7 @@ export class MessagesService {
         : null,
       createdAt: timeOfUuidv7(id),
     };
-    const created = await this.insertAndEnqueue(row, sendAt ?? undefined, now);
-    return created;
+    return this.insertAndEnqueue(row, now);
   }
 
   private smsTarget(input: SendSmsInput): { id: string; kind: 'CLIENT' | 'STAFF'; field: string[] } {
@@ -163,7 +170,7 @@ export class MessagesService {
    */
   async route(tenantId: string, id: string, channel: ChannelValue) {
     const ref = fromGlobalId(id, 'Recipient');
-    const row = ref ? await recipientsQ.findRecipientRoute(this.db, tenantId, ref.uuid, channel) : undefined;
+    const row = ref ? await this.findRoute({ tenantId, id: ref.uuid, channel }) : undefined;
     if (!row) return undefined;
     return { recipient: row.recipient, gateway: () => usableGateway(channel, row.subscribedTo !== null, row.gateway ?? undefined) };
   }
@@ -173,11 +180,11 @@ export class MessagesService {
    * unique index settles races: the loser gets the winner's message back, or a conflict
    * when its input differs.
    */
-  async insertAndEnqueue(row: q.NewMessageRow, startAfter: Date | undefined, now: Date): Promise<q.MessageRow> {
+  async insertAndEnqueue(row: q.NewMessageRow, now: Date): Promise<q.MessageRow> {
     for (let round = 0; round < 2; round++) {
       const {
         messages: [inserted],
-      } = await this.outbox.write({ messages: [row], startAfter });
+      } = await this.outbox.write({ messages: [row] });
       if (inserted) {
         this.metrics.messages.inc({ channel: row.channel, status: row.status });
         return inserted;

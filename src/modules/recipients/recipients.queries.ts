@@ -1,6 +1,8 @@
-import { and, count, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
-import type { Executor } from '../../db/client.js';
-import { type ChannelValue, gateways, type RecipientKindValue, recipients, subscriptions } from '../../db/schema/index.js';
+import { and, count, desc, eq, inArray, lt } from 'drizzle-orm';
+import type { DatabaseHandle, Executor } from '../../db/client.js';
+import { fromJsonRow, jsonValue } from '../../db/json-rows.js';
+import { type ChannelValue, gateways, type RecipientKindValue, recipients } from '../../db/schema/index.js';
+import type { GatewayRow } from '../gateways/gateways.queries.js';
 
 export type RecipientRow = typeof recipients.$inferSelect;
 export type NewRecipientRow = typeof recipients.$inferInsert;
@@ -15,41 +17,48 @@ export async function findRecipient(ex: Executor, tenantId: string, id: string):
   return row;
 }
 
+/** Which recipient, and the channel a message to it takes. */
+export interface RouteKey {
+  tenantId: string;
+  id: string;
+  channel: ChannelValue;
+}
+
+/** The recipient and the gateway a message to it takes: its subscription's (`subscribedTo` set), else the channel default. */
+export interface RouteRow {
+  recipient: RecipientRow;
+  subscribedTo: string | null;
+  gateway: GatewayRow | null;
+}
+
+const ROUTES = `
+  select k.at, row_to_json(r) as recipient, s.gateway_id as subscribed_to, row_to_json(g) as gateway
+    from unnest($1::uuid[], $2::uuid[], $3::channel[]) with ordinality as k(tenant_id, id, channel, at)
+    join recipients r on r.tenant_id = k.tenant_id and r.id = k.id
+    left join subscriptions s on s.recipient_id = r.id and s.tenant_id = k.tenant_id and s.channel = k.channel
+    left join gateways g on g.tenant_id = k.tenant_id
+     and (g.id = s.gateway_id or (s.gateway_id is null and g.channel = k.channel and g.is_default))`;
+
 /**
- * The recipient and, in the same round trip, the gateway a message to it on `channel`
- * takes: the one its subscription names (`subscribedTo` set), else the channel default.
+ * Routes for many keys in one prepared statement (one per key, undefined where the
+ * tenant has no such recipient): senders arriving together share it (lib/batching.ts).
  */
-export async function findRecipientRoute(ex: Executor, tenantId: string, id: string, channel: ChannelValue) {
-  const [row] = await routeQuery(ex).execute({ tenantId, id, channel });
-  return row;
-}
-
-// Prepared once per database (built once here, parsed and planned once per connection):
-// it runs for every message accepted.
-const routeQueries = new WeakMap<Executor, ReturnType<typeof prepareRoute>>();
-
-function routeQuery(ex: Executor) {
-  let prepared = routeQueries.get(ex);
-  if (!prepared) routeQueries.set(ex, (prepared = prepareRoute(ex)));
-  return prepared;
-}
-
-function prepareRoute(ex: Executor) {
-  const tenantId = sql.placeholder('tenantId');
-  const channel = sql.placeholder('channel');
-  return ex
-    .select({ recipient: recipients, subscribedTo: subscriptions.gatewayId, gateway: gateways })
-    .from(recipients)
-    .leftJoin(subscriptions, and(eq(subscriptions.recipientId, recipients.id), eq(subscriptions.tenantId, tenantId), eq(subscriptions.channel, channel)))
-    .leftJoin(
-      gateways,
-      and(
-        eq(gateways.tenantId, tenantId),
-        or(eq(gateways.id, subscriptions.gatewayId), and(isNull(subscriptions.gatewayId), eq(gateways.channel, channel), eq(gateways.isDefault, true))),
-      ),
-    )
-    .where(and(eq(recipients.tenantId, tenantId), eq(recipients.id, sql.placeholder('id'))))
-    .prepare('herald_recipient_route');
+export async function findRecipientRoutes(prepared: DatabaseHandle['prepared'], keys: readonly RouteKey[]): Promise<(RouteRow | undefined)[]> {
+  const column = (pick: (k: RouteKey) => string) => `{${keys.map(pick).join(',')}}`;
+  const rows = await prepared<{ at: string; recipient: unknown; subscribed_to: string | null; gateway: unknown }>('herald_recipient_routes', ROUTES, [
+    column((k) => k.tenantId),
+    column((k) => k.id),
+    column((k) => k.channel),
+  ]);
+  const routes: (RouteRow | undefined)[] = keys.map(() => undefined);
+  for (const row of rows) {
+    routes[Number(row.at) - 1] ??= {
+      recipient: fromJsonRow<RecipientRow>(recipients, jsonValue(row.recipient)),
+      subscribedTo: row.subscribed_to,
+      gateway: row.gateway ? fromJsonRow<GatewayRow>(gateways, jsonValue(row.gateway)) : null,
+    };
+  }
+  return routes;
 }
 
 export async function insertRecipient(ex: Executor, row: NewRecipientRow): Promise<RecipientRow> {
