@@ -4,8 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromJsonRow, toJsonRows } from '../src/db/json-rows.js';
 import { messages } from '../src/db/schema/index.js';
-import { DISPATCH_QUEUE, jobInsertFromMessages } from '../src/dispatch/queue.js';
+import { DISPATCH_QUEUE, jobInsertFromMessages, QueueOutbox } from '../src/dispatch/queue.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../src/lib/ids.js';
+import { maskPhone } from '../src/lib/mask.js';
 import { buildRecipient } from './helpers/factories.js';
 import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 
@@ -61,6 +62,43 @@ describe('the job written with an accepted message', () => {
     expect(new Date(job.start_after as string).getTime()).toBe(sendAt.getTime());
   });
 
+  it('of sends arriving together (one shared statement) is each its own: recipient, text, destination, idempotency', async () => {
+    const phones = Array.from({ length: 40 }, (_, i) => `+1415555${String(1000 + i)}`);
+    const clients = await Promise.all(phones.map((phone) => buildRecipient(herald, { kind: 'CLIENT', phone })));
+    // 40 distinct sends, 10 repeats of the first 5 under an idempotency key, 3 refusals, all at once.
+    const sends = [
+      ...clients.map((c, i) => ({ clientId: c.id, message: `Hello ${i}`, idempotencyKey: i < 5 ? `together-${i}` : undefined })),
+      ...clients.slice(0, 5).flatMap((c, i) => [0, 1].map(() => ({ clientId: c.id, message: `Hello ${i}`, idempotencyKey: `together-${i}` }))),
+      { clientId: 'rcp_00000000000000000000000000000000', message: 'nobody' },
+      { clientId: clients[6].id, message: 'Hello 6 again', idempotencyKey: 'together-0' },
+      { clientId: clients[7].id, staffId: clients[7].id, message: 'both' },
+    ];
+    const answers = await Promise.all(sends.map((input) => herald.gql(SEND_SMS.replace('status scheduledAt', 'status body destination'), { input }).then((r) => ok(r).sendSms)));
+
+    const first = answers.slice(0, 40);
+    first.forEach((a, i) => {
+      expect(a.userErrors).toEqual([]);
+      expect(a.message).toMatchObject({ status: 'QUEUED', body: `Hello ${i}`, destination: maskPhone(phones[i]) });
+    });
+    expect(new Set(first.map((a) => a.message.id)).size).toBe(40);
+    // Repeats got the message their key names; the different request under a used key a conflict.
+    answers.slice(40, 50).forEach((a, j) => expect(a.message?.id).toBe(first[Math.floor(j / 2)].message.id));
+    expect(answers[50].userErrors.map((e: { code: string }) => e.code)).toEqual(['NOT_FOUND']);
+    expect(answers[51].userErrors.map((e: { code: string }) => e.code)).toEqual(['IDEMPOTENCY_CONFLICT']);
+    expect(answers[52].userErrors.map((e: { code: string }) => e.code)).toEqual(['INVALID_INPUT', 'INVALID_INPUT']);
+
+    // Each stored message went to its own client's phone, with exactly one job.
+    const ids = first.map((a) => fromGlobalId(a.message.id, 'Message')!.uuid);
+    const stored = await herald.handle.prepared<{ id: string; destination: string; body: string; jobs: number }>(
+      'test_together',
+      `select m.id, m.destination, m.body, (select count(*) from pgboss.job j where j.data->>'messageId' = m.id::text)::int as jobs
+         from messages m where m.id = any($1::uuid[])`,
+      [`{${ids.join(',')}}`],
+    );
+    const byId = new Map(stored.map((r) => [r.id, r]));
+    ids.forEach((id, i) => expect(byId.get(id)).toEqual({ id, destination: phones[i], body: `Hello ${i}`, jobs: 1 }));
+  });
+
   it("is refused at start-up, not at the first message, when pg-boss's insert changes shape", () => {
     expect(() => jobInsertFromMessages('job_common', true)).not.toThrow();
     expect(() => jobInsertFromMessages('job_common', false)).not.toThrow();
@@ -68,6 +106,52 @@ describe('the job written with an accepted message', () => {
     expect(fed.ctes).toContain('json_to_recordset((select list from jobs))');
     expect(fed.ctes).not.toContain('$1');
     expect(fed.forced).toBe('(SELECT count(*) FROM notified) >= 0');
+  });
+});
+
+describe('writes that share one accept statement', () => {
+  it('give each caller its own rows; a caller whose row breaks the statement fails alone', async () => {
+    const outbox = new QueueOutbox(herald.handle);
+    await outbox.attach(herald.queue);
+    const clients = await Promise.all(Array.from({ length: 12 }, (_, i) => buildRecipient(herald, { kind: 'CLIENT', phone: `+1415555${2000 + i}` })));
+    const [{ tenant_id: tenantId }] = await herald.handle.prepared<{ tenant_id: string }>('test_tenant_of', 'select tenant_id from recipients where id = $1', [
+      fromGlobalId(clients[0].id, 'Recipient')!.uuid,
+    ]);
+    const row = (recipientId: string, body: string) => {
+      const id = uuidv7();
+      return { id, tenantId, recipientId, channel: 'SMS' as const, status: 'QUEUED' as const, body, destination: '+14155550000', createdAt: timeOfUuidv7(id) };
+    };
+    const rows = clients.map((c, i) => ({ ...row(fromGlobalId(c.id, 'Recipient')!.uuid, `shared ${i}`), idempotencyKey: i === 9 ? 'shared-key' : null }));
+    const orphan = row(uuidv7(), 'to nobody'); // no such recipient: a foreign-key violation
+    const log = { id: uuidv7(), tenantId, outcome: 'FAILURE' as const, reason: 'shared log' };
+
+    // Called together: the first leaves alone, the rest wait and leave as one statement.
+    const written = await Promise.all([
+      outbox.write({ messages: [rows[0]] }),
+      outbox.write({ messages: rows.slice(1, 4), logs: [log] }),
+      ...rows.slice(4, 10).map((r) => outbox.write({ messages: [r] })),
+      // The same idempotency key as rows[9], in the same statement: refused by the unique index, no error.
+      outbox.write({ messages: [{ ...row(rows[9].recipientId, 'again'), idempotencyKey: 'shared-key' }] }),
+    ]);
+    expect(written[0].messages.map((m) => m.body)).toEqual(['shared 0']);
+    expect(written[1].messages.map((m) => m.body)).toEqual(['shared 1', 'shared 2', 'shared 3']);
+    expect(written[1].logs.map((l) => l.reason)).toEqual(['shared log']);
+    expect(written[1].inserted).toBe(3);
+    rows.slice(4, 10).forEach((r, i) => expect(written[2 + i].messages.map((m) => m.id)).toEqual([r.id]));
+    expect(written[8]).toMatchObject({ messages: [], logs: [], inserted: 0 });
+
+    // A row that breaks the shared statement: its caller fails, the others are written.
+    const second = await Promise.allSettled([outbox.write({ messages: [rows[10]] }), outbox.write({ messages: [orphan] }), outbox.write({ messages: [rows[11]] })]);
+    expect(second.map((w) => w.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((second[2] as PromiseFulfilledResult<Awaited<ReturnType<typeof outbox.write>>>).value.messages.map((m) => m.body)).toEqual(['shared 11']);
+
+    // Stored once each with one job; the orphan left nothing behind.
+    const stored = await herald.handle.prepared<{ id: string; jobs: number }>(
+      'test_shared_jobs',
+      `select m.id, (select count(*) from pgboss.job j where j.data->>'messageId' = m.id::text)::int as jobs from messages m where m.id = any($1::uuid[])`,
+      [`{${[...rows, orphan].map((r) => r.id).join(',')}}`],
+    );
+    expect(stored.sort((a, b) => a.id.localeCompare(b.id))).toEqual(rows.map((r) => ({ id: r.id, jobs: 1 })).sort((a, b) => a.id.localeCompare(b.id)));
   });
 });
 
