@@ -10,6 +10,7 @@ import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
 import type { GatewaysService } from '../modules/gateways/gateways.service.js';
 import * as q from '../modules/messages/messages.queries.js';
 import type { Outbox } from '../modules/messages/messages.service.js';
+import { naturalBatches } from '../lib/batching.js';
 import { uuidv7 } from '../lib/ids.js';
 import * as recipientsQ from '../modules/recipients/recipients.queries.js';
 import type { GatewayForSend, Provider, ProviderError, SendResult } from '../providers/types.js';
@@ -35,6 +36,15 @@ export interface DispatcherDeps {
 }
 
 export class Dispatcher {
+  // The sends a worker runs at once claim and record together: one statement (and one
+  // commit) for the claims of a fetched batch, one for the SENT records that arrive
+  // while another is out (lib/batching.ts).
+  private readonly claim = naturalBatches((ids: string[]) => q.claimWithGateway(this.deps.prepared, ids, false), { maxInFlight: 1, maxWeight: 256 });
+  private readonly recordSent = naturalBatches(async (sends: q.SentRecord[]) => {
+    await q.recordSent(this.deps.prepared, sends);
+    return sends.map(() => undefined);
+  }, { maxInFlight: 1, maxWeight: 256 });
+
   constructor(private readonly deps: DispatcherDeps) {}
 
   /**
@@ -43,7 +53,7 @@ export class Dispatcher {
    */
   async dispatch(job: DispatchJob, recovering = false): Promise<void> {
     const { db, metrics, log } = this.deps;
-    const claimed = await q.claimWithGateway(this.deps.prepared, job.messageId, recovering);
+    const claimed = recovering ? (await q.claimWithGateway(this.deps.prepared, [job.messageId], true))[0] : await this.claim(job.messageId);
     if (!claimed) return; // cancelled, already sent, or not ours: nothing to do
     const { message, gateway } = claimed;
     metrics.messages.inc({ channel: message.channel, status: 'SENDING' });
@@ -152,7 +162,7 @@ export class Dispatcher {
 
   private async succeed(message: q.MessageRow, gateway: gatewaysQ.GatewayRow, providerMessageId: string): Promise<void> {
     // SENT with its log; if a receipt got here first (DELIVERED/FAILED while SENDING), the provider's id is kept.
-    await q.recordSent(this.deps.prepared, message.id, providerMessageId, new Date(), this.log(message, gateway, 'SUCCESS', null));
+    await this.recordSent({ id: message.id, providerMessageId, sentAt: new Date(), log: this.log(message, gateway, 'SUCCESS', null) });
     this.deps.metrics.messages.inc({ channel: message.channel, status: 'SENT' });
   }
 

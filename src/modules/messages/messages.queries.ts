@@ -86,56 +86,68 @@ type Prepared = DatabaseHandle['prepared'];
 const CLAIM_WITH_GATEWAY = `
   with claimed as (
     update messages set status = 'SENDING', attempts = attempts + 1, updated_at = now()
-     where id = $1 and status = any($2::message_status[])
+     where id = any($1::uuid[]) and status = any($2::message_status[])
      returning *)
   select row_to_json(c) as message, row_to_json(g) as gateway
     from claimed c left join gateways g on g.id = c.gateway_id and g.tenant_id = c.tenant_id`;
 
+export interface Claimed {
+  message: MessageRow;
+  gateway: GatewayRow | undefined;
+}
+
 /**
- * Claims a message for a send attempt (attempts + 1, status SENDING; `takeOver` also
- * claims one left SENDING by a worker that died mid-attempt) and reads its gateway, in
- * one prepared statement: the worker's first round trip for every send. Undefined when
- * the claim is refused.
+ * Claims messages for a send attempt (attempts + 1, status SENDING; `takeOver` also
+ * claims one left SENDING by a worker that died mid-attempt) and reads their gateways,
+ * in one prepared statement: the worker's first round trip for every send. One answer
+ * per id, undefined where the claim is refused (cancelled, sent, not ours).
  */
-export async function claimWithGateway(
-  prepared: Prepared,
-  id: string,
-  takeOver: boolean,
-): Promise<{ message: MessageRow; gateway: GatewayRow | undefined } | undefined> {
+export async function claimWithGateway(prepared: Prepared, ids: readonly string[], takeOver: boolean): Promise<(Claimed | undefined)[]> {
   const from = allowedFrom('SENDING');
   if (takeOver) from.push('SENDING');
-  const [row] = await prepared<{ message: unknown; gateway: unknown }>('herald_claim', CLAIM_WITH_GATEWAY, [id, `{${from.join(',')}}`]);
-  if (!row) return undefined;
-  return {
-    message: fromJsonRow<MessageRow>(messages, jsonValue(row.message)),
-    gateway: row.gateway ? fromJsonRow<GatewayRow>(gateways, jsonValue(row.gateway)) : undefined,
-  };
+  const rows = await prepared<{ message: unknown; gateway: unknown }>('herald_claim', CLAIM_WITH_GATEWAY, [`{${ids.join(',')}}`, `{${from.join(',')}}`]);
+  const claimed = new Map<string, Claimed>();
+  for (const row of rows) {
+    const message = fromJsonRow<MessageRow>(messages, jsonValue(row.message));
+    claimed.set(message.id, { message, gateway: row.gateway ? fromJsonRow<GatewayRow>(gateways, jsonValue(row.gateway)) : undefined });
+  }
+  return ids.map((id) => claimed.get(id));
 }
 
 const RECORD_SENT = `
-  with sent as (
-    update messages set status = 'SENT', sent_at = $2, provider_message_id = $3, error_code = null, error_message = null, updated_at = now()
-     where id = $1 and status = any($4::message_status[])
-     returning id),
+  with sends as (
+    select * from json_to_recordset($1::json) as s(id uuid, sent_at timestamptz, provider_message_id text)),
+  sent as (
+    update messages m set status = 'SENT', sent_at = s.sent_at, provider_message_id = s.provider_message_id, error_code = null, error_message = null, updated_at = now()
+      from sends s
+     where m.id = s.id and m.status = any($2::message_status[])
+     returning m.id),
   logged as (
-    insert into delivery_logs select * from json_populate_recordset(null::delivery_logs, $5::json) where exists (select 1 from sent)),
+    insert into delivery_logs select l.* from json_populate_recordset(null::delivery_logs, $3::json) l where l.message_id in (select id from sent)),
   overtaken as (
-    update messages set provider_message_id = $3, sent_at = $2, updated_at = now()
-     where id = $1 and not exists (select 1 from sent) and status in ('DELIVERED', 'FAILED') and provider_message_id is null)
+    update messages m set provider_message_id = s.provider_message_id, sent_at = s.sent_at, updated_at = now()
+      from sends s
+     where m.id = s.id and m.id not in (select id from sent) and m.status in ('DELIVERED', 'FAILED') and m.provider_message_id is null)
   select 1`;
 
+export interface SentRecord {
+  id: string;
+  providerMessageId: string;
+  sentAt: Date;
+  /** The SUCCESS log, written only if the message becomes SENT. */
+  log: NewDeliveryLogRow;
+}
+
 /**
- * A successful send in one prepared statement: SENT (guarded by the lifecycle) with its
- * SUCCESS log, or, when a receipt overtook the worker (already DELIVERED/FAILED), only the
- * provider's id and send time kept.
+ * Successful sends in one prepared statement: SENT (guarded by the lifecycle) with their
+ * SUCCESS logs, or, where a receipt overtook the worker (already DELIVERED/FAILED), only
+ * the provider's id and send time kept.
  */
-export async function recordSent(prepared: Prepared, id: string, providerMessageId: string, sentAt: Date, log: NewDeliveryLogRow): Promise<void> {
+export async function recordSent(prepared: Prepared, sends: readonly SentRecord[]): Promise<void> {
   await prepared('herald_record_sent', RECORD_SENT, [
-    id,
-    sentAt.toISOString(),
-    providerMessageId,
+    JSON.stringify(sends.map((s) => ({ id: s.id, sent_at: s.sentAt.toISOString(), provider_message_id: s.providerMessageId }))),
     `{${allowedFrom('SENT').join(',')}}`,
-    toJsonRows(deliveryLogs, [log]),
+    toJsonRows(deliveryLogs, sends.map((s) => s.log)),
   ]);
 }
 
