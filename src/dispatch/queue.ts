@@ -20,6 +20,8 @@ export const DISPATCH_QUEUE = 'herald-dispatch';
  * statement leave together as the next one.
  */
 const SHARED_ACCEPTS_IN_FLIGHT = 1;
+/** Jobs a worker's poller takes at once. */
+const JOBS_PER_POLL = 16;
 /** Rows (messages + logs) in one shared accept statement at most. */
 const SHARED_ACCEPT_MAX_ROWS = 500;
 
@@ -188,12 +190,14 @@ export function jobInsertFromMessages(table: string, notify: boolean): JobInsert
 }
 
 /**
- * Runs `concurrency` sends at once. Slots are spread over a few pollers taking small
- * batches; a poller keeps fetching while batches come back full, so a backlog drains at
- * provider speed, not poll speed.
+ * Runs `concurrency` sends at once, over pollers taking batches of up to 16 jobs (a
+ * batch's sends claim and record together, see Dispatcher); a poller keeps fetching
+ * while batches come back full, so a backlog drains at provider speed, not poll speed.
+ * Measured with 32 sends at once: 8 pollers × 4 → 529 msg/s, 4 × 8 → 529, 2 × 16 →
+ * 724–870, 1 × 32 → 838 (but a single poller idles while its slowest send finishes).
  */
 export async function startWorker(boss: PgBoss, dispatcher: Dispatcher, concurrency: number, log: Logger): Promise<void> {
-  const pollers = Math.max(1, Math.ceil(concurrency / 4));
+  const pollers = Math.max(1, Math.ceil(concurrency / JOBS_PER_POLL));
   const options = {
     localConcurrency: pollers,
     batchSize: Math.ceil(concurrency / pollers),
