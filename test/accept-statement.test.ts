@@ -122,7 +122,8 @@ describe('writes that share one accept statement', () => {
       return { id, tenantId, recipientId, channel: 'SMS' as const, status: 'QUEUED' as const, body, destination: '+14155550000', createdAt: timeOfUuidv7(id) };
     };
     const rows = clients.map((c, i) => ({ ...row(fromGlobalId(c.id, 'Recipient')!.uuid, `shared ${i}`), idempotencyKey: i === 9 ? 'shared-key' : null }));
-    const orphan = row(uuidv7(), 'to nobody'); // no such recipient: a foreign-key violation
+    // No destination: the NOT NULL constraint refuses the row, and with it the statement it is in.
+    const broken = { ...row(rows[0].recipientId, 'to nowhere'), destination: null as unknown as string };
     const log = { id: uuidv7(), tenantId, outcome: 'FAILURE' as const, reason: 'shared log' };
 
     // Called together: the first leaves alone, the rest wait and leave as one statement.
@@ -141,15 +142,15 @@ describe('writes that share one accept statement', () => {
     expect(written[8]).toMatchObject({ messages: [], logs: [], inserted: 0 });
 
     // A row that breaks the shared statement: its caller fails, the others are written.
-    const second = await Promise.allSettled([outbox.write({ messages: [rows[10]] }), outbox.write({ messages: [orphan] }), outbox.write({ messages: [rows[11]] })]);
+    const second = await Promise.allSettled([outbox.write({ messages: [rows[10]] }), outbox.write({ messages: [broken] }), outbox.write({ messages: [rows[11]] })]);
     expect(second.map((w) => w.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((second[2] as PromiseFulfilledResult<Awaited<ReturnType<typeof outbox.write>>>).value.messages.map((m) => m.body)).toEqual(['shared 11']);
 
-    // Stored once each with one job; the orphan left nothing behind.
+    // Stored once each with one job; the broken row left nothing behind.
     const stored = await herald.handle.prepared<{ id: string; jobs: number }>(
       'test_shared_jobs',
       `select m.id, (select count(*) from pgboss.job j where j.data->>'messageId' = m.id::text)::int as jobs from messages m where m.id = any($1::uuid[])`,
-      [`{${[...rows, orphan].map((r) => r.id).join(',')}}`],
+      [`{${[...rows, broken].map((r) => r.id).join(',')}}`],
     );
     expect(stored.sort((a, b) => a.id.localeCompare(b.id))).toEqual(rows.map((r) => ({ id: r.id, jobs: 1 })).sort((a, b) => a.id.localeCompare(b.id)));
   });

@@ -1,9 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { channelEnum } from './enums.js';
-import { gateways } from './gateways.js';
-import { recipients } from './recipients.js';
-import { tenants } from './tenants.js';
 
 export const messageStatusEnum = pgEnum('message_status', ['SCHEDULED', 'QUEUED', 'SENDING', 'SENT', 'DELIVERED', 'FAILED', 'CANCELLED']);
 export const deliveryOutcomeEnum = pgEnum('delivery_outcome', ['SUCCESS', 'FAILURE']);
@@ -23,9 +20,14 @@ export const messages = pgTable(
     // UUIDv7, and created_at is the id's own timestamp: newest-first pages and
     // createdAfter/Before filters are ranges on the primary key order.
     id: uuid('id').primaryKey(),
-    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
-    recipientId: uuid('recipient_id').notNull().references(() => recipients.id),
-    gatewayId: uuid('gateway_id').references(() => gateways.id),
+    // No foreign keys on the two append-heavy tables (here and in delivery_logs): every
+    // writer reads the tenant's recipient and gateway just before writing, nothing
+    // deletes tenants, recipients or gateways, and each key would cost an index probe
+    // plus a KEY SHARE lock on the (shared, hot) tenant and gateway rows per row written:
+    // ≈ 20 % of the database time of a 10,000-invoice billing call (docs/performance.md).
+    tenantId: uuid('tenant_id').notNull(),
+    recipientId: uuid('recipient_id').notNull(),
+    gatewayId: uuid('gateway_id'),
     channel: channelEnum('channel').notNull(),
     status: messageStatusEnum('status').notNull(),
     body: text('body').notNull(),
@@ -73,10 +75,10 @@ export const deliveryLogs = pgTable(
   'delivery_logs',
   {
     id: uuid('id').primaryKey(),
-    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
-    messageId: uuid('message_id').references(() => messages.id),
-    recipientId: uuid('recipient_id').references(() => recipients.id),
-    gatewayId: uuid('gateway_id').references(() => gateways.id),
+    tenantId: uuid('tenant_id').notNull(),
+    messageId: uuid('message_id'),
+    recipientId: uuid('recipient_id'),
+    gatewayId: uuid('gateway_id'),
     channel: channelEnum('channel'),
     outcome: deliveryOutcomeEnum('outcome').notNull(),
     reason: text('reason'),
