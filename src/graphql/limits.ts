@@ -42,6 +42,8 @@ export interface OperationMeasure {
   depth: number;
   cost: number;
   aliases: number;
+  /** Whether a page size came from a variable (else the measure holds for any variables). */
+  readsVariables?: boolean;
 }
 
 /**
@@ -101,8 +103,10 @@ export function measureOperation(
     return deepest;
   };
 
+  let readsVariables = false;
   const pageSize = (field: FieldNode): number => {
     const argument = field.arguments?.find((a) => a.name.value === 'first');
+    if (argument?.value.kind === Kind.VARIABLE) readsVariables = true;
     const value = argument ? valueFromASTUntyped(argument.value, variables) : undefined;
     if (value === undefined || value === null) return DEFAULT_PAGE_SIZE;
     // Anything but a whole number in range is refused by the connection itself, doing no work.
@@ -143,7 +147,20 @@ export function measureOperation(
   };
 
   const rootType = schema.getRootType(operation.operation) ?? undefined;
-  return { depth: depthOf(operation.selectionSet, true), cost: costOf(operation.selectionSet, rootType, true), aliases };
+  const measure = { depth: depthOf(operation.selectionSet, true), cost: costOf(operation.selectionSet, rootType, true), aliases };
+  return readsVariables ? { ...measure, readsVariables } : measure;
+}
+
+// Apollo hands out the same parsed document for the same query text (its document
+// store), so an operation's measure is kept when no variable went into it.
+const measures = new WeakMap<OperationDefinitionNode, OperationMeasure>();
+
+function measureOnce(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables?: Record<string, unknown>): OperationMeasure {
+  const kept = measures.get(operation);
+  if (kept) return kept;
+  const measure = measureOperation(schema, document, operation, variables);
+  if (!measure.readsVariables) measures.set(operation, measure);
+  return measure;
 }
 
 function countAliases(document: DocumentNode, onAlias: () => void): void {
@@ -169,7 +186,7 @@ export function checkQueryLimits(
   operation: OperationDefinitionNode,
   variables?: Record<string, unknown>,
 ): GraphQLError | undefined {
-  const { depth, cost, aliases } = measureOperation(schema, document, operation, variables);
+  const { depth, cost, aliases } = measureOnce(schema, document, operation, variables);
   if (aliases > limits.maxAliases) {
     return limitError(`The document uses ${aliases} aliases; at most ${limits.maxAliases} are allowed`, 'TOO_MANY_ALIASES', {
       aliases,
@@ -207,28 +224,44 @@ export function checkStringValues(document: DocumentNode, variables: Record<stri
         ? 'Strings must be well-formed Unicode: this one has an unpaired surrogate'
         : undefined;
   const refuse = (message: string, field?: string[]) => limitError(message, 'BAD_USER_INPUT', field ? { field } : {});
-  const stack: { value: unknown; path: string[] }[] = [{ value: variables ?? {}, path: [] }];
+  // Each entry knows its parent, so a path is built only for the value refused (a
+  // 10,000-invoice call would otherwise copy a path array per value).
+  type Entry = { value: unknown; key?: string; parent?: Entry; depth: number };
+  const pathOf = (entry: Entry): string[] => {
+    const path: string[] = [];
+    for (let at: Entry | undefined = entry; at?.key !== undefined; at = at.parent) if (at.depth <= 20) path.unshift(at.key);
+    return path;
+  };
+  const stack: Entry[] = [{ value: variables ?? {}, depth: 0 }];
   while (stack.length > 0) {
-    const { value, path } = stack.pop()!;
+    const entry = stack.pop()!;
+    const { value } = entry;
     if (typeof value === 'string') {
       const found = problem(value);
-      if (found) return refuse(found, path);
+      if (found) return refuse(found, pathOf(entry));
     } else if (value !== null && typeof value === 'object') {
-      for (const [key, inner] of Object.entries(value)) {
+      for (const key in value) {
         const found = problem(key);
-        if (found) return refuse(found, path);
-        stack.push({ value: inner, path: path.length < 20 ? [...path, key] : path });
+        if (found) return refuse(found, pathOf(entry));
+        stack.push({ value: (value as Record<string, unknown>)[key], key, parent: entry, depth: entry.depth + 1 });
       }
     }
   }
-  let found: string | undefined;
-  visit(document, {
-    StringValue(node) {
-      found ??= problem(node.value);
-    },
-  });
-  return found ? refuse(found) : undefined;
+  let literals = literalProblems.get(document);
+  if (literals === undefined) {
+    let found: string | null = null;
+    visit(document, {
+      StringValue(node) {
+        found ??= problem(node.value) ?? null;
+      },
+    });
+    literalProblems.set(document, (literals = found));
+  }
+  return literals ? refuse(literals) : undefined;
 }
+
+/** A document's string literals checked once (null: all well-formed). */
+const literalProblems = new WeakMap<DocumentNode, string | null>();
 
 /** In a `u` regex a lone surrogate is a code point of its own, category Cs; a pair is not. */
 const LONE_SURROGATE = /\p{Cs}/u;

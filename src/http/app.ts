@@ -1,6 +1,6 @@
 // The Fastify app: /graphql (Apollo), /graphiql, health, readiness and metrics.
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLError, Kind, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
@@ -105,6 +105,9 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
     plugins: [
       fastifyApolloDrainPlugin(app),
       ApolloServerPluginLandingPageDisabled(),
+      // No cache hints in this schema (mutations and live status): Apollo's default
+      // cache-control plugin would only add a hook to every field resolved.
+      ApolloServerPluginCacheControlDisabled(),
       guardPlugin(config),
       requireKeyPlugin(),
       metricsPlugin(metrics),
