@@ -2,18 +2,17 @@
 // subscribed to, each through its subscription's gateway. Every channel that cannot be
 // served is written down as a FAILURE with the reason, in the same transaction as the
 // messages and their jobs.
-import type { Database } from '../../db/client.js';
+import type { DatabaseHandle } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
 import { UserErrorCode } from '../../graphql/enums.js';
 import { invalid, refuse } from '../../graphql/user-errors.js';
+import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import { orderStatusEmail, orderStatusText } from '../../templates/index.js';
-import * as gatewaysQ from '../gateways/gateways.queries.js';
 import * as messagesQ from '../messages/messages.queries.js';
 import type { Outbox } from '../messages/messages.service.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
-import * as subscriptionsQ from '../subscriptions/subscriptions.queries.js';
 import type { UpdateOrderStatusInput } from './orders.types.js';
 
 /** Which contact field each channel needs, and how a missing one is explained. */
@@ -30,24 +29,27 @@ export interface OrderNotification {
 }
 
 export class OrdersService {
+  // Order updates arriving together read their customers in one statement.
+  private readonly channelsOf: (key: { tenantId: string; id: string }) => Promise<recipientsQ.RecipientChannels | undefined>;
+
   constructor(
-    private readonly db: Database,
+    prepared: DatabaseHandle['prepared'],
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.channelsOf = naturalBatches((keys: { tenantId: string; id: string }[]) => recipientsQ.findRecipientChannels(prepared, keys), { maxInFlight: 1, maxWeight: 500 });
+  }
 
   async updateOrderStatus(tenantId: string, input: UpdateOrderStatusInput): Promise<OrderNotification> {
     const ref = fromGlobalId(input.customerId, 'Recipient');
-    const customer = ref ? await recipientsQ.findRecipient(this.db, tenantId, ref.uuid) : undefined;
+    const found = ref ? await this.channelsOf({ tenantId, id: ref.uuid }) : undefined;
+    const customer = found?.recipient;
     if (!customer) throw refuse(UserErrorCode.NOT_FOUND, `no customer ${input.customerId}`, ['input', 'customerId']);
     if (customer.kind !== 'CUSTOMER') {
       throw invalid(['input', 'customerId'], `order notifications go to customers; ${input.customerId} is a ${customer.kind}`);
     }
     const order = { orderId: input.orderId.trim(), status: input.status.trim(), note: input.note?.trim() || null };
-    const subscriptions = await subscriptionsQ.subscriptionsOf(this.db, tenantId, [customer.id]);
-    const gateways = new Map(
-      (await gatewaysQ.gatewaysByIds(this.db, tenantId, [...new Set(subscriptions.map((s) => s.gatewayId))])).map((g) => [g.id, g]),
-    );
+    const subscriptions = found!.subscriptions;
 
     const messages: messagesQ.NewMessageRow[] = [];
     const failures: messagesQ.NewDeliveryLogRow[] = [];
@@ -67,7 +69,7 @@ export class OrdersService {
     if (subscriptions.length === 0) failure(null, null, `${customer.displayName} is not subscribed to any channel`);
     for (const subscription of subscriptions) {
       const channel = subscription.channel;
-      const gateway = gateways.get(subscription.gatewayId);
+      const gateway = subscription.gateway;
       const destination = customer[CONTACT[channel].field];
       if (channel === 'TWITTER_DM') {
         failure(channel, subscription.gatewayId, 'order notifications are sent by SMS, e-mail and WhatsApp, not as X DMs');

@@ -61,6 +61,46 @@ export async function findRecipientRoutes(prepared: DatabaseHandle['prepared'], 
   return routes;
 }
 
+/** A recipient's channel subscriptions with their gateways (null where the gateway is not the tenant's). */
+export interface RecipientChannels {
+  recipient: RecipientRow;
+  subscriptions: { channel: ChannelValue; gatewayId: string; gateway: GatewayRow | null }[];
+}
+
+const CHANNELS = `
+  select k.at, row_to_json(r) as recipient,
+    coalesce((select json_agg(json_build_object('channel', s.channel, 'gateway_id', s.gateway_id, 'gateway', row_to_json(g)) order by s.channel)
+                from subscriptions s left join gateways g on g.id = s.gateway_id and g.tenant_id = s.tenant_id
+               where s.recipient_id = r.id and s.tenant_id = r.tenant_id), '[]'::json) as subscriptions
+    from unnest($1::uuid[], $2::uuid[]) with ordinality as k(tenant_id, id, at)
+    join recipients r on r.tenant_id = k.tenant_id and r.id = k.id`;
+
+/**
+ * Recipients with their subscriptions and those subscriptions' gateways, for many keys in
+ * one prepared statement (undefined where the tenant has no such recipient).
+ */
+export async function findRecipientChannels(
+  prepared: DatabaseHandle['prepared'],
+  keys: readonly { tenantId: string; id: string }[],
+): Promise<(RecipientChannels | undefined)[]> {
+  const rows = await prepared<{ at: string; recipient: unknown; subscriptions: unknown }>('herald_recipient_channels', CHANNELS, [
+    `{${keys.map((k) => k.tenantId).join(',')}}`,
+    `{${keys.map((k) => k.id).join(',')}}`,
+  ]);
+  const found: (RecipientChannels | undefined)[] = keys.map(() => undefined);
+  for (const row of rows) {
+    found[Number(row.at) - 1] = {
+      recipient: fromJsonRow<RecipientRow>(recipients, jsonValue(row.recipient)),
+      subscriptions: jsonValue<{ channel: ChannelValue; gateway_id: string; gateway: Record<string, unknown> | null }[]>(row.subscriptions).map((s) => ({
+        channel: s.channel,
+        gatewayId: s.gateway_id,
+        gateway: s.gateway ? fromJsonRow<GatewayRow>(gateways, s.gateway) : null,
+      })),
+    };
+  }
+  return found;
+}
+
 export async function insertRecipient(ex: Executor, row: NewRecipientRow): Promise<RecipientRow> {
   const [inserted] = await ex.insert(recipients).values(row).returning();
   return inserted;
