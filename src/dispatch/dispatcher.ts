@@ -55,7 +55,7 @@ export class Dispatcher {
     const { db, metrics, log } = this.deps;
     const claimed = recovering ? (await q.claimWithGateway(this.deps.prepared, [job.messageId], true))[0] : await this.claim(job.messageId);
     if (!claimed) return; // cancelled, already sent, or not ours: nothing to do
-    const { message, gateway } = claimed;
+    const { message, gateway, xUserId } = claimed;
     metrics.messages.inc({ channel: message.channel, status: 'SENDING' });
 
     if (!gateway || !gateway.enabled) {
@@ -83,7 +83,7 @@ export class Dispatcher {
     const started = performance.now();
     let result: SendResult;
     try {
-      const destination = await this.addressOf(message, provider, target);
+      const destination = await this.addressOf(message, provider, target, xUserId);
       result =
         typeof destination !== 'string'
           ? destination
@@ -119,13 +119,13 @@ export class Dispatcher {
 
   /**
    * Where to send: the stored address, or for X the user id behind the @handle, resolved
-   * once and kept on the recipient (a changed handle clears it).
+   * once and kept on the recipient (a changed handle clears it); the claim read the kept
+   * one (`xUserId`) if the recipient's handle is still this message's.
    */
-  private async addressOf(message: q.MessageRow, provider: Provider, gateway: GatewayForSend): Promise<string | ProviderError> {
+  private async addressOf(message: q.MessageRow, provider: Provider, gateway: GatewayForSend, xUserId: string | null): Promise<string | ProviderError> {
     if (message.channel !== 'TWITTER_DM' || !provider.resolveRecipient) return message.destination;
     const handle = message.destination;
-    const recipient = await recipientsQ.findRecipient(this.deps.db, message.tenantId, message.recipientId);
-    if (recipient?.twitterHandle === handle && recipient.twitterUserId) return recipient.twitterUserId;
+    if (xUserId) return xUserId;
     const resolved = await provider.resolveRecipient(handle, gateway);
     if (!resolved.ok) return resolved;
     await recipientsQ.cacheTwitterUserId(this.deps.db, message.recipientId, handle, resolved.id);

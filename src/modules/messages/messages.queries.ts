@@ -88,12 +88,16 @@ const CLAIM_WITH_GATEWAY = `
     update messages set status = 'SENDING', attempts = attempts + 1, updated_at = now()
      where id = any($1::uuid[]) and status = any($2::message_status[])
      returning *)
-  select row_to_json(c) as message, row_to_json(g) as gateway
+  select row_to_json(c) as message, row_to_json(g) as gateway,
+         (select r.twitter_user_id from recipients r
+           where c.channel = 'TWITTER_DM' and r.id = c.recipient_id and r.tenant_id = c.tenant_id and r.twitter_handle = c.destination) as x_user_id
     from claimed c left join gateways g on g.id = c.gateway_id and g.tenant_id = c.tenant_id`;
 
 export interface Claimed {
   message: MessageRow;
   gateway: GatewayRow | undefined;
+  /** For an X DM: the user id already resolved for the handle it goes to, if any. */
+  xUserId: string | null;
 }
 
 /**
@@ -105,11 +109,11 @@ export interface Claimed {
 export async function claimWithGateway(prepared: Prepared, ids: readonly string[], takeOver: boolean): Promise<(Claimed | undefined)[]> {
   const from = allowedFrom('SENDING');
   if (takeOver) from.push('SENDING');
-  const rows = await prepared<{ message: unknown; gateway: unknown }>('herald_claim', CLAIM_WITH_GATEWAY, [`{${ids.join(',')}}`, `{${from.join(',')}}`]);
+  const rows = await prepared<{ message: unknown; gateway: unknown; x_user_id: string | null }>('herald_claim', CLAIM_WITH_GATEWAY, [`{${ids.join(',')}}`, `{${from.join(',')}}`]);
   const claimed = new Map<string, Claimed>();
   for (const row of rows) {
     const message = fromJsonRow<MessageRow>(messages, jsonValue(row.message));
-    claimed.set(message.id, { message, gateway: row.gateway ? fromJsonRow<GatewayRow>(gateways, jsonValue(row.gateway)) : undefined });
+    claimed.set(message.id, { message, gateway: row.gateway ? fromJsonRow<GatewayRow>(gateways, jsonValue(row.gateway)) : undefined, xUserId: row.x_user_id });
   }
   return ids.map((id) => claimed.get(id));
 }
