@@ -287,7 +287,7 @@ async function main() {
       const kept = existingSections(docsFile).filter(({ key }) => !sections.some((section) => section.key === key));
       fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
       fs.writeFileSync(docsFile, renderMarkdown(machine, s, rows, warnings));
-      for (const { key, markdown } of kept) upsertSection(docsFile, key, markdown);
+      for (const { key, writer, markdown } of kept) upsertSection(docsFile, key, markdown, writer);
     }
     if (run.has('accept') || run.has('dispatch')) console.log('\n' + renderTable(rows));
     for (const section of sections) {
@@ -312,7 +312,7 @@ async function main() {
 function existingSections(file) {
   if (!fs.existsSync(file)) return [];
   const text = fs.readFileSync(file, 'utf8');
-  return [...text.matchAll(/<!-- bench:([\w-]+) \(written by [^)]*\) -->\n([\s\S]*?)\n<!-- \/bench:\1 -->/g)].map((m) => ({ key: m[1], markdown: m[2] }));
+  return [...text.matchAll(/<!-- bench:([\w-]+) \(written by ([^)]*)\) -->\n([\s\S]*?)\n<!-- \/bench:\1 -->/g)].map((m) => ({ key: m[1], writer: m[2], markdown: m[3] }));
 }
 
 function stagesToRun(only) {

@@ -268,7 +268,7 @@ async function main() {
 
     if (s.writeDocs) {
       const md = renderSection({ s, started, rate, probe, readRate, procs, label, analysis, minutes, samples, fitFrom, span, fitted, accepted, totals, posts, errors, dbSizeStart, dbSizeEnd, loadBefore, loadAfter, pass, drained, acceptedInFit });
-      upsertSection(s.docsFile, 'soak', md);
+      upsertSection(s.docsFile, 'soak', md, 'scripts/soak.mjs');
       console.log(`soak: section soak written to ${path.relative(process.cwd(), s.docsFile) || s.docsFile}`);
     }
     const warnings = countWarnings(logFile);

@@ -302,12 +302,13 @@ export function markdownTable(rows) {
 }
 
 /** Replaces the `key` section of docs/performance.md (between its markers), or adds it before "How each figure is taken". */
-export function upsertSection(file, key, markdown) {
-  const begin = `<!-- bench:${key} (written by scripts/bench.mjs) -->`;
+/** Writes the `<!-- bench:KEY (written by WRITER) -->` section, in place if it exists. */
+export function upsertSection(file, key, markdown, writer = 'scripts/bench.mjs') {
+  const begin = `<!-- bench:${key} (written by ${writer}) -->`;
   const end = `<!-- /bench:${key} -->`;
   let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Performance\n';
   const block = `${begin}\n${markdown.trim()}\n${end}`;
-  const i = text.indexOf(begin);
+  const i = text.indexOf(`<!-- bench:${key} (written by `);
   const j = text.indexOf(end);
   if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
   else {

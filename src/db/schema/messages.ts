@@ -58,6 +58,9 @@ export const messages = pgTable(
     index('messages_tenant_status_id').on(t.tenantId, t.status, t.id),
     index('messages_tenant_channel_id').on(t.tenantId, t.channel, t.id),
     index('messages_tenant_recipient_id').on(t.tenantId, t.recipientId, t.id),
+    // A recipient's messages in one status, newest first: without it a rare status reads
+    // the recipient's whole history (p99 22–25 ms at 1,000,000 messages; docs/performance.md).
+    index('messages_tenant_recipient_status_id').on(t.tenantId, t.recipientId, t.status, t.id),
     index('messages_tenant_order_id').on(t.tenantId, t.orderId, t.id).where(sql`${t.orderId} is not null`),
     index('messages_tenant_invoice_id').on(t.tenantId, t.invoiceNumber, t.id).where(sql`${t.invoiceNumber} is not null`),
     // An invoice is DMed once per billing cycle, however often the cycle is notified.

@@ -1,0 +1,1 @@
+CREATE INDEX "messages_tenant_recipient_status_id" ON "messages" USING btree ("tenant_id","recipient_id","status","id");
