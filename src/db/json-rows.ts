@@ -53,3 +53,11 @@ export function fromJsonRow<T>(table: Table, raw: Row): T {
 export function jsonValue<T>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
 }
+
+/**
+ * A PostgreSQL array parameter (`$n::uuid[]`, `$n::channel[]`) of values that need no
+ * quoting: uuids and enum labels.
+ */
+export function arrayParam(values: readonly string[]): string {
+  return `{${values.join(',')}}`;
+}
