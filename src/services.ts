@@ -34,7 +34,7 @@ export function createServices(db: Database, prepared: DatabaseHandle['prepared'
     subscriptions: new SubscriptionsService(db),
     messages,
     orders: new OrdersService(prepared, outbox, metrics),
-    billing: new BillingService(db, messages, outbox, metrics),
+    billing: new BillingService(messages, outbox, metrics),
   };
 }
 

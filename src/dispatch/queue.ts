@@ -116,10 +116,9 @@ export class QueueOutbox implements Outbox {
 
   private async run(mode: 'rows' | 'count', batches: NewMessages[]): Promise<WrittenMessages[]> {
     if (!this.statements) throw new Error('the dispatch queue is not running yet');
-    const all = <T>(pick: (b: NewMessages) => readonly T[] | undefined) => (batches.length === 1 ? (pick(batches[0]) ?? []) : batches.flatMap((b) => pick(b) ?? []));
     const [row] = await this.handle.prepared<{ messages: unknown; logs: unknown; inserted: number }>(`herald_accept_${mode}`, this.statements[mode], [
-      toJsonRows(messages, all((b) => b.messages)),
-      toJsonRows(deliveryLogs, all((b) => b.logs)),
+      toJsonRows(messages, batches.flatMap((b) => b.messages)),
+      toJsonRows(deliveryLogs, batches.flatMap((b) => b.logs ?? [])),
     ]);
     if (mode === 'count') return [{ messages: [], logs: [], inserted: Number(row.inserted) }];
     // Back to their callers, in the order each gave (json_agg's order is the scan's).

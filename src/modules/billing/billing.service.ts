@@ -1,27 +1,21 @@
 // Seed 000: after a billing cycle every customer gets an invoice-due DM on X. Invoices
 // are checked here; resolving the @handle and sending are the worker's.
-import type { Database } from '../../db/client.js';
 import type { InvoiceData } from '../../db/schema/index.js';
 import { UserErrorCode } from '../../graphql/enums.js';
 import { Problems, invalid, refuse } from '../../graphql/user-errors.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import { invoiceDueText } from '../../templates/index.js';
-import * as gatewaysQ from '../gateways/gateways.queries.js';
 import * as messagesQ from '../messages/messages.queries.js';
 import { type MessagesService, type Outbox, requestHash } from '../messages/messages.service.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
-import * as subscriptionsQ from '../subscriptions/subscriptions.queries.js';
 import type { NotifyBillingCycleInput, SendInvoiceDMInput } from './billing.types.js';
 import { checkInvoice } from './invoice.js';
 
 export const MAX_INVOICES_PER_CYCLE_CALL = 10_000;
-// Rows per INSERT: well under PostgreSQL's 65,535 bind parameters.
-const BATCH = 1_000;
 
 export class BillingService {
   constructor(
-    private readonly db: Database,
     private readonly messagesService: MessagesService,
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
@@ -67,20 +61,8 @@ export class BillingService {
     }
     const cycleId = input.cycleId.trim();
     const ids = [...new Set(input.invoices.map((i) => fromGlobalId(i.customerId, 'Recipient')?.uuid).filter((x): x is string => !!x))];
-    const customers = new Map<string, recipientsQ.RecipientRow>();
-    const routes = new Map<string, gatewaysQ.GatewayRow | undefined>();
-    for (let i = 0; i < ids.length; i += BATCH) {
-      const chunk = ids.slice(i, i + BATCH);
-      for (const row of await recipientsQ.recipientsByIds(this.db, tenantId, chunk)) customers.set(row.id, row);
-    }
-    const subscribed = await this.dmSubscriptions(tenantId, ids);
-    const gatewayIds = [...new Set(subscribed.values())];
-    const gatewayRows = new Map((gatewayIds.length ? await gatewaysQ.gatewaysByIds(this.db, tenantId, gatewayIds) : []).map((g) => [g.id, g]));
-    const defaultGateway = await gatewaysQ.findDefaultGateway(this.db, tenantId, 'TWITTER_DM');
-    for (const id of ids) {
-      const via = subscribed.get(id);
-      routes.set(id, via ? gatewayRows.get(via) : defaultGateway);
-    }
+    // Every customer with the gateway its DM takes (subscription's, else the default), in one statement.
+    const routes = await this.messagesService.routesOf(tenantId, ids, 'TWITTER_DM');
 
     const rows: messagesQ.NewMessageRow[] = [];
     const failures: messagesQ.NewDeliveryLogRow[] = [];
@@ -90,14 +72,15 @@ export class BillingService {
     for (const [index, item] of input.invoices.entries()) {
       const where = `invoice ${index + 1}${item.invoice.number ? ` (${item.invoice.number.slice(0, 64)})` : ''} of cycle ${cycleId}`;
       const uuid = fromGlobalId(item.customerId, 'Recipient')?.uuid;
-      const customer = uuid ? customers.get(uuid) : undefined;
+      const route = uuid ? routes.get(uuid) : undefined;
+      const customer = route?.recipient;
       const { invoice, problems } = checkInvoice(item.invoice);
       if (!customer) reject(null, null, `${where}: no customer ${item.customerId.slice(0, 80)}`);
       else if (customer.kind !== 'CUSTOMER') reject(customer.id, null, `${where}: ${customer.displayName} is a ${customer.kind}, not a customer`);
       else if (problems.length > 0) reject(customer.id, null, `${where}: ${problems.map((p) => p.message).join('; ')}`);
       else if (!customer.twitterHandle) reject(customer.id, null, `${where}: ${customer.displayName} has no X handle`);
       else {
-        const gateway = routes.get(customer.id);
+        const gateway = route!.gateway;
         if (!gateway || !gateway.enabled) reject(customer.id, gateway?.id ?? null, `${where}: no enabled TWITTER_DM gateway`);
         else rows.push({ ...this.messageRow(uuidv7(), tenantId, customer, gateway.id, invoice!), billingCycleId: cycleId });
       }
@@ -107,16 +90,6 @@ export class BillingService {
     const { inserted: queued } = await this.outbox.write({ messages: rows, logs: failures, returning: 'count' });
     if (queued > 0) this.metrics.messages.inc({ channel: 'TWITTER_DM', status: 'QUEUED' }, queued);
     return { queued, rejected: failures.length };
-  }
-
-  private async dmSubscriptions(tenantId: string, recipientIds: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (let i = 0; i < recipientIds.length; i += BATCH) {
-      const chunk = recipientIds.slice(i, i + BATCH);
-      const rows = await subscriptionsQ.subscriptionsOf(this.db, tenantId, chunk);
-      for (const r of rows) if (r.channel === 'TWITTER_DM') out.set(r.recipientId, r.gatewayId);
-    }
-    return out;
   }
 
   private messageRow(id: string, tenantId: string, customer: recipientsQ.RecipientRow, gatewayId: string, invoice: InvoiceData): messagesQ.NewMessageRow {

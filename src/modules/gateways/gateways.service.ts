@@ -140,7 +140,6 @@ export class GatewaysService {
     return this.secrets.seal(JSON.stringify(credentials));
   }
 
-  /** The decrypted credentials of a gateway, for the dispatcher only. */
   /**
    * The gateway's credentials, opened. The worker asks for every message, so opened
    * credentials are kept by their sealed text (a changed secret is a new entry), bounded.

@@ -98,12 +98,12 @@ export function toDeliveryLogView(row: q.DeliveryLogRow): DeliveryLog & { __type
 export class MessagesService {
   constructor(
     private readonly db: Database,
-    prepared: DatabaseHandle['prepared'],
+    private readonly prepared: DatabaseHandle['prepared'],
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
   ) {
     // Senders arriving together look their recipients up in one statement.
-    this.findRoute = naturalBatches((keys: recipientsQ.RouteKey[]) => recipientsQ.findRecipientRoutes(prepared, keys), {
+    this.findRoute = naturalBatches((keys: recipientsQ.RouteKey[]) => recipientsQ.findRecipientRoutes(this.prepared, keys), {
       maxInFlight: 1,
       maxWeight: 500,
     });
@@ -173,6 +173,12 @@ export class MessagesService {
     const row = ref ? await this.findRoute({ tenantId, id: ref.uuid, channel }) : undefined;
     if (!row) return undefined;
     return { recipient: row.recipient, gateway: () => usableGateway(channel, row.subscribedTo !== null, row.gateway ?? undefined) };
+  }
+
+  /** Routes (recipient + gateway on `channel`) of many recipients of the tenant at once, by database id; absent ids are not theirs. */
+  async routesOf(tenantId: string, recipientIds: readonly string[], channel: ChannelValue): Promise<Map<string, recipientsQ.RouteRow>> {
+    const rows = recipientIds.length ? await recipientsQ.findRecipientRoutes(this.prepared, recipientIds.map((id) => ({ tenantId, id, channel }))) : [];
+    return new Map(rows.filter((r): r is recipientsQ.RouteRow => !!r).map((r) => [r.recipient.id, r]));
   }
 
   /**
