@@ -568,6 +568,36 @@ describe('notifyBillingCycle', () => {
     expect(people.filter((p) => (lookups.get(p.handle.toLowerCase()) ?? 0) === 1)).toHaveLength(2_000);
     expect(fake.requests.filter((r) => r.auth !== 'ok')).toEqual([]);
 
+    // Written with the messages: one job per 100 of them; the worker gave each its own job.
+    const messageIds = (await herald.handle.prepared<{ id: string }>('test_cycle_ids', 'select id from messages where billing_cycle_id = $1', [cycleId])).map((r) => r.id);
+    const fanOuts = (await herald.handle.prepared<{ ids: string[] }>('test_fan_outs', `select data->'messageIds' as ids from pgboss.job where data ? 'messageIds'`, [])).filter(
+      (j) => messageIds.includes(j.ids[0]),
+    );
+    expect(fanOuts.map((j) => j.ids.length)).toEqual(Array(20).fill(100));
+    expect(new Set(fanOuts.flatMap((j) => j.ids))).toEqual(new Set(messageIds));
+    const jobsPerMessage = `select count(*)::int as n from pgboss.job where data->>'messageId' = any($1::text[]) group by data->>'messageId'`;
+    const own = await herald.handle.prepared<{ n: number }>('test_own_jobs', jobsPerMessage, [messageIds]);
+    expect(own.map((r) => r.n)).toEqual(Array(2_000).fill(1));
+
+    // A fan-out job run again (its worker died before finishing it) adds jobs that send nothing twice.
+    const again = messageIds.slice(0, 100);
+    await herald.queue.send('herald-dispatch', { messageIds: again });
+    await waitUntil(
+      'the repeated jobs to run',
+      async () => {
+        const rows = await herald.handle.prepared<{ n: number; done: number }>(
+          'test_repeat_jobs',
+          `select count(*)::int as n, count(*) filter (where state = 'completed')::int as done from pgboss.job where data->>'messageId' = any($1::text[])`,
+          [again],
+        );
+        return rows[0].n === 200 && rows[0].done === 200;
+      },
+      30_000,
+      250,
+    );
+    expect(ours()).toHaveLength(2_000);
+    expect(await countMessages({ channel: ['TWITTER_DM'], status: ['SENT'] })).toBe(sentBefore + 2_000);
+
     // A sample read back through the API.
     const sample = ok(await herald.gql(BY_INVOICE, { n: invoices[1234].invoice.number })).messages;
     expect(sample.edges[0].node).toMatchObject({ status: 'SENT', recipient: { id: people[1234].id }, invoice: { amountDue: '1334.50', currency: 'USD' } });

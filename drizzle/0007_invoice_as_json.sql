@@ -1,0 +1,1 @@
+ALTER TABLE "messages" ALTER COLUMN "invoice" SET DATA TYPE json;
