@@ -512,6 +512,31 @@ describe('notifyBillingCycle', () => {
     for (const c of [...good, late]) expect(dmsTo(c.userId!)).toHaveLength(1);
   });
 
+  it('keeps every character of names, numbers and URLs as given (quotes, backslashes, braces, commas, "NULL", emoji, newlines)', async () => {
+    const awkward = await customer({ displayName: 'Zoë "The \\ Boss" {O\'Neil}, NULL 🚀' });
+    const cycleId = `awkward-${randomBytes(4).toString('hex')}`;
+    const invoice = invoiceOf({ number: `{"INV",\\${RUN}}`, url: 'https://billing.example.com/i?a="1"&b=\\{x}' });
+    expect(await notify({ cycleId, invoices: [{ customerId: awkward.id, invoice }] })).toEqual({ cycleId, queued: 1, rejected: 0, userErrors: [] });
+    const found = ok(await herald.gql(BY_INVOICE, { n: invoice.number })).messages;
+    expect(found.totalCount).toBe(1);
+    const sent = await waitForStatus(found.edges[0].node.id, ['SENT', 'FAILED']);
+    expect(sent.status).toBe('SENT');
+    expect(sent.invoice).toEqual({ number: invoice.number, amountDue: '1250', currency: 'USD', dueDate: '2026-12-01' });
+    const text = `Hi Zoë "The \\ Boss" {O'Neil}, NULL 🚀, your invoice {"INV",\\${RUN}} for $1,250.00 is due on December 1, 2026.\nView and pay it here: ${invoice.url}`;
+    expect(sent.body).toBe(text);
+    expect(dmsTo(awkward.userId!).map((d) => d.text)).toEqual([text]);
+  });
+
+  it('writes a cycle whose invoices are all refused as FAILURE logs only: nothing queued, nothing sent', async () => {
+    const nohandle = await customer({ handle: null, displayName: 'Handleless Hilda' });
+    const cycleId = `refused-${randomBytes(4).toString('hex')}`;
+    const messagesBefore = await countMessages();
+    const result = await notify({ cycleId, invoices: [{ customerId: nohandle.id, invoice: invoiceOf() }, { customerId: nohandle.id, invoice: invoiceOf({ currency: 'XYZ' }) }] });
+    expect(result).toEqual({ cycleId, queued: 0, rejected: 2, userErrors: [] });
+    expect(await countMessages()).toBe(messagesBefore);
+    expect((await cycleFailures(cycleId)).map((l) => l.reason)).toEqual([expect.stringMatching(/Handleless Hilda has no X handle/), expect.stringMatching(/currency/)]);
+  });
+
   it('refuses more than 10,000 invoices with INVALID_INPUT saying to split, creating nothing', async () => {
     const one = await customer();
     const item = { customerId: one.id, invoice: { number: 'INV-SAME', amountDue: '1', currency: 'USD', dueDate: '2026-12-01' } };

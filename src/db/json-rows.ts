@@ -39,6 +39,44 @@ export function toJsonRows(table: Table, rows: readonly Row[]): string {
   );
 }
 
+/** Rows of `table` column by column, for `insert … (names) select * from unnest($n::type[], …)`. */
+export interface ColumnArrays {
+  /** SQL column names, quoted. */
+  names: string[];
+  /** Each column's SQL type, for the array parameter's cast. */
+  types: string[];
+  /** Each column as one PostgreSQL array literal (text parameter). */
+  arrays: string[];
+}
+
+/**
+ * `rows` (drizzle insert shapes) as one array per column: only the columns some row
+ * sets (the rest take their SQL defaults), each value through the column's own driver
+ * mapping. For bulk writes: a third of the JSON rows' size, and no JSON for PostgreSQL
+ * to take apart row by row.
+ */
+export function toColumnArrays(table: Table, rows: readonly Row[]): ColumnArrays {
+  const out: ColumnArrays = { names: [], types: [], arrays: [] };
+  const now = new Date().toISOString();
+  for (const [key, column] of columnsOf(table)) {
+    if (!column.defaultFn && !rows.some((row) => row[key] !== undefined && row[key] !== null)) continue;
+    const elements = rows.map((row) => {
+      const value = row[key] === undefined ? defaultOf(column, now) : row[key];
+      return value === null || value === undefined ? 'NULL' : arrayElement(column.mapToDriverValue(value));
+    });
+    out.names.push(`"${column.name}"`);
+    out.types.push(column.getSQLType());
+    out.arrays.push(`{${elements.join(',')}}`);
+  }
+  return out;
+}
+
+/** One element of an array literal: quoted, with backslashes and quotes escaped. */
+function arrayElement(value: unknown): string {
+  const text = typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : String(value);
+  return `"${text.replace(/[\\"]/g, '\\$&')}"`;
+}
+
 /** A row of `table` as PostgreSQL's to_json/json_agg wrote it, in drizzle's select shape. */
 export function fromJsonRow<T>(table: Table, raw: Row): T {
   const out: Row = {};

@@ -1,11 +1,12 @@
 // The dispatch queue: pg-boss in Herald's own database, so a message row and the job
 // that sends it commit together (outbox without an outbox table).
+import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { PgBoss, fromDrizzle, fromPglite } from 'pg-boss';
 import { insertJobs } from 'pg-boss/dist/plans.js';
 import type { Logger } from 'pino';
 import type { DatabaseHandle, Executor } from '../db/client.js';
-import { fromJsonRow, jsonValue, toJsonRows } from '../db/json-rows.js';
+import { type ColumnArrays, fromJsonRow, jsonValue, toColumnArrays, toJsonRows } from '../db/json-rows.js';
 import { naturalBatches } from '../lib/batching.js';
 import { deliveryLogs, messages } from '../db/schema/index.js';
 import * as q from '../modules/messages/messages.queries.js';
@@ -86,7 +87,8 @@ export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUr
  */
 export class QueueOutbox implements Outbox {
   private boss?: PgBoss;
-  private statements?: Record<'rows' | 'count', string>;
+  private rowsStatement?: string;
+  private bulkStatement?: (columns: ColumnArrays) => string;
 
   constructor(private readonly handle: DatabaseHandle) {}
 
@@ -94,28 +96,36 @@ export class QueueOutbox implements Outbox {
     const queue = await boss.getQueue(DISPATCH_QUEUE);
     if (!queue) throw new Error(`the ${DISPATCH_QUEUE} queue does not exist`);
     const { ctes, forced } = jobInsertFromMessages(queue.table, !!queue.notify);
-    // $1 messages, $2 logs (JSON arrays). A job is due at its message's scheduledAt (now
-    // when null): pg-boss reads an ISO timestamp as a time, anything else as an interval.
-    // Rows mode (single sends, orders): a job per message. Count mode (bulk): a FanOutJob
-    // per MESSAGES_PER_FAN_OUT_JOB messages due at the same time.
-    const jobsOf = (returnRows: boolean) =>
-      returnRows
-        ? `select coalesce(json_agg(json_build_object('data', json_build_object('messageId', m.id, 'attempt', 1), 'startAfter', m.scheduled_at)), '[]'::json) as list from msg m`
-        : `select coalesce(json_agg(json_build_object('data', json_build_object('messageIds', g.ids), 'startAfter', g.at)), '[]'::json) as list
+    // A job is due at its message's scheduledAt (now when null): pg-boss reads an ISO
+    // timestamp as a time, anything else as an interval.
+    const oneJobEach = `select coalesce(json_agg(json_build_object('data', json_build_object('messageId', m.id, 'attempt', 1), 'startAfter', m.scheduled_at)), '[]'::json) as list from msg m`;
+    const fanOutJobs = `select coalesce(json_agg(json_build_object('data', json_build_object('messageIds', g.ids), 'startAfter', g.at)), '[]'::json) as list
            from (select array_agg(id) as ids, scheduled_at as at
                    from (select id, scheduled_at, (row_number() over (partition by scheduled_at) - 1) / ${MESSAGES_PER_FAN_OUT_JOB} as part from msg) m
                   group by scheduled_at, part) g`;
-    const statement = (returnRows: boolean) => {
-      const all = (cte: string) => (returnRows ? `(select coalesce(json_agg(r), '[]'::json) from ${cte} r)` : `'[]'::json`);
-      return `
-      with msg as (${q.insertMessagesText(1, returnRows ? '*' : 'id, scheduled_at')}),
+    // Rows mode (single sends, orders): $1 messages and $2 logs as JSON, a job per message,
+    // every row back. Bulk (count mode): $1 logs as JSON, the messages' columns as arrays
+    // from $2 on (so the text depends on the columns given), a FanOutJob per
+    // MESSAGES_PER_FAN_OUT_JOB messages due at the same time, only the count back.
+    this.rowsStatement = `
+      with msg as (${q.insertMessagesText(1, '*')}),
       logs as (${q.insertLogsText(2)}),
-      jobs as (${jobsOf(returnRows)}),
+      jobs as (${oneJobEach}),
       ${ctes}
-      select ${all('msg')} as messages, ${all('logs')} as logs, (select count(*) from msg)::int as inserted
+      select (select coalesce(json_agg(r), '[]'::json) from msg r) as messages, (select coalesce(json_agg(r), '[]'::json) from logs r) as logs
        where ${forced}`;
-    };
-    this.statements = { rows: statement(true), count: statement(false) };
+    const bulkInsert = (columns: ColumnArrays) =>
+      columns.names.length === 0
+        ? `select null::uuid as id, null::timestamptz as scheduled_at where false` // only refusals to log
+        : `insert into messages (${columns.names.join(', ')})
+        select * from unnest(${columns.types.map((type, i) => `$${i + 2}::${type}[]`).join(', ')})
+        on conflict do nothing returning id, scheduled_at`;
+    this.bulkStatement = (columns) => `
+      with msg as (${bulkInsert(columns)}),
+      logs as (${q.insertLogsText(1)}),
+      jobs as (${fanOutJobs}),
+      ${ctes}
+      select (select count(*) from msg)::int as inserted where ${forced}`;
     this.boss = boss;
   }
 
@@ -130,22 +140,30 @@ export class QueueOutbox implements Outbox {
    * one (lib/batching.ts). A shared statement that fails is run again caller by caller.
    */
   write(batch: NewMessages): Promise<WrittenMessages> {
-    return batch.returning === 'count' ? this.run('count', [batch]).then(([one]) => one) : this.together(batch);
+    return batch.returning === 'count' ? this.bulk(batch) : this.together(batch);
   }
 
-  private readonly together = naturalBatches((batches: NewMessages[]) => this.run('rows', batches), {
+  private async bulk(batch: NewMessages): Promise<WrittenMessages> {
+    if (!this.bulkStatement) throw new Error('the dispatch queue is not running yet');
+    const columns = toColumnArrays(messages, batch.messages);
+    const text = this.bulkStatement(columns);
+    const name = `herald_bulk_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    const [row] = await this.handle.prepared<{ inserted: number }>(name, text, [toJsonRows(deliveryLogs, batch.logs ?? []), ...columns.arrays]);
+    return { messages: [], logs: [], inserted: Number(row.inserted) };
+  }
+
+  private readonly together = naturalBatches((batches: NewMessages[]) => this.run(batches), {
     maxInFlight: SHARED_ACCEPTS_IN_FLIGHT,
     maxWeight: SHARED_ACCEPT_MAX_ROWS,
     weight: (b) => b.messages.length + (b.logs?.length ?? 0),
   });
 
-  private async run(mode: 'rows' | 'count', batches: NewMessages[]): Promise<WrittenMessages[]> {
-    if (!this.statements) throw new Error('the dispatch queue is not running yet');
-    const [row] = await this.handle.prepared<{ messages: unknown; logs: unknown; inserted: number }>(`herald_accept_${mode}`, this.statements[mode], [
+  private async run(batches: NewMessages[]): Promise<WrittenMessages[]> {
+    if (!this.rowsStatement) throw new Error('the dispatch queue is not running yet');
+    const [row] = await this.handle.prepared<{ messages: unknown; logs: unknown }>('herald_accept_rows', this.rowsStatement, [
       toJsonRows(messages, batches.flatMap((b) => b.messages)),
       toJsonRows(deliveryLogs, batches.flatMap((b) => b.logs ?? [])),
     ]);
-    if (mode === 'count') return [{ messages: [], logs: [], inserted: Number(row.inserted) }];
     // Back to their callers, in the order each gave (json_agg's order is the scan's).
     const owner = new Map<string, { batch: number; at: number }>();
     batches.forEach((b, batch) => {

@@ -59,9 +59,18 @@ export function formatAmount(amount: string, currency: string): string {
   return format.format(amount as unknown as number);
 }
 
+// A billing cycle's invoices share a few due dates: each is formatted once (bounded).
+const dueDates = new Map<string, string>();
+
 /** "December 1, 2026" */
 export function formatDueDate(isoDate: string): string {
-  return dueDateFormat.format(new Date(`${isoDate}T00:00:00Z`));
+  let text = dueDates.get(isoDate);
+  if (text === undefined) {
+    text = dueDateFormat.format(new Date(`${isoDate}T00:00:00Z`));
+    if (dueDates.size >= 1_000) dueDates.clear();
+    dueDates.set(isoDate, text);
+  }
+  return text;
 }
 
 /** The invoice-due DM (seed 000). */
