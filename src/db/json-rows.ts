@@ -39,40 +39,59 @@ export function toJsonRows(table: Table, rows: readonly Row[]): string {
   );
 }
 
-/** Rows of `table` column by column, for `insert … (names) select * from unnest($n::type[], …)`. */
+/** Rows of `table` column by column, for `insert … (names) select … from unnest($n::type[], …)`. */
 export interface ColumnArrays {
   /** SQL column names, quoted. */
   names: string[];
-  /** Each column's SQL type, for the array parameter's cast. */
+  /** Each column's SQL type, for its parameter's cast. */
   types: string[];
-  /** Each column as one PostgreSQL array literal (text parameter). */
-  arrays: string[];
+  /**
+   * Each column as one parameter: a PostgreSQL array literal, or the one value every
+   * row has (`same[i]`), sent once instead of once per row.
+   */
+  values: (string | null)[];
+  same: boolean[];
 }
 
 /**
  * `rows` (drizzle insert shapes) as one array per column: only the columns some row
  * sets (the rest take their SQL defaults), each value through the column's own driver
- * mapping. For bulk writes: a third of the JSON rows' size, and no JSON for PostgreSQL
- * to take apart row by row.
+ * mapping; a column every row gives the same value (tenant, channel, cycle) as that
+ * value once. For bulk writes: a fraction of the JSON rows' size, and no JSON for
+ * PostgreSQL to take apart row by row.
  */
 export function toColumnArrays(table: Table, rows: readonly Row[]): ColumnArrays {
-  const out: ColumnArrays = { names: [], types: [], arrays: [] };
+  const out: ColumnArrays = { names: [], types: [], values: [], same: [] };
   const now = new Date().toISOString();
   for (const [key, column] of columnsOf(table)) {
     if (!column.defaultFn && !rows.some((row) => row[key] !== undefined && row[key] !== null)) continue;
-    const elements = rows.map((row) => {
-      const value = row[key] === undefined ? defaultOf(column, now) : row[key];
-      return value === null || value === undefined ? 'NULL' : arrayElement(column.mapToDriverValue(value));
+    const values = rows.map((row) => {
+      const value = row[key];
+      if (value === null) return null;
+      // A row leaving out a column some other row sets gets the column's default.
+      if (value === undefined) return column.defaultFn ? column.mapToDriverValue(column.defaultFn()) : defaultOf(column, now);
+      return column.mapToDriverValue(value);
     });
     out.names.push(`"${column.name}"`);
     out.types.push(column.getSQLType());
-    out.arrays.push(`{${elements.join(',')}}`);
+    // (At least one column stays an array: unnest needs one to give the rows.)
+    const same = values.every((v) => v === values[0] && typeof v !== 'object') && out.same.some((s) => !s);
+    out.same.push(same);
+    out.values.push(same ? (values[0] === null || values[0] === undefined ? null : String(values[0])) : arrayLiteral(values));
   }
   return out;
 }
 
-/** One element of an array literal: quoted, with backslashes and quotes escaped. */
+/**
+ * Strings, numbers, booleans and nulls as a PostgreSQL array literal: each value quoted
+ * with `"` and `\` escaped, every other character (newlines included) as itself.
+ */
+export function arrayLiteral(values: readonly unknown[]): string {
+  return `{${values.map(arrayElement).join(',')}}`;
+}
+
 function arrayElement(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
   const text = typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : String(value);
   return `"${text.replace(/[\\"]/g, '\\$&')}"`;
 }

@@ -118,7 +118,9 @@ export class QueueOutbox implements Outbox {
       columns.names.length === 0
         ? `select null::uuid as id, null::timestamptz as scheduled_at where false` // only refusals to log
         : `insert into messages (${columns.names.join(', ')})
-        select * from unnest(${columns.types.map((type, i) => `$${i + 2}::${type}[]`).join(', ')})
+        select ${columns.types.map((type, i) => (columns.same[i] ? `$${i + 2}::${type}` : `c${i}`)).join(', ')}
+          from unnest(${columns.types.flatMap((type, i) => (columns.same[i] ? [] : [`$${i + 2}::${type}[]`])).join(', ')})
+            as c(${columns.types.flatMap((_, i) => (columns.same[i] ? [] : [`c${i}`])).join(', ')})
         on conflict do nothing returning id, scheduled_at`;
     this.bulkStatement = (columns) => `
       with msg as (${bulkInsert(columns)}),
@@ -148,7 +150,7 @@ export class QueueOutbox implements Outbox {
     const columns = toColumnArrays(messages, batch.messages);
     const text = this.bulkStatement(columns);
     const name = `herald_bulk_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
-    const [row] = await this.handle.prepared<{ inserted: number }>(name, text, [toJsonRows(deliveryLogs, batch.logs ?? []), ...columns.arrays]);
+    const [row] = await this.handle.prepared<{ inserted: number }>(name, text, [toJsonRows(deliveryLogs, batch.logs ?? []), ...columns.values]);
     return { messages: [], logs: [], inserted: Number(row.inserted) };
   }
 
