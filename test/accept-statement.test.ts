@@ -156,6 +156,55 @@ describe('writes that share one accept statement', () => {
   });
 });
 
+describe('a bulk write in parts (notifyBillingCycle)', () => {
+  it('commits every part or none: a part the database refuses, or one that cannot be built, leaves nothing of the earlier parts', async () => {
+    const outbox = new QueueOutbox(herald.handle);
+    await outbox.attach(herald.queue);
+    const customer = await buildRecipient(herald, { kind: 'CUSTOMER', twitterHandle: 'parts_customer' });
+    const recipientId = fromGlobalId(customer.id, 'Recipient')!.uuid;
+    const [{ tenant_id: tenantId }] = await herald.handle.prepared<{ tenant_id: string }>('test_tenant_of', 'select tenant_id from recipients where id = $1', [recipientId]);
+    const part = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => {
+        const id = uuidv7();
+        return { id, tenantId, recipientId, channel: 'TWITTER_DM' as const, status: 'QUEUED' as const, body: `${tag} ${i}`, destination: 'parts_customer', createdAt: timeOfUuidv7(id) };
+      });
+    const count = async (ids: string[]) =>
+      (await herald.handle.prepared<{ n: number }>('test_count_ids', 'select count(*)::int as n from messages where id = any($1::uuid[])', [`{${ids.join(',')}}`]))[0].n;
+    const fanOutJobsOf = async (ids: string[]) =>
+      (await herald.handle.prepared<{ ids: string[] }>('test_fan_outs_of', `select data->'messageIds' as ids from pgboss.job where data ? 'messageIds'`, [])).filter((j) => ids.includes(j.ids[0]));
+    const log = (reason: string) => ({ id: uuidv7(), tenantId, recipientId, channel: 'TWITTER_DM' as const, outcome: 'FAILURE' as const, reason });
+
+    // Three parts: all written, counted together; a job per 100 messages of each part.
+    const good = [part(150, 'good a'), part(1, 'good b'), part(120, 'good c')];
+    const written = await outbox.writeParts(good.map((messages, i) => ({ messages, logs: i === 1 ? [log('parts: refused one')] : [] })));
+    expect(written).toEqual({ inserted: 271 });
+    const goodIds = good.flat().map((m) => m.id);
+    expect(await count(goodIds)).toBe(271);
+    expect((await fanOutJobsOf(goodIds)).map((j) => j.ids.length).sort((a, b) => a - b)).toEqual([1, 20, 50, 100, 100]);
+
+    // The third part breaks a NOT NULL constraint: the first two are rolled back with it.
+    const broken = [part(50, 'broken a'), part(50, 'broken b'), part(2, 'broken c').map((m, i) => (i === 1 ? { ...m, destination: null as unknown as string } : m))];
+    await expect(outbox.writeParts(broken.map((messages) => ({ messages, logs: [log('parts: rolled back')] })))).rejects.toThrow(/destination/);
+    const brokenIds = broken.flat().map((m) => m.id);
+    expect(await count(brokenIds)).toBe(0);
+    expect(await fanOutJobsOf(brokenIds)).toEqual([]);
+
+    // Building the second part fails after the first was sent: the first is rolled back too.
+    const first = part(30, 'unbuilt a');
+    function* failing() {
+      yield { messages: first };
+      throw new Error('the second part could not be built');
+    }
+    await expect(outbox.writeParts(failing())).rejects.toThrow('the second part could not be built');
+    expect(await count(first.map((m) => m.id))).toBe(0);
+    const logs = await herald.handle.prepared<{ reason: string }>('test_parts_logs', `select reason from delivery_logs where reason like 'parts: %' order by reason`, []);
+    expect(logs.map((l) => l.reason)).toEqual(['parts: refused one']);
+
+    // The connection went back to the pool in working order: the next bulk write succeeds.
+    expect(await outbox.writeParts([{ messages: part(3, 'after') }])).toEqual({ inserted: 3 });
+  });
+});
+
 describe('rows through one JSON parameter', () => {
   it('keep dates, JSON, nulls and defaults as drizzle would write and read them', () => {
     const id = uuidv7();

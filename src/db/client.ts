@@ -34,6 +34,12 @@ export interface DatabaseHandle {
    * planned once, not per call); PGlite runs it as is. Raw rows, pg's type parsing.
    */
   prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]>;
+  /**
+   * Statements on one connection inside BEGIN … COMMIT (ROLLBACK when `work` throws).
+   * `run` may be called again before an earlier statement is done: on PostgreSQL the
+   * statements queue on the connection, so the caller can prepare the next one meanwhile.
+   */
+  inTransaction<R>(work: (run: <T>(name: string, text: string, values: unknown[]) => Promise<T[]>) => Promise<R>): Promise<R>;
   close(): Promise<void>;
 }
 
@@ -55,6 +61,22 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
       migrate: () => migratePg(drizzlePg(pool, { schema }), { migrationsFolder: MIGRATIONS_DIR }),
       ping: () => ping(db),
       prepared: async <T>(name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as T[],
+      async inTransaction(work) {
+        const client = await pool.connect();
+        let broken: Error | undefined;
+        try {
+          await client.query('begin');
+          const result = await work(async <T>(name: string, text: string, values: unknown[]) => (await client.query({ name, text, values })).rows as T[]);
+          await client.query('commit');
+          return result;
+        } catch (err) {
+          await client.query('rollback').catch((e: Error) => (broken = e));
+          throw err;
+        } finally {
+          // A connection that could not even roll back is not given back to the pool.
+          client.release(broken);
+        }
+      },
       close: () => pool.end(),
     };
   }
@@ -71,6 +93,16 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
     migrate: () => migratePglite(drizzlePglite(pglite, { schema }), { migrationsFolder: MIGRATIONS_DIR }),
     ping: () => ping(db),
     prepared: async <T>(_name: string, text: string, values: unknown[]) => (await pglite.query<T>(text, values)).rows,
+    inTransaction: (work) =>
+      pglite.transaction((tx) => {
+        // One statement at a time on PGlite's single connection, in the order given.
+        let last: Promise<unknown> = Promise.resolve();
+        return work(<T>(_name: string, text: string, values: unknown[]) => {
+          const rows = last.then(async () => (await tx.query<T>(text, values)).rows);
+          last = rows.catch(() => undefined);
+          return rows;
+        });
+      }),
     close: async () => {
       await pglite.close();
       releaseLock();

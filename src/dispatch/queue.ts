@@ -142,16 +142,37 @@ export class QueueOutbox implements Outbox {
    * one (lib/batching.ts). A shared statement that fails is run again caller by caller.
    */
   write(batch: NewMessages): Promise<WrittenMessages> {
-    return batch.returning === 'count' ? this.bulk(batch) : this.together(batch);
+    return this.together(batch);
   }
 
-  private async bulk(batch: NewMessages): Promise<WrittenMessages> {
-    if (!this.bulkStatement) throw new Error('the dispatch queue is not running yet');
-    const columns = toColumnArrays(messages, batch.messages);
-    const text = this.bulkStatement(columns);
-    const name = `herald_bulk_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
-    const [row] = await this.handle.prepared<{ inserted: number }>(name, text, [toJsonRows(deliveryLogs, batch.logs ?? []), ...columns.values]);
-    return { messages: [], logs: [], inserted: Number(row.inserted) };
+  /**
+   * Bulk writes (a billing cycle): each part is one statement (columns as arrays, a
+   * FanOutJob per MESSAGES_PER_FAN_OUT_JOB messages), all in one transaction. A part is
+   * sent as soon as it is built, so PostgreSQL writes it while the next one is built.
+   */
+  async writeParts(parts: Iterable<NewMessages>): Promise<{ inserted: number }> {
+    const statement = this.bulkStatement;
+    if (!statement) throw new Error('the dispatch queue is not running yet');
+    return this.handle.inTransaction(async (run) => {
+      const writes: Promise<{ inserted: number }[]>[] = [];
+      try {
+        for (const part of parts) {
+          const columns = toColumnArrays(messages, part.messages);
+          const text = statement(columns);
+          const name = `herald_bulk_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+          writes.push(run<{ inserted: number }>(name, text, [toJsonRows(deliveryLogs, part.logs ?? []), ...columns.values]));
+          // A turn of the event loop: the statement goes out on the socket before the next part is built.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        // Every statement sent is waited for, even when building a later part failed.
+        const settled = await Promise.allSettled(writes);
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      }
+      const counts = await Promise.all(writes);
+      return { inserted: counts.reduce((sum, [row]) => sum + Number(row.inserted), 0) };
+    });
   }
 
   private readonly together = naturalBatches((batches: NewMessages[]) => this.run(batches), {

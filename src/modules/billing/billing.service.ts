@@ -7,12 +7,14 @@ import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import { invoiceDueText } from '../../templates/index.js';
 import * as messagesQ from '../messages/messages.queries.js';
-import { type MessagesService, type Outbox, requestHash } from '../messages/messages.service.js';
+import { type MessagesService, type NewMessages, type Outbox, requestHash } from '../messages/messages.service.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { NotifyBillingCycleInput, SendInvoiceDMInput } from './billing.types.js';
 import { checkInvoice } from './invoice.js';
 
 export const MAX_INVOICES_PER_CYCLE_CALL = 10_000;
+/** Invoices per statement of a cycle call: small enough to overlap building and writing. */
+const INVOICES_PER_PART = 2_500;
 
 export class BillingService {
   constructor(
@@ -64,32 +66,49 @@ export class BillingService {
     // Every customer with the gateway its DM takes (subscription's, else the default), in one statement.
     const routes = await this.messagesService.routesOf(tenantId, ids, 'TWITTER_DM');
 
-    const rows: messagesQ.NewMessageRow[] = [];
-    const failures: messagesQ.NewDeliveryLogRow[] = [];
-    const reject = (recipientId: string | null, gatewayId: string | null, reason: string) =>
-      failures.push({ id: uuidv7(), tenantId, recipientId, gatewayId, channel: 'TWITTER_DM', outcome: 'FAILURE', reason });
-
-    for (const [index, item] of input.invoices.entries()) {
-      const where = `invoice ${index + 1}${item.invoice.number ? ` (${item.invoice.number.slice(0, 64)})` : ''} of cycle ${cycleId}`;
-      const uuid = fromGlobalId(item.customerId, 'Recipient')?.uuid;
-      const route = uuid ? routes.get(uuid) : undefined;
-      const customer = route?.recipient;
-      const { invoice, problems } = checkInvoice(item.invoice);
-      if (!customer) reject(null, null, `${where}: no customer ${item.customerId.slice(0, 80)}`);
-      else if (customer.kind !== 'CUSTOMER') reject(customer.id, null, `${where}: ${customer.displayName} is a ${customer.kind}, not a customer`);
-      else if (problems.length > 0) reject(customer.id, null, `${where}: ${problems.map((p) => p.message).join('; ')}`);
-      else if (!customer.twitterHandle) reject(customer.id, null, `${where}: ${customer.displayName} has no X handle`);
-      else {
-        const gateway = route!.gateway;
-        if (!gateway || !gateway.enabled) reject(customer.id, gateway?.id ?? null, `${where}: no enabled TWITTER_DM gateway`);
-        else rows.push({ ...this.messageRow(uuidv7(), tenantId, customer, gateway.id, invoice!), billingCycleId: cycleId });
-      }
-    }
-
-    // One statement: every message, its job and every rejection commit together.
-    const { inserted: queued } = await this.outbox.write({ messages: rows, logs: failures, returning: 'count' });
+    const parts = this.parts(tenantId, cycleId, input.invoices, routes);
+    const { inserted: queued } = await this.outbox.writeParts(parts);
     if (queued > 0) this.metrics.messages.inc({ channel: 'TWITTER_DM', status: 'QUEUED' }, queued);
-    return { queued, rejected: failures.length };
+    return { queued, rejected: parts.rejected };
+  }
+
+  /**
+   * The cycle's messages and rejections, INVOICES_PER_PART invoices at a time, built as
+   * the outbox asks for them (each part is written while the next one is built).
+   */
+  private parts(tenantId: string, cycleId: string, invoices: NotifyBillingCycleInput['invoices'], routes: Map<string, recipientsQ.RouteRow>): Iterable<NewMessages> & { rejected: number } {
+    const build = (from: number): NewMessages => {
+      const rows: messagesQ.NewMessageRow[] = [];
+      const logs: messagesQ.NewDeliveryLogRow[] = [];
+      const reject = (recipientId: string | null, gatewayId: string | null, reason: string) =>
+        logs.push({ id: uuidv7(), tenantId, recipientId, gatewayId, channel: 'TWITTER_DM', outcome: 'FAILURE', reason });
+      for (let index = from; index < Math.min(from + INVOICES_PER_PART, invoices.length); index++) {
+        const item = invoices[index];
+        const where = `invoice ${index + 1}${item.invoice.number ? ` (${item.invoice.number.slice(0, 64)})` : ''} of cycle ${cycleId}`;
+        const uuid = fromGlobalId(item.customerId, 'Recipient')?.uuid;
+        const route = uuid ? routes.get(uuid) : undefined;
+        const customer = route?.recipient;
+        const { invoice, problems } = checkInvoice(item.invoice);
+        if (!customer) reject(null, null, `${where}: no customer ${item.customerId.slice(0, 80)}`);
+        else if (customer.kind !== 'CUSTOMER') reject(customer.id, null, `${where}: ${customer.displayName} is a ${customer.kind}, not a customer`);
+        else if (problems.length > 0) reject(customer.id, null, `${where}: ${problems.map((p) => p.message).join('; ')}`);
+        else if (!customer.twitterHandle) reject(customer.id, null, `${where}: ${customer.displayName} has no X handle`);
+        else {
+          const gateway = route!.gateway;
+          if (!gateway || !gateway.enabled) reject(customer.id, gateway?.id ?? null, `${where}: no enabled TWITTER_DM gateway`);
+          else rows.push({ ...this.messageRow(uuidv7(), tenantId, customer, gateway.id, invoice!), billingCycleId: cycleId });
+        }
+      }
+      parts.rejected += logs.length;
+      return { messages: rows, logs };
+    };
+    const parts = {
+      rejected: 0,
+      *[Symbol.iterator]() {
+        for (let from = 0; from < invoices.length; from += INVOICES_PER_PART) yield build(from);
+      },
+    };
+    return parts;
   }
 
   private messageRow(id: string, tenantId: string, customer: recipientsQ.RecipientRow, gatewayId: string, invoice: InvoiceData): messagesQ.NewMessageRow {

@@ -22,8 +22,6 @@ const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
 export interface NewMessages {
   messages: readonly q.NewMessageRow[];
   logs?: readonly q.NewDeliveryLogRow[];
-  /** 'count': only how many were inserted (bulk callers); else the rows. */
-  returning?: 'rows' | 'count';
 }
 
 export interface WrittenMessages {
@@ -37,6 +35,11 @@ export interface WrittenMessages {
 export interface Outbox {
   /** Messages + their jobs (due at scheduledAt, else now) + logs, atomically, in one statement. */
   write(batch: NewMessages): Promise<WrittenMessages>;
+  /**
+   * A bulk write given in parts, each part built while the one before it is being
+   * written; every part commits or none does. Only how many messages were inserted.
+   */
+  writeParts(parts: Iterable<NewMessages>): Promise<{ inserted: number }>;
   /** Jobs for existing messages, inside the caller's transaction. */
   enqueue(tx: Executor, jobs: { messageId: string; startAfter?: Date; attempt?: number; slotAt?: string; rateLimited?: number }[]): Promise<void>;
 }
