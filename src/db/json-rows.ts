@@ -83,8 +83,9 @@ export function toColumnArrays(table: Table, rows: readonly Row[]): ColumnArrays
 }
 
 /**
- * Strings, numbers, booleans and nulls as a PostgreSQL array literal: each value quoted
- * with `"` and `\` escaped, every other character (newlines included) as itself.
+ * Strings, numbers, booleans and nulls as a PostgreSQL array literal (a `$n::type[]`
+ * parameter): each value quoted with `"` and `\` escaped, every other character (newlines
+ * included) as itself.
  */
 export function arrayLiteral(values: readonly unknown[]): string {
   return `{${values.map(arrayElement).join(',')}}`;
@@ -109,12 +110,4 @@ export function fromJsonRow<T>(table: Table, raw: Row): T {
 /** A json / json_agg result column: parsed already by the driver, or text to parse. */
 export function jsonValue<T>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
-}
-
-/**
- * A PostgreSQL array parameter (`$n::uuid[]`, `$n::channel[]`) of values that need no
- * quoting: uuids and enum labels.
- */
-export function arrayParam(values: readonly string[]): string {
-  return `{${values.join(',')}}`;
 }

@@ -103,10 +103,10 @@ export class QueueOutbox implements Outbox {
            from (select array_agg(id) as ids, scheduled_at as at
                    from (select id, scheduled_at, (row_number() over (partition by scheduled_at) - 1) / ${MESSAGES_PER_FAN_OUT_JOB} as part from msg) m
                   group by scheduled_at, part) g`;
-    // Rows mode (single sends, orders): $1 messages and $2 logs as JSON, a job per message,
-    // every row back. Bulk (count mode): $1 logs as JSON, the messages' columns as arrays
-    // from $2 on (so the text depends on the columns given), a FanOutJob per
-    // MESSAGES_PER_FAN_OUT_JOB messages due at the same time, only the count back.
+    // write (single sends, orders): $1 messages and $2 logs as JSON, a job per message,
+    // every row back. writeParts (bulk): $1 logs as JSON, the messages' columns from $2 on
+    // (so the text depends on the columns given), a FanOutJob per MESSAGES_PER_FAN_OUT_JOB
+    // messages due at the same time, only the count back.
     this.rowsStatement = `
       with msg as (${q.insertMessagesText(1, '*')}),
       logs as (${q.insertLogsText(2)}),

@@ -2,7 +2,7 @@ import { and, count, desc, eq, gte, inArray, lt } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import type { DatabaseHandle, Executor } from '../../db/client.js';
 import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages } from '../../db/schema/index.js';
-import { arrayParam, fromJsonRow, jsonValue, toJsonRows } from '../../db/json-rows.js';
+import { arrayLiteral, fromJsonRow, jsonValue, toJsonRows } from '../../db/json-rows.js';
 import { uuidv7Floor } from '../../lib/ids.js';
 import type { GatewayRow } from '../gateways/gateways.queries.js';
 import { allowedFrom } from './lifecycle.js';
@@ -109,7 +109,7 @@ export interface Claimed {
 export async function claimWithGateway(prepared: Prepared, ids: readonly string[], takeOver: boolean): Promise<(Claimed | undefined)[]> {
   const from = allowedFrom('SENDING');
   if (takeOver) from.push('SENDING');
-  const rows = await prepared<{ message: unknown; gateway: unknown; x_user_id: string | null }>('herald_claim', CLAIM_WITH_GATEWAY, [arrayParam(ids), arrayParam(from)]);
+  const rows = await prepared<{ message: unknown; gateway: unknown; x_user_id: string | null }>('herald_claim', CLAIM_WITH_GATEWAY, [arrayLiteral(ids), arrayLiteral(from)]);
   const claimed = new Map<string, Claimed>();
   for (const row of rows) {
     const message = fromJsonRow<MessageRow>(messages, jsonValue(row.message));
@@ -150,7 +150,7 @@ export interface SentRecord {
 export async function recordSent(prepared: Prepared, sends: readonly SentRecord[]): Promise<void> {
   await prepared('herald_record_sent', RECORD_SENT, [
     JSON.stringify(sends.map((s) => ({ id: s.id, sent_at: s.sentAt.toISOString(), provider_message_id: s.providerMessageId }))),
-    arrayParam(allowedFrom('SENT')),
+    arrayLiteral(allowedFrom('SENT')),
     toJsonRows(deliveryLogs, sends.map((s) => s.log)),
   ]);
 }

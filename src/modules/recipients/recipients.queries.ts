@@ -1,6 +1,6 @@
 import { and, count, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { DatabaseHandle, Executor } from '../../db/client.js';
-import { arrayParam, fromJsonRow, jsonValue } from '../../db/json-rows.js';
+import { arrayLiteral, fromJsonRow, jsonValue } from '../../db/json-rows.js';
 import { type ChannelValue, gateways, type RecipientKindValue, recipients } from '../../db/schema/index.js';
 import type { GatewayRow } from '../gateways/gateways.queries.js';
 
@@ -45,9 +45,9 @@ const ROUTES = `
  */
 export async function findRecipientRoutes(prepared: DatabaseHandle['prepared'], keys: readonly RouteKey[]): Promise<(RouteRow | undefined)[]> {
   const rows = await prepared<{ at: string; recipient: unknown; subscribed_to: string | null; gateway: unknown }>('herald_recipient_routes', ROUTES, [
-    arrayParam(keys.map((k) => k.tenantId)),
-    arrayParam(keys.map((k) => k.id)),
-    arrayParam(keys.map((k) => k.channel)),
+    arrayLiteral(keys.map((k) => k.tenantId)),
+    arrayLiteral(keys.map((k) => k.id)),
+    arrayLiteral(keys.map((k) => k.channel)),
   ]);
   const routes: (RouteRow | undefined)[] = keys.map(() => undefined);
   for (const row of rows) {
@@ -83,8 +83,8 @@ export async function findRecipientChannels(
   keys: readonly { tenantId: string; id: string }[],
 ): Promise<(RecipientChannels | undefined)[]> {
   const rows = await prepared<{ at: string; recipient: unknown; subscriptions: unknown }>('herald_recipient_channels', CHANNELS, [
-    arrayParam(keys.map((k) => k.tenantId)),
-    arrayParam(keys.map((k) => k.id)),
+    arrayLiteral(keys.map((k) => k.tenantId)),
+    arrayLiteral(keys.map((k) => k.id)),
   ]);
   const found: (RecipientChannels | undefined)[] = keys.map(() => undefined);
   for (const row of rows) {
