@@ -77,7 +77,7 @@ export function toColumnArrays(table: Table, rows: readonly Row[]): ColumnArrays
     // (At least one column stays an array: unnest needs one to give the rows.)
     const same = values.every((v) => v === values[0] && typeof v !== 'object') && out.same.some((s) => !s);
     out.same.push(same);
-    out.values.push(same ? (values[0] === null || values[0] === undefined ? null : String(values[0])) : arrayLiteral(values));
+    out.values.push(same ? (values[0] === null ? null : String(values[0])) : arrayLiteral(values));
   }
   return out;
 }

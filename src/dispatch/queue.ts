@@ -30,7 +30,7 @@ const SHARED_ACCEPT_MAX_ROWS = 500;
  * the worker turns it into their own jobs (FanOutJob). pg-boss's job insert was ≈ 25 % of
  * a 10,000-invoice statement; 100 ids per job makes it ≈ 2 %.
  */
-export const MESSAGES_PER_FAN_OUT_JOB = 100;
+const MESSAGES_PER_FAN_OUT_JOB = 100;
 
 export interface DispatchJob {
   messageId: string;
@@ -108,7 +108,7 @@ export class QueueOutbox implements Outbox {
     // (so the text depends on the columns given), a FanOutJob per MESSAGES_PER_FAN_OUT_JOB
     // messages due at the same time, only the count back.
     this.rowsStatement = `
-      with msg as (${q.insertMessagesText(1, '*')}),
+      with msg as (${q.insertMessagesText(1)}),
       logs as (${q.insertLogsText(2)}),
       jobs as (${oneJobEach}),
       ${ctes}
@@ -155,6 +155,7 @@ export class QueueOutbox implements Outbox {
     if (!statement) throw new Error('the dispatch queue is not running yet');
     return this.handle.inTransaction(async (run) => {
       const writes: Promise<{ inserted: number }[]>[] = [];
+      let unbuilt: { error: unknown } | undefined;
       try {
         for (const part of parts) {
           const columns = toColumnArrays(messages, part.messages);
@@ -164,14 +165,17 @@ export class QueueOutbox implements Outbox {
           // A turn of the event loop: the statement goes out on the socket before the next part is built.
           await new Promise((resolve) => setImmediate(resolve));
         }
-      } finally {
-        // Every statement sent is waited for, even when building a later part failed.
-        const settled = await Promise.allSettled(writes);
-        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
+      } catch (error) {
+        unbuilt = { error };
       }
-      const counts = await Promise.all(writes);
-      return { inserted: counts.reduce((sum, [row]) => sum + Number(row.inserted), 0) };
+      // Every statement sent is waited for, even when building a later part failed.
+      let inserted = 0;
+      for (const write of await Promise.allSettled(writes)) {
+        if (write.status === 'rejected') throw write.reason;
+        inserted += Number(write.value[0].inserted);
+      }
+      if (unbuilt) throw unbuilt.error;
+      return { inserted };
     });
   }
 

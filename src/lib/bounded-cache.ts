@@ -6,18 +6,18 @@ const MAX_ENTRIES = 500;
 
 /** `get(keyParts, create)`: the cached value for these parts, made by `create` the first time. */
 export function boundedCache<T>(): (keyParts: unknown[], create: () => T) => T {
-  const clients = new Map<string, T>();
+  const entries = new Map<string, T>();
   return (keyParts, create) => {
     const key = keyParts.map((p) => String(p ?? '')).join('\u0000');
-    const cached = clients.get(key);
+    const cached = entries.get(key);
     if (cached !== undefined) {
-      clients.delete(key);
-      clients.set(key, cached);
+      entries.delete(key);
+      entries.set(key, cached);
       return cached;
     }
-    const client = create();
-    clients.set(key, client);
-    if (clients.size > MAX_ENTRIES) clients.delete(clients.keys().next().value!);
-    return client;
+    const value = create();
+    entries.set(key, value);
+    if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+    return value;
   };
 }

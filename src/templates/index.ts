@@ -1,5 +1,6 @@
 // Every text Herald writes to a person, in one place, so a later change can make them
 // per tenant without hunting through services.
+import { boundedCache } from '../lib/bounded-cache.js';
 
 export interface OrderStatusFacts {
   orderId: string;
@@ -59,18 +60,12 @@ export function formatAmount(amount: string, currency: string): string {
   return format.format(amount as unknown as number);
 }
 
-// A billing cycle's invoices share a few due dates: each is formatted once (bounded).
-const dueDates = new Map<string, string>();
+// A billing cycle's invoices share a few due dates: each is formatted once.
+const dueDates = boundedCache<string>();
 
 /** "December 1, 2026" */
 export function formatDueDate(isoDate: string): string {
-  let text = dueDates.get(isoDate);
-  if (text === undefined) {
-    text = dueDateFormat.format(new Date(`${isoDate}T00:00:00Z`));
-    if (dueDates.size >= 1_000) dueDates.clear();
-    dueDates.set(isoDate, text);
-  }
-  return text;
+  return dueDates([isoDate], () => dueDateFormat.format(new Date(`${isoDate}T00:00:00Z`)));
 }
 
 /** The invoice-due DM (seed 000). */

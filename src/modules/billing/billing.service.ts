@@ -66,18 +66,24 @@ export class BillingService {
     // Every customer with the gateway its DM takes (subscription's, else the default), in one statement.
     const routes = await this.messagesService.routesOf(tenantId, ids, 'TWITTER_DM');
 
-    const parts = this.parts(tenantId, cycleId, input.invoices, routes);
-    const { inserted: queued } = await this.outbox.writeParts(parts);
+    const tally = { rejected: 0 };
+    const { inserted: queued } = await this.outbox.writeParts(this.parts(tenantId, cycleId, input.invoices, routes, tally));
     if (queued > 0) this.metrics.messages.inc({ channel: 'TWITTER_DM', status: 'QUEUED' }, queued);
-    return { queued, rejected: parts.rejected };
+    return { queued, rejected: tally.rejected };
   }
 
   /**
    * The cycle's messages and rejections, INVOICES_PER_PART invoices at a time, built as
    * the outbox asks for them (each part is written while the next one is built).
    */
-  private parts(tenantId: string, cycleId: string, invoices: NotifyBillingCycleInput['invoices'], routes: Map<string, recipientsQ.RouteRow>): Iterable<NewMessages> & { rejected: number } {
-    const build = (from: number): NewMessages => {
+  private *parts(
+    tenantId: string,
+    cycleId: string,
+    invoices: NotifyBillingCycleInput['invoices'],
+    routes: Map<string, recipientsQ.RouteRow>,
+    tally: { rejected: number },
+  ): Generator<NewMessages> {
+    for (let from = 0; from < invoices.length; from += INVOICES_PER_PART) {
       const rows: messagesQ.NewMessageRow[] = [];
       const logs: messagesQ.NewDeliveryLogRow[] = [];
       const reject = (recipientId: string | null, gatewayId: string | null, reason: string) =>
@@ -93,22 +99,12 @@ export class BillingService {
         else if (customer.kind !== 'CUSTOMER') reject(customer.id, null, `${where}: ${customer.displayName} is a ${customer.kind}, not a customer`);
         else if (problems.length > 0) reject(customer.id, null, `${where}: ${problems.map((p) => p.message).join('; ')}`);
         else if (!customer.twitterHandle) reject(customer.id, null, `${where}: ${customer.displayName} has no X handle`);
-        else {
-          const gateway = route!.gateway;
-          if (!gateway || !gateway.enabled) reject(customer.id, gateway?.id ?? null, `${where}: no enabled TWITTER_DM gateway`);
-          else rows.push({ ...this.messageRow(uuidv7(), tenantId, customer, gateway.id, invoice!), billingCycleId: cycleId });
-        }
+        else if (!route!.gateway || !route!.gateway.enabled) reject(customer.id, route!.gateway?.id ?? null, `${where}: no enabled TWITTER_DM gateway`);
+        else rows.push({ ...this.messageRow(uuidv7(), tenantId, customer, route!.gateway.id, invoice!), billingCycleId: cycleId });
       }
-      parts.rejected += logs.length;
-      return { messages: rows, logs };
-    };
-    const parts = {
-      rejected: 0,
-      *[Symbol.iterator]() {
-        for (let from = 0; from < invoices.length; from += INVOICES_PER_PART) yield build(from);
-      },
-    };
-    return parts;
+      tally.rejected += logs.length;
+      yield { messages: rows, logs };
+    }
   }
 
   private messageRow(id: string, tenantId: string, customer: recipientsQ.RecipientRow, gatewayId: string, invoice: InvoiceData): messagesQ.NewMessageRow {

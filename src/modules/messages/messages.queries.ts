@@ -39,8 +39,8 @@ export function messagesByIds(ex: Executor, tenantId: string, ids: readonly stri
  * use as a CTE: a row the unique indexes refuse (idempotency key, invoice once per cycle)
  * is skipped; the inserted rows are returned.
  */
-export function insertMessagesText(param: number, returning = '*'): string {
-  return `insert into messages select * from json_populate_recordset(null::messages, $${param}::json) on conflict do nothing returning ${returning}`;
+export function insertMessagesText(param: number): string {
+  return `insert into messages select * from json_populate_recordset(null::messages, $${param}::json) on conflict do nothing returning *`;
 }
 
 /** Delivery logs as one INSERT (one JSON parameter `$n`), for use as a CTE. */
