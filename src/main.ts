@@ -1,4 +1,5 @@
 // Process entry: read config and role, start Herald, stop it cleanly on a signal.
+import './production-mode.js';
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config.js';
 import { type Role, startHerald } from './herald.js';

@@ -27,12 +27,12 @@ function readBack(literal: string): (string | null)[] {
 
 describe('arrayLiteral', () => {
   it('keeps quotes, backslashes, braces, commas, empty strings and the text "NULL" as given, and null as NULL', () => {
-    const values = ['a"b', 'c\\d', '{x,y}', '', 'NULL', null, 'Zoë 🚀', '\\"', 'ends with \\'];
+    const values = ['a"b', 'c\\d', '{x,y}', '', 'NULL', null, 'Zoë 🚀', '\\"', 'ends with \\', '{"n":"Zoë \\"🚀\\""}', '"\ud800"'];
     expect(readBack(arrayLiteral(values))).toEqual(values);
   });
 
   it('writes control characters as themselves, not as JSON escapes PostgreSQL would misread', () => {
-    const values = ['line\nbreak', 'tab\there', 'cr\r', 'bell\u0007', 'back\\nslash-n (not a newline)', '\\\n'];
+    const values = ['line\nbreak', 'tab\there', 'cr\r', 'bell\u0007', 'back\\nslash-n (not a newline)', '\\\n', '"quoted"\nline', '\\\t"'];
     const literal = arrayLiteral(values);
     expect(literal).toContain('line\nbreak');
     expect(literal).not.toContain('\\u0007');

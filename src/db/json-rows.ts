@@ -64,22 +64,38 @@ export function toColumnArrays(table: Table, rows: readonly Row[]): ColumnArrays
   const out: ColumnArrays = { names: [], types: [], values: [], same: [] };
   const now = new Date().toISOString();
   for (const [key, column] of columnsOf(table)) {
-    if (!column.defaultFn && !rows.some((row) => row[key] !== undefined && row[key] !== null)) continue;
-    const values = rows.map((row) => {
+    // One pass over the rows' own values: does any row set the column, do all give the same one?
+    const first = rows[0]?.[key];
+    let set = false;
+    let same = first !== undefined && first !== null && typeof first !== 'object';
+    for (const row of rows) {
       const value = row[key];
-      if (value === null) return null;
-      // A row leaving out a column some other row sets gets the column's default.
-      if (value === undefined) return column.defaultFn ? column.mapToDriverValue(column.defaultFn()) : defaultOf(column, now);
-      return column.mapToDriverValue(value);
-    });
+      if (value !== undefined && value !== null) set = true;
+      if (value !== first) same = false;
+    }
+    if (!set && !column.defaultFn) continue;
     out.names.push(`"${column.name}"`);
     out.types.push(column.getSQLType());
     // (At least one column stays an array: unnest needs one to give the rows.)
-    const same = values.every((v) => v === values[0] && typeof v !== 'object') && out.same.some((s) => !s);
+    same &&= out.same.some((s) => !s);
     out.same.push(same);
-    out.values.push(same ? (values[0] === null ? null : String(values[0])) : arrayLiteral(values));
+    out.values.push(same ? String(column.mapToDriverValue(first)) : columnLiteral(column, key, rows, now));
   }
   return out;
+}
+
+/** One column of `rows` as an array literal, each value through the column's driver mapping. */
+function columnLiteral(column: Column, key: string, rows: readonly Row[], now: string): string {
+  let literal = '{';
+  for (let i = 0; i < rows.length; i++) {
+    const value = rows[i][key];
+    if (i > 0) literal += ',';
+    if (value === null) literal += 'NULL';
+    // A row leaving out a column some other row sets gets the column's default.
+    else if (value === undefined) literal += arrayElement(column.defaultFn ? column.mapToDriverValue(column.defaultFn()) : defaultOf(column, now));
+    else literal += arrayElement(column.mapToDriverValue(value));
+  }
+  return `${literal}}`;
 }
 
 /**
@@ -94,8 +110,14 @@ export function arrayLiteral(values: readonly unknown[]): string {
 function arrayElement(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   const text = typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : String(value);
-  return `"${text.replace(/[\\"]/g, '\\$&')}"`;
+  // Most values have nothing to escape. JSON's string quoting escapes `"` and `\` exactly
+  // as an array element needs, and fast (JSON texts are full of quotes), but it writes
+  // control characters and lone surrogates as \u escapes PostgreSQL would not read back.
+  if (!text.includes('"') && !text.includes('\\')) return `"${text}"`;
+  return JSON_UNSAFE.test(text) ? `"${text.replace(/[\\"]/g, '\\$&')}"` : JSON.stringify(text);
 }
+
+const JSON_UNSAFE = /[\u0000-\u001f\ud800-\udfff]/;
 
 /** A row of `table` as PostgreSQL's to_json/json_agg wrote it, in drizzle's select shape. */
 export function fromJsonRow<T>(table: Table, raw: Row): T {

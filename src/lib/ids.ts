@@ -68,7 +68,8 @@ export function fromGlobalId(id: string, expected?: NodeType): { type: NodeType;
 
 /** The millisecond a UUIDv7 was made: messages store it as created_at. */
 export function timeOfUuidv7(uuid: string): Date {
-  return new Date(parseInt(uuid.replace(/-/g, '').slice(0, 12), 16));
+  // The first 48 bits: "xxxxxxxx-xxxx-…"
+  return new Date(parseInt(uuid.slice(0, 8) + uuid.slice(9, 13), 16));
 }
 
 /** The smallest UUIDv7 of a millisecond: turns a time filter into a primary-key range. */

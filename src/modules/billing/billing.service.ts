@@ -90,24 +90,32 @@ export class BillingService {
         logs.push({ id: uuidv7(), tenantId, recipientId, gatewayId, channel: 'TWITTER_DM', outcome: 'FAILURE', reason });
       for (let index = from; index < Math.min(from + INVOICES_PER_PART, invoices.length); index++) {
         const item = invoices[index];
-        const where = `invoice ${index + 1}${item.invoice.number ? ` (${item.invoice.number.slice(0, 64)})` : ''} of cycle ${cycleId}`;
+        // Named only in a rejection's reason.
+        const where = () => `invoice ${index + 1}${item.invoice.number ? ` (${item.invoice.number.slice(0, 64)})` : ''} of cycle ${cycleId}`;
         const uuid = fromGlobalId(item.customerId, 'Recipient')?.uuid;
         const route = uuid ? routes.get(uuid) : undefined;
         const customer = route?.recipient;
         const { invoice, problems } = checkInvoice(item.invoice);
-        if (!customer) reject(null, null, `${where}: no customer ${item.customerId.slice(0, 80)}`);
-        else if (customer.kind !== 'CUSTOMER') reject(customer.id, null, `${where}: ${customer.displayName} is a ${customer.kind}, not a customer`);
-        else if (problems.length > 0) reject(customer.id, null, `${where}: ${problems.map((p) => p.message).join('; ')}`);
-        else if (!customer.twitterHandle) reject(customer.id, null, `${where}: ${customer.displayName} has no X handle`);
-        else if (!route!.gateway || !route!.gateway.enabled) reject(customer.id, route!.gateway?.id ?? null, `${where}: no enabled TWITTER_DM gateway`);
-        else rows.push({ ...this.messageRow(uuidv7(), tenantId, customer, route!.gateway.id, invoice!), billingCycleId: cycleId });
+        if (!customer) reject(null, null, `${where()}: no customer ${item.customerId.slice(0, 80)}`);
+        else if (customer.kind !== 'CUSTOMER') reject(customer.id, null, `${where()}: ${customer.displayName} is a ${customer.kind}, not a customer`);
+        else if (problems.length > 0) reject(customer.id, null, `${where()}: ${problems.map((p) => p.message).join('; ')}`);
+        else if (!customer.twitterHandle) reject(customer.id, null, `${where()}: ${customer.displayName} has no X handle`);
+        else if (!route!.gateway || !route!.gateway.enabled) reject(customer.id, route!.gateway?.id ?? null, `${where()}: no enabled TWITTER_DM gateway`);
+        else rows.push(this.messageRow(uuidv7(), tenantId, customer, route!.gateway.id, invoice!, cycleId));
       }
       tally.rejected += logs.length;
       yield { messages: rows, logs };
     }
   }
 
-  private messageRow(id: string, tenantId: string, customer: recipientsQ.RecipientRow, gatewayId: string, invoice: InvoiceData): messagesQ.NewMessageRow {
+  private messageRow(
+    id: string,
+    tenantId: string,
+    customer: recipientsQ.RecipientRow,
+    gatewayId: string,
+    invoice: InvoiceData,
+    billingCycleId: string | null = null,
+  ): messagesQ.NewMessageRow {
     return {
       id,
       tenantId,
@@ -121,6 +129,7 @@ export class BillingService {
       invoice,
       invoiceNumber: invoice.number,
       createdAt: timeOfUuidv7(id),
+      billingCycleId,
     };
   }
 }
