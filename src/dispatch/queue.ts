@@ -168,7 +168,6 @@ export class QueueOutbox implements Outbox {
       } catch (error) {
         unbuilt = { error };
       }
-      (globalThis as any).LAST_SENT = performance.now();
       // Every statement sent is waited for, even when building a later part failed.
       let inserted = 0;
       for (const write of await Promise.allSettled(writes)) {

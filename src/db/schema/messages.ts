@@ -56,19 +56,17 @@ export const messages = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    // Every index below costs each insert (and each status change: status is indexed, so
-    // no update is HOT) an entry, ≈ 4 µs per message each on the machine of
-    // docs/performance.md. Pages without a status filter read the status indexes one range
-    // per status, merged by id (messages.queries.ts pageMessages), so there is no
-    // (tenant_id, id) or (tenant_id, recipient_id, id) index to keep up as well.
+    index('messages_tenant_id').on(t.tenantId, t.id),
     index('messages_tenant_status_id').on(t.tenantId, t.status, t.id),
     index('messages_tenant_channel_id').on(t.tenantId, t.channel, t.id),
+    index('messages_tenant_recipient_id').on(t.tenantId, t.recipientId, t.id),
     // A recipient's messages in one status, newest first: without it a rare status reads
     // the recipient's whole history (p99 22–25 ms at 1,000,000 messages; docs/performance.md).
     index('messages_tenant_recipient_status_id').on(t.tenantId, t.recipientId, t.status, t.id),
     index('messages_tenant_order_id').on(t.tenantId, t.orderId, t.id).where(sql`${t.orderId} is not null`),
     // Finds an invoice's messages, and DMs an invoice once per billing cycle however often
-    // the cycle is notified (a null billing_cycle_id, a single sendInvoiceDM, never conflicts).
+    // the cycle is notified (a null billing_cycle_id, a single sendInvoiceDM, never
+    // conflicts). One index for both: each index is an entry per message written.
     uniqueIndex('messages_tenant_invoice_cycle')
       .on(t.tenantId, t.invoiceNumber, t.billingCycleId)
       .where(sql`${t.invoiceNumber} is not null`),

@@ -61,16 +61,13 @@ export class BillingService {
         `at most ${MAX_INVOICES_PER_CYCLE_CALL} invoices per call, got ${input.invoices.length}: split the cycle into several calls with the same cycleId`,
       );
     }
-    const T0 = performance.now();
     const cycleId = input.cycleId.trim();
     const ids = [...new Set(input.invoices.map((i) => fromGlobalId(i.customerId, 'Recipient')?.uuid).filter((x): x is string => !!x))];
     // Every customer with the gateway its DM takes (subscription's, else the default), in one statement.
     const routes = await this.messagesService.routesOf(tenantId, ids, 'TWITTER_DM');
 
-    const T1 = performance.now();
     const tally = { rejected: 0 };
     const { inserted: queued } = await this.outbox.writeParts(this.parts(tenantId, cycleId, input.invoices, routes, tally));
-    (await import("node:fs")).appendFileSync("/tmp/timing.log", `TIMING routes ${(T1 - T0).toFixed(0)} write ${(performance.now() - T1).toFixed(0)} lastSent ${((globalThis as any).LAST_SENT - T1).toFixed(0)}\n`);
     if (queued > 0) this.metrics.messages.inc({ channel: 'TWITTER_DM', status: 'QUEUED' }, queued);
     return { queued, rejected: tally.rejected };
   }

@@ -1,7 +1,7 @@
 import { and, count, desc, eq, gte, inArray, lt } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import type { DatabaseHandle, Executor } from '../../db/client.js';
-import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages, messageStatusEnum } from '../../db/schema/index.js';
+import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages } from '../../db/schema/index.js';
 import { arrayLiteral, fromJsonRow, jsonValue, toJsonRows } from '../../db/json-rows.js';
 import { uuidv7Floor } from '../../lib/ids.js';
 import type { GatewayRow } from '../gateways/gateways.queries.js';
@@ -187,29 +187,17 @@ export function pageMessages(ex: Executor, tenantId: string, filter: MessageQuer
       .where(and(messageFilter(tenantId, f), afterId ? lt(messages.id, afterId) : undefined))
       .orderBy(desc(messages.id))
       .limit(limit + 1);
-  // Several statuses: one (tenant_id[, recipient_id], status, id) range per status, merged
-  // by id (Merge Append), so a page reads at most limit + 1 index entries per status. Given
+  // Several statuses: one (tenant_id, status, id) range per status, merged by id (Merge
+  // Append), so a page reads at most limit + 1 index entries per status. Given
   // `status IN (…)`, the planner may instead walk the primary key and filter, which reads
   // the tenant's whole history when those statuses are rare below the cursor (the last
   // page of a backlog, "queued before yesterday").
-  const statuses = statusRanges(filter);
+  const statuses = [...new Set(filter.status ?? [])];
   if (statuses.length < 2) return page(filter);
   const [first, second, ...rest] = statuses.map((status) => page({ ...filter, status: [status] }));
   return unionAll(first, second, ...rest)
     .orderBy(desc(messages.id))
     .limit(limit + 1);
-}
-
-/**
- * The statuses a page reads one index range each of: the ones asked for; with none asked
- * for, every status, unless an order, an invoice or (for the whole tenant) a channel has
- * an index of its own. Every page of a tenant or recipient thus runs on the status
- * indexes, and messages needs no (tenant_id, id) or (tenant_id, recipient_id, id) index.
- */
-function statusRanges(filter: MessageQuery): MessageStatusValue[] {
-  if (filter.status?.length) return [...new Set(filter.status)];
-  const ownIndex = filter.orderId !== undefined || filter.invoiceNumber !== undefined || (!!filter.channel?.length && !filter.recipientId);
-  return ownIndex ? [] : [...messageStatusEnum.enumValues];
 }
 
 export async function countMessages(ex: Executor, tenantId: string, filter: MessageQuery): Promise<number> {
