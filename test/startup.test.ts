@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { startTestHerald } from './helpers/herald.js';
 import { type HeraldProcess, jsonLines, killAll, START_TIMEOUT_MS, spawnHerald as spawnProcess } from './helpers/process.js';
 
 const TEST_TIMEOUT_MS = 240_000;
@@ -198,6 +199,25 @@ describe('readiness', () => {
       expect(await ready.json()).toEqual({ status: 'ready' });
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect(await herald.stop()).toEqual({ code: 0, signal: null });
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('autovacuum', () => {
+  it(
+    'warns the operator at start exactly when PostgreSQL has autovacuum off (PGlite: never)',
+    async () => {
+      const herald = await startTestHerald();
+      try {
+        const warnings = herald.logs.filter((line) => line.includes('autovacuum off'));
+        const setting =
+          herald.handle.kind === 'postgres' ? (await herald.handle.prepared<{ autovacuum: string }>('test_autovacuum', 'show autovacuum', []))[0].autovacuum : null;
+        expect(warnings).toHaveLength(setting === 'off' ? 1 : 0);
+        if (setting === 'off') expect(JSON.parse(warnings[0])).toMatchObject({ level: 40, autovacuum: 'off' });
+      } finally {
+        await herald.stop();
+      }
     },
     TEST_TIMEOUT_MS,
   );

@@ -43,8 +43,9 @@ export interface DispatchJob {
 }
 
 /**
- * A bulk write's job: the worker gives each message its own DispatchJob. Sent again after
- * a crash, it can only add duplicate jobs, which the claim's status guard makes no-ops.
+ * A bulk write's job: the worker gives each message its own DispatchJob, whose job id is
+ * the message's id. Run again after a crash, it adds nothing (pg-boss inserts jobs with
+ * on conflict do nothing), so no message waiting out a retry is tried early.
  */
 export interface FanOutJob {
   messageIds: string[];
@@ -263,10 +264,11 @@ export function jobInsertFromMessages(table: string, notify: boolean): JobInsert
  * batch's sends claim and record together, see Dispatcher); a poller keeps fetching
  * while batches come back full, so a backlog drains at provider speed, not poll speed.
  * Measured with 32 sends at once: 8 pollers × 4 → 529 msg/s, 4 × 8 → 529, 2 × 16 →
- * 724–870, 1 × 32 → 838 (but a single poller idles while its slowest send finishes).
+ * 724–870, 1 × 32 → 838. At least two pollers: a poller waits for the slowest send of
+ * its batch before it fetches again, and alone it leaves the worker idle meanwhile.
  */
 export async function startWorker(boss: PgBoss, dispatcher: Dispatcher, concurrency: number, log: Logger): Promise<void> {
-  const pollers = Math.max(1, Math.ceil(concurrency / JOBS_PER_POLL));
+  const pollers = Math.min(concurrency, Math.max(2, Math.ceil(concurrency / JOBS_PER_POLL)));
   const options = {
     localConcurrency: pollers,
     batchSize: Math.ceil(concurrency / pollers),
@@ -295,10 +297,10 @@ export async function startWorker(boss: PgBoss, dispatcher: Dispatcher, concurre
   );
 }
 
-/** Each message of a bulk write's job gets its own job, due now (one statement). */
+/** Each message of a bulk write's job gets its own job, due now, with the message's id as its id (one statement). */
 async function fanOut(boss: PgBoss, job: FanOutJob): Promise<void> {
   await boss.insert(
     DISPATCH_QUEUE,
-    job.messageIds.map((messageId) => ({ data: { messageId, attempt: 1 } satisfies DispatchJob })),
+    job.messageIds.map((messageId) => ({ id: messageId, data: { messageId, attempt: 1 } satisfies DispatchJob })),
   );
 }
