@@ -203,6 +203,31 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
     // The connection went back to the pool in working order: the next bulk write succeeds.
     expect(await outbox.writeParts([{ messages: part(3, 'after') }])).toEqual({ inserted: 3 });
   });
+
+  it("runs a transaction's statements one after another in the order given, without leaning on pg's deprecated query queue", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const finished: number[] = [];
+      const results = await herald.handle.inTransaction((run) =>
+        Promise.all(
+          [1, 2, 3].map((n) =>
+            run<{ n: number }>(`test_in_order_${n}`, n === 1 ? 'select pg_sleep(0.05), $1::int as n' : 'select $1::int as n', [n]).then((rows) => {
+              finished.push(rows[0].n);
+              return rows[0].n;
+            }),
+          ),
+        ),
+      );
+      expect(results).toEqual([1, 2, 3]);
+      expect(finished).toEqual([1, 2, 3]);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings.filter((w) => /already executing a query/.test(w))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
 
 describe('rows through one JSON parameter', () => {

@@ -36,8 +36,8 @@ export interface DatabaseHandle {
   prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]>;
   /**
    * Statements on one connection inside BEGIN … COMMIT (ROLLBACK when `work` throws).
-   * `run` may be called again before an earlier statement is done: on PostgreSQL the
-   * statements queue on the connection, so the caller can prepare the next one meanwhile.
+   * `run` may be called again before an earlier statement is done: the statements go out
+   * one after another in the order given, so the caller can prepare the next one meanwhile.
    */
   inTransaction<R>(work: (run: <T>(name: string, text: string, values: unknown[]) => Promise<T[]>) => Promise<R>): Promise<R>;
   close(): Promise<void>;
@@ -66,7 +66,8 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
         let broken: Error | undefined;
         try {
           await client.query('begin');
-          const result = await work(async <T>(name: string, text: string, values: unknown[]) => (await client.query({ name, text, values })).rows as T[]);
+          // In order through our own chain: pg's own queue (a query() while one is running) is deprecated.
+          const result = await work(inOrder(async <T>(name: string, text: string, values: unknown[]) => (await client.query({ name, text, values })).rows as T[]));
           await client.query('commit');
           return result;
         } catch (err) {
@@ -94,19 +95,24 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
     ping: () => ping(db),
     prepared: async <T>(_name: string, text: string, values: unknown[]) => (await pglite.query<T>(text, values)).rows,
     inTransaction: (work) =>
-      pglite.transaction((tx) => {
-        // One statement at a time on PGlite's single connection, in the order given.
-        let last: Promise<unknown> = Promise.resolve();
-        return work(<T>(_name: string, text: string, values: unknown[]) => {
-          const rows = last.then(async () => (await tx.query<T>(text, values)).rows);
-          last = rows.catch(() => undefined);
-          return rows;
-        });
-      }),
+      // One statement at a time on PGlite's single connection, in the order given.
+      pglite.transaction((tx) => work(inOrder(async <T>(_name: string, text: string, values: unknown[]) => (await tx.query<T>(text, values)).rows))),
     close: async () => {
       await pglite.close();
       releaseLock();
     },
+  };
+}
+
+type Run = <T>(name: string, text: string, values: unknown[]) => Promise<T[]>;
+
+/** `run` with each statement started only when the one before it has finished (failed or not). */
+function inOrder(run: Run): Run {
+  let last: Promise<unknown> = Promise.resolve();
+  return <T>(name: string, text: string, values: unknown[]) => {
+    const rows = last.then(() => run<T>(name, text, values));
+    last = rows.catch(() => undefined);
+    return rows;
   };
 }
 
