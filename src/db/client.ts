@@ -39,7 +39,7 @@ export interface DatabaseHandle {
    * `run` may be called again before an earlier statement is done: the statements go out
    * one after another in the order given, so the caller can prepare the next one meanwhile.
    */
-  inTransaction<R>(work: (run: <T>(name: string, text: string, values: unknown[]) => Promise<T[]>) => Promise<R>): Promise<R>;
+  inTransaction<R>(work: (run: Run) => Promise<R>): Promise<R>;
   close(): Promise<void>;
 }
 
@@ -104,7 +104,8 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
   };
 }
 
-type Run = <T>(name: string, text: string, values: unknown[]) => Promise<T[]>;
+/** One statement of a transaction: its rows. */
+export type Run = <T>(name: string, text: string, values: unknown[]) => Promise<T[]>;
 
 /** `run` with each statement started only when the one before it has finished (failed or not). */
 function inOrder(run: Run): Run {
