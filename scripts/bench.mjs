@@ -603,7 +603,9 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
     Array.from({ length: s.billingCalls }, (_, call) =>
       JSON.stringify({ query: NOTIFY_BILLING_CYCLE, variables: { input: { cycleId, invoices: cycleInvoices(customers, call, s.invoicesPerCall) } } }),
     );
-  const sizes = bodiesOf(cycleBase).map((b) => Buffer.byteLength(b));
+  // The first round's bodies, built once: their sizes are the payload figure.
+  const firstBodies = bodiesOf(`${cycleBase}-1`);
+  const sizes = firstBodies.map((b) => Buffer.byteLength(b));
   const maxBody = Number(process.env.HERALD_MAX_BODY_BYTES || 8 * 1024 * 1024);
   console.log(
     `  payload per call: ${mb(Math.max(...sizes))} (${fmt(Math.max(...sizes))} bytes, ${fmt(Math.max(...sizes) / s.invoicesPerCall)} bytes/invoice); ` +
@@ -618,9 +620,8 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
   await sleep(500);
 
   // One round: the whole cycle (its own cycle id) as s.billingCalls calls, `at` at a time.
-  async function round(at) {
+  async function round(at, bodies = bodiesOf(`${cycleBase}-${at}`)) {
     const cycleId = `${cycleBase}-${at}`;
-    const bodies = bodiesOf(cycleId);
     const rssBefore = vmStatus(api.child.pid);
     const cpu = cpuMeter(admin, db, () => [api.child.pid]);
     const cpuStart = cpu.snapshot();
@@ -663,7 +664,7 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
   }
   // One call at a time, then (BENCH_BILLING_PARALLEL, default 2) several: a billing system
   // with a 100,000-invoice cycle may send its calls either way.
-  const rounds = [await round(1)];
+  const rounds = [await round(1, firstBodies)];
   if (s.billingParallel > 1) rounds.push(await round(s.billingParallel));
   const queued = rounds.reduce((sum, r) => sum + r.queued, 0);
   client.agent.destroy();

@@ -123,8 +123,9 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
  * the minute. Said once at start, to the operator who can turn it on.
  */
 async function warnIfNoAutovacuum(handle: DatabaseHandle, log: Logger): Promise<void> {
-  if (handle.kind !== 'postgres') return;
-  const [row] = await handle.prepared<{ autovacuum: string }>('herald_show_autovacuum', 'show autovacuum', []);
+  if (!handle.pool) return;
+  // Once per start: a plain query, not one of the named hot statements.
+  const [row] = (await handle.pool.query<{ autovacuum: string }>('show autovacuum')).rows;
   if (row?.autovacuum !== 'on') {
     log.warn(
       { autovacuum: row?.autovacuum },
