@@ -43,6 +43,8 @@ export interface Config {
   graphqlLimits: { maxDepth: number; maxCost: number; maxAliases: number; maxTokens: number };
   /** Schema introspection (__schema, __type); GraphiQL needs it to load the schema. */
   introspection: boolean;
+  /** Operations executed again are compiled by graphql-jit (src/graphql/executor.ts); false: graphql-js only. */
+  graphqlJit: boolean;
   /** Token bucket per API key (per IP without one) on /graphql; perSecond 0 turns it off. */
   rateLimit: { perSecond: number; burst: number };
   /** Cost control: sends a tenant may request per minute (0 = unlimited). */
@@ -208,6 +210,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxTokens: int('HERALD_MAX_QUERY_TOKENS', 2_000, 100, 1_000_000),
     },
     introspection: bool('HERALD_INTROSPECTION', true),
+    graphqlJit: bool('HERALD_GRAPHQL_JIT', true),
     rateLimit: {
       perSecond: int('HERALD_RATE_LIMIT_PER_SECOND', 500, 0, 1_000_000),
       burst: int('HERALD_RATE_LIMIT_BURST', 1_000, 1, 10_000_000),

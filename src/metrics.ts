@@ -15,6 +15,12 @@ export function createMetrics(queueDepth?: () => Promise<number>) {
       labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     }),
+    graphqlCompiled: new Counter({
+      name: 'herald_graphql_compiled_operations_total',
+      help: 'GraphQL operations compiled by graphql-jit (on their second execution), and those it could not compile',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'herald_http_request_duration_seconds',
       help: 'HTTP request duration by route and status code',

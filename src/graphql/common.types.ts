@@ -22,7 +22,8 @@ export class PageInfo {
   endCursor?: string | null;
 }
 
-@InterfaceType({ resolveType: (value: { __typename?: string }) => value.__typename })
+// Resolved by __typename, set synchronously on the built schema (graphql/schema.ts).
+@InterfaceType()
 export abstract class Node {
   @Field(() => ID)
   id!: string;

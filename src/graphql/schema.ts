@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { GraphQLSchema } from 'graphql';
+import { type GraphQLSchema, isInterfaceType } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { GatewaysResolver } from '../modules/gateways/gateways.resolver.js';
 import { MessageEventsResolver } from '../modules/messages/message-events.resolver.js';
@@ -24,8 +24,8 @@ export const RESOLVERS = [
   MessageEventsResolver,
 ] as const;
 
-export function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {
-  return buildSchema({
+export async function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
     resolvers: RESOLVERS,
     authChecker,
     // The contract names the date scalar DateTime.
@@ -44,4 +44,11 @@ export function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Pr
     },
     emitSchemaFile: options.emitSchemaFile ? { path: options.emitSchemaFile, sortedSchema: true } : false,
   });
+  // type-graphql wraps every resolveType in an async function; graphql-jit (the executor of
+  // repeated operations, graphql/executor.ts) calls it synchronously. Every Node is a row
+  // whose GraphQL type a resolver has already named in __typename.
+  const node = schema.getType('Node');
+  if (!isInterfaceType(node)) throw new Error('the schema has no Node interface');
+  node.resolveType = (value: { __typename?: string }) => value.__typename;
+  return schema;
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { AuthInfo, Context } from '../graphql/context.js';
 import { makeFormatError, unauthenticated } from '../graphql/errors.js';
+import { compiledExecution } from '../graphql/executor.js';
 import { checkQueryLimits, checkStringValues } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Metrics } from '../metrics.js';
@@ -28,6 +29,7 @@ export interface HttpDeps {
     | 'connectionTimeoutMs'
     | 'graphqlLimits'
     | 'introspection'
+    | 'graphqlJit'
     | 'rateLimit'
     | 'maxSendsPerTenantPerMinute'
   >;
@@ -92,7 +94,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<void> {
   const { log, services, metrics, config } = deps;
   const apollo = new ApolloServer<Context>({
-    schema: deps.schema,
+    ...(config.graphqlJit
+      ? { gateway: compiledExecution(deps.schema, { onCompile: (outcome) => metrics.graphqlCompiled.inc({ outcome }) }) }
+      : { schema: deps.schema }),
     formatError: makeFormatError(log),
     introspection: config.introspection,
     // Limits before execution (docs/security.md): tokens at parse, the rest in guardPlugin.

@@ -1,0 +1,117 @@
+// Operations a client sends again are executed by graphql-jit (src/graphql/executor.ts):
+// the first execution of a document runs on graphql-js, the later ones compiled. A client
+// must not be able to tell: every answer here, data, errors, codes and HTTP status, is the
+// same on the first execution, on the compiled ones, and with HERALD_GRAPHQL_JIT=false.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compiledExecution } from '../src/graphql/executor.js';
+import { buildHeraldSchema } from '../src/graphql/schema.js';
+import { buildApiKey, buildRecipient, buildTenant } from './helpers/factories.js';
+import { type GqlResult, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { waitForMessageStatus } from './helpers/wait.js';
+
+const BASE_ENV = { HERALD_SECRET_KEY: randomBytes(32).toString('hex') };
+
+let herald: TestHerald;
+beforeAll(async () => {
+  herald = await startTestHerald({ env: BASE_ENV });
+}, 120_000);
+afterAll(() => herald?.stop());
+
+const MESSAGE = `query($id: ID!, $withLogs: Boolean!) {
+  message(id: $id) {
+    id status channel destination body attempts errorCode errorMessage
+    recipient { id kind displayName }
+    gateway { id name provider }
+    logs @include(if: $withLogs) { outcome reason }
+  }
+}`;
+
+async function compiledCount(outcome: 'compiled' | 'not_compilable'): Promise<number> {
+  const text = await (await fetch(`${herald.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`herald_graphql_compiled_operations_total{outcome="${outcome}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+describe('compiled execution', () => {
+  it('answers every operation the same on its first execution (graphql-js), when compiled, and with HERALD_GRAPHQL_JIT=false', async () => {
+    const { adminKey } = await buildTenant(herald);
+    const reader = await buildApiKey(herald, 'READER', adminKey);
+    const client = await buildRecipient(herald, { kind: 'CLIENT', phone: '+14155550142', displayName: 'Ada Jit' }, adminKey);
+    const sent = ok(
+      await herald.gql(`mutation($input: SendSmsInput!) { sendSms(input: $input) { message { id } userErrors { code } } }`, { input: { clientId: client.id, message: 'compiled or not' } }, adminKey),
+    );
+    const messageId: string = sent.sendSms.message.id;
+    const POLL = `query($id: ID!) { message(id: $id) { status errorCode errorMessage logs { outcome reason } } }`;
+    await waitForMessageStatus(async (id) => ok(await herald.gql(POLL, { id }, adminKey)).message, messageId, ['SENT', 'DELIVERED']);
+
+    // [query, variables, key]: data through interfaces, fragments, aliases, @include and
+    // nested loaders; userErrors; an authorization error raised in a resolver; variables
+    // refused (wrong type, unknown field, missing) and a null where a non-null was asked.
+    const operations: [string, Record<string, unknown> | undefined, string][] = [
+      [MESSAGE, { id: messageId, withLogs: true }, adminKey],
+      [MESSAGE, { id: messageId, withLogs: false }, reader],
+      [`query($id: ID!) { node(id: $id) { __typename id ... on Message { status recipient { displayName } } ... on Recipient { phone } } }`, { id: messageId }, reader],
+      [`query($id: ID!) { a: node(id: $id) { id } b: recipient(id: $id) { id } }`, { id: client.id }, reader],
+      [`{ viewer { name } channels { channel } recipients(first: 5) { totalCount edges { node { id displayName subscriptions { channel } } } } }`, undefined, reader],
+      [`query($f: MessageFilter) { messages(first: 10, filter: $f) { totalCount edges { node { id status } } pageInfo { hasNextPage } } }`, { f: { status: ['SENT', 'DELIVERED'] } }, reader],
+      [`mutation($input: SendSmsInput!) { sendSms(input: $input) { message { id } userErrors { field message code } } }`, { input: { clientId: 'UmVjaXBpZW50Om5vbmU=', message: 'x' } }, adminKey],
+      [`mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }`, { input: { kind: 'CLIENT', displayName: 'Not allowed' } }, reader],
+      [`query($first: Int) { messages(first: $first) { totalCount } }`, { first: 'ten' }, reader],
+      [`query($f: MessageFilter) { messages(first: 1, filter: $f) { totalCount } }`, { f: { colour: 'blue' } }, reader],
+      [`query($id: ID!) { message(id: $id) { id } }`, {}, reader],
+      [`query($id: ID!) { message(id: $id) { id } }`, { id: null }, reader],
+    ];
+    const answer = async ([query, variables, key]: (typeof operations)[number]) => {
+      const { status, data, errors } = await herald.gql(query, variables, key);
+      return { status, data, errors } as GqlResult;
+    };
+
+    const compiledBefore = await compiledCount('compiled');
+    const first = [];
+    for (const op of operations) first.push(await answer(op));
+    for (let round = 0; round < 2; round++) {
+      for (const [i, op] of operations.entries()) expect(await answer(op), op[0]).toEqual(first[i]);
+    }
+    // The answers were worth comparing: data where there should be data, refusals where not.
+    expect(first[0].data.message).toMatchObject({ id: messageId, recipient: { displayName: 'Ada Jit' }, logs: expect.arrayContaining([expect.objectContaining({ outcome: 'SUCCESS' })]) });
+    expect(first[1].data.message).not.toHaveProperty('logs');
+    expect(first[2].data.node).toMatchObject({ __typename: 'Message', id: messageId, recipient: { displayName: 'Ada Jit' } });
+    expect(first[3].data).toEqual({ a: { id: client.id }, b: { id: client.id } });
+    expect(first[6].data.sendSms.userErrors[0].code).toBe('NOT_FOUND');
+    expect(first[7].errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    for (const refused of first.slice(8)) {
+      expect(refused.status).toBe(400);
+      expect(refused.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    }
+    expect(first[8].errors?.[0].message).toMatch(/Variable "\$first" got an invalid value; Int cannot represent/);
+    expect(first[9].errors?.[0].message).toMatch(/colour/);
+    expect(first[10].errors?.[0].message).toMatch(/Variable "\$id" of required type "ID!" was not provided/);
+    // Each distinct operation (none of them sent before) compiled exactly once, on its second execution.
+    const distinct = new Set(operations.map(([q]) => q)).size;
+    expect((await compiledCount('compiled')) - compiledBefore).toBe(distinct);
+    expect(await compiledCount('not_compilable')).toBe(0);
+
+    // graphql-js alone, on the same data: the same answers, and nothing compiled.
+    herald = await herald.restart({ ...BASE_ENV, HERALD_GRAPHQL_JIT: 'false' });
+    for (let round = 0; round < 2; round++) {
+      for (const [i, op] of operations.entries()) expect(await answer(op), op[0]).toEqual(first[i]);
+    }
+    expect(await compiledCount('compiled')).toBe(0);
+  }, 120_000);
+});
+
+describe('the compiled executor refuses what it cannot run', () => {
+  it('a schema whose abstract type resolves asynchronously is refused at start, naming the type', async () => {
+    const schema = await buildHeraldSchema();
+    const node = schema.getType('Node') as { resolveType?: unknown };
+    const sync = node.resolveType;
+    node.resolveType = async (value: { __typename?: string }) => value.__typename;
+    try {
+      expect(() => compiledExecution(schema)).toThrow(/Node\.resolveType is async/);
+    } finally {
+      node.resolveType = sync;
+    }
+    expect(() => compiledExecution(schema)).not.toThrow();
+  });
+});
