@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeTwitterAccount, startTwitterFake, type TwitterFake, type TwitterFakeRequest } from './fakes/twitter-fake.js';
-import { buildRecipient } from './helpers/factories.js';
+import { buildRecipient, buildTenant } from './helpers/factories.js';
 import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { pause, waitForMessageStatus, waitUntil } from './helpers/wait.js';
 import type { GatewayRef, LogBase, UserError } from './helpers/api-types.js';
@@ -510,6 +510,35 @@ describe('notifyBillingCycle', () => {
     // Nothing further goes out for the invoices already DMed.
     await waitUntil('every message of the cycle to settle', async () => (await countMessages({ channel: ['TWITTER_DM'], status: ['QUEUED', 'SENDING'] })) === 0);
     for (const c of [...good, late]) expect(dmsTo(c.userId!)).toHaveLength(1);
+  });
+
+  it('routes each invoice as sendInvoiceDM would: the subscribed gateway, else the default; a staff member or another tenant’s customer is rejected with the reason', async () => {
+    const second = ok(
+      await herald.gql(ADD_GATEWAY, {
+        input: { channel: 'TWITTER_DM', provider: 'TWITTER', name: `x-second-${RUN}`, credentials: JSON.stringify(cappedAccount), makeDefault: false },
+      }),
+    ).addChannelGateway;
+    expect(second.gateway).toMatchObject({ enabled: true, isDefault: false });
+    const [plain, subscriber] = await Promise.all([customer(), customer()]);
+    const sub = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: subscriber.id, channel: 'TWITTER_DM', gatewayId: second.gateway.id } })).subscribe;
+    expect(sub.userErrors).toEqual([]);
+    const staff = await buildRecipient(herald, { kind: 'STAFF', displayName: 'Staff Sam', twitterHandle: freshHandle() });
+    const other = await buildTenant(herald);
+    const foreign = await buildRecipient(herald, { kind: 'CUSTOMER', displayName: 'Foreign Fay', twitterHandle: freshHandle() }, other.adminKey);
+    const cycleId = `routes-${randomBytes(4).toString('hex')}`;
+    const items = [plain, subscriber, staff, foreign].map((c) => ({ customerId: c.id as string, invoice: invoiceOf() }));
+
+    expect(await notify({ cycleId, invoices: items })).toEqual({ cycleId, queued: 2, rejected: 2, userErrors: [] });
+    const gatewayOf = async (n: string) => (ok(await herald.gql(BY_INVOICE, { n })).messages.edges[0].node as Message).gateway?.id;
+    const defaultGateway = ok(await herald.gql(`{ gateways(channel: TWITTER_DM) { id isDefault } }`)).gateways.find((g: any) => g.isDefault);
+    expect(defaultGateway.id).not.toBe(second.gateway.id);
+    expect(await gatewayOf(items[0].invoice.number)).toBe(defaultGateway.id);
+    expect(await gatewayOf(items[1].invoice.number)).toBe(second.gateway.id);
+    const reasons = (await cycleFailures(cycleId)).map((l) => l.reason!);
+    expect(reasons).toHaveLength(2);
+    expect(reasons.find((r) => r.includes(items[2].invoice.number))).toMatch(/Staff Sam is a STAFF, not a customer/);
+    expect(reasons.find((r) => r.includes(items[3].invoice.number))).toMatch(new RegExp(`no customer ${foreign.id}`));
+    for (const item of items.slice(2)) expect(await countMessages({ invoiceNumber: item.invoice.number })).toBe(0);
   });
 
   it('keeps every character of names, numbers and URLs as given (quotes, backslashes, braces, commas, "NULL", emoji, newlines)', async () => {

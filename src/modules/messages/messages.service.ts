@@ -180,8 +180,7 @@ export class MessagesService {
 
   /** Routes (recipient + gateway on `channel`) of many recipients of the tenant at once, by database id; absent ids are not theirs. */
   async routesOf(tenantId: string, recipientIds: readonly string[], channel: ChannelValue): Promise<Map<string, recipientsQ.RouteRow>> {
-    const rows = recipientIds.length ? await recipientsQ.findRecipientRoutes(this.prepared, recipientIds.map((id) => ({ tenantId, id, channel }))) : [];
-    return new Map(rows.filter((r): r is recipientsQ.RouteRow => !!r).map((r) => [r.recipient.id, r]));
+    return recipientIds.length ? recipientsQ.findTenantRoutes(this.prepared, tenantId, recipientIds, channel) : new Map();
   }
 
   /**
