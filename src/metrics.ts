@@ -17,7 +17,7 @@ export function createMetrics(queueDepth?: () => Promise<number>) {
     }),
     graphqlCompiled: new Counter({
       name: 'herald_graphql_compiled_operations_total',
-      help: 'GraphQL operations compiled by graphql-jit (on their second execution), and those it could not compile',
+      help: 'GraphQL operations at their second execution: compiled by graphql-jit, refused (kept on graphql-js: see src/graphql/executor.ts compilable), or failed to compile',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),

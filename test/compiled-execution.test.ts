@@ -4,7 +4,7 @@
 // same on the first execution, on the compiled ones, and with HERALD_GRAPHQL_JIT=false.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compiledExecution } from '../src/graphql/executor.js';
+import { type CompileOutcome, compiledExecution } from '../src/graphql/executor.js';
 import { buildHeraldSchema } from '../src/graphql/schema.js';
 import { buildApiKey, buildRecipient, buildTenant } from './helpers/factories.js';
 import { type GqlResult, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
@@ -27,7 +27,7 @@ const MESSAGE = `query($id: ID!, $withLogs: Boolean!) {
   }
 }`;
 
-async function compiledCount(outcome: 'compiled' | 'not_compilable'): Promise<number> {
+async function compiledCount(outcome: CompileOutcome): Promise<number> {
   const text = await (await fetch(`${herald.url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`herald_graphql_compiled_operations_total{outcome="${outcome}"}`));
   return line ? Number(line.split(' ').pop()) : 0;
@@ -90,7 +90,8 @@ describe('compiled execution', () => {
     // Each distinct operation (none of them sent before) compiled exactly once, on its second execution.
     const distinct = new Set(operations.map(([q]) => q)).size;
     expect((await compiledCount('compiled')) - compiledBefore).toBe(distinct);
-    expect(await compiledCount('not_compilable')).toBe(0);
+    expect(await compiledCount('refused')).toBe(0);
+    expect(await compiledCount('failed')).toBe(0);
 
     // graphql-js alone, on the same data: the same answers, and nothing compiled.
     herald = await herald.restart({ ...BASE_ENV, HERALD_GRAPHQL_JIT: 'false' });
@@ -98,7 +99,44 @@ describe('compiled execution', () => {
       for (const [i, op] of operations.entries()) expect(await answer(op), op[0]).toEqual(first[i]);
     }
     expect(await compiledCount('compiled')).toBe(0);
+    herald = await herald.restart(BASE_ENV);
   }, 120_000);
+});
+
+describe('documents kept on graphql-js', () => {
+  it('never compiles a string literal carrying graphql-jit’s in-band date marker (it would be code run on the server), written plainly, with escapes or as a block string', async () => {
+    const { adminKey } = await buildTenant(herald);
+    const marker = '__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d';
+    const probe = 'heraldJitProbe';
+    const code = `1)+(globalThis.${probe}=1)+(1`;
+    const documents = [
+      `{ messages(first: 1, after: ${JSON.stringify(marker + code)}) { totalCount } }`,
+      `{ messages(first: 2, after: "\\u005F${marker.slice(1)}${code}") { totalCount } }`,
+      `{ recipients(first: 1, filter: { externalRef: """${marker}${code}""" }) { totalCount } }`,
+    ];
+    const refusedBefore = await compiledCount('refused');
+    for (const query of documents) {
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await herald.gql(query, undefined, adminKey));
+      expect(answers[0].status, JSON.stringify(answers[0])).toBe(200);
+      expect(answers[1]).toEqual(answers[0]);
+      expect(answers[2]).toEqual(answers[0]);
+    }
+    expect((globalThis as Record<string, unknown>)[probe]).toBeUndefined();
+    expect((await compiledCount('refused')) - refusedBefore).toBe(documents.length);
+    expect(herald.logs.join('')).toContain('GraphQL operation kept on graphql-js');
+  });
+
+  it('keeps a DateTime variable’s default a date (graphql-jit would pass its JSON string): the filter answers the same every time', async () => {
+    const { adminKey } = await buildTenant(herald);
+    const client = await buildRecipient(herald, { kind: 'CLIENT', phone: '+14155550143' }, adminKey);
+    ok(await herald.gql(`mutation($input: SendSmsInput!) { sendSms(input: $input) { message { id } } }`, { input: { clientId: client.id, message: 'dated' } }, adminKey));
+    const query = `query($since: DateTime = "2020-01-01T00:00:00Z", $until: DateTime = "2020-01-02T00:00:00Z") {
+      all: messages(filter: { createdAfter: $since }) { totalCount }
+      none: messages(filter: { createdAfter: $since, createdBefore: $until }) { totalCount }
+    }`;
+    for (let i = 0; i < 3; i++) expect(ok(await herald.gql(query, undefined, adminKey))).toEqual({ all: { totalCount: 1 }, none: { totalCount: 0 } });
+  });
 });
 
 describe('the compiled executor refuses what it cannot run', () => {

@@ -6,7 +6,20 @@
 // field walk has no per-field lookups. Apollo's way to plug in an executor is its gateway
 // interface; the schema stays the one type-graphql built.
 import type { ApolloServerOptionsWithGateway } from '@apollo/server';
-import { type DocumentNode, type ExecutionResult, type GraphQLSchema, execute, isAbstractType, printSchema } from 'graphql';
+import {
+  BREAK,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  execute,
+  getNamedType,
+  isAbstractType,
+  isScalarType,
+  isSpecifiedScalarType,
+  printSchema,
+  typeFromAST,
+  visit,
+} from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Context } from './context.js';
 
@@ -23,9 +36,42 @@ type Plan = { runs: number } | { compiled: CompiledQuery | null };
 
 type Executor = NonNullable<Awaited<ReturnType<Gateway['load']>>['executor']>;
 
+/** compiled: runs compiled from now on; refused: kept on graphql-js by compilable(); failed: graphql-jit could not compile it. */
+export type CompileOutcome = 'compiled' | 'refused' | 'failed';
+
+/**
+ * Why a document must stay on graphql-js, or null. graphql-jit 0.8.9 writes an argument's
+ * literal value into the generated source with JSON.stringify and then rewrites in-band
+ * markers (`"__MAGIC_DATE__…<text>"` becomes `new Date(<text>)`), so a string literal
+ * carrying its marker would be code run on this server. It also writes a variable's
+ * default with plain JSON.stringify, which turns a custom scalar's value (a DateTime's
+ * Date) into a string. Neither ever reaches the compiler.
+ */
+export function compilable(schema: GraphQLSchema, document: DocumentNode): string | null {
+  let reason: string | null = null;
+  visit(document, {
+    StringValue(node) {
+      if (node.value.includes('__MAGIC_')) {
+        reason = 'a string literal carries a graphql-jit marker';
+        return BREAK;
+      }
+    },
+    VariableDefinition(node) {
+      if (!node.defaultValue) return;
+      const type = typeFromAST(schema, node.type);
+      const named = type && getNamedType(type);
+      if (named && isScalarType(named) && !isSpecifiedScalarType(named)) {
+        reason = `$${node.variable.name.value} has a default of the custom scalar ${named.name}`;
+        return BREAK;
+      }
+    },
+  });
+  return reason;
+}
+
 export function compiledExecution(
   schema: GraphQLSchema,
-  options: { compileOn?: number; onCompile?: (outcome: 'compiled' | 'not_compilable') => void } = {},
+  options: { compileOn?: number; onCompile?: (outcome: CompileOutcome, operationName: string | null) => void } = {},
 ): Gateway {
   const compileOn = options.compileOn ?? COMPILE_ON_EXECUTION;
   // graphql-jit takes resolveType's answer as it comes: a promise there is no type at all.
@@ -47,9 +93,10 @@ export function compiledExecution(
       byOperation.set(operationName, { runs: plan.runs + 1 });
       return null;
     }
-    const result = compileQuery(schema, document, operationName ?? undefined);
-    const query = isCompiledQuery(result) ? result : null;
-    options.onCompile?.(query ? 'compiled' : 'not_compilable');
+    const refused = compilable(schema, document) !== null;
+    const result = refused ? null : compileQuery(schema, document, operationName ?? undefined);
+    const query = result && isCompiledQuery(result) ? result : null;
+    options.onCompile?.(refused ? 'refused' : query ? 'compiled' : 'failed', operationName);
     byOperation.set(operationName, { compiled: query });
     return query;
   };

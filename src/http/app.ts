@@ -95,7 +95,14 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
   const { log, services, metrics, config } = deps;
   const apollo = new ApolloServer<Context>({
     ...(config.graphqlJit
-      ? { gateway: compiledExecution(deps.schema, { onCompile: (outcome) => metrics.graphqlCompiled.inc({ outcome }) }) }
+      ? {
+          gateway: compiledExecution(deps.schema, {
+            onCompile: (outcome, operationName) => {
+              metrics.graphqlCompiled.inc({ outcome });
+              if (outcome !== 'compiled') log.warn({ operationName, outcome }, 'GraphQL operation kept on graphql-js');
+            },
+          }),
+        }
       : { schema: deps.schema }),
     formatError: makeFormatError(log),
     introspection: config.introspection,
