@@ -27,6 +27,8 @@ export interface TwitterEnv {
 export interface Config {
   databaseUrl?: string;
   dataDir: string;
+  /** On PGlite (no autovacuum there): VACUUM (ANALYZE) of the tables messages rewrite every this many ms (0 = never). */
+  pgliteVacuumMs: number;
   host: string;
   port: number;
   publicUrl: string;
@@ -194,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     databaseUrl,
     dataDir: path.resolve(get('HERALD_DATA_DIR') ?? './.herald-data'),
+    pgliteVacuumMs: int('HERALD_PGLITE_VACUUM_SECONDS', 300, 0, 86_400) * 1_000,
     host,
     port,
     publicUrl,

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { bootstrap } from './bootstrap.js';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
+import { type Upkeep, startUpkeep } from './db/upkeep.js';
 import { buildHeraldSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
 import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
@@ -53,6 +54,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   });
   let started = false;
   let boss: Awaited<ReturnType<typeof startQueue>> | undefined;
+  let upkeep: Upkeep | undefined;
 
   // Every role serves HTTP: a worker answers /healthz and /readyz for its orchestrator.
   // The server listens before migrating, so /readyz can say 503 meanwhile.
@@ -87,6 +89,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       });
       await startWorker(boss, dispatcher, config.workerConcurrency, log);
     }
+    upkeep = startUpkeep(handle, log, config.pgliteVacuumMs);
     started = true;
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -100,6 +103,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       queue: boss,
       async close() {
         started = false;
+        await upkeep?.stop();
         // Stop taking jobs and let sends in flight finish (bounded), then the rest.
         await boss?.stop({ graceful: true, timeout: 15_000, close: handle.kind === 'postgres' });
         await app.close();

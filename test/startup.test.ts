@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { startTestHerald } from './helpers/herald.js';
+import { pause, waitUntil } from './helpers/wait.js';
 import { type HeraldProcess, jsonLines, killAll, START_TIMEOUT_MS, spawnHerald as spawnProcess } from './helpers/process.js';
 
 const TEST_TIMEOUT_MS = 240_000;
@@ -101,6 +102,35 @@ describe('first start and restart', () => {
       expect(fetched.data).toEqual({ recipient: { id: recipientId, displayName: 'Survives restart', email: 'survivor@example.com' } });
 
       expect(await second.stop()).toEqual({ code: 0, signal: null });
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'vacuums messages, delivery_logs and the job table itself on PGlite (which runs no autovacuum), every HERALD_PGLITE_VACUUM_SECONDS; never on PostgreSQL',
+    async () => {
+      const herald = await startTestHerald({ env: { HERALD_PGLITE_VACUUM_SECONDS: '1' } });
+      try {
+        const lastVacuums = async () =>
+          (
+            await herald.handle.prepared<{ relname: string; last_vacuum: Date | null; last_analyze: Date | null }>(
+              'test_last_vacuum',
+              `select relname, last_vacuum, last_analyze from pg_stat_user_tables where (schemaname, relname) in (('public', 'messages'), ('public', 'delivery_logs'), ('pgboss', 'job_common'))`,
+              [],
+            )
+          ).sort((a, b) => a.relname.localeCompare(b.relname));
+        if (herald.handle.kind === 'pglite') {
+          await waitUntil('a vacuum of every rewritten table', async () => (await lastVacuums()).filter((t) => t.last_vacuum && t.last_analyze).length === 3, 20_000);
+          const first = await lastVacuums();
+          await waitUntil('a second round', async () => (await lastVacuums())[0].last_vacuum!.getTime() > first[0].last_vacuum!.getTime(), 20_000);
+        } else {
+          await pause(2_500);
+          expect((await lastVacuums()).map((t) => t.last_vacuum)).toEqual([null, null, null]);
+        }
+        expect(await lastVacuums()).toHaveLength(3);
+      } finally {
+        await herald.stop();
+      }
     },
     TEST_TIMEOUT_MS,
   );
