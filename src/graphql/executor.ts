@@ -31,8 +31,13 @@ type Gateway = ApolloServerOptionsWithGateway<Context>['gateway'];
  */
 export const COMPILE_ON_EXECUTION = 2;
 
-/** Per operation of a document: executions so far, then its compiled form (or null: not compilable). */
-type Plan = { runs: number } | { compiled: CompiledQuery | null };
+/**
+ * Documents whose compiled plans are kept (least recently used dropped first): a compiled
+ * operation takes ~20–70 KiB of heap (measured: sendSms 21 KiB, a 450-byte query with
+ * nested lists 70 KiB), ~150× its text, so a client sending many distinct documents twice
+ * must not fill memory with them. An application has tens of operations.
+ */
+export const MAX_COMPILED_DOCUMENTS = 500;
 
 type Executor = NonNullable<Awaited<ReturnType<Gateway['load']>>['executor']>;
 
@@ -71,33 +76,45 @@ export function compilable(schema: GraphQLSchema, document: DocumentNode): strin
 
 export function compiledExecution(
   schema: GraphQLSchema,
-  options: { compileOn?: number; onCompile?: (outcome: CompileOutcome, operationName: string | null) => void } = {},
+  options: { compileOn?: number; maxCompiled?: number; onCompile?: (outcome: CompileOutcome, operationName: string | null) => void } = {},
 ): Gateway {
   const compileOn = options.compileOn ?? COMPILE_ON_EXECUTION;
+  const maxCompiled = options.maxCompiled ?? MAX_COMPILED_DOCUMENTS;
   // graphql-jit takes resolveType's answer as it comes: a promise there is no type at all.
   for (const type of Object.values(schema.getTypeMap())) {
     if (isAbstractType(type) && type.resolveType?.constructor.name === 'AsyncFunction') {
       throw new Error(`${type.name}.resolveType is async: the compiled executor needs the type name synchronously`);
     }
   }
-  // Keyed by Apollo's parsed document, which its document store hands out again for the
-  // same query text: a plan lives exactly as long as Apollo keeps the document.
-  const plans = new WeakMap<DocumentNode, Map<string | null, Plan>>();
+  // Both keyed by Apollo's parsed document, which its document store hands out again for
+  // the same query text. Executions before compiling live as long as Apollo keeps the
+  // document; compiled plans (or null: kept on graphql-js) in least-recently-used order.
+  const runs = new WeakMap<DocumentNode, Map<string | null, number>>();
+  const compiled = new Map<DocumentNode, Map<string | null, CompiledQuery | null>>();
 
   const compiledFor = (document: DocumentNode, operationName: string | null): CompiledQuery | null => {
-    let byOperation = plans.get(document);
-    if (!byOperation) plans.set(document, (byOperation = new Map()));
-    const plan = byOperation.get(operationName) ?? { runs: 0 };
-    if ('compiled' in plan) return plan.compiled;
-    if (plan.runs + 1 < compileOn) {
-      byOperation.set(operationName, { runs: plan.runs + 1 });
+    let plans = compiled.get(document);
+    if (plans?.has(operationName)) {
+      compiled.delete(document);
+      compiled.set(document, plans);
+      return plans.get(operationName)!;
+    }
+    let counts = runs.get(document);
+    if (!counts) runs.set(document, (counts = new Map()));
+    const executions = (counts.get(operationName) ?? 0) + 1;
+    if (executions < compileOn) {
+      counts.set(operationName, executions);
       return null;
     }
+    counts.delete(operationName);
     const refused = compilable(schema, document) !== null;
     const result = refused ? null : compileQuery(schema, document, operationName ?? undefined);
     const query = result && isCompiledQuery(result) ? result : null;
     options.onCompile?.(refused ? 'refused' : query ? 'compiled' : 'failed', operationName);
-    byOperation.set(operationName, { compiled: query });
+    compiled.delete(document);
+    compiled.set(document, (plans ??= new Map()).set(operationName, query));
+    // An evicted document starts counting again: compiled anew on its next second execution.
+    while (compiled.size > maxCompiled) compiled.delete(compiled.keys().next().value!);
     return query;
   };
 
