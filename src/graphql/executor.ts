@@ -76,7 +76,11 @@ export function compilable(schema: GraphQLSchema, document: DocumentNode): strin
 
 export function compiledExecution(
   schema: GraphQLSchema,
-  options: { compileOn?: number; maxCompiled?: number; onCompile?: (outcome: CompileOutcome, operationName: string | null) => void } = {},
+  options: {
+    compileOn?: number;
+    maxCompiled?: number;
+    onCompile?: (outcome: CompileOutcome, operationName: string | null, reason?: string) => void;
+  } = {},
 ): Gateway {
   const compileOn = options.compileOn ?? COMPILE_ON_EXECUTION;
   const maxCompiled = options.maxCompiled ?? MAX_COMPILED_DOCUMENTS;
@@ -107,10 +111,12 @@ export function compiledExecution(
       return null;
     }
     counts.delete(operationName);
-    const refused = compilable(schema, document) !== null;
-    const result = refused ? null : compileQuery(schema, document, operationName ?? undefined);
+    const refusal = compilable(schema, document);
+    const result = refusal === null ? compileQuery(schema, document, operationName ?? undefined) : null;
     const query = result && isCompiledQuery(result) ? result : null;
-    options.onCompile?.(refused ? 'refused' : query ? 'compiled' : 'failed', operationName);
+    if (refusal !== null) options.onCompile?.('refused', operationName, refusal);
+    else if (query) options.onCompile?.('compiled', operationName);
+    else options.onCompile?.('failed', operationName, result && 'errors' in result ? result.errors?.map((e) => e.message).join('; ') : undefined);
     compiled.delete(document);
     compiled.set(document, (plans ??= new Map()).set(operationName, query));
     // An evicted document starts counting again: compiled anew on its next second execution.

@@ -97,9 +97,9 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
     ...(config.graphqlJit
       ? {
           gateway: compiledExecution(deps.schema, {
-            onCompile: (outcome, operationName) => {
+            onCompile: (outcome, operationName, reason) => {
               metrics.graphqlCompiled.inc({ outcome });
-              if (outcome !== 'compiled') log.warn({ operationName, outcome }, 'GraphQL operation kept on graphql-js');
+              if (outcome !== 'compiled') log.warn({ operationName, outcome, reason }, 'GraphQL operation kept on graphql-js');
             },
           }),
         }
