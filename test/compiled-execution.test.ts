@@ -93,6 +93,19 @@ describe('compiled execution', () => {
     expect(await compiledCount('refused')).toBe(0);
     expect(await compiledCount('failed')).toBe(0);
 
+    // An operation name the document does not have: the same 400 every time.
+    const unknownName = async () => {
+      const response = await fetch(`${herald.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${reader}` },
+        body: JSON.stringify({ query: 'query A { viewer { name } } query B { channels { channel } }', operationName: 'Nope' }),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    for (let i = 0; i < 3; i++) {
+      expect(await unknownName()).toEqual({ status: 400, body: { errors: [expect.objectContaining({ message: 'Unknown operation named "Nope".' })] } });
+    }
+
     // graphql-js alone, on the same data: the same answers, and nothing compiled.
     herald = await herald.restart({ ...BASE_ENV, HERALD_GRAPHQL_JIT: 'false' });
     for (let round = 0; round < 2; round++) {

@@ -20,7 +20,8 @@ async function executorOf(options: { compileOn?: number; maxCompiled?: number } 
   const gateway: Gateway = compiledExecution(schema, { ...options, onCompile: (outcome, name) => compilations.push([outcome, name]) });
   const { executor } = await gateway.load({ apollo: {} as never });
   const execute: Execute = (document, operationName) =>
-    executor!({ document, operationName: operationName ?? null, request: { variables: {} }, context: {} } as never);
+    // As Apollo hands it over: the context's operationName is the resolved operation's (null when none matched).
+    executor!({ document, operationName: null, request: { operationName, variables: {} }, context: {} } as never);
   return { execute, compilations };
 }
 
@@ -46,6 +47,19 @@ describe('compiledExecution', () => {
     expect(compilations).toEqual([
       ['compiled', 'B'],
       ['compiled', 'A'],
+    ]);
+  });
+
+  it('executes the operation the client named, and answers an unknown name with graphql-js’s error every time', async () => {
+    const { execute, compilations } = await executorOf();
+    const document = parse('query A { a: __typename } query B { b: __typename }');
+    for (let i = 0; i < 3; i++) {
+      expect(await execute(document, 'B')).toEqual({ data: { b: 'Query' } });
+      expect(await execute(document, 'Nope')).toMatchObject({ errors: [{ message: 'Unknown operation named "Nope".' }] });
+    }
+    expect(compilations).toEqual([
+      ['compiled', 'B'],
+      ['failed', 'Nope'],
     ]);
   });
 

@@ -124,8 +124,11 @@ export function compiledExecution(
     return query;
   };
 
-  const executor: Executor = async ({ document, operationName, context, request }) => {
+  const executor: Executor = async ({ document, context, request }) => {
     const variables = request.variables ?? {};
+    // The name the client asked for: the context's operationName is the resolved
+    // operation's, null when none matched (graphql-js then says which name is unknown).
+    const operationName = request.operationName ?? null;
     const query = compiledFor(document, operationName);
     if (query) {
       const result = (await query.query(undefined, context, variables)) as ExecutionResult;
