@@ -71,7 +71,6 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   try {
     await app.listen({ host: config.host, port: config.port });
     await handle.migrate();
-    await warnIfNoAutovacuum(handle, log);
     const { firstKey } = await bootstrap(handle.db, services, config, log);
     if (role !== 'worker') await statusHub.start(handle, config.databaseUrl);
     boss = await startQueue(handle, log, config.databaseUrl);
@@ -89,7 +88,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       });
       await startWorker(boss, dispatcher, config.workerConcurrency, log);
     }
-    upkeep = startUpkeep(handle, log, config.pgliteVacuumMs);
+    upkeep = await startUpkeep(handle, log, config.pgliteVacuumMs);
     started = true;
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -116,24 +115,5 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     await app.close().catch(() => undefined);
     await handle.close().catch(() => undefined);
     throw err;
-  }
-}
-
-/**
- * Every status change rewrites a message row and its job (status is indexed, so no update
- * is HOT): without autovacuum their dead rows pile up and the planner works from no
- * statistics. Measured in a soak on a server with autovacuum off: 69,000 dead rows in each
- * of messages and the job table after 5 minutes, and the worker's send rate falling by
- * the minute. Said once at start, to the operator who can turn it on.
- */
-async function warnIfNoAutovacuum(handle: DatabaseHandle, log: Logger): Promise<void> {
-  if (!handle.pool) return;
-  // Once per start: a plain query, not one of the named hot statements.
-  const [row] = (await handle.pool.query<{ autovacuum: string }>('show autovacuum')).rows;
-  if (row?.autovacuum !== 'on') {
-    log.warn(
-      { autovacuum: row?.autovacuum },
-      'PostgreSQL has autovacuum off: messages and the job table will bloat with every status change; turn autovacuum on, or VACUUM ANALYZE messages, delivery_logs and the pgboss schema regularly',
-    );
   }
 }

@@ -21,6 +21,7 @@ import {
   visit,
 } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+import { BoundedMap } from '../lib/bounded-cache.js';
 import type { Context } from './context.js';
 
 type Gateway = ApolloServerOptionsWithGateway<Context>['gateway'];
@@ -94,15 +95,11 @@ export function compiledExecution(
   // the same query text. Executions before compiling live as long as Apollo keeps the
   // document; compiled plans (or null: kept on graphql-js) in least-recently-used order.
   const runs = new WeakMap<DocumentNode, Map<string | null, number>>();
-  const compiled = new Map<DocumentNode, Map<string | null, CompiledQuery | null>>();
+  const compiled = new BoundedMap<DocumentNode, Map<string | null, CompiledQuery | null>>(maxCompiled);
 
   const compiledFor = (document: DocumentNode, operationName: string | null): CompiledQuery | null => {
     let plans = compiled.get(document);
-    if (plans?.has(operationName)) {
-      compiled.delete(document);
-      compiled.set(document, plans);
-      return plans.get(operationName)!;
-    }
+    if (plans?.has(operationName)) return plans.get(operationName)!;
     let counts = runs.get(document);
     if (!counts) runs.set(document, (counts = new Map()));
     const executions = (counts.get(operationName) ?? 0) + 1;
@@ -117,10 +114,8 @@ export function compiledExecution(
     if (refusal !== null) options.onCompile?.('refused', operationName, refusal);
     else if (query) options.onCompile?.('compiled', operationName);
     else options.onCompile?.('failed', operationName, result && 'errors' in result ? result.errors?.map((e) => e.message).join('; ') : undefined);
-    compiled.delete(document);
-    compiled.set(document, (plans ??= new Map()).set(operationName, query));
     // An evicted document starts counting again: compiled anew on its next second execution.
-    while (compiled.size > maxCompiled) compiled.delete(compiled.keys().next().value!);
+    compiled.set(document, (plans ??= new Map()).set(operationName, query));
     return query;
   };
 

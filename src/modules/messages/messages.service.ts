@@ -180,7 +180,7 @@ export class MessagesService {
 
   /** Routes (recipient + gateway on `channel`) of many recipients of the tenant at once, by database id; absent ids are not theirs. */
   async routesOf(tenantId: string, recipientIds: readonly string[], channel: ChannelValue): Promise<Map<string, recipientsQ.RouteRow>> {
-    return recipientIds.length ? recipientsQ.findTenantRoutes(this.prepared, tenantId, recipientIds, channel) : new Map();
+    return recipientIds.length ? recipientsQ.findTenantRoutes(this.prepared, this.db, tenantId, recipientIds, channel) : new Map();
   }
 
   /**
