@@ -157,23 +157,30 @@ describe('writes that share one accept statement', () => {
 });
 
 describe('a bulk write in parts (notifyBillingCycle)', () => {
-  it('commits every part or none: a part the database refuses, or one that cannot be built, leaves nothing of the earlier parts', async () => {
-    const outbox = new QueueOutbox(herald.handle);
+  let outbox: QueueOutbox;
+  let tenantId: string;
+  let recipientId: string;
+  beforeAll(async () => {
+    outbox = new QueueOutbox(herald.handle);
     await outbox.attach(herald.queue);
     const customer = await buildRecipient(herald, { kind: 'CUSTOMER', twitterHandle: 'parts_customer' });
-    const recipientId = fromGlobalId(customer.id, 'Recipient')!.uuid;
-    const [{ tenant_id: tenantId }] = await herald.handle.prepared<{ tenant_id: string }>('test_tenant_of', 'select tenant_id from recipients where id = $1', [recipientId]);
-    const part = (n: number, tag: string) =>
-      Array.from({ length: n }, (_, i) => {
-        const id = uuidv7();
-        return { id, tenantId, recipientId, channel: 'TWITTER_DM' as const, status: 'QUEUED' as const, body: `${tag} ${i}`, destination: 'parts_customer', createdAt: timeOfUuidv7(id) };
-      });
-    const count = async (ids: string[]) =>
-      (await herald.handle.prepared<{ n: number }>('test_count_ids', 'select count(*)::int as n from messages where id = any($1::uuid[])', [`{${ids.join(',')}}`]))[0].n;
-    const fanOutJobsOf = async (ids: string[]) =>
-      (await herald.handle.prepared<{ ids: string[] }>('test_fan_outs_of', `select data->'messageIds' as ids from pgboss.job where data ? 'messageIds'`, [])).filter((j) => ids.includes(j.ids[0]));
-    const log = (reason: string) => ({ id: uuidv7(), tenantId, recipientId, channel: 'TWITTER_DM' as const, outcome: 'FAILURE' as const, reason });
+    recipientId = fromGlobalId(customer.id, 'Recipient')!.uuid;
+    [{ tenant_id: tenantId }] = await herald.handle.prepared<{ tenant_id: string }>('test_tenant_of', 'select tenant_id from recipients where id = $1', [recipientId]);
+  });
+  const part = (n: number, tag: string) =>
+    Array.from({ length: n }, (_, i) => {
+      const id = uuidv7();
+      return { id, tenantId, recipientId, channel: 'TWITTER_DM' as const, status: 'QUEUED' as const, body: `${tag} ${i}`, destination: 'parts_customer', createdAt: timeOfUuidv7(id) };
+    });
+  const count = async (ids: string[]) =>
+    (await herald.handle.prepared<{ n: number }>('test_count_ids', 'select count(*)::int as n from messages where id = any($1::uuid[])', [`{${ids.join(',')}}`]))[0].n;
+  const fanOutJobsOf = async (ids: string[]) =>
+    (await herald.handle.prepared<{ ids: string[] }>('test_fan_outs_of', `select data->'messageIds' as ids from pgboss.job where data ? 'messageIds'`, [])).filter((j) =>
+      ids.includes(j.ids[0]),
+    );
+  const log = (reason: string) => ({ id: uuidv7(), tenantId, recipientId, channel: 'TWITTER_DM' as const, outcome: 'FAILURE' as const, reason });
 
+  it('commits every part or none: a part the database refuses, or one that cannot be built, leaves nothing of the earlier parts', async () => {
     // Three parts: all written, counted together; a job per 100 messages of each part.
     const good = [part(150, 'good a'), part(1, 'good b'), part(120, 'good c')];
     const written = await outbox.writeParts(good.map((messages, i) => ({ messages, logs: i === 1 ? [log('parts: refused one')] : [] })));
@@ -202,6 +209,38 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
 
     // The connection went back to the pool in working order: the next bulk write succeeds.
     expect(await outbox.writeParts([{ messages: part(3, 'after') }])).toEqual({ inserted: 3 });
+  });
+
+  it('leaves out an invoice the cycle has queued already (by an earlier write, at the same time, or twice in this one) and writes the rest once, each with its job', async () => {
+    const cycle = `dup-${uuidv7()}`;
+    const invoiced = (numbers: string[], tag: string) =>
+      part(numbers.length, tag).map((m, i) => ({ ...m, invoiceNumber: `${cycle}-${numbers[i]}`, billingCycleId: cycle }));
+    const tried: string[] = [];
+    const write = (parts: ReturnType<typeof invoiced>[], logs: ReturnType<typeof log>[] = []) => {
+      tried.push(...parts.flat().map((m) => m.id));
+      return outbox.writeParts(parts.map((messages, i) => ({ messages, logs: i === 0 ? logs : [] })));
+    };
+
+    expect(await write([invoiced(['A', 'B'], 'first')])).toEqual({ inserted: 2 });
+    // B was queued before, C comes twice (in two parts), D is new: C and D are written, and the logs with them.
+    expect(await write([invoiced(['B', 'C'], 'again a'), invoiced(['C', 'D'], 'again b')], [log(`dup: ${cycle} kept`)])).toEqual({ inserted: 2 });
+    // Twice in one part.
+    expect(await write([invoiced(['E', 'E'], 'twice')])).toEqual({ inserted: 1 });
+    // Two writes at the same time, overlapping on G and H: each invoice once between them.
+    const [x, y] = await Promise.all([write([invoiced(['F', 'G', 'H'], 'x')]), write([invoiced(['G', 'H', 'I'], 'y')])]);
+    expect(x.inserted + y.inserted).toBe(4);
+
+    const stored = await herald.handle.prepared<{ id: string; invoice_number: string }>(
+      'test_cycle_rows',
+      'select id, invoice_number from messages where billing_cycle_id = $1 order by invoice_number',
+      [cycle],
+    );
+    expect(stored.map((r) => r.invoice_number)).toEqual(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I'].map((n) => `${cycle}-${n}`));
+    // Every stored message has exactly one fan-out job, and no job names a message left out.
+    const jobs = (await fanOutJobsOf(tried)).flatMap((j) => j.ids);
+    expect(jobs.sort()).toEqual(stored.map((r) => r.id).sort());
+    const logs = await herald.handle.prepared<{ n: number }>('test_dup_logs', 'select count(*)::int as n from delivery_logs where reason = $1', [`dup: ${cycle} kept`]);
+    expect(logs[0].n).toBe(1);
   });
 
   it("runs a transaction's statements one after another in the order given, without leaning on pg's deprecated query queue", async () => {

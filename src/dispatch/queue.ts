@@ -53,6 +53,15 @@ export interface FanOutJob {
 
 type QueueJob = DispatchJob | FanOutJob;
 
+/** A bulk write's part as sent: the messages' columns and the logs' JSON rows. */
+interface Built {
+  columns: ColumnArrays;
+  logs: string;
+}
+
+/** PostgreSQL's SQLSTATE for a row a unique index refuses. */
+const UNIQUE_VIOLATION = '23505';
+
 export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUrl?: string): Promise<PgBoss> {
   const common = {
     schema: 'pgboss',
@@ -89,7 +98,7 @@ export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUr
 export class QueueOutbox implements Outbox {
   private boss?: PgBoss;
   private rowsStatement?: string;
-  private bulkStatement?: (columns: ColumnArrays) => string;
+  private bulkStatement?: (columns: ColumnArrays, existing: 'fail' | 'skip') => string;
 
   constructor(private readonly handle: DatabaseHandle) {}
 
@@ -115,16 +124,16 @@ export class QueueOutbox implements Outbox {
       ${ctes}
       select (select coalesce(json_agg(r), '[]'::json) from msg r) as messages, (select coalesce(json_agg(r), '[]'::json) from logs r) as logs
        where ${forced}`;
-    const bulkInsert = (columns: ColumnArrays) =>
+    const bulkInsert = (columns: ColumnArrays, existing: 'fail' | 'skip') =>
       columns.names.length === 0
         ? `select null::uuid as id, null::timestamptz as scheduled_at where false` // only refusals to log
         : `insert into messages (${columns.names.join(', ')})
         select ${columns.types.map((type, i) => (columns.same[i] ? `$${i + 2}::${type}` : `c${i}`)).join(', ')}
           from unnest(${columns.types.flatMap((type, i) => (columns.same[i] ? [] : [`$${i + 2}::${type}[]`])).join(', ')})
             as c(${columns.types.flatMap((_, i) => (columns.same[i] ? [] : [`c${i}`])).join(', ')})
-        on conflict do nothing returning id, scheduled_at`;
-    this.bulkStatement = (columns) => `
-      with msg as (${bulkInsert(columns)}),
+        ${existing === 'skip' ? 'on conflict do nothing' : ''} returning id, scheduled_at`;
+    this.bulkStatement = (columns, existing) => `
+      with msg as (${bulkInsert(columns, existing)}),
       logs as (${q.insertLogsText(1)}),
       jobs as (${fanOutJobs}),
       ${ctes}
@@ -150,32 +159,57 @@ export class QueueOutbox implements Outbox {
    * Bulk writes (a billing cycle): each part is one statement (columns as arrays, a
    * FanOutJob per MESSAGES_PER_FAN_OUT_JOB messages), all in one transaction. A part is
    * sent as soon as it is built, so PostgreSQL writes it while the next one is built.
+   *
+   * A message the unique indexes refuse (an invoice queued by an earlier call of the
+   * cycle, by one running at the same time, or twice in this one) is left out. The first
+   * attempt writes plainly: PostgreSQL's `on conflict do nothing` checks every unique
+   * index before each row and confirms it after (measured: ~15 % of the statement, 10,000
+   * invoices). Only when that attempt meets an existing row is it rolled back and the
+   * parts, kept as built, written again with the conflicting rows left out.
    */
   async writeParts(parts: Iterable<NewMessages>): Promise<{ inserted: number }> {
+    const built: Built[] = [];
+    try {
+      return await this.writeBuilt('fail', built, parts);
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      return this.writeBuilt('skip', built);
+    }
+  }
+
+  /** One transaction of bulk statements: `parts` built (into `built`) as they go out, else `built` again. */
+  private async writeBuilt(existing: 'fail' | 'skip', built: Built[], parts?: Iterable<NewMessages>): Promise<{ inserted: number }> {
     const statement = this.bulkStatement;
     if (!statement) throw new Error('the dispatch queue is not running yet');
     return this.handle.inTransaction(async (run) => {
       const writes: Promise<{ inserted: number }[]>[] = [];
+      const send = ({ columns, logs }: Built) => {
+        const text = statement(columns, existing);
+        const name = `herald_bulk_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+        writes.push(run<{ inserted: number }>(name, text, [logs, ...columns.values]));
+      };
       let unbuilt: { error: unknown } | undefined;
-      try {
-        for (const part of parts) {
-          const columns = toColumnArrays(messages, part.messages);
-          const text = statement(columns);
-          const name = `herald_bulk_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
-          writes.push(run<{ inserted: number }>(name, text, [toJsonRows(deliveryLogs, part.logs ?? []), ...columns.values]));
-          // A turn of the event loop: the statement goes out on the socket before the next part is built.
-          await new Promise((resolve) => setImmediate(resolve));
+      if (!parts) built.forEach(send);
+      else {
+        try {
+          for (const part of parts) {
+            built.push({ columns: toColumnArrays(messages, part.messages), logs: toJsonRows(deliveryLogs, part.logs ?? []) });
+            send(built[built.length - 1]);
+            // A turn of the event loop: the statement goes out on the socket before the next part is built.
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        } catch (error) {
+          unbuilt = { error };
         }
-      } catch (error) {
-        unbuilt = { error };
       }
       // Every statement sent is waited for, even when building a later part failed.
+      const results = await Promise.allSettled(writes);
+      if (unbuilt) throw unbuilt.error;
       let inserted = 0;
-      for (const write of await Promise.allSettled(writes)) {
+      for (const write of results) {
         if (write.status === 'rejected') throw write.reason;
         inserted += Number(write.value[0].inserted);
       }
-      if (unbuilt) throw unbuilt.error;
       return { inserted };
     });
   }
