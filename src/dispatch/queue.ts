@@ -97,7 +97,7 @@ export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUr
  */
 export class QueueOutbox implements Outbox {
   private boss?: PgBoss;
-  private rowsStatement?: string;
+  private rowsStatement?: (existing: 'fail' | 'skip') => string;
   private bulkStatement?: (columns: ColumnArrays, existing: 'fail' | 'skip') => string;
 
   constructor(private readonly handle: DatabaseHandle) {}
@@ -117,8 +117,8 @@ export class QueueOutbox implements Outbox {
     // every row back. writeParts (bulk): $1 logs as JSON, the messages' columns from $2 on
     // (so the text depends on the columns given), a FanOutJob per MESSAGES_PER_FAN_OUT_JOB
     // messages due at the same time, only the count back.
-    this.rowsStatement = `
-      with msg as (${q.insertMessagesText(1)}),
+    this.rowsStatement = (existing) => `
+      with msg as (${q.insertMessagesText(1, existing)}),
       logs as (${q.insertLogsText(2)}),
       jobs as (${oneJobEach}),
       ${ctes}
@@ -222,7 +222,11 @@ export class QueueOutbox implements Outbox {
 
   private async run(batches: NewMessages[]): Promise<WrittenMessages[]> {
     if (!this.rowsStatement) throw new Error('the dispatch queue is not running yet');
-    const [row] = await this.handle.prepared<{ messages: unknown; logs: unknown }>('herald_accept_rows', this.rowsStatement, [
+    // Only a message with an idempotency key can meet an existing row (ids are new, and a
+    // single invoice DM has no cycle): without one, no on conflict clause, which PostgreSQL
+    // pays for on every row (a check of each unique index before, a confirmation after).
+    const existing = batches.some((b) => b.messages.some((m) => m.idempotencyKey)) ? 'skip' : 'fail';
+    const [row] = await this.handle.prepared<{ messages: unknown; logs: unknown }>(`herald_accept_rows_${existing}`, this.rowsStatement(existing), [
       toJsonRows(messages, batches.flatMap((b) => b.messages)),
       toJsonRows(deliveryLogs, batches.flatMap((b) => b.logs ?? [])),
     ]);

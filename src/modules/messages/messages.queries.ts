@@ -36,11 +36,12 @@ export function messagesByIds(ex: Executor, tenantId: string, ids: readonly stri
 
 /**
  * A batch of messages as one INSERT (all rows in one JSON parameter `$n`, any size), for
- * use as a CTE: a row the unique indexes refuse (idempotency key, invoice once per cycle)
- * is skipped; the inserted rows are returned.
+ * use as a CTE; the inserted rows are returned. A row the unique indexes refuse
+ * (idempotency key, invoice once per cycle) is skipped with `existing: 'skip'`, and fails
+ * the statement with 'fail' (no on conflict clause, cheaper when no row can conflict).
  */
-export function insertMessagesText(param: number): string {
-  return `insert into messages select * from json_populate_recordset(null::messages, $${param}::json) on conflict do nothing returning *`;
+export function insertMessagesText(param: number, existing: 'fail' | 'skip'): string {
+  return `insert into messages select * from json_populate_recordset(null::messages, $${param}::json) ${existing === 'skip' ? 'on conflict do nothing ' : ''}returning *`;
 }
 
 /** Delivery logs as one INSERT (one JSON parameter `$n`), for use as a CTE. */
