@@ -556,6 +556,26 @@ describe('notifyBillingCycle', () => {
     expect(dmsTo(awkward.userId!).map((d) => d.text)).toEqual([text]);
   });
 
+  it('queues each invoice once when calls of one cycle overlap, at the same time or one after the other, and a customer gets one DM per invoice', async () => {
+    const people = await Promise.all([customer(), customer(), customer()]);
+    const cycleId = `overlap-${randomBytes(4).toString('hex')}`;
+    const items = Array.from({ length: 30 }, (_, i) => ({ customerId: people[i % 3].id, invoice: invoiceOf() }));
+    const messagesBefore = await countMessages();
+
+    // Two calls at once sharing invoices 10–19, then a retry of the whole cycle with the same invoice given twice.
+    const [first, second] = await Promise.all([notify({ cycleId, invoices: items.slice(0, 20) }), notify({ cycleId, invoices: items.slice(10) })]);
+    expect([first.userErrors, second.userErrors]).toEqual([[], []]);
+    expect(first.queued + second.queued).toBe(30);
+    expect(await notify({ cycleId, invoices: [...items, items[0]] })).toEqual({ cycleId, queued: 0, rejected: 0, userErrors: [] });
+    expect(await countMessages()).toBe(messagesBefore + 30);
+    for (const item of items) expect(await countMessages({ invoiceNumber: item.invoice.number })).toBe(1);
+
+    await waitUntil('the cycle to settle', async () => (await countMessages({ channel: ['TWITTER_DM'], status: ['QUEUED', 'SENDING'] })) === 0);
+    for (const p of people) expect(dmsTo(p.userId!)).toHaveLength(10);
+    const texts = people.flatMap((p) => dmsTo(p.userId!).map((d) => d.text));
+    for (const item of items) expect(texts.filter((t) => t.includes(item.invoice.number))).toHaveLength(1);
+  });
+
   it('writes a cycle whose invoices are all refused as FAILURE logs only: nothing queued, nothing sent', async () => {
     const nohandle = await customer({ handle: null, displayName: 'Handleless Hilda' });
     const cycleId = `refused-${randomBytes(4).toString('hex')}`;
