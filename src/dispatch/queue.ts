@@ -97,8 +97,8 @@ export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUr
  */
 export class QueueOutbox implements Outbox {
   private boss?: PgBoss;
-  private rowsStatement?: (existing: 'fail' | 'skip') => string;
-  private bulkStatement?: (columns: ColumnArrays, existing: 'fail' | 'skip') => string;
+  private rowsStatement?: (existing: q.OnExisting) => string;
+  private bulkStatement?: (columns: ColumnArrays, existing: q.OnExisting) => string;
 
   constructor(private readonly handle: DatabaseHandle) {}
 
@@ -124,7 +124,7 @@ export class QueueOutbox implements Outbox {
       ${ctes}
       select (select coalesce(json_agg(r), '[]'::json) from msg r) as messages, (select coalesce(json_agg(r), '[]'::json) from logs r) as logs
        where ${forced}`;
-    const bulkInsert = (columns: ColumnArrays, existing: 'fail' | 'skip') =>
+    const bulkInsert = (columns: ColumnArrays, existing: q.OnExisting) =>
       columns.names.length === 0
         ? `select null::uuid as id, null::timestamptz as scheduled_at where false` // only refusals to log
         : `insert into messages (${columns.names.join(', ')})
@@ -162,9 +162,8 @@ export class QueueOutbox implements Outbox {
    *
    * A message the unique indexes refuse (an invoice queued by an earlier call of the
    * cycle, by one running at the same time, or twice in this one) is left out. The first
-   * attempt writes plainly: PostgreSQL's `on conflict do nothing` checks every unique
-   * index before each row and confirms it after (measured: ~15 % of the statement, 10,000
-   * invoices). Only when that attempt meets an existing row is it rolled back and the
+   * attempt writes without `on conflict` (measured, 10,000 invoices: PostgreSQL per call
+   * 416 / 434 → 260 / 295 ms); only when it meets an existing row is it rolled back and the
    * parts, kept as built, written again with the conflicting rows left out.
    */
   async writeParts(parts: Iterable<NewMessages>): Promise<{ inserted: number }> {
@@ -178,7 +177,7 @@ export class QueueOutbox implements Outbox {
   }
 
   /** One transaction of bulk statements: `parts` built (into `built`) as they go out, else `built` again. */
-  private async writeBuilt(existing: 'fail' | 'skip', built: Built[], parts?: Iterable<NewMessages>): Promise<{ inserted: number }> {
+  private async writeBuilt(existing: q.OnExisting, built: Built[], parts?: Iterable<NewMessages>): Promise<{ inserted: number }> {
     const statement = this.bulkStatement;
     if (!statement) throw new Error('the dispatch queue is not running yet');
     return this.handle.inTransaction(async (run) => {
@@ -223,9 +222,8 @@ export class QueueOutbox implements Outbox {
   private async run(batches: NewMessages[]): Promise<WrittenMessages[]> {
     if (!this.rowsStatement) throw new Error('the dispatch queue is not running yet');
     // Only a message with an idempotency key can meet an existing row (ids are new, and a
-    // single invoice DM has no cycle): without one, no on conflict clause, which PostgreSQL
-    // pays for on every row (a check of each unique index before, a confirmation after).
-    const existing = batches.some((b) => b.messages.some((m) => m.idempotencyKey)) ? 'skip' : 'fail';
+    // single invoice DM has no cycle): without one, no on conflict clause.
+    const existing: q.OnExisting = batches.some((b) => b.messages.some((m) => m.idempotencyKey)) ? 'skip' : 'fail';
     const [row] = await this.handle.prepared<{ messages: unknown; logs: unknown }>(`herald_accept_rows_${existing}`, this.rowsStatement(existing), [
       toJsonRows(messages, batches.flatMap((b) => b.messages)),
       toJsonRows(deliveryLogs, batches.flatMap((b) => b.logs ?? [])),

@@ -35,12 +35,18 @@ export function messagesByIds(ex: Executor, tenantId: string, ids: readonly stri
 }
 
 /**
- * A batch of messages as one INSERT (all rows in one JSON parameter `$n`, any size), for
- * use as a CTE; the inserted rows are returned. A row the unique indexes refuse
- * (idempotency key, invoice once per cycle) is skipped with `existing: 'skip'`, and fails
- * the statement with 'fail' (no on conflict clause, cheaper when no row can conflict).
+ * What an insert does with a row the unique indexes refuse (idempotency key, invoice once
+ * per cycle): 'skip' leaves it out (on conflict do nothing), 'fail' fails the statement.
+ * 'fail' is the cheaper one where no row can conflict: PostgreSQL checks every unique index
+ * before each row of an on-conflict insert and confirms the row after.
  */
-export function insertMessagesText(param: number, existing: 'fail' | 'skip'): string {
+export type OnExisting = 'fail' | 'skip';
+
+/**
+ * A batch of messages as one INSERT (all rows in one JSON parameter `$n`, any size), for
+ * use as a CTE; the inserted rows are returned.
+ */
+export function insertMessagesText(param: number, existing: OnExisting): string {
   return `insert into messages select * from json_populate_recordset(null::messages, $${param}::json) ${existing === 'skip' ? 'on conflict do nothing ' : ''}returning *`;
 }
 
