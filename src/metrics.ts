@@ -28,6 +28,12 @@ export function createMetrics(queueDepth?: () => Promise<number>) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    billingWrites: new Counter({
+      name: 'herald_billing_cycle_writes_total',
+      help: 'notifyBillingCycle writes by attempts: 1, or 2 when invoices of the call were queued already (a re-sent or overlapping call of the cycle) and the write ran again leaving them out',
+      labelNames: ['attempts'] as const,
+      registers: [registry],
+    }),
     messages: new Counter({
       name: 'herald_messages_total',
       help: 'Messages entering each status, by channel',

@@ -184,7 +184,7 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
     // Three parts: all written, counted together; a job per 100 messages of each part.
     const good = [part(150, 'good a'), part(1, 'good b'), part(120, 'good c')];
     const written = await outbox.writeParts(good.map((messages, i) => ({ messages, logs: i === 1 ? [log('parts: refused one')] : [] })));
-    expect(written).toEqual({ inserted: 271 });
+    expect(written).toEqual({ inserted: 271, rewritten: false });
     const goodIds = good.flat().map((m) => m.id);
     expect(await count(goodIds)).toBe(271);
     expect((await fanOutJobsOf(goodIds)).map((j) => j.ids.length).sort((a, b) => a - b)).toEqual([1, 20, 50, 100, 100]);
@@ -208,7 +208,7 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
     expect(logs.map((l) => l.reason)).toEqual(['parts: refused one']);
 
     // The connection went back to the pool in working order: the next bulk write succeeds.
-    expect(await outbox.writeParts([{ messages: part(3, 'after') }])).toEqual({ inserted: 3 });
+    expect(await outbox.writeParts([{ messages: part(3, 'after') }])).toEqual({ inserted: 3, rewritten: false });
   });
 
   it('leaves out an invoice the cycle has queued already (by an earlier write, at the same time, or twice in this one) and writes the rest once, each with its job', async () => {
@@ -221,14 +221,16 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
       return outbox.writeParts(parts.map((messages, i) => ({ messages, logs: i === 0 ? logs : [] })));
     };
 
-    expect(await write([invoiced(['A', 'B'], 'first')])).toEqual({ inserted: 2 });
+    expect(await write([invoiced(['A', 'B'], 'first')])).toEqual({ inserted: 2, rewritten: false });
     // B was queued before, C comes twice (in two parts), D is new: C and D are written, and the logs with them.
-    expect(await write([invoiced(['B', 'C'], 'again a'), invoiced(['C', 'D'], 'again b')], [log(`dup: ${cycle} kept`)])).toEqual({ inserted: 2 });
+    expect(await write([invoiced(['B', 'C'], 'again a'), invoiced(['C', 'D'], 'again b')], [log(`dup: ${cycle} kept`)])).toEqual({ inserted: 2, rewritten: true });
     // Twice in one part.
-    expect(await write([invoiced(['E', 'E'], 'twice')])).toEqual({ inserted: 1 });
+    expect(await write([invoiced(['E', 'E'], 'twice')])).toEqual({ inserted: 1, rewritten: true });
     // Two writes at the same time, overlapping on G and H: each invoice once between them.
     const [x, y] = await Promise.all([write([invoiced(['F', 'G', 'H'], 'x')]), write([invoiced(['G', 'H', 'I'], 'y')])]);
     expect(x.inserted + y.inserted).toBe(4);
+    // The one that came second met the other's rows.
+    expect([x.rewritten, y.rewritten].sort()).toEqual([false, true]);
 
     const stored = await herald.handle.prepared<{ id: string; invoice_number: string }>(
       'test_cycle_rows',

@@ -165,6 +165,13 @@ const dmRequestsTo = (userId: string): TwitterFakeRequest[] => fake.requests.fil
 const lookupRequestsOf = (handle: string): TwitterFakeRequest[] => fake.requests.filter((r) => r.method === 'GET' && r.path === `/2/users/by/username/${handle}`);
 const isDmRequest = (r: TwitterFakeRequest) => r.method === 'POST' && r.path.startsWith('/2/dm_conversations/with/');
 
+/** herald_billing_cycle_writes_total{attempts} on /metrics. */
+async function billingWrites(attempts: '1' | '2'): Promise<number> {
+  const text = await (await fetch(`${herald.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`herald_billing_cycle_writes_total{attempts="${attempts}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
 /** Rejection logs of a billing cycle (their reasons name it), oldest first. */
 async function cycleFailures(cycleId: string): Promise<Log[]> {
   const out: Log[] = [];
@@ -561,6 +568,7 @@ describe('notifyBillingCycle', () => {
     const cycleId = `overlap-${randomBytes(4).toString('hex')}`;
     const items = Array.from({ length: 30 }, (_, i) => ({ customerId: people[i % 3].id, invoice: invoiceOf() }));
     const messagesBefore = await countMessages();
+    const writesBefore = { once: await billingWrites('1'), twice: await billingWrites('2') };
 
     // Two calls at once sharing invoices 10–19, then a retry of the whole cycle with the same invoice given twice.
     const [first, second] = await Promise.all([notify({ cycleId, invoices: items.slice(0, 20) }), notify({ cycleId, invoices: items.slice(10) })]);
@@ -569,6 +577,8 @@ describe('notifyBillingCycle', () => {
     expect(await notify({ cycleId, invoices: [...items, items[0]] })).toEqual({ cycleId, queued: 0, rejected: 0, userErrors: [] });
     expect(await countMessages()).toBe(messagesBefore + 30);
     for (const item of items) expect(await countMessages({ invoiceNumber: item.invoice.number })).toBe(1);
+    // On /metrics: the first of the overlapping calls wrote once; the other and the retry met queued invoices and wrote again.
+    expect({ once: await billingWrites('1'), twice: await billingWrites('2') }).toEqual({ once: writesBefore.once + 1, twice: writesBefore.twice + 2 });
 
     await waitUntil('the cycle to settle', async () => (await countMessages({ channel: ['TWITTER_DM'], status: ['QUEUED', 'SENDING'] })) === 0);
     for (const p of people) expect(dmsTo(p.userId!)).toHaveLength(10);

@@ -10,7 +10,7 @@ import { type ColumnArrays, fromJsonRow, jsonValue, toColumnArrays, toJsonRows }
 import { naturalBatches } from '../lib/batching.js';
 import { deliveryLogs, messages } from '../db/schema/index.js';
 import * as q from '../modules/messages/messages.queries.js';
-import type { NewMessages, Outbox, WrittenMessages } from '../modules/messages/messages.service.js';
+import type { BulkWritten, NewMessages, Outbox, WrittenMessages } from '../modules/messages/messages.service.js';
 import type { Dispatcher } from './dispatcher.js';
 
 export const DISPATCH_QUEUE = 'herald-dispatch';
@@ -166,13 +166,13 @@ export class QueueOutbox implements Outbox {
    * 416 / 434 → 260 / 295 ms); only when it meets an existing row is it rolled back and the
    * parts, kept as built, written again with the conflicting rows left out.
    */
-  async writeParts(parts: Iterable<NewMessages>): Promise<{ inserted: number }> {
+  async writeParts(parts: Iterable<NewMessages>): Promise<BulkWritten> {
     const built: Built[] = [];
     try {
-      return await this.writeBuilt('fail', built, parts);
+      return { ...(await this.writeBuilt('fail', built, parts)), rewritten: false };
     } catch (error) {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
-      return this.writeBuilt('skip', built);
+      return { ...(await this.writeBuilt('skip', built)), rewritten: true };
     }
   }
 

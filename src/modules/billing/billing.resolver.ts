@@ -17,8 +17,9 @@ export class BillingResolver {
   @Authorized(Role.SEND)
   @Mutation(() => NotifyBillingCyclePayload)
   async notifyBillingCycle(@Ctx() ctx: Context, @Arg('input') input: NotifyBillingCycleInput): Promise<NotifyBillingCyclePayload> {
-    const { queued, rejected } = await ctx.services.billing.notifyBillingCycle(tenantOf(ctx), input);
-    ctx.log.info({ cycleId: input.cycleId, queued, rejected }, 'billing cycle notified');
+    const { queued, rejected, rewritten } = await ctx.services.billing.notifyBillingCycle(tenantOf(ctx), input);
+    // rewritten: some invoices were queued already (a re-sent or overlapping call of the cycle), so the write ran twice.
+    ctx.log.info({ cycleId: input.cycleId, queued, rejected, rewritten }, 'billing cycle notified');
     return { cycleId: input.cycleId, queued, rejected, userErrors: [] };
   }
 }

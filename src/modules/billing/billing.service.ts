@@ -54,7 +54,7 @@ export class BillingService {
    * written in multi-row batches with their jobs in one transaction. An invoice already
    * DMed in this cycle is left alone (unique per tenant, cycle and invoice number).
    */
-  async notifyBillingCycle(tenantId: string, input: NotifyBillingCycleInput): Promise<{ queued: number; rejected: number }> {
+  async notifyBillingCycle(tenantId: string, input: NotifyBillingCycleInput): Promise<{ queued: number; rejected: number; rewritten: boolean }> {
     if (input.invoices.length > MAX_INVOICES_PER_CYCLE_CALL) {
       throw invalid(
         ['input', 'invoices'],
@@ -67,9 +67,10 @@ export class BillingService {
     const routes = await this.messagesService.routesOf(tenantId, ids, 'TWITTER_DM');
 
     const tally = { rejected: 0 };
-    const { inserted: queued } = await this.outbox.writeParts(this.parts(tenantId, cycleId, input.invoices, routes, tally));
+    const { inserted: queued, rewritten } = await this.outbox.writeParts(this.parts(tenantId, cycleId, input.invoices, routes, tally));
     if (queued > 0) this.metrics.messages.inc({ channel: 'TWITTER_DM', status: 'QUEUED' }, queued);
-    return { queued, rejected: tally.rejected };
+    this.metrics.billingWrites.inc({ attempts: rewritten ? '2' : '1' });
+    return { queued, rejected: tally.rejected, rewritten };
   }
 
   /**

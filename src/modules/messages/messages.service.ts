@@ -37,11 +37,17 @@ export interface Outbox {
   write(batch: NewMessages): Promise<WrittenMessages>;
   /**
    * A bulk write given in parts, each part built while the one before it is being
-   * written; every part commits or none does. Only how many messages were inserted.
+   * written; every part commits or none does. How many messages were inserted, and whether
+   * the write met messages already there (left out) and so was written a second time.
    */
-  writeParts(parts: Iterable<NewMessages>): Promise<{ inserted: number }>;
+  writeParts(parts: Iterable<NewMessages>): Promise<BulkWritten>;
   /** Jobs for existing messages, inside the caller's transaction. */
   enqueue(tx: Executor, jobs: { messageId: string; startAfter?: Date; attempt?: number; slotAt?: string; rateLimited?: number }[]): Promise<void>;
+}
+
+export interface BulkWritten {
+  inserted: number;
+  rewritten: boolean;
 }
 
 export function maskDestination(channel: ChannelValue, destination: string): string {
