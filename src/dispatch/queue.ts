@@ -131,7 +131,7 @@ export class QueueOutbox implements Outbox {
         select ${columns.types.map((type, i) => (columns.same[i] ? `$${i + 2}::${type}` : `c${i}`)).join(', ')}
           from unnest(${columns.types.flatMap((type, i) => (columns.same[i] ? [] : [`$${i + 2}::${type}[]`])).join(', ')})
             as c(${columns.types.flatMap((_, i) => (columns.same[i] ? [] : [`c${i}`])).join(', ')})
-        ${existing === 'skip' ? 'on conflict do nothing' : ''} returning id, scheduled_at`;
+        ${q.onExistingClause(existing)} returning id, scheduled_at`;
     this.bulkStatement = (columns, existing) => `
       with msg as (${bulkInsert(columns, existing)}),
       logs as (${q.insertLogsText(1)}),
@@ -168,38 +168,38 @@ export class QueueOutbox implements Outbox {
    */
   async writeParts(parts: Iterable<NewMessages>): Promise<BulkWritten> {
     const built: Built[] = [];
+    function* building(): Generator<Built> {
+      for (const part of parts) {
+        const next = { columns: toColumnArrays(messages, part.messages), logs: toJsonRows(deliveryLogs, part.logs ?? []) };
+        built.push(next);
+        yield next;
+      }
+    }
     try {
-      return { ...(await this.writeBuilt('fail', built, parts)), rewritten: false };
+      return { ...(await this.writeBuilt('fail', building())), rewritten: false };
     } catch (error) {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
       return { ...(await this.writeBuilt('skip', built)), rewritten: true };
     }
   }
 
-  /** One transaction of bulk statements: `parts` built (into `built`) as they go out, else `built` again. */
-  private async writeBuilt(existing: q.OnExisting, built: Built[], parts?: Iterable<NewMessages>): Promise<{ inserted: number }> {
+  /** One transaction of bulk statements, each part sent as soon as the iterable gives it. */
+  private async writeBuilt(existing: q.OnExisting, parts: Iterable<Built>): Promise<{ inserted: number }> {
     const statement = this.bulkStatement;
     if (!statement) throw new Error('the dispatch queue is not running yet');
     return this.handle.inTransaction(async (run) => {
       const writes: Promise<{ inserted: number }[]>[] = [];
-      const send = ({ columns, logs }: Built) => {
-        const text = statement(columns, existing);
-        const name = `herald_bulk_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
-        writes.push(run<{ inserted: number }>(name, text, [logs, ...columns.values]));
-      };
       let unbuilt: { error: unknown } | undefined;
-      if (!parts) built.forEach(send);
-      else {
-        try {
-          for (const part of parts) {
-            built.push({ columns: toColumnArrays(messages, part.messages), logs: toJsonRows(deliveryLogs, part.logs ?? []) });
-            send(built[built.length - 1]);
-            // A turn of the event loop: the statement goes out on the socket before the next part is built.
-            await new Promise((resolve) => setImmediate(resolve));
-          }
-        } catch (error) {
-          unbuilt = { error };
+      try {
+        for (const { columns, logs } of parts) {
+          const text = statement(columns, existing);
+          const name = `herald_bulk_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+          writes.push(run<{ inserted: number }>(name, text, [logs, ...columns.values]));
+          // A turn of the event loop: the statement goes out on the socket before the next part is built.
+          await new Promise((resolve) => setImmediate(resolve));
         }
+      } catch (error) {
+        unbuilt = { error };
       }
       // Every statement sent is waited for, even when building a later part failed.
       const results = await Promise.allSettled(writes);

@@ -42,12 +42,17 @@ export function messagesByIds(ex: Executor, tenantId: string, ids: readonly stri
  */
 export type OnExisting = 'fail' | 'skip';
 
+/** The clause of an insert into messages that says what OnExisting says. */
+export function onExistingClause(existing: OnExisting): string {
+  return existing === 'skip' ? 'on conflict do nothing' : '';
+}
+
 /**
  * A batch of messages as one INSERT (all rows in one JSON parameter `$n`, any size), for
  * use as a CTE; the inserted rows are returned.
  */
 export function insertMessagesText(param: number, existing: OnExisting): string {
-  return `insert into messages select * from json_populate_recordset(null::messages, $${param}::json) ${existing === 'skip' ? 'on conflict do nothing ' : ''}returning *`;
+  return `insert into messages select * from json_populate_recordset(null::messages, $${param}::json) ${onExistingClause(existing)} returning *`;
 }
 
 /** Delivery logs as one INSERT (one JSON parameter `$n`), for use as a CTE. */
