@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
-import { type RunningHerald, startHerald } from '../../src/herald.js';
+import { type Role, type RunningHerald, startHerald } from '../../src/herald.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -25,14 +25,15 @@ export interface TestHerald extends RunningHerald {
   stop(): Promise<void>;
 }
 
-export async function startTestHerald(options: { env?: Record<string, string>; database?: TestDatabase } = {}): Promise<TestHerald> {
+/** `role: 'api'` starts no worker: what it accepts stays QUEUED. */
+export async function startTestHerald(options: { env?: Record<string, string>; database?: TestDatabase; role?: Role } = {}): Promise<TestHerald> {
   const database = options.database ?? (await createTestDatabase());
   const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
   const secretKey = randomBytes(32).toString('hex');
-  return boot(database, adminKey, { HERALD_SECRET_KEY: secretKey, ...options.env });
+  return boot(database, adminKey, { HERALD_SECRET_KEY: secretKey, ...options.env }, options.role);
 }
 
-async function boot(database: TestDatabase, adminKey: string, env: Record<string, string>): Promise<TestHerald> {
+async function boot(database: TestDatabase, adminKey: string, env: Record<string, string>, role: Role = 'all'): Promise<TestHerald> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -48,7 +49,7 @@ async function boot(database: TestDatabase, adminKey: string, env: Record<string
     ...database.env,
     ...env,
   });
-  const herald = await startHerald(config, createLogger(config.logLevel, sink));
+  const herald = await startHerald(config, createLogger(config.logLevel, sink), role);
 
   const gql = async (query: string, variables?: Record<string, unknown>, key: string | null = adminKey): Promise<GqlResult> => {
     const response = await fetch(`${herald.url}/graphql`, {
@@ -68,7 +69,7 @@ async function boot(database: TestDatabase, adminKey: string, env: Record<string
     gql,
     async restart(next = env) {
       await herald.close();
-      return boot(database, adminKey, next);
+      return boot(database, adminKey, next, role);
     },
     async stop() {
       await herald.close();

@@ -1,7 +1,7 @@
-import { and, count, desc, eq, gte, inArray, lt } from 'drizzle-orm';
+import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
-import type { DatabaseHandle, Executor } from '../../db/client.js';
-import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages } from '../../db/schema/index.js';
+import type { Database, DatabaseHandle, Executor } from '../../db/client.js';
+import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages, tenants } from '../../db/schema/index.js';
 import { arrayLiteral, fromJsonRow, jsonValue, toJsonRows } from '../../db/json-rows.js';
 import { uuidv7Floor } from '../../lib/ids.js';
 import type { GatewayRow } from '../gateways/gateways.queries.js';
@@ -268,9 +268,26 @@ export function logsOfMessages(ex: Executor, tenantId: string, messageIds: reado
     .orderBy(deliveryLogs.id);
 }
 
-/** Messages waiting for a worker, for the queue-depth gauge. */
-export async function countWaiting(ex: Executor): Promise<number> {
-  const [row] = await ex.select({ n: count() }).from(messages).where(eq(messages.status, 'QUEUED'));
-  return row.n;
+/**
+ * Messages waiting for a worker, for the queue-depth gauge: run at every /metrics scrape,
+ * so its cost must follow the QUEUED messages, not every message ever sent. Counted per
+ * tenant on (tenant_id, status, id): a count over status alone has no index to start from
+ * and scans the whole table (measured in the soak: 55 ms at 120,000 messages, 100 ms at
+ * 240,000, on parallel workers taking both cores; this form 8 ms with 2,000 QUEUED).
+ */
+export function waitingStatement(ex: Executor) {
+  const queuedOfTenant = sql`(select count(*) from ${messages} where ${messages.tenantId} = ${tenants.id} and ${messages.status} = 'QUEUED')`;
+  return ex.select({ n: sql<number>`coalesce(sum(${queuedOfTenant}), 0)::int` }).from(tenants);
 }
 
+/**
+ * The gauge's count. JIT off: the planner's guess for a never-analyzed tenants table (960
+ * rows) prices the per-tenant counts past jit_above_cost, and compiling them took ~400 ms.
+ */
+export async function countWaiting(db: Database): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`set local jit = off`);
+    const [row] = await waitingStatement(tx);
+    return Number(row.n);
+  });
+}
