@@ -19,6 +19,7 @@ import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/he
 import { waitForMessageStatus, waitUntil } from './helpers/wait.js';
 import { createPostgresDatabase, type HeraldProcess, killAll, spawnHerald } from './helpers/process.js';
 import type { LogBase } from './helpers/api-types.js';
+import { rowsOf } from './helpers/database.js';
 
 const PUBLIC_URL = 'https://herald.example.test';
 const STATUS_PATH = '/webhooks/twilio/status';
@@ -119,10 +120,6 @@ async function getMessage(id: string, key?: string): Promise<Message> {
 /** Polls `message(id)` until its status is one of `statuses`; fails with the last state seen otherwise. */
 const waitForStatus = (id: string, statuses: string | string[], options: { timeoutMs?: number; key?: string } = {}) =>
   waitForMessageStatus(getMessage, id, statuses, options);
-
-function rowsOf(result: unknown): Record<string, unknown>[] {
-  return Array.isArray(result) ? result : ((result as { rows: Record<string, unknown>[] }).rows ?? []);
-}
 
 async function smsClient(phone = freshPhone(), key?: string) {
   return buildRecipient(herald, { kind: 'CLIENT', phone }, key);

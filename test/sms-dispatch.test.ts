@@ -11,6 +11,7 @@ import { buildRecipient, buildTenant } from './helpers/factories.js';
 import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { pause, waitForMessageStatus, waitUntil } from './helpers/wait.js';
 import type { GatewayRef, LogBase, UserError } from './helpers/api-types.js';
+import { rowsOf } from './helpers/database.js';
 
 const PUBLIC_URL = 'https://herald.example.test';
 const SMS_FROM = '+15005550006';
@@ -116,10 +117,6 @@ async function messageCount(key?: string): Promise<number> {
 const requestsTo = (phone: string): TwilioFakeRequest[] => fake.requests.filter((r) => r.form.To === phone);
 const basic = (account: { accountSid: string; authToken: string }) => `Basic ${Buffer.from(`${account.accountSid}:${account.authToken}`).toString('base64')}`;
 const digitsOf = (phone: string) => phone.replace(/^\+/, '');
-
-function rowsOf(result: unknown): Record<string, unknown>[] {
-  return Array.isArray(result) ? result : ((result as { rows: Record<string, unknown>[] }).rows ?? []);
-}
 
 /** The states of the queue jobs of a message (read from pg-boss's own table). */
 async function jobStates(messageId: string): Promise<string[]> {

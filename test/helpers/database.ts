@@ -38,3 +38,8 @@ export async function createTestDatabase(postgresUrl = process.env.DATABASE_URL)
     },
   };
 }
+
+/** The rows of a raw `db.execute(sql…)`: node-postgres and PGlite shape the result differently. */
+export function rowsOf(result: unknown): Record<string, unknown>[] {
+  return Array.isArray(result) ? result : ((result as { rows: Record<string, unknown>[] }).rows ?? []);
+}
