@@ -9,6 +9,7 @@ import { buildHeraldSchema } from '../src/graphql/schema.js';
 import { buildApiKey, buildRecipient, buildTenant } from './helpers/factories.js';
 import { type GqlResult, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { waitForMessageStatus } from './helpers/wait.js';
+import { scrapeMetric } from './helpers/metrics.js';
 
 const BASE_ENV = { HERALD_SECRET_KEY: randomBytes(32).toString('hex') };
 
@@ -27,11 +28,7 @@ const MESSAGE = `query($id: ID!, $withLogs: Boolean!) {
   }
 }`;
 
-async function compiledCount(outcome: CompileOutcome): Promise<number> {
-  const text = await (await fetch(`${herald.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`herald_graphql_compiled_operations_total{outcome="${outcome}"}`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+const compiledCount = (outcome: CompileOutcome) => scrapeMetric(herald.url, 'herald_graphql_compiled_operations_total', { outcome });
 
 describe('compiled execution', () => {
   it('answers every operation the same on its first execution (graphql-js), when compiled, and with HERALD_GRAPHQL_JIT=false', async () => {

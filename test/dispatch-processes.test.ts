@@ -11,6 +11,7 @@ import { fakeTwilioAccount, startTwilioFake, type TwilioFake, type TwilioFakeReq
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { createPostgresDatabase, type HeraldProcess, isRunning, jsonLines, killAll, spawnHerald as spawnProcess } from './helpers/process.js';
 import { pause as sleep, waitUntil } from './helpers/wait.js';
+import { scrapeMetric } from './helpers/metrics.js';
 
 const TEST_TIMEOUT_MS = 180_000;
 const SMS_FROM = '+15005550006';
@@ -221,14 +222,6 @@ const bodiesFor = (tag: string, n: number) => {
 const outputOf = (...processes: HeraldProcess[]) =>
   processes.map((p) => `\n--- ${p.name} stdout ---\n${p.stdout().slice(-4000)}\n--- ${p.name} stderr ---\n${p.stderr().slice(-4000)}`).join('');
 
-/** A counter of the process's /metrics, summed over label sets matching `labels`. */
-async function metricSum(url: string, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) && line.includes(labels)) sum += Number(line.split(' ').pop());
-  return sum;
-}
-
 // ---------------------------------------------------------------------------------------
 
 describe('crash safety', () => {
@@ -399,8 +392,8 @@ describe('roles', () => {
       for (const body of bodies) expect(perBody[body], `requests for "${body}"`).toBe(1);
       expect(fake.requests.every((r) => r.form.From === SMS_FROM && r.form.To === '+14155550123')).toBe(true);
       // The worker did the sending.
-      expect(await metricSum(workerUrl, 'herald_messages_total', 'status="SENT"')).toBe(bodies.length);
-      expect(await metricSum(apiUrl, 'herald_messages_total', 'status="SENT"')).toBe(0);
+      expect(await scrapeMetric(workerUrl, 'herald_messages_total', { status: 'SENT' })).toBe(bodies.length);
+      expect(await scrapeMetric(apiUrl, 'herald_messages_total', { status: 'SENT' })).toBe(0);
       expect(isRunning(api) && isRunning(worker)).toBe(true);
     },
     TEST_TIMEOUT_MS,
@@ -451,7 +444,7 @@ describe('two workers and one API on one PostgreSQL', () => {
       expect(notOnce).toEqual([]);
       expect(fake.requests).toHaveLength(SENDS);
 
-      const sentBy = await Promise.all(workerUrls.map((u) => metricSum(u, 'herald_messages_total', 'status="SENT"')));
+      const sentBy = await Promise.all(workerUrls.map((u) => scrapeMetric(u, 'herald_messages_total', { status: 'SENT' })));
       expect(sentBy[0] + sentBy[1]).toBe(SENDS);
       expect(sentBy[0], `worker-1 sent ${sentBy[0]}, worker-2 sent ${sentBy[1]}`).toBeGreaterThan(0);
       expect(sentBy[1], `worker-1 sent ${sentBy[0]}, worker-2 sent ${sentBy[1]}`).toBeGreaterThan(0);

@@ -9,6 +9,7 @@ import { buildRecipient, buildTenant } from './helpers/factories.js';
 import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { pause, waitForMessageStatus, waitUntil } from './helpers/wait.js';
 import type { GatewayRef, LogBase, UserError } from './helpers/api-types.js';
+import { scrapeMetric } from './helpers/metrics.js';
 
 const MAX_ATTEMPTS = 4;
 const envAccount = fakeTwitterAccount();
@@ -166,11 +167,7 @@ const lookupRequestsOf = (handle: string): TwitterFakeRequest[] => fake.requests
 const isDmRequest = (r: TwitterFakeRequest) => r.method === 'POST' && r.path.startsWith('/2/dm_conversations/with/');
 
 /** herald_billing_cycle_writes_total{attempts} on /metrics. */
-async function billingWrites(attempts: '1' | '2'): Promise<number> {
-  const text = await (await fetch(`${herald.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`herald_billing_cycle_writes_total{attempts="${attempts}"}`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+const billingWrites = (attempts: '1' | '2') => scrapeMetric(herald.url, 'herald_billing_cycle_writes_total', { attempts });
 
 /** Rejection logs of a billing cycle (their reasons name it), oldest first. */
 async function cycleFailures(cycleId: string): Promise<Log[]> {

@@ -6,6 +6,7 @@ import { waitingStatement } from '../src/modules/messages/messages.queries.js';
 import { buildRecipient, buildTenant } from './helpers/factories.js';
 import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { rowsOf } from './helpers/database.js';
+import { metric, metricsText } from './helpers/metrics.js';
 
 const SEND = `mutation($input: SendSmsInput!) { sendSms(input: $input) { message { id status } userErrors { code message } } }`;
 const CANCEL = `mutation($input: CancelMessageInput!) { cancelMessage(input: $input) { message { status } userErrors { code } } }`;
@@ -25,10 +26,9 @@ async function send(key: string, input: Record<string, unknown> = {}): Promise<{
 }
 
 async function queueDepth(): Promise<number> {
-  const text = await (await fetch(`${herald.url}/metrics`)).text();
-  const match = /^herald_queue_depth (\S+)$/m.exec(text);
-  if (!match) throw new Error('herald_queue_depth is not on /metrics');
-  return Number(match[1]);
+  const text = await metricsText(herald.url);
+  if (!/^herald_queue_depth /m.test(text)) throw new Error('herald_queue_depth is not on /metrics');
+  return metric(text, 'herald_queue_depth');
 }
 
 describe('herald_queue_depth', () => {

@@ -20,6 +20,7 @@ import { waitForMessageStatus, waitUntil } from './helpers/wait.js';
 import { createPostgresDatabase, type HeraldProcess, killAll, spawnHerald } from './helpers/process.js';
 import type { LogBase } from './helpers/api-types.js';
 import { rowsOf } from './helpers/database.js';
+import { metric, metricsText } from './helpers/metrics.js';
 
 const PUBLIC_URL = 'https://herald.example.test';
 const STATUS_PATH = '/webhooks/twilio/status';
@@ -365,23 +366,6 @@ async function waitForEvents(sub: Sub, statuses: string[], timeoutMs = 30_000): 
 // ---------------------------------------------------------------------------------------
 // Metrics
 
-async function metricsText(baseUrl = herald.url): Promise<string> {
-  const response = await fetch(`${baseUrl}/metrics`);
-  expect(response.status).toBe(200);
-  return response.text();
-}
-
-/** The sum of a series' samples whose labels include every one of `labels`. */
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
-}
 
 // =======================================================================================
 
@@ -566,7 +550,7 @@ describe('SendGrid events', () => {
     const mail = await sentEmail();
     const other = await sentEmail();
     const event = sendgridEvent(mail, 'delivered');
-    const duplicatesBefore = metric(await metricsText(), 'herald_receipts_total', { provider: 'sendgrid', outcome: 'duplicate' });
+    const duplicatesBefore = metric(await metricsText(herald.url), 'herald_receipts_total', { provider: 'sendgrid', outcome: 'duplicate' });
 
     expect((await sendgridEvents([event])).status).toBe(200);
     const delivered = await getMessage(mail.message.id);
@@ -577,7 +561,7 @@ describe('SendGrid events', () => {
     expect((await sendgridEvents([event, sendgridEvent(other, 'delivered')])).status).toBe(200);
     expect(await getMessage(mail.message.id)).toEqual(delivered);
     expect((await getMessage(other.message.id)).status).toBe('DELIVERED');
-    expect(metric(await metricsText(), 'herald_receipts_total', { provider: 'sendgrid', outcome: 'duplicate' })).toBe(duplicatesBefore + 1);
+    expect(metric(await metricsText(herald.url), 'herald_receipts_total', { provider: 'sendgrid', outcome: 'duplicate' })).toBe(duplicatesBefore + 1);
   });
 
   it('refuses a bad signature, an altered body, missing headers and a stale timestamp with 403, and nothing changes', async () => {
@@ -779,7 +763,7 @@ describe('messageStatusChanged subscriptions', () => {
 
 describe('receipt metrics', () => {
   it('/metrics counts receipts by provider and outcome and times SENT to DELIVERED', async () => {
-    const before = await metricsText();
+    const before = await metricsText(herald.url);
     const sms = await sentSms();
     expect((await twilioCallback(statusForm(sms, 'delivered'), { token: null })).status).toBe(403);
     expect((await twilioCallback(statusForm(sms, 'delivered'))).status).toBe(200);
@@ -787,7 +771,7 @@ describe('receipt metrics', () => {
     expect((await twilioCallback(statusForm(failedSms, 'undelivered', { ErrorCode: '30003' }))).status).toBe(200);
     const mail = await sentEmail();
     expect((await sendgridEvents([sendgridEvent(mail, 'processed'), sendgridEvent(mail, 'delivered')])).status).toBe(200);
-    const after = await metricsText();
+    const after = await metricsText(herald.url);
 
     const delta = (provider: string, outcome: string) =>
       metric(after, 'herald_receipts_total', { provider, outcome }) - metric(before, 'herald_receipts_total', { provider, outcome });
