@@ -4,3 +4,4 @@ export * from './recipients.js';
 export * from './tenants.js';
 export * from './messages.js';
 export * from './webhooks.js';
+export * from './idempotency.js';

@@ -24,6 +24,8 @@ export const apiKeys = pgTable(
     // SHA-256 of the secret: keys carry 256 bits of entropy, so a slow hash buys nothing.
     keyHash: text('key_hash').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    // Written at most once a minute per key and process, not per request.
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
   (t) => [uniqueIndex('api_keys_key_hash').on(t.keyHash), index('api_keys_tenant').on(t.tenantId)],
