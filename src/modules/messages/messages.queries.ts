@@ -130,21 +130,26 @@ export async function claimWithGateway(prepared: Prepared, ids: readonly string[
   return ids.map((id) => claimed.get(id));
 }
 
+// One UPDATE for both outcomes, deciding by the status it finds when it takes the row: a
+// receipt that commits while this statement runs is then seen (PostgreSQL re-reads a row
+// it had to wait for), where a second statement of the same snapshot would still find the
+// message SENDING and skip it. Any DELIVERED/FAILED found here was reached from this
+// attempt's SENDING, so the send's own id and time are the ones to keep.
 const RECORD_SENT = `
   with sends as (
     select * from json_to_recordset($1::json) as s(id uuid, sent_at timestamptz, provider_message_id text)),
-  sent as (
-    update messages m set status = 'SENT', sent_at = s.sent_at, provider_message_id = s.provider_message_id, error_code = null, error_message = null, updated_at = now()
+  recorded as (
+    update messages m
+       set status = case when m.status = any($2::message_status[]) then 'SENT'::message_status else m.status end,
+           error_code = case when m.status = any($2::message_status[]) then null else m.error_code end,
+           error_message = case when m.status = any($2::message_status[]) then null else m.error_message end,
+           sent_at = s.sent_at, provider_message_id = s.provider_message_id, updated_at = now()
       from sends s
-     where m.id = s.id and m.status = any($2::message_status[])
-     returning m.id),
-  logged as (
-    insert into delivery_logs select l.* from json_populate_recordset(null::delivery_logs, $3::json) l where l.message_id in (select id from sent)),
-  overtaken as (
-    update messages m set provider_message_id = s.provider_message_id, sent_at = s.sent_at, updated_at = now()
-      from sends s
-     where m.id = s.id and m.id not in (select id from sent) and m.status in ('DELIVERED', 'FAILED') and m.provider_message_id is null)
-  select 1`;
+     where m.id = s.id and (m.status = any($2::message_status[]) or m.status in ('DELIVERED', 'FAILED'))
+     returning m.id, m.status)
+  insert into delivery_logs
+  select l.* from json_populate_recordset(null::delivery_logs, $3::json) l
+   where l.message_id in (select id from recorded where status = 'SENT')`;
 
 export interface SentRecord {
   id: string;
@@ -290,4 +295,18 @@ export async function countWaiting(db: Database): Promise<number> {
     const [row] = await waitingStatement(tx);
     return Number(row.n);
   });
+}
+
+/** Messages inserted as given (no job: the caller enqueues them in the same transaction). */
+export async function insertMessages(ex: Executor, rows: readonly NewMessageRow[]): Promise<MessageRow[]> {
+  if (rows.length === 0) return [];
+  return ex.insert(messages).values([...rows]).returning();
+}
+
+export function logsByIds(ex: Executor, tenantId: string, ids: readonly string[]): Promise<DeliveryLogRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return ex
+    .select()
+    .from(deliveryLogs)
+    .where(and(eq(deliveryLogs.tenantId, tenantId), inArray(deliveryLogs.id, [...ids])));
 }

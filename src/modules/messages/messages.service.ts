@@ -15,7 +15,7 @@ import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { DeliveryLog, DeliveryLogFilter, Message, MessageFilter, SendSmsInput } from './messages.types.js';
 import * as q from './messages.queries.js';
 
-const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
 
 /** New messages to accept, with the delivery logs written alongside them. */
