@@ -177,19 +177,35 @@ interface CallbackOptions {
   signedParams?: Record<string, string>;
   /** Send this X-Twilio-Signature as is. */
   signature?: string;
+  /**
+   * The URL Twilio calls: the StatusCallback a send gave it (default: PUBLIC_URL + path
+   * alone, as sends made before Herald named the message in it).
+   */
+  url?: string;
+  /** Sign over this URL instead of the one called. */
+  signedUrl?: string;
   /** The Herald to post to (default: the in-process one). */
   baseUrl?: string;
   contentType?: string;
 }
 
-/** Posts a status callback as Twilio does: form-encoded, signed over PUBLIC_URL + path and the fields. */
+/** Posts a status callback as Twilio does: form-encoded, signed over the full URL called (query included) and the fields. */
 async function twilioCallback(form: Record<string, string>, options: CallbackOptions = {}): Promise<{ status: number; body: string }> {
+  const url = options.url ?? `${PUBLIC_URL}${STATUS_PATH}`;
   const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/x-www-form-urlencoded', 'user-agent': 'TwilioProxy/1.1' };
   const token = options.token === undefined ? envAccount.authToken : options.token;
   if (options.signature !== undefined) headers['x-twilio-signature'] = options.signature;
-  else if (token !== null) headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(token, `${PUBLIC_URL}${STATUS_PATH}`, options.signedParams ?? form);
-  const response = await fetch(`${options.baseUrl ?? herald.url}${STATUS_PATH}`, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
+  else if (token !== null) headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(token, options.signedUrl ?? url, options.signedParams ?? form);
+  const { pathname, search } = new URL(url);
+  const response = await fetch(`${options.baseUrl ?? herald.url}${pathname}${search}`, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
   return { status: response.status, body: await response.text() };
+}
+
+/** The StatusCallback URL Herald gave Twilio with the send of `sid`. */
+function callbackUrlOf(sid: string): string {
+  const url = twilioFake.messages.find((m) => m.sid === sid)?.status_callback;
+  if (!url) throw new Error(`the Twilio fake has no status callback for ${sid}`);
+  return url;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -500,6 +516,93 @@ describe('Twilio status callbacks', () => {
         expect(receipt.outcome).toBe('FAILURE');
       }
     }
+  });
+});
+
+/** An SMS whose send the Twilio fake has accepted (its SID and StatusCallback known) but not answered: SENDING until `release`. */
+async function heldSms(): Promise<{ message: Message; uuid: string; sid: string; phone: string; callbackUrl: string; release(): void }> {
+  const hold = twilioFake.holdNext();
+  const phone = freshPhone();
+  const queued = await sendSms((await smsClient(phone)).id, `Held at Twilio ${randomBytes(3).toString('hex')}`);
+  const accepted = await hold.accepted;
+  expect(accepted.to).toBe(phone);
+  const message = await getMessage(queued.id);
+  expect(message).toMatchObject({ status: 'SENDING', providerMessageId: null, sentAt: null });
+  return { message, uuid: uuidOf(queued.id), sid: accepted.sid, phone, callbackUrl: accepted.status_callback!, release: hold.release };
+}
+
+/** Error-level lines (pino level 50) Herald logged since `from` (an index into herald.logs). */
+const errorLines = (from: number) => herald.logs.slice(from).filter((l) => l.includes('"level":50'));
+
+describe('Twilio status callbacks ahead of the send\'s answer', () => {
+  it("applies a delivered that overtakes the send's answer to the message its URL names; the SENT record then keeps the SID and time", async () => {
+    const logsFrom = herald.logs.length;
+    const held = await heldSms();
+    expect(held.callbackUrl).toBe(`${PUBLIC_URL}${STATUS_PATH}?m=${held.uuid}`);
+    try {
+      expect((await twilioCallback(statusForm(held, 'delivered'), { url: held.callbackUrl })).status).toBe(200);
+      const early = await getMessage(held.message.id);
+      // Applied at once, with Twilio's SID, though the worker has not recorded the send.
+      expect(early).toMatchObject({ status: 'DELIVERED', providerMessageId: held.sid, sentAt: null, errorCode: null });
+      expect(early.deliveredAt).not.toBeNull();
+      expect(early.logs.map((l) => [l.outcome, l.reason])).toEqual([['SUCCESS', 'Twilio confirmed delivery']]);
+    } finally {
+      held.release();
+    }
+
+    await waitUntil('the worker to record the send', async () => (await getMessage(held.message.id)).sentAt !== null);
+    const final = await getMessage(held.message.id);
+    expect(final).toMatchObject({ status: 'DELIVERED', providerMessageId: held.sid, attempts: 1, errorCode: null, errorMessage: null });
+    expect(new Date(final.sentAt!).getTime()).toBeGreaterThanOrEqual(new Date(final.deliveredAt!).getTime());
+    // No SENT in between, no second log, no second request to Twilio.
+    expect(final.logs.map((l) => l.outcome)).toEqual(['SUCCESS']);
+    expect(twilioFake.requests.filter((r) => r.form.To === held.phone)).toHaveLength(1);
+    expect(errorLines(logsFrom)).toEqual([]);
+    expect(herald.logs.slice(logsFrom).some((l) => l.includes('unknown message'))).toBe(false);
+  });
+
+  it('ends FAILED with the reason when failed overtakes the send, and the SENT record does not overwrite it', async () => {
+    const logsFrom = herald.logs.length;
+    const held = await heldSms();
+    try {
+      expect((await twilioCallback(statusForm(held, 'failed', { ErrorCode: '30007' }), { url: held.callbackUrl })).status).toBe(200);
+    } finally {
+      held.release();
+    }
+    await waitUntil('the worker to record the send', async () => (await getMessage(held.message.id)).sentAt !== null);
+    const final = await getMessage(held.message.id);
+    expect(final).toMatchObject({ status: 'FAILED', providerMessageId: held.sid, errorCode: '30007', deliveredAt: null });
+    expect(final.errorMessage).toBe('Twilio reported the message failed: the carrier filtered the message as spam or a violation');
+    expect(final.logs.map((l) => [l.outcome, l.reason])).toEqual([['FAILURE', final.errorMessage]]);
+    expect(twilioFake.requests.filter((r) => r.form.To === held.phone)).toHaveLength(1);
+    expect(errorLines(logsFrom)).toEqual([]);
+  });
+
+  it("refuses with 403 a callback naming a message but signed with another gateway's token, or signed for another URL", async () => {
+    const sms = await sentSms();
+    const other = await sentSms();
+    const url = callbackUrlOf(sms.sid);
+    expect(url).toBe(`${PUBLIC_URL}${STATUS_PATH}?m=${uuidOf(sms.message.id)}`);
+    const delivered = statusForm(sms, 'delivered');
+    const attempts: [string, CallbackOptions][] = [
+      ["signed with another gateway's token", { url, token: tenantAccount.authToken }],
+      // A genuine signature of another message's callback, its id swapped for this one's.
+      ['id param forged (signed for the other message)', { url, signedUrl: callbackUrlOf(other.sid) }],
+      ['id param added (signed for the URL without it)', { url, signedUrl: `${PUBLIC_URL}${STATUS_PATH}` }],
+      ['id param dropped (signed for the URL with it)', { signedUrl: url }],
+      ['unsigned', { url, token: null }],
+    ];
+    for (const [what, options] of attempts) expect((await twilioCallback(delivered, options)).status, what).toBe(403);
+    expect(await getMessage(sms.message.id)).toEqual(sms.message);
+
+    // Correctly signed, but the SID is another send's: ignored (2xx, Twilio has nothing to fix), logged.
+    const logsFrom = herald.logs.length;
+    expect((await twilioCallback(statusForm({ sid: other.sid, phone: sms.phone }, 'delivered'), { url })).status).toBe(200);
+    expect(await getMessage(sms.message.id)).toEqual(sms.message);
+    expect(herald.logs.slice(logsFrom).some((l) => l.includes('another send') && l.includes(other.sid))).toBe(true);
+
+    expect((await twilioCallback(delivered, { url })).status).toBe(200);
+    expect(await getMessage(sms.message.id)).toMatchObject({ status: 'DELIVERED', providerMessageId: sms.sid });
   });
 });
 

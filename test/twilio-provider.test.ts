@@ -39,7 +39,7 @@ afterAll(async () => {
 beforeEach(() => fake.reset());
 
 describe('Twilio provider', () => {
-  it('sends an SMS with the gateway account, number and a status callback', async () => {
+  it("sends an SMS with the gateway account, number and a status callback naming Herald's message", async () => {
     const result = await twilioFor(settings).send(message(), smsGateway());
 
     expect(result.ok).toBe(true);
@@ -53,7 +53,8 @@ describe('Twilio provider', () => {
       To: '+14155550123',
       From: '+14155550100',
       Body: 'Your order #1042 is ready for pickup',
-      StatusCallback: 'https://herald.example.test/webhooks/twilio/status',
+      // Herald's message id rides in the callback URL, which Twilio's signature covers.
+      StatusCallback: 'https://herald.example.test/webhooks/twilio/status?m=0190f2a4-0000-7000-8000-000000000001',
     });
     expect(result).toEqual({ ok: true, providerMessageId: fake.messages[0].sid });
     expect(fake.messages[0].sid).toMatch(/^SM[0-9a-f]{32}$/);
@@ -71,6 +72,16 @@ describe('Twilio provider', () => {
     expect(byTo['+14155550123'].path).toContain(account.accountSid);
     expect(byTo['+14155550124'].authAccountSid).toBe(otherAccount.accountSid);
     expect(byTo['+14155550124'].form.From).toBe('+14155550199');
+  });
+
+  it('gives each message its own status callback, under a PUBLIC_URL with or without a trailing slash', async () => {
+    const second = '0190f2a4-0000-7000-8000-000000000002';
+    await twilioFor(settings).send(message(), smsGateway());
+    await twilioFor({ ...settings, publicUrl: 'https://herald.example.test/' }).send(message({ id: second }), smsGateway());
+    expect(fake.requests.map((r) => r.form.StatusCallback)).toEqual([
+      'https://herald.example.test/webhooks/twilio/status?m=0190f2a4-0000-7000-8000-000000000001',
+      `https://herald.example.test/webhooks/twilio/status?m=${second}`,
+    ]);
   });
 
   it('sends a WhatsApp message with whatsapp: on both numbers', async () => {

@@ -39,6 +39,14 @@ export interface TwilioFakeMessage {
   status_callback: string | null;
 }
 
+/** A send the fake accepted but has not answered yet (see `holdNext`). */
+export interface TwilioFakeHold {
+  /** Resolves with the message once the fake has accepted it, before it answers. */
+  accepted: Promise<TwilioFakeMessage>;
+  /** Sends the held answer (the 201). */
+  release(): void;
+}
+
 export interface TwilioFake {
   /** http://127.0.0.1:<port> */
   url: string;
@@ -51,7 +59,9 @@ export interface TwilioFake {
   addAccount(account: TwilioFakeAccount): void;
   /** The next `n` Messages requests with valid auth get `failure` instead of being accepted. */
   failNext(n: number, failure: TwilioFakeFailure): void;
-  /** Forgets requests, messages, programmed failures and the delay; accounts stay. */
+  /** The next message accepted is answered only when the returned hold is released. */
+  holdNext(): TwilioFakeHold;
+  /** Forgets requests, messages, programmed failures, holds not yet used and the delay; accounts stay. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -70,6 +80,8 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
   const accounts = new Map<string, string>();
   for (const a of options.accounts ?? []) accounts.set(a.accountSid, a.authToken);
   const failures: TwilioFakeFailure[] = [];
+  const holds: { accept(message: TwilioFakeMessage): void; released: Promise<void> }[] = [];
+  const held = new WeakMap<Answer, Promise<void>>();
 
   const server = await startHttpFake(
     (req, body) => {
@@ -79,7 +91,16 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
       fake.requests.push({ method: req.method ?? '', path, authAccountSid: auth?.user ?? null, form, headers: req.headers });
       return handle(req.method ?? '', path, auth, form);
     },
-    { delayMs: () => fake.delayMs, send },
+    {
+      delayMs: () => fake.delayMs,
+      send: (res, answer) => {
+        const released = held.get(answer);
+        if (!released) return send(res, answer);
+        void released.then(() => {
+          if (!res.destroyed) send(res, answer);
+        });
+      },
+    },
   );
 
   function handle(method: string, path: string, auth: { user: string; password: string } | null, form: Record<string, string>): Answer {
@@ -117,7 +138,9 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
       status_callback: form.StatusCallback ?? null,
     };
     fake.messages.push(message);
-    return {
+    const hold = holds.shift();
+    hold?.accept(message);
+    const answer: Answer = {
       status: 201,
       body: {
         account_sid: pathSid,
@@ -142,6 +165,8 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
         uri: `/2010-04-01/Accounts/${pathSid}/Messages/${sid}.json`,
       },
     };
+    if (hold) held.set(answer, hold.released);
+    return answer;
   }
 
   const fake: TwilioFake = {
@@ -155,7 +180,16 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
     failNext(n, failure) {
       for (let i = 0; i < n; i++) failures.push(failure);
     },
+    holdNext() {
+      let accept!: (message: TwilioFakeMessage) => void;
+      let release!: () => void;
+      const accepted = new Promise<TwilioFakeMessage>((resolve) => (accept = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      holds.push({ accept, released });
+      return { accepted, release };
+    },
     reset() {
+      holds.length = 0;
       fake.requests.length = 0;
       fake.messages.length = 0;
       failures.length = 0;

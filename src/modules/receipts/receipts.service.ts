@@ -1,14 +1,17 @@
 // Delivery receipts: providers tell us what happened after they accepted a message.
 // Every receipt is checked against the provider's signature before it can change
 // anything, and applied through the lifecycle guard, so it only ever moves a message
-// forward (a late "sent" never undoes DELIVERED).
+// forward (a late "sent" never undoes DELIVERED). A receipt may overtake the worker's own
+// SENT write: Twilio's callback URL names Herald's message, so it is applied even before
+// the provider's id is known here.
 import { EventWebhook } from '@sendgrid/eventwebhook';
 import twilio from 'twilio';
 import type { Logger } from 'pino';
-import type { Database } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
 import { webhookEvents } from '../../db/schema/index.js';
 import { uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
+import { STATUS_CALLBACK_MESSAGE_PARAM } from '../../providers/twilio/twilio-provider.js';
 import type { TwilioCredentials } from '../gateways/credentials.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import type { GatewaysService } from '../gateways/gateways.service.js';
@@ -49,14 +52,21 @@ export class ReceiptsService {
     this.sendgridKey = sendgridPublicKey ? new EventWebhook().convertPublicKeyToECDSA(sendgridPublicKey) : undefined;
   }
 
-  /** A Twilio status callback: form fields, signed with the sending gateway's auth token over `url`. */
+  /**
+   * A Twilio status callback: form fields, signed with the sending gateway's auth token over
+   * `url`, the full URL Twilio called. Sends made by this version name the message in that
+   * URL (`?m=<id>`, covered by the signature); older sends are found by their MessageSid.
+   */
   async twilioStatus(params: Record<string, string>, signature: string | undefined, url: string): Promise<WebhookAnswer> {
     if (!signature) return this.refuse('twilio', 'missing X-Twilio-Signature');
     const sid = params.MessageSid ?? params.SmsSid;
-    const message = sid ? await q.findByProviderMessageId(this.db, sid) : undefined;
+    const heraldId = new URL(url).searchParams.get(STATUS_CALLBACK_MESSAGE_PARAM);
+    let message: q.MessageRow | undefined;
+    if (heraldId !== null) message = UUID.test(heraldId) ? await q.findMessageAnyTenant(this.db, heraldId) : undefined;
+    else message = sid ? await q.findByProviderMessageId(this.db, sid) : undefined;
     if (!message) {
       // Twilio retries anything but 2xx; a receipt for a message we do not know is not news.
-      this.log.info({ messageSid: sid?.slice(0, 64) }, 'Twilio status callback for an unknown message');
+      this.log.info({ messageSid: sid?.slice(0, 64), messageId: heraldId?.slice(0, 64) }, 'Twilio status callback for an unknown message');
       this.metrics.receipts.inc({ provider: 'twilio', outcome: 'unknown_message' });
       return { status: 200, body: { ok: true } };
     }
@@ -66,13 +76,30 @@ export class ReceiptsService {
       return this.refuse('twilio', 'X-Twilio-Signature does not match');
     }
 
+    // Found by id, the SID is checked against the send we recorded. While SENDING, the
+    // recorded one (if any) is an earlier attempt's: this attempt's answer is not in yet,
+    // and the callback's SID is kept with the status it brings.
+    let keepSid: string | undefined;
+    if (heraldId !== null) {
+      if (!sid) return { status: 400, body: { ok: false, error: 'MessageSid is missing' } };
+      if (message.status === 'SENDING') keepSid = sid;
+      else if (message.providerMessageId !== null && message.providerMessageId !== sid) {
+        this.log.warn(
+          { messageId: message.id, messageSid: sid.slice(0, 64), providerMessageId: message.providerMessageId },
+          'Twilio status callback for another send than the one recorded; ignored',
+        );
+        this.metrics.receipts.inc({ provider: 'twilio', outcome: 'other_send' });
+        return { status: 200, body: { ok: true } };
+      }
+    }
+
     const status = params.MessageStatus ?? params.SmsStatus;
     if (status === 'delivered') {
-      await this.apply(message, 'DELIVERED', 'twilio', null, null);
+      await this.apply(message, 'DELIVERED', 'twilio', null, null, keepSid);
     } else if (status === 'undelivered' || status === 'failed') {
       const code = params.ErrorCode || null;
       const reason = `Twilio reported the message ${status}: ${code ? (TWILIO_ERRORS[code] ?? `error ${code}`) : 'no reason given'}`;
-      await this.apply(message, 'FAILED', 'twilio', code, reason);
+      await this.apply(message, 'FAILED', 'twilio', code, reason, keepSid);
     } else {
       this.metrics.receipts.inc({ provider: 'twilio', outcome: 'no_change' });
     }
@@ -108,11 +135,11 @@ export class ReceiptsService {
     for (const event of events.slice(0, 10_000) as Record<string, unknown>[]) {
       if (typeof event !== 'object' || event === null) continue;
       const eventId = typeof event.sg_event_id === 'string' ? event.sg_event_id : undefined;
-      if (eventId && !(await this.firstTime('sendgrid', eventId))) {
+      if (eventId && !(await this.firstTime(this.db, 'sendgrid', eventId))) {
         this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'duplicate' });
         continue;
       }
-      const message = await this.sendgridMessage(event);
+      const message = await this.sendgridMessage(this.db, event);
       if (!message) {
         this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'unknown_message' });
         continue;
@@ -127,16 +154,16 @@ export class ReceiptsService {
     return { status: 200, body: { ok: true } };
   }
 
-  private async sendgridMessage(event: Record<string, unknown>): Promise<q.MessageRow | undefined> {
+  private async sendgridMessage(ex: Executor, event: Record<string, unknown>): Promise<q.MessageRow | undefined> {
     const heraldId = event.herald_message_id;
-    if (typeof heraldId === 'string' && UUID.test(heraldId)) return q.findMessageAnyTenant(this.db, heraldId);
+    if (typeof heraldId === 'string' && UUID.test(heraldId)) return q.findMessageAnyTenant(ex, heraldId);
     // sg_message_id is "<X-Message-Id>.<filter suffix>"; the first part is what we stored.
     const sgId = typeof event.sg_message_id === 'string' ? event.sg_message_id.split('.')[0] : undefined;
-    return sgId ? q.findByProviderMessageId(this.db, sgId) : undefined;
+    return sgId ? q.findByProviderMessageId(ex, sgId) : undefined;
   }
 
-  private async firstTime(provider: string, eventId: string): Promise<boolean> {
-    const inserted = await this.db
+  private async firstTime(ex: Executor, provider: string, eventId: string): Promise<boolean> {
+    const inserted = await ex
       .insert(webhookEvents)
       .values({ provider, eventId: eventId.slice(0, 200) })
       .onConflictDoNothing()
@@ -145,38 +172,65 @@ export class ReceiptsService {
   }
 
   /** Moves the message forward if the lifecycle allows, with a DeliveryLog; a no-op otherwise. */
-  private async apply(message: q.MessageRow, to: 'DELIVERED' | 'FAILED', provider: string, code: string | null, reason: string | null): Promise<void> {
+  private async apply(
+    message: q.MessageRow,
+    to: 'DELIVERED' | 'FAILED',
+    provider: string,
+    code: string | null,
+    reason: string | null,
+    providerMessageId?: string,
+  ): Promise<void> {
     const now = new Date();
-    const changed = await this.db.transaction(async (tx) => {
-      const row = await q.transition(
-        tx,
-        message.id,
-        to === 'DELIVERED' ? { status: 'DELIVERED', deliveredAt: now } : { status: 'FAILED', errorCode: code, errorMessage: reason },
-      );
-      if (!row) return undefined;
-      await q.insertLogs(tx, [
-        {
-          id: uuidv7(),
-          tenantId: row.tenantId,
-          messageId: row.id,
-          recipientId: row.recipientId,
-          gatewayId: row.gatewayId,
-          channel: row.channel,
-          outcome: to === 'DELIVERED' ? 'SUCCESS' : 'FAILURE',
-          reason: to === 'DELIVERED' ? `${provider === 'twilio' ? 'Twilio' : 'SendGrid'} confirmed delivery` : reason,
-          providerCode: code,
-          orderId: row.orderId,
-          orderStatus: row.orderStatus,
-        },
-      ]);
-      return row;
-    });
+    const changed = await this.db.transaction((tx) => this.transitionWithLog(tx, message, to, provider, code, reason, now, providerMessageId));
+    this.count(message, changed, to, provider, now);
+  }
+
+  /** The guarded move and its log, in the caller's transaction; the row after it, or undefined if refused. */
+  private async transitionWithLog(
+    tx: Executor,
+    message: q.MessageRow,
+    to: 'DELIVERED' | 'FAILED',
+    provider: string,
+    code: string | null,
+    reason: string | null,
+    now: Date,
+    providerMessageId?: string,
+  ): Promise<q.MessageRow | undefined> {
+    const row = await q.transition(
+      tx,
+      message.id,
+      to === 'DELIVERED'
+        ? { status: 'DELIVERED', deliveredAt: now, ...(providerMessageId ? { providerMessageId } : {}) }
+        : { status: 'FAILED', errorCode: code, errorMessage: reason, ...(providerMessageId ? { providerMessageId } : {}) },
+    );
+    if (!row) return undefined;
+    await q.insertLogs(tx, [
+      {
+        id: uuidv7(),
+        tenantId: row.tenantId,
+        messageId: row.id,
+        recipientId: row.recipientId,
+        gatewayId: row.gatewayId,
+        channel: row.channel,
+        outcome: to === 'DELIVERED' ? 'SUCCESS' : 'FAILURE',
+        reason: to === 'DELIVERED' ? `${provider === 'twilio' ? 'Twilio' : 'SendGrid'} confirmed delivery` : reason,
+        providerCode: code,
+        orderId: row.orderId,
+        orderStatus: row.orderStatus,
+      },
+    ]);
+    return row;
+  }
+
+  /** Metrics of an applied receipt, once its transaction committed. */
+  private count(before: q.MessageRow, changed: q.MessageRow | undefined, to: 'DELIVERED' | 'FAILED', provider: string, now: Date): void {
     this.metrics.receipts.inc({ provider, outcome: changed ? to.toLowerCase() : 'no_change' });
-    if (changed) {
-      this.metrics.messages.inc({ channel: changed.channel, status: to });
-      if (to === 'DELIVERED' && changed.sentAt) {
-        this.metrics.deliveryLatency.observe({ channel: changed.channel }, (now.getTime() - changed.sentAt.getTime()) / 1000);
-      }
+    if (!changed) return;
+    this.metrics.messages.inc({ channel: changed.channel, status: to });
+    // Timed from SENT only: a receipt that overtook the worker has no send time yet (or an
+    // earlier attempt's).
+    if (to === 'DELIVERED' && before.status === 'SENT' && changed.sentAt) {
+      this.metrics.deliveryLatency.observe({ channel: changed.channel }, (now.getTime() - changed.sentAt.getTime()) / 1000);
     }
   }
 

@@ -7,8 +7,15 @@ import { toProviderError } from './transform.js';
 
 const WHATSAPP = 'whatsapp:';
 
+/**
+ * The StatusCallback URL's parameter that names Herald's message: a callback can then be
+ * applied before the send's answer (the MessageSid) is recorded, and Twilio's signature
+ * covers it with the rest of the URL.
+ */
+export const STATUS_CALLBACK_MESSAGE_PARAM = 'm';
+
 export function createTwilioProvider(settings: ProviderSettings): Provider {
-  const statusCallback = `${settings.publicUrl.replace(/\/+$/, '')}/webhooks/twilio/status`;
+  const statusCallbackBase = `${settings.publicUrl.replace(/\/+$/, '')}/webhooks/twilio/status`;
 
   return {
     async send(message: OutboundMessage, gateway: GatewayForSend): Promise<SendResult> {
@@ -39,7 +46,7 @@ export function createTwilioProvider(settings: ProviderSettings): Provider {
           to: whatsapp ? withPrefix(message.destination) : message.destination,
           from: whatsapp ? withPrefix(credentials.from) : credentials.from,
           body: message.body,
-          statusCallback,
+          statusCallback: `${statusCallbackBase}?${STATUS_CALLBACK_MESSAGE_PARAM}=${encodeURIComponent(message.id)}`,
         });
         return { ok: true, providerMessageId: sent.sid };
       } catch (error) {
