@@ -190,7 +190,12 @@ describe('sendSms to a client and a staff member', () => {
       expect(request.method).toBe('POST');
       expect(request.path).toBe(`/2010-04-01/Accounts/${envAccount.accountSid}/Messages.json`);
       expect(request.headers.authorization).toBe(basic(envAccount));
-      expect(request.form).toEqual({ To: phone, From: SMS_FROM, Body: texts[phone], StatusCallback: `${PUBLIC_URL}/webhooks/twilio/status` });
+      expect(request.form).toEqual({
+        To: phone,
+        From: SMS_FROM,
+        Body: texts[phone],
+        StatusCallback: `${PUBLIC_URL}/webhooks/twilio/status?m=${fromGlobalId(sent.id, 'Message')!.uuid}`,
+      });
 
       const twilioSid = fake.messages.find((m) => m.to === phone)!.sid;
       expect(twilioSid).toMatch(/^SM[0-9a-f]{32}$/);
