@@ -723,6 +723,52 @@ describe('SendGrid events', () => {
     expect(final.logs.map((l) => l.outcome)).toEqual(['SUCCESS']);
   });
 
+  it('answers 503 to a batch with an event it could not apply, keeps that event unseen, and applies it when SendGrid sends it again', async () => {
+    const mail = await sentEmail();
+    const other = await sentEmail();
+    const event = sendgridEvent(mail, 'delivered');
+    const otherEvent = sendgridEvent(other, 'delivered');
+    const before = await metricsText(herald.url);
+    const logsFrom = herald.logs.length;
+    // A real failure of the statement that applies the event: a trigger refusing any change to this message.
+    const db = herald.services.db;
+    await db.execute(
+      sql.raw(`create function herald_test_refuse_update() returns trigger language plpgsql as $$
+        begin raise exception 'injected fault: message % refuses updates', old.id; end $$`),
+    );
+    await db.execute(
+      sql.raw(`create trigger herald_test_refuse_update before update on messages for each row
+        when (old.id = '${uuidOf(mail.message.id)}') execute function herald_test_refuse_update()`),
+    );
+    try {
+      const refused = await sendgridEvents([otherEvent, event]);
+      expect(refused.status).toBe(503);
+      expect(JSON.parse(refused.body)).toEqual({ ok: false, error: '1 event(s) could not be applied; send them again' });
+    } finally {
+      await db.execute(sql.raw('drop trigger herald_test_refuse_update on messages'));
+      await db.execute(sql.raw('drop function herald_test_refuse_update()'));
+    }
+    expect(await getMessage(mail.message.id)).toEqual(mail.message);
+    const otherDelivered = await getMessage(other.message.id);
+    expect(otherDelivered.status).toBe('DELIVERED');
+    expect(herald.logs.slice(logsFrom).some((l) => l.includes('SendGrid event not applied') && l.includes(String(event.sg_event_id)))).toBe(true);
+
+    // SendGrid redelivers the batch: the failed event is applied now, the other one not twice.
+    expect((await sendgridEvents([otherEvent, event])).status).toBe(200);
+    const delivered = await getMessage(mail.message.id);
+    expect(delivered.status).toBe('DELIVERED');
+    expect(delivered.logs.map((l) => l.outcome)).toEqual(['SUCCESS', 'SUCCESS']);
+    expect(await getMessage(other.message.id)).toEqual(otherDelivered);
+    // …and a third delivery of it is a duplicate.
+    expect((await sendgridEvents([event])).status).toBe(200);
+    expect(await getMessage(mail.message.id)).toEqual(delivered);
+
+    const after = await metricsText(herald.url);
+    const delta = (outcome: string) =>
+      metric(after, 'herald_receipts_total', { provider: 'sendgrid', outcome }) - metric(before, 'herald_receipts_total', { provider: 'sendgrid', outcome });
+    expect([delta('error'), delta('delivered'), delta('duplicate')]).toEqual([1, 2, 2]);
+  });
+
   it('correlates by sg_message_id alone when herald_message_id is absent', async () => {
     const mail = await sentEmail();
     const answer = await sendgridEvents([sendgridEvent(mail, 'delivered', {}, { heraldId: false })]);

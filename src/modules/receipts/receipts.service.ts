@@ -132,26 +132,44 @@ export class ReceiptsService {
     }
     if (!Array.isArray(events)) return { status: 400, body: { ok: false, error: 'the body must be a JSON array of events' } };
 
+    // Each event is marked seen in the transaction that applies it: an event that could not
+    // be applied stays unseen, and the non-2xx answer makes SendGrid send it again.
+    let failures = 0;
     for (const event of events.slice(0, 10_000) as Record<string, unknown>[]) {
       if (typeof event !== 'object' || event === null) continue;
-      const eventId = typeof event.sg_event_id === 'string' ? event.sg_event_id : undefined;
-      if (eventId && !(await this.firstTime(this.db, 'sendgrid', eventId))) {
-        this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'duplicate' });
-        continue;
+      try {
+        await this.sendgridEvent(event);
+      } catch (error) {
+        failures += 1;
+        this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'error' });
+        this.log.error({ err: error, eventId: String(event.sg_event_id ?? '').slice(0, 200) }, 'SendGrid event not applied; SendGrid will send it again');
       }
-      const message = await this.sendgridMessage(this.db, event);
-      if (!message) {
-        this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'unknown_message' });
-        continue;
-      }
-      const type = String(event.event ?? '');
-      if (type === 'delivered') await this.apply(message, 'DELIVERED', 'sendgrid', null, null);
-      else if (type === 'bounce' || type === 'dropped') {
-        const why = typeof event.reason === 'string' ? event.reason.slice(0, 300) : 'no reason given';
-        await this.apply(message, 'FAILED', 'sendgrid', type, `SendGrid reported the e-mail ${type === 'bounce' ? 'bounced' : 'dropped'}: ${why}`);
-      } else this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'no_change' });
+    }
+    if (failures > 0) {
+      return { status: 503, body: { ok: false, error: `${failures} event(s) could not be applied; send them again` } };
     }
     return { status: 200, body: { ok: true } };
+  }
+
+  private async sendgridEvent(event: Record<string, unknown>): Promise<void> {
+    const eventId = typeof event.sg_event_id === 'string' ? event.sg_event_id : undefined;
+    const now = new Date();
+    const type = String(event.event ?? '');
+    const to = type === 'delivered' ? 'DELIVERED' : type === 'bounce' || type === 'dropped' ? 'FAILED' : undefined;
+    const result = await this.db.transaction(async (tx) => {
+      if (eventId && !(await this.firstTime(tx, 'sendgrid', eventId))) return 'duplicate' as const;
+      const message = await this.sendgridMessage(tx, event);
+      if (!message) return 'unknown_message' as const;
+      if (to === 'DELIVERED') return { message, changed: await this.transitionWithLog(tx, message, 'DELIVERED', 'sendgrid', null, null, now) };
+      if (to === 'FAILED') {
+        const why = typeof event.reason === 'string' ? event.reason.slice(0, 300) : 'no reason given';
+        const reason = `SendGrid reported the e-mail ${type === 'bounce' ? 'bounced' : 'dropped'}: ${why}`;
+        return { message, changed: await this.transitionWithLog(tx, message, 'FAILED', 'sendgrid', type, reason, now) };
+      }
+      return 'no_change' as const;
+    });
+    if (typeof result === 'string') this.metrics.receipts.inc({ provider: 'sendgrid', outcome: result });
+    else this.count(result.message, result.changed, to!, 'sendgrid', now);
   }
 
   private async sendgridMessage(ex: Executor, event: Record<string, unknown>): Promise<q.MessageRow | undefined> {
