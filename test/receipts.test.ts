@@ -578,6 +578,51 @@ describe('Twilio status callbacks ahead of the send\'s answer', () => {
     expect(errorLines(logsFrom)).toEqual([]);
   });
 
+  it("keeps the send's id and time when the receipt commits while the worker's SENT record waits for the message", async () => {
+    const held = await heldSms();
+    const deliver = () => twilioCallback(statusForm(held, 'delivered'), { url: held.callbackUrl });
+    const url = herald.database.env.DATABASE_URL;
+    if (!url) {
+      // PGlite has one connection: the receipt and the SENT record take turns, receipt first.
+      expect((await deliver()).status).toBe(200);
+      held.release();
+    } else {
+      // The receipt's transaction is held open after its update of the message (a trigger
+      // on its log waits for an advisory lock held here) until the worker's SENT record
+      // waits for that row; the receipt then commits under it.
+      const lockKey = 0x5ec0;
+      const locker = new pg.Client({ connectionString: url });
+      await locker.connect();
+      const waiting = async (condition: string) =>
+        (await locker.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and ${condition}`)).rows[0].n as number;
+      try {
+        await locker.query(`create function herald_test_hold_receipt() returns trigger language plpgsql as $$
+          begin perform pg_advisory_xact_lock(${lockKey}); return null; end $$`);
+        await locker.query(`create trigger herald_test_hold_receipt after insert on delivery_logs for each row
+          when (new.message_id = '${held.uuid}') execute function herald_test_hold_receipt()`);
+        await locker.query('select pg_advisory_lock($1)', [lockKey]);
+        const receipt = deliver();
+        await waitUntil('the receipt to wait, the message updated', async () => (await waiting(`wait_event = 'advisory'`)) === 1);
+        held.release();
+        await waitUntil(
+          'the SENT record to wait for the message row',
+          async () => (await waiting(`wait_event_type = 'Lock' and wait_event <> 'advisory' and query like '%json_to_recordset%'`)) === 1,
+        );
+        await locker.query('select pg_advisory_unlock($1)', [lockKey]);
+        expect((await receipt).status).toBe(200);
+      } finally {
+        await locker.query('select pg_advisory_unlock_all()');
+        await locker.query('drop trigger if exists herald_test_hold_receipt on delivery_logs');
+        await locker.query('drop function if exists herald_test_hold_receipt()');
+        await locker.end();
+      }
+    }
+    await waitUntil('the worker to record the send', async () => (await getMessage(held.message.id)).sentAt !== null);
+    const final = await getMessage(held.message.id);
+    expect(final).toMatchObject({ status: 'DELIVERED', providerMessageId: held.sid, errorCode: null });
+    expect(final.logs.map((l) => [l.outcome, l.reason])).toEqual([['SUCCESS', 'Twilio confirmed delivery']]);
+  });
+
   it("refuses with 403 a callback naming a message but signed with another gateway's token, or signed for another URL", async () => {
     const sms = await sentSms();
     const other = await sentSms();
