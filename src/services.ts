@@ -33,7 +33,7 @@ export function createServices(db: Database, prepared: DatabaseHandle['prepared'
     recipients: new RecipientsService(db),
     subscriptions: new SubscriptionsService(db),
     messages,
-    orders: new OrdersService(prepared, outbox, metrics),
+    orders: new OrdersService(db, prepared, outbox, metrics),
     billing: new BillingService(messages, outbox, metrics),
   };
 }

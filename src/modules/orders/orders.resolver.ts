@@ -11,8 +11,8 @@ export class OrdersResolver {
   @Authorized(Role.SEND)
   @Mutation(() => UpdateOrderStatusPayload)
   async updateOrderStatus(@Ctx() ctx: Context, @Arg('input') input: UpdateOrderStatusInput): Promise<UpdateOrderStatusPayload> {
-    const { messages, failures } = await ctx.services.orders.updateOrderStatus(tenantOf(ctx), input);
-    ctx.log.info({ orderId: input.orderId, messages: messages.length, failures: failures.length }, 'order status notified');
+    const { messages, failures, replayed } = await ctx.services.orders.updateOrderStatus(tenantOf(ctx), input);
+    ctx.log.info({ orderId: input.orderId, messages: messages.length, failures: failures.length, replayed }, 'order status notified');
     return { messages: messages.map(toMessageView), failures: failures.map(toDeliveryLogView), userErrors: [] };
   }
 }

@@ -1,8 +1,9 @@
 // Seed 002: an order-status change notifies the customer on every channel they
 // subscribed to, each through its subscription's gateway. Every channel that cannot be
 // served is written down as a FAILURE with the reason, in the same transaction as the
-// messages and their jobs.
-import type { DatabaseHandle } from '../../db/client.js';
+// messages and their jobs. With an idempotency key, a repeat of the call answers with
+// what the first one wrote and notifies no one again.
+import type { Database, DatabaseHandle } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
 import { UserErrorCode } from '../../graphql/enums.js';
 import { invalid, refuse } from '../../graphql/user-errors.js';
@@ -10,8 +11,9 @@ import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import { orderStatusEmail, orderStatusText } from '../../templates/index.js';
+import * as idempotencyQ from '../idempotency/idempotency.queries.js';
 import * as messagesQ from '../messages/messages.queries.js';
-import type { Outbox } from '../messages/messages.service.js';
+import { IDEMPOTENCY_WINDOW_MS, type Outbox, requestHash } from '../messages/messages.service.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { UpdateOrderStatusInput } from './orders.types.js';
 
@@ -23,9 +25,14 @@ const CONTACT: Record<ChannelValue, { field: 'phone' | 'email' | 'whatsapp' | 't
   TWITTER_DM: { field: 'twitterHandle', missing: 'subscribed to TWITTER_DM but has no X handle' },
 };
 
+/** The operation name idempotency keys of order updates are kept under. */
+const OPERATION = 'updateOrderStatus';
+
 export interface OrderNotification {
   messages: messagesQ.MessageRow[];
   failures: messagesQ.DeliveryLogRow[];
+  /** The first call's rows, answered again for its idempotency key: nothing was written. */
+  replayed: boolean;
 }
 
 export class OrdersService {
@@ -33,6 +40,7 @@ export class OrdersService {
   private readonly channelsOf: (key: { tenantId: string; id: string }) => Promise<recipientsQ.RecipientChannels | undefined>;
 
   constructor(
+    private readonly db: Database,
     prepared: DatabaseHandle['prepared'],
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
@@ -40,7 +48,7 @@ export class OrdersService {
     this.channelsOf = naturalBatches((keys: { tenantId: string; id: string }[]) => recipientsQ.findRecipientChannels(prepared, keys), { maxInFlight: 1, maxWeight: 500 });
   }
 
-  async updateOrderStatus(tenantId: string, input: UpdateOrderStatusInput): Promise<OrderNotification> {
+  async updateOrderStatus(tenantId: string, input: UpdateOrderStatusInput, now = new Date()): Promise<OrderNotification> {
     const ref = fromGlobalId(input.customerId, 'Recipient');
     const found = ref ? await this.channelsOf({ tenantId, id: ref.uuid }) : undefined;
     const customer = found?.recipient;
@@ -98,8 +106,65 @@ export class OrdersService {
       }
     }
 
+    if (input.idempotencyKey) {
+      const key = { tenantId, operation: OPERATION, key: input.idempotencyKey };
+      const hash = requestHash({ kind: 'order-status', customerId: input.customerId, ...order });
+      const notification = await this.writeOnce(key, hash, messages, failures, now);
+      if (!notification.replayed) this.countQueued(notification.messages);
+      return notification;
+    }
     const written = await this.outbox.write({ messages, logs: failures });
-    for (const m of written.messages) this.metrics.messages.inc({ channel: m.channel, status: 'QUEUED' });
-    return { messages: written.messages, failures: written.logs };
+    this.countQueued(written.messages);
+    return { messages: written.messages, failures: written.logs, replayed: false };
   }
+
+  /**
+   * The write of a call with an idempotency key, in one transaction with the key's row
+   * (so a key is never stored without what it names, nor rows without their key), or the
+   * rows the key's first call wrote. Not the shared accept statement: a repeat arriving
+   * while the first call is still writing must wait for it and answer with its rows, which
+   * the key row's insert lock gives (see idempotencyQ.takeKey).
+   */
+  private async writeOnce(
+    key: idempotencyQ.KeyRef,
+    hash: string,
+    messages: messagesQ.NewMessageRow[],
+    failures: messagesQ.NewDeliveryLogRow[],
+    now: Date,
+  ): Promise<OrderNotification> {
+    const messageIds = messages.map((m) => m.id!);
+    const logIds = failures.map((f) => f.id!);
+    for (let round = 0; round < 2; round++) {
+      const notification = await this.db.transaction(async (tx): Promise<OrderNotification | undefined> => {
+        await idempotencyQ.releaseExpiredKey(tx, key, new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS));
+        const taken = await idempotencyQ.takeKey(tx, { ...key, requestHash: hash, messageIds, logIds, createdAt: now });
+        if (taken) {
+          const written = await messagesQ.insertMessages(tx, messages);
+          const logs = await messagesQ.insertLogs(tx, failures);
+          await this.outbox.enqueue(tx, written.map((m) => ({ messageId: m.id })));
+          return { messages: inOrder(messageIds, written), failures: inOrder(logIds, logs), replayed: false };
+        }
+        const held = await idempotencyQ.findKey(tx, key);
+        if (!held) return undefined; // released by a call that found it expired: take it again
+        if (held.requestHash !== hash) {
+          throw refuse(UserErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotencyKey was used within 24 h for a different order update', ['input', 'idempotencyKey']);
+        }
+        const firstMessages = held.messageIds.length ? await messagesQ.messagesByIds(tx, key.tenantId, held.messageIds) : [];
+        const firstLogs = await messagesQ.logsByIds(tx, key.tenantId, held.logIds);
+        return { messages: inOrder(held.messageIds, firstMessages), failures: inOrder(held.logIds, firstLogs), replayed: true };
+      });
+      if (notification) return notification;
+    }
+    throw new Error('idempotency key kept changing hands');
+  }
+
+  private countQueued(messages: readonly messagesQ.MessageRow[]): void {
+    for (const m of messages) this.metrics.messages.inc({ channel: m.channel, status: 'QUEUED' });
+  }
+}
+
+/** `rows` in the order of `ids` (the first answer's order), leaving out ids not found. */
+function inOrder<T extends { id: string }>(ids: readonly string[], rows: readonly T[]): T[] {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
 }

@@ -22,6 +22,15 @@ export class UpdateOrderStatusInput {
   @IsOptional()
   @MaxLength(500, { message: 'note must be at most 500 characters' })
   note?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The same key again within 24 hours returns the first call's messages and notifies no one again; another payload with it is an IDEMPOTENCY_CONFLICT userError.",
+  })
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{1,255}$/, { message: 'idempotencyKey must be 1 to 255 printable ASCII characters without spaces' })
+  idempotencyKey?: string | null;
 }
 
 @ObjectType()
