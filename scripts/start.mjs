@@ -1,4 +1,5 @@
-// `npm start`: build when the compiled JS is missing or older than the sources, then run it.
+// `npm start` and `npm run migrate` (`--role migrate`): build when the compiled JS is missing
+// or older than the sources, then run it with the arguments given.
 // Production runs compiled JavaScript, never a transpiler.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -12,6 +12,7 @@ import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { QueueOutbox, startQueue, startWorker } from './dispatch/queue.js';
 import { createMetrics } from './metrics.js';
+import { migrate } from './migrate.js';
 import { countWaiting } from './modules/messages/messages.queries.js';
 import { createProviders } from './providers/index.js';
 import { StatusHub } from './realtime/status-hub.js';
@@ -70,8 +71,8 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   });
   try {
     await app.listen({ host: config.host, port: config.port });
-    await handle.migrate();
-    const { firstKey } = await bootstrap(handle.db, services, config, log);
+    // Processes started together migrate and bootstrap one at a time (src/migrate.ts).
+    const { firstKey } = await migrate(handle, config.databaseUrl, log, () => bootstrap(handle.db, services, config, log));
     if (role !== 'worker') await statusHub.start(handle, config.databaseUrl);
     boss = await startQueue(handle, log, config.databaseUrl);
     await outbox.attach(boss);

@@ -1,21 +1,26 @@
-// Process entry: read config and role, start Herald, stop it cleanly on a signal.
+// Process entry: read config and role, start Herald, stop it cleanly on a signal; or,
+// with `--role migrate` (`npm run migrate`), migrate the database and exit.
 import './production-mode.js';
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from './config.js';
+import type { Logger } from 'pino';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { openDatabase } from './db/client.js';
 import { type Role, startHerald } from './herald.js';
 import { createLogger } from './logger.js';
+import { migrate } from './migrate.js';
 
-function parseRole(argv: string[]): Role {
+function parseRole(argv: string[]): Role | 'migrate' {
   const i = argv.indexOf('--role');
   const value = i >= 0 ? argv[i + 1] : (argv.find((a) => a.startsWith('--role='))?.slice(7) ?? 'all');
-  if (value === 'all' || value === 'api' || value === 'worker') return value;
-  throw new ConfigError([`--role must be api, worker or all, got "${value}"`]);
+  if (value === 'all' || value === 'api' || value === 'worker' || value === 'migrate') return value;
+  throw new ConfigError([`--role must be api, worker, all or migrate, got "${value}"`]);
 }
+
+let role: Role | 'migrate' = 'all';
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
   let config;
-  let role: Role;
   try {
     config = loadConfig();
     role = parseRole(process.argv.slice(2));
@@ -28,6 +33,7 @@ async function main(): Promise<void> {
   }
 
   const log = createLogger(config.logLevel);
+  if (role === 'migrate') return migrateAndExit(config, log);
   const herald = await startHerald(config, log, role);
   const base = config.port === 0 ? herald.url : config.publicUrl;
   if (herald.firstKey) printFirstKey(herald.firstKey, base);
@@ -59,6 +65,21 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
+/**
+ * Herald's and the queue's migrations, then exit 0. The bootstrap (default tenant, its
+ * gateways and keys) is left to the first process that starts: it is data, not schema,
+ * and the first ADMIN key is shown by the process that serves it.
+ */
+async function migrateAndExit(config: Config, log: Logger): Promise<void> {
+  const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log);
+  try {
+    await migrate(handle, config.databaseUrl, log, async () => undefined);
+  } finally {
+    await handle.close();
+  }
+  process.exit(0);
+}
+
 // Printed once, on the console, not through the logger: keys never go to log storage.
 function printFirstKey(key: string, base: string): void {
   const lines = [
@@ -77,6 +98,6 @@ function printFirstKey(key: string, base: string): void {
 }
 
 main().catch((err) => {
-  console.error(`herald: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`herald: ${role === 'migrate' ? 'migration failed' : 'failed to start'}: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -22,12 +22,26 @@ export type Executor = Database | Transaction;
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 
+/**
+ * The session advisory lock that processes starting together take in turn to migrate and
+ * bootstrap ("herald:m" in ASCII). Fixed, so every Herald version waits on the same one.
+ */
+export const MIGRATION_LOCK_KEY = '7522544515348183661';
+
 export interface DatabaseHandle {
   db: Database;
   kind: 'postgres' | 'pglite';
   pool?: pg.Pool;
   pglite?: PGlite;
-  migrate(): Promise<void>;
+  /**
+   * `work` holding Herald's migration lock. On PostgreSQL that is a session advisory lock
+   * (MIGRATION_LOCK_KEY) on a connection of its own, so processes started together on an
+   * empty database migrate and bootstrap one after another; a holder that dies releases it
+   * with its connection. `migrateHerald` applies Herald's pending migrations on that
+   * connection, with no statement timeout, and says how many it applied. PGlite serves
+   * one process, so there `work` just runs.
+   */
+  migrating<R>(work: (migrateHerald: () => Promise<number>) => Promise<R>): Promise<R>;
   ping(): Promise<boolean>;
   /**
    * A hot statement by name: on PostgreSQL prepared once per connection (parsed and
@@ -45,6 +59,7 @@ export interface DatabaseHandle {
 
 export async function openDatabase(options: { databaseUrl?: string; dataDir: string; poolSize?: number }, log: Logger): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
+    const databaseUrl = options.databaseUrl;
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 20, connectionTimeoutMillis: 5_000 });
     // An idle client losing its server must not crash the process; the pool replaces it.
     pool.on('error', (err) => log.warn({ err: { message: err.message } }, 'database connection lost'));
@@ -58,7 +73,31 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
       db,
       kind: 'postgres',
       pool,
-      migrate: () => migratePg(drizzlePg(pool, { schema }), { migrationsFolder: MIGRATIONS_DIR }),
+      async migrating(work) {
+        const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+        // Seen by the next statement instead of ending the process.
+        client.on('error', (err) => log.debug({ err: { message: err.message } }, 'migration connection lost'));
+        try {
+          await client.connect();
+        } catch (err) {
+          await client.end().catch(() => undefined);
+          throw new Error(`cannot reach the database at ${redactUrl(databaseUrl)}: ${(err as Error).message}`, { cause: err });
+        }
+        try {
+          // Waiting for another process's migration, or a migration rewriting a big table,
+          // is not a slow query: no statement timeout on this connection.
+          await client.query('set statement_timeout = 0');
+          await client.query('select pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+          return await work(async () => {
+            const before = await appliedMigrations(client);
+            await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
+            return (await appliedMigrations(client)) - before;
+          });
+        } finally {
+          // Ending the session releases the lock.
+          await client.end().catch(() => undefined);
+        }
+      },
       ping: () => ping(db),
       prepared: async <T>(name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as T[],
       async inTransaction(work) {
@@ -91,7 +130,12 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
     db,
     kind: 'pglite',
     pglite,
-    migrate: () => migratePglite(drizzlePglite(pglite, { schema }), { migrationsFolder: MIGRATIONS_DIR }),
+    migrating: (work) =>
+      work(async () => {
+        const before = await appliedMigrations(pglite);
+        await migratePglite(drizzlePglite(pglite, { schema }), { migrationsFolder: MIGRATIONS_DIR });
+        return (await appliedMigrations(pglite)) - before;
+      }),
     ping: () => ping(db),
     prepared: async <T>(_name: string, text: string, values: unknown[]) => (await pglite.query<T>(text, values)).rows,
     inTransaction: (work) =>
@@ -116,6 +160,15 @@ function inOrder(run: Run): Run {
     return rows;
   };
 }
+
+/** Rows in drizzle's migration history (0 before the first migration created it). */
+async function appliedMigrations(db: { query(text: string): Promise<{ rows: unknown[] }> }): Promise<number> {
+  const [{ present }] = (await db.query(`select to_regclass('drizzle.__drizzle_migrations') is not null as present`)).rows as { present: boolean }[];
+  if (!present) return 0;
+  return ((await db.query('select count(*)::int as applied from drizzle.__drizzle_migrations')).rows as { applied: number }[])[0].applied;
+}
+
+const redactUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 
 async function ping(db: Database): Promise<boolean> {
   try {

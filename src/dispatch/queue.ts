@@ -62,32 +62,58 @@ interface Built {
 /** PostgreSQL's SQLSTATE for a row a unique index refuses. */
 const UNIQUE_VIOLATION = '23505';
 
-export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUrl?: string): Promise<PgBoss> {
+const DISPATCH_QUEUE_OPTIONS = {
+  // Provider retries are Herald's own (dispatch/retry-policy.ts): a job is one attempt.
+  // pg-boss retries only a job whose worker died or threw (crash recovery).
+  retryLimit: 20,
+  retryDelay: 1,
+  retryBackoff: true,
+  retryDelayMax: 30,
+  expireInSeconds: 120,
+  heartbeatSeconds: 15,
+  deleteAfterSeconds: 24 * 3600,
+  notify: true,
+};
+
+function newBoss(handle: DatabaseHandle, log: Logger, databaseUrl: string | undefined, options: { useListenNotify: boolean; supervise: boolean; max: number }): PgBoss {
   const common = {
     schema: 'pgboss',
     // A crashed worker's job is noticed by its missing heartbeat and taken again.
     monitorIntervalSeconds: 10,
     superviseIntervalSeconds: 10,
+    supervise: options.supervise,
+    schedule: options.supervise,
+    useListenNotify: options.useListenNotify,
   };
-  // LISTEN/NOTIFY wakes idle workers the moment a job is created (polling stays as a floor).
   const boss =
     handle.kind === 'pglite'
-      ? new PgBoss({ ...common, db: fromPglite(handle.pglite!), backend: 'pglite', useListenNotify: true })
-      : new PgBoss({ ...common, connectionString: databaseUrl, max: 10, useListenNotify: true });
+      ? new PgBoss({ ...common, db: fromPglite(handle.pglite!), backend: 'pglite' })
+      : new PgBoss({ ...common, connectionString: databaseUrl, max: options.max });
   boss.on('error', (err: Error) => log.error({ err: { message: err.message } }, 'queue error'));
+  return boss;
+}
+
+/**
+ * pg-boss's schema, created or upgraded, and the dispatch queue, by a short-lived instance
+ * that runs nothing else: Herald calls it under its migration lock (src/migrate.ts), so
+ * startQueue finds both in place. Returns pg-boss's schema version.
+ */
+export async function migrateQueue(handle: DatabaseHandle, log: Logger, databaseUrl?: string): Promise<number> {
+  const boss = newBoss(handle, log, databaseUrl, { useListenNotify: false, supervise: false, max: 2 });
+  try {
+    await boss.start();
+    await boss.createQueue(DISPATCH_QUEUE, DISPATCH_QUEUE_OPTIONS);
+    return (await boss.schemaVersion()) ?? 0;
+  } finally {
+    await boss.stop({ graceful: false, close: handle.kind === 'postgres' });
+  }
+}
+
+/** The serving queue; migrateQueue has created its schema and the dispatch queue. */
+export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUrl?: string): Promise<PgBoss> {
+  // LISTEN/NOTIFY wakes idle workers the moment a job is created (polling stays as a floor).
+  const boss = newBoss(handle, log, databaseUrl, { useListenNotify: true, supervise: true, max: 10 });
   await boss.start();
-  await boss.createQueue(DISPATCH_QUEUE, {
-    // Provider retries are Herald's own (dispatch/retry-policy.ts): a job is one attempt.
-    // pg-boss retries only a job whose worker died or threw (crash recovery).
-    retryLimit: 20,
-    retryDelay: 1,
-    retryBackoff: true,
-    retryDelayMax: 30,
-    expireInSeconds: 120,
-    heartbeatSeconds: 15,
-    deleteAfterSeconds: 24 * 3600,
-    notify: true,
-  });
   return boss;
 }
 

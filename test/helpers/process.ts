@@ -148,3 +148,34 @@ export async function createPostgresDatabase(what: string): Promise<TestDatabase
   await admin.end();
   return createTestDatabase(base);
 }
+
+export interface Finished extends Exit {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A command run to its end with only the given environment (as spawnHerald gives it), from
+ * the project root: `npm run migrate`, or `node dist/main.js --role migrate`.
+ */
+export function runToExit(command: string, args: string[], env: Record<string, string>, timeoutMs = START_TIMEOUT_MS): Promise<Finished> {
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? os.tmpdir(), TMPDIR: os.tmpdir(), LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} did not finish in ${timeoutMs} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+    }, timeoutMs);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
