@@ -2,7 +2,17 @@
 // and port. The API key travels in connectionParams.authorization; a connection without
 // a valid one is closed before any subscription starts.
 import type { FastifyInstance } from 'fastify';
-import { GraphQLError, type GraphQLSchema, Kind, type OperationDefinitionNode, parse } from 'graphql';
+import {
+  type ExecutionArgs,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLSchema,
+  Kind,
+  type OperationDefinitionNode,
+  createSourceEventStream,
+  execute,
+  parse,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -59,6 +69,7 @@ export function registerSubscriptions(
         loaders: createLoaders(services.db, ctx.extra.auth?.tenantId ?? null),
         log,
       }),
+      subscribe: (args) => subscribeWithFreshLoaders(args, services),
     },
     wss,
   );
@@ -67,4 +78,36 @@ export function registerSubscriptions(
     await server.dispose();
     wss.close();
   });
+}
+
+// graphql-js runs every event of a subscription with the one context made when it started,
+// so its DataLoaders would answer later events from what the first one read (a message's
+// `logs` frozen at its first status). Each event runs with loaders of its own instead.
+async function subscribeWithFreshLoaders(args: ExecutionArgs, services: Services): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+  const source = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in source)) return source; // refused before it started: errors only
+  const events = source[Symbol.asyncIterator]();
+  const base = args.contextValue as Context;
+  const run = async (event: unknown): Promise<ExecutionResult> =>
+    execute({ ...args, rootValue: event, contextValue: { ...base, loaders: createLoaders(services.db, base.auth?.tenantId ?? null) } });
+  // Not an async generator function: its return() would wait for a pending next(), and a
+  // quiet subscription's next() waits for ever; this one ends the source at once.
+  const results: AsyncGenerator<ExecutionResult> = {
+    async next() {
+      const item = await events.next();
+      return item.done ? { value: undefined, done: true } : { value: await run(item.value), done: false };
+    },
+    async return() {
+      await events.return?.();
+      return { value: undefined, done: true };
+    },
+    async throw(err: unknown) {
+      await events.return?.();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return results;
+    },
+  };
+  return results;
 }

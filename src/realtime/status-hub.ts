@@ -1,11 +1,13 @@
 // Message status changes from every process, through PostgreSQL LISTEN/NOTIFY (a
 // trigger on messages announces them; see drizzle/0003_status_notify.sql). PGlite has
-// the same LISTEN in-process. Each API process keeps one listening connection and fans
-// the events out to its WebSocket subscribers.
-import pg from 'pg';
+// the same LISTEN in-process. Each API process keeps one listening connection (shared with
+// API key revocations, see listener.ts) and fans the events out to its WebSocket
+// subscribers. Notifications sent while that connection was down are lost: after a
+// reconnect each subscriber catches up from the database instead.
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from '../db/client.js';
 import type { MessageStatusValue } from '../db/schema/index.js';
+import { DatabaseListener } from './listener.js';
 
 export const STATUS_CHANNEL = 'herald_message_status';
 // A subscriber that stops reading loses its oldest events rather than the process's memory.
@@ -18,49 +20,32 @@ export interface StatusEvent {
   status: MessageStatusValue;
 }
 
+/** The current state of what a subscriber watches, for changes since `since` that it may have missed. */
+export type CatchUp = (since: Date) => Promise<StatusEvent[]>;
+
+interface Subscriber {
+  filter(event: StatusEvent): boolean;
+  push(event: StatusEvent): void;
+  catchUp?: CatchUp;
+  /** Live events that arrived while the subscriber was catching up, delivered after it. */
+  held?: StatusEvent[];
+}
+
 export class StatusHub {
-  private readonly listeners = new Set<(event: StatusEvent) => void>();
-  private stopListening?: () => Promise<void>;
+  private readonly subscribers = new Set<Subscriber>();
   private closed = false;
 
-  constructor(private readonly log: Logger) {}
-
-  async start(handle: DatabaseHandle, databaseUrl?: string): Promise<void> {
-    if (handle.kind === 'pglite') {
-      this.stopListening = await handle.pglite!.listen(STATUS_CHANNEL, (payload) => this.emit(payload));
-      return;
-    }
-    await this.listenPg(databaseUrl!);
+  constructor(
+    private readonly log: Logger,
+    /** The process's LISTEN connection; other modules follow their own channels on it. */
+    readonly listener = new DatabaseListener(log),
+  ) {
+    listener.on(STATUS_CHANNEL, (payload) => this.emit(payload));
+    listener.onReconnect((since) => this.catchUpAll(since));
   }
 
-  // A dedicated connection (LISTEN needs one that stays), re-established when it drops.
-  private async listenPg(databaseUrl: string, delayMs = 500): Promise<void> {
-    const client = new pg.Client({ connectionString: databaseUrl });
-    // Once per connection: an error event and a failed connect for the same loss must not
-    // start two listeners (subscribers would see every event twice).
-    let retried = false;
-    const retry = () => {
-      if (this.closed || retried) return;
-      retried = true;
-      setTimeout(() => void this.listenPg(databaseUrl, Math.min(delayMs * 2, 10_000)).catch(() => undefined), delayMs).unref();
-    };
-    client.on('notification', (msg) => msg.payload && this.emit(msg.payload));
-    client.on('error', (err) => {
-      this.log.warn({ err: { message: err.message } }, 'status listener lost its connection; reconnecting');
-      client.end().catch(() => undefined);
-      retry();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${STATUS_CHANNEL}`);
-      this.stopListening = async () => {
-        await client.end();
-      };
-    } catch (err) {
-      this.log.warn({ err: { message: (err as Error).message } }, 'status listener could not connect; retrying');
-      client.end().catch(() => undefined);
-      retry();
-    }
+  start(handle: DatabaseHandle, databaseUrl?: string): Promise<void> {
+    return this.listener.start(handle, databaseUrl);
   }
 
   private emit(payload: string): void {
@@ -70,29 +55,61 @@ export class StatusHub {
     } catch {
       return;
     }
-    for (const listener of this.listeners) listener(event);
+    for (const subscriber of this.subscribers) {
+      if (!subscriber.filter(event)) continue;
+      if (subscriber.held) subscriber.held.push(event);
+      else subscriber.push(event);
+    }
   }
 
-  /** Events that pass `filter`, as an async iterator that unsubscribes when the client goes. */
-  subscribe(filter: (event: StatusEvent) => boolean): AsyncIterableIterator<StatusEvent> {
+  // Each subscriber gets the current state first, then whatever arrived meanwhile, so the
+  // last event it sees is never older than the database. Around a reconnect a status may
+  // arrive twice.
+  private async catchUpAll(since: Date): Promise<void> {
+    await Promise.all(
+      [...this.subscribers].map(async (subscriber) => {
+        if (!subscriber.catchUp || subscriber.held) return;
+        subscriber.held = [];
+        try {
+          for (const event of await subscriber.catchUp(since)) subscriber.push(event);
+        } catch (err) {
+          this.log.warn({ err: { message: (err as Error).message } }, 'a subscriber could not catch up after a listener reconnect');
+        } finally {
+          const held = subscriber.held;
+          subscriber.held = undefined;
+          for (const event of held) subscriber.push(event);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Events that pass `filter`, as an async iterator that unsubscribes when the client goes.
+   * `catchUp` is asked for the current state after the listener was down.
+   */
+  subscribe(filter: (event: StatusEvent) => boolean, catchUp?: CatchUp): AsyncIterableIterator<StatusEvent> {
     const buffer: StatusEvent[] = [];
     let wake: ((result: IteratorResult<StatusEvent>) => void) | undefined;
     let done = false;
-    const listener = (event: StatusEvent) => {
-      if (!filter(event)) return;
-      if (wake) {
-        const w = wake;
-        wake = undefined;
-        w({ value: event, done: false });
-      } else {
-        buffer.push(event);
-        if (buffer.length > MAX_BUFFERED) buffer.shift();
-      }
+    const subscriber: Subscriber = {
+      filter,
+      catchUp,
+      push(event) {
+        if (done) return;
+        if (wake) {
+          const w = wake;
+          wake = undefined;
+          w({ value: event, done: false });
+        } else {
+          buffer.push(event);
+          if (buffer.length > MAX_BUFFERED) buffer.shift();
+        }
+      },
     };
-    this.listeners.add(listener);
+    if (!this.closed) this.subscribers.add(subscriber);
     const finish = async (): Promise<IteratorResult<StatusEvent>> => {
       done = true;
-      this.listeners.delete(listener);
+      this.subscribers.delete(subscriber);
       wake?.({ value: undefined, done: true });
       return { value: undefined, done: true };
     };
@@ -115,7 +132,7 @@ export class StatusHub {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const listener of [...this.listeners]) this.listeners.delete(listener);
-    await this.stopListening?.().catch(() => undefined);
+    this.subscribers.clear();
+    await this.listener.close();
   }
 }
