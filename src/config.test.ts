@@ -61,10 +61,23 @@ describe('loadConfig', () => {
     [{ HERALD_SECRET_KEY: 'short' }, 'HERALD_SECRET_KEY'],
     [{ HERALD_BOOTSTRAP_ADMIN_KEY: 'short' }, 'HERALD_BOOTSTRAP_ADMIN_KEY'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ HERALD_STATEMENT_TIMEOUT_MS: '5s' }, 'HERALD_STATEMENT_TIMEOUT_MS'],
+    [{ HERALD_STATEMENT_TIMEOUT_MS: '-1' }, 'HERALD_STATEMENT_TIMEOUT_MS'],
+    [{ HERALD_BULK_STATEMENT_TIMEOUT_MS: '1.5' }, 'HERALD_BULK_STATEMENT_TIMEOUT_MS'],
+    [{ HERALD_BULK_STATEMENT_TIMEOUT_MS: '3600001' }, 'HERALD_BULK_STATEMENT_TIMEOUT_MS'],
   ])('refuses %o naming %s', (env, variable) => {
     const problems = problemsOf(env as Record<string, string>);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(variable);
+  });
+
+  it('gives API statements a few seconds and bulk writes a minute, each settable, 0 for none', () => {
+    expect(loadConfig({})).toMatchObject({ statementTimeoutMs: 5_000, bulkStatementTimeoutMs: 60_000 });
+    expect(loadConfig({ HERALD_STATEMENT_TIMEOUT_MS: '250', HERALD_BULK_STATEMENT_TIMEOUT_MS: '120000' })).toMatchObject({
+      statementTimeoutMs: 250,
+      bulkStatementTimeoutMs: 120_000,
+    });
+    expect(loadConfig({ HERALD_STATEMENT_TIMEOUT_MS: '0', HERALD_BULK_STATEMENT_TIMEOUT_MS: '0' })).toMatchObject({ statementTimeoutMs: 0, bulkStatementTimeoutMs: 0 });
   });
 
   it('never echoes a secret value in a problem', () => {

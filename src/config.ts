@@ -61,6 +61,10 @@ export interface Config {
   workerConcurrency: number;
   /** A provider call slower than this is a transient failure. */
   sendTimeoutMs: number;
+  /** PostgreSQL cancels a statement of Herald's pool running longer than this (0 = none). */
+  statementTimeoutMs: number;
+  /** The same for a bulk write's statements (notifyBillingCycle), which write thousands of rows at once. */
+  bulkStatementTimeoutMs: number;
   retry: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number };
 }
 
@@ -227,6 +231,8 @@ export function loadConfig(env: Env = process.env): Config {
     providerBaseUrls,
     workerConcurrency: int('HERALD_WORKER_CONCURRENCY', 8, 1, 256),
     sendTimeoutMs: int('HERALD_SEND_TIMEOUT_MS', 10_000, 100, 120_000),
+    statementTimeoutMs: int('HERALD_STATEMENT_TIMEOUT_MS', 5_000, 0, 3_600_000),
+    bulkStatementTimeoutMs: int('HERALD_BULK_STATEMENT_TIMEOUT_MS', 60_000, 0, 3_600_000),
     // Defaults outlast a 10-minute provider outage: 25 attempts, 1 s doubling to 60 s.
     retry: {
       baseDelayMs: int('HERALD_RETRY_BASE_MS', 1_000, 10, 600_000),

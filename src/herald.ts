@@ -45,7 +45,16 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   // for its statements: the pool must not be the narrower queue (measured: 20 connections
   // for 32 sends halved the drain rate).
   const poolSize = role === 'api' ? undefined : Math.max(20, config.workerConcurrency + 4);
-  const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize }, log);
+  const handle = await openDatabase(
+    {
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize,
+      statementTimeoutMs: config.statementTimeoutMs,
+      bulkStatementTimeoutMs: config.bulkStatementTimeoutMs,
+    },
+    log,
+  );
   const metrics = createMetrics(() => countWaiting(handle.db));
   const outbox = new QueueOutbox(handle);
   const statusHub = new StatusHub(log);

@@ -169,6 +169,7 @@ describe('configuration errors', () => {
     ['PORT=abc', { PORT: 'abc' }, 'PORT'],
     ['DATABASE_URL=not-a-url', { DATABASE_URL: 'not-a-url' }, 'DATABASE_URL'],
     ['TWILIO_API_BASE_URL=ftp://x', { TWILIO_API_BASE_URL: 'ftp://x' }, 'TWILIO_API_BASE_URL'],
+    ['HERALD_STATEMENT_TIMEOUT_MS=5s', { HERALD_STATEMENT_TIMEOUT_MS: '5s' }, 'HERALD_STATEMENT_TIMEOUT_MS'],
   ])(
     '%s stops the start with exit code 1 and a line naming the variable',
     async (_name, bad, variable) => {

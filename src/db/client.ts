@@ -52,15 +52,34 @@ export interface DatabaseHandle {
    * Statements on one connection inside BEGIN … COMMIT (ROLLBACK when `work` throws).
    * `run` may be called again before an earlier statement is done: the statements go out
    * one after another in the order given, so the caller can prepare the next one meanwhile.
+   * `bulk`: a bulk write's statements, allowed the bulk statement timeout instead of the pool's.
    */
-  inTransaction<R>(work: (run: Run) => Promise<R>): Promise<R>;
+  inTransaction<R>(work: (run: Run) => Promise<R>, options?: { bulk?: boolean }): Promise<R>;
   close(): Promise<void>;
 }
 
-export async function openDatabase(options: { databaseUrl?: string; dataDir: string; poolSize?: number }, log: Logger): Promise<DatabaseHandle> {
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize?: number;
+  /**
+   * PostgreSQL cancels a statement of Herald's pool running longer than this (SQLSTATE
+   * 57014), so one slow query cannot hold a connection for ever; 0 or unset: none.
+   */
+  statementTimeoutMs?: number;
+  /** The same for the statements of a bulk write (`inTransaction(…, { bulk: true })`); 0: none. */
+  bulkStatementTimeoutMs?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions, log: Logger): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
     const databaseUrl = options.databaseUrl;
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 20, connectionTimeoutMillis: 5_000 });
+    const pool = new pg.Pool({
+      connectionString: databaseUrl,
+      max: options.poolSize ?? 20,
+      connectionTimeoutMillis: 5_000,
+      statement_timeout: options.statementTimeoutMs || undefined,
+    });
     // An idle client losing its server must not crash the process; the pool replaces it.
     pool.on('error', (err) => log.warn({ err: { message: err.message } }, 'database connection lost'));
     // The pool listens for errors on idle clients only. A client checked out for a
@@ -100,11 +119,12 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
       },
       ping: () => ping(db),
       prepared: async <T>(name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as T[],
-      async inTransaction(work) {
+      async inTransaction(work, { bulk = false } = {}) {
         const client = await pool.connect();
         let broken: Error | undefined;
         try {
           await client.query('begin');
+          if (bulk) await client.query(`select set_config('statement_timeout', $1, true)`, [String(options.bulkStatementTimeoutMs ?? 0)]);
           // In order through our own chain: pg's own queue (a query() while one is running) is deprecated.
           const result = await work(inOrder(async <T>(name: string, text: string, values: unknown[]) => (await client.query({ name, text, values })).rows as T[]));
           await client.query('commit');

@@ -236,7 +236,7 @@ export class QueueOutbox implements Outbox {
         inserted += Number(write.value[0].inserted);
       }
       return { inserted };
-    });
+    }, { bulk: true });
   }
 
   private readonly together = naturalBatches((batches: NewMessages[]) => this.run(batches), {
