@@ -20,7 +20,9 @@ import { SubscriptionsService } from './modules/subscriptions/subscriptions.serv
 import { TenantsService } from './modules/tenants/tenants.service.js';
 
 export function createServices(db: Database, prepared: DatabaseHandle['prepared'], secrets: SecretBox, outbox: Outbox, metrics: Metrics, statusHub: StatusHub, options: ServiceOptions) {
-  const apiKeys = new ApiKeysService(db);
+  const apiKeys = new ApiKeysService(db, options.log);
+  // Revocations arrive on the status hub's LISTEN connection (API processes start it).
+  apiKeys.follow(statusHub.listener);
   const gateways = new GatewaysService(db, secrets);
   const messages = new MessagesService(db, prepared, outbox, metrics);
   return {

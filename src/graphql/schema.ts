@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DateTimeResolver } from 'graphql-scalars';
 import { type GraphQLSchema, isInterfaceType } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { ApiKeysResolver } from '../modules/api-keys/api-keys.resolver.js';
 import { GatewaysResolver } from '../modules/gateways/gateways.resolver.js';
 import { MessageEventsResolver } from '../modules/messages/message-events.resolver.js';
 import { DeliveryLogsResolver, MessagesResolver } from '../modules/messages/messages.resolver.js';
@@ -14,6 +15,7 @@ import { authChecker } from './auth-checker.js';
 
 export const RESOLVERS = [
   TenantsResolver,
+  ApiKeysResolver,
   RecipientsResolver,
   GatewaysResolver,
   SubscriptionsResolver,

@@ -1,6 +1,7 @@
 // GraphQL subscriptions over WebSocket (graphql-ws protocol) on the same /graphql path
 // and port. The API key travels in connectionParams.authorization; a connection without
-// a valid one is closed before any subscription starts.
+// a valid one is closed before any subscription starts, and a connection whose key is
+// revoked later is closed then.
 import type { FastifyInstance } from 'fastify';
 import {
   type ExecutionArgs,
@@ -15,7 +16,7 @@ import {
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { AuthInfo, Context } from '../graphql/context.js';
 import { type QueryLimits, checkQueryLimits, checkStringValues } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
@@ -39,6 +40,21 @@ export function registerSubscriptions(
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   });
 
+  // Open connections by API key id, to close those of a key when it is revoked.
+  const byKey = new Map<string, Set<WebSocket>>();
+  const stopFollowing = services.apiKeys.onRevoked((apiKeyId) => {
+    for (const socket of byKey.get(apiKeyId) ?? []) socket.close(REVOKED_CLOSE_CODE, 'Forbidden: the API key was revoked');
+  });
+  const track = (apiKeyId: string, socket: WebSocket) => {
+    const sockets = byKey.get(apiKeyId) ?? new Set();
+    sockets.add(socket);
+    byKey.set(apiKeyId, sockets);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0 && byKey.get(apiKeyId) === sockets) byKey.delete(apiKeyId);
+    });
+  };
+
   const server = useServer<Record<string, unknown>, { auth: AuthInfo }>(
     {
       schema,
@@ -48,6 +64,7 @@ export function registerSubscriptions(
         const auth = key ? await services.apiKeys.authenticate(key) : null;
         if (!auth) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.auth = auth;
+        track(auth.apiKeyId, ctx.extra.socket);
         return true;
       },
       // The same limits as over HTTP, before the subscription starts.
@@ -75,10 +92,14 @@ export function registerSubscriptions(
   );
 
   app.addHook('onClose', async () => {
+    stopFollowing();
     await server.dispose();
     wss.close();
   });
 }
+
+/** Closes a connection whose API key was revoked: graphql-ws's own code for Forbidden. */
+export const REVOKED_CLOSE_CODE = 4403;
 
 // graphql-js runs every event of a subscription with the one context made when it started,
 // so its DataLoaders would answer later events from what the first one read (a message's

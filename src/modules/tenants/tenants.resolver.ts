@@ -4,7 +4,7 @@ import { Node } from '../../graphql/common.types.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { fromGlobalId } from '../../lib/ids.js';
-import { CreateApiKeyInput, CreateApiKeyPayload } from '../api-keys/api-keys.types.js';
+import { toApiKeyView } from '../api-keys/api-keys.service.js';
 import { findGateway } from '../gateways/gateways.queries.js';
 import { toGatewayView } from '../gateways/gateways.service.js';
 import { findLog } from '../messages/messages.queries.js';
@@ -46,6 +46,12 @@ export class TenantsResolver {
         const row = await ctx.services.messages.get(tenantId, id);
         return row ? toMessageView(row) : null;
       }
+      case 'ApiKey': {
+        // Keys are listed to ADMIN keys only; to others an ApiKey id names nothing.
+        if (ctx.auth?.role !== 'ADMIN') return null;
+        const row = await ctx.services.apiKeys.get(tenantId, ref.uuid);
+        return row ? toApiKeyView(row) : null;
+      }
       case 'DeliveryLog': {
         const row = await findLog(ctx.services.db, tenantId, ref.uuid);
         return row ? toDeliveryLogView(row) : null;
@@ -63,13 +69,5 @@ export class TenantsResolver {
     const { tenant, adminKey } = await ctx.services.tenants.create(input.name);
     ctx.log.info({ tenantId: tenant.id }, 'tenant created');
     return { tenant: toTenantView(tenant), adminKey, userErrors: [] };
-  }
-
-  @Authorized(Role.ADMIN)
-  @Mutation(() => CreateApiKeyPayload)
-  async createApiKey(@Ctx() ctx: Context, @Arg('input') input: CreateApiKeyInput): Promise<CreateApiKeyPayload> {
-    const key = await ctx.services.apiKeys.create(ctx.services.db, tenantOf(ctx), input.name, input.role);
-    ctx.log.info({ tenantId: tenantOf(ctx), role: input.role }, 'API key created');
-    return { key, userErrors: [] };
   }
 }
