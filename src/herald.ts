@@ -123,6 +123,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   } catch (err) {
     await boss?.stop({ graceful: false, close: handle.kind === 'postgres' }).catch(() => undefined);
     await app.close().catch(() => undefined);
+    await statusHub.close().catch(() => undefined);
     await handle.close().catch(() => undefined);
     throw err;
   }
