@@ -159,7 +159,14 @@ export class ApiKeysService {
     this.revocations++;
     for (const [hash, entry] of this.cache) if (entry.auth?.apiKeyId === uuid) this.cache.delete(hash);
     this.lastTouched.delete(uuid);
-    for (const handler of this.revokedHandlers) handler(uuid);
+    for (const handler of this.revokedHandlers) {
+      try {
+        handler(uuid);
+      } catch (err) {
+        // The revocation stands whatever a follower does with it.
+        this.log.error({ err, apiKeyId: uuid }, 'a follower of API key revocations failed');
+      }
+    }
   }
 
   // Off the request's path: a failed write costs a log line, never the request.
