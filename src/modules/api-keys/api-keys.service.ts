@@ -47,6 +47,9 @@ export class ApiKeysService {
   private listener?: Pick<DatabaseListener, 'isUp'>;
   // Bumped by every revocation heard: a lookup that started before one is not cached.
   private revocations = 0;
+  // Revocations heard by this process: a lookup that read a key just before its revocation
+  // committed must not let it in (revocation is final, so membership never goes stale).
+  private readonly revoked = new Set<string>();
 
   constructor(
     private readonly db: Database,
@@ -82,9 +85,10 @@ export class ApiKeysService {
     }
     const revocations = this.revocations;
     const row = await q.findActiveKey(this.db, hash);
-    const auth: AuthInfo | null = row
-      ? { apiKeyId: row.id, tenantId: row.tenantId, role: row.role, isOperator: row.isDefaultTenant && row.role === 'ADMIN' }
-      : null;
+    const auth: AuthInfo | null =
+      row && !this.revoked.has(row.id)
+        ? { apiKeyId: row.id, tenantId: row.tenantId, role: row.role, isOperator: row.isDefaultTenant && row.role === 'ADMIN' }
+        : null;
     if (revocations === this.revocations) {
       if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
       this.cache.set(hash, { auth, at: now });
@@ -157,6 +161,8 @@ export class ApiKeysService {
 
   private forget(uuid: string): void {
     this.revocations++;
+    if (this.revoked.size >= MAX_ENTRIES) this.revoked.clear();
+    this.revoked.add(uuid);
     for (const [hash, entry] of this.cache) if (entry.auth?.apiKeyId === uuid) this.cache.delete(hash);
     this.lastTouched.delete(uuid);
     for (const handler of this.revokedHandlers) {
