@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../db/availability.js';
 
 export const unauthenticated = (message = 'A valid API key is required: send "Authorization: Bearer <key>"') =>
   new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
@@ -27,7 +28,18 @@ const KNOWN_CODES = new Set([
   'QUERY_TOO_COSTLY',
   'TOO_MANY_ALIASES',
   'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
 ]);
+
+/** Seconds a caller is asked to wait when the database is away. */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
+const UNAVAILABLE_MESSAGE = 'The database is unavailable; try again in a few seconds';
+
+/** A 503 for a request that could not reach the database (the HTTP status comes with it). */
+export const serviceUnavailable = () =>
+  new GraphQLError(UNAVAILABLE_MESSAGE, {
+    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: new Map([['retry-after', String(UNAVAILABLE_RETRY_AFTER_S)]]) } },
+  });
 
 /**
  * Anything not deliberately raised is an unexpected error: logged in full with an id,
@@ -48,6 +60,13 @@ export function makeFormatError(log: Logger) {
     }
     const errorId = randomUUID();
     const original = (error as { originalError?: unknown })?.originalError ?? error;
+    if (isDatabaseUnavailable(original)) {
+      // An outage, not a bug: the caller is told to come back (the response is a 503, see
+      // http/app.ts), and the log says why without the statement or its parameters.
+      const cause = (original as { cause?: { message?: string; code?: string } }).cause ?? (original as { message?: string; code?: string });
+      log.warn({ errorId, err: { message: cause.message, code: cause.code }, path: formatted.path }, 'database unavailable during a GraphQL request');
+      return { message: UNAVAILABLE_MESSAGE, path: formatted.path, locations: formatted.locations, extensions: { code: 'SERVICE_UNAVAILABLE', errorId } };
+    }
     log.error({ errorId, err: original, path: formatted.path }, 'unexpected error in a GraphQL request');
     return {
       message: `Internal error ${errorId}`,

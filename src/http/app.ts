@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { AuthInfo, Context } from '../graphql/context.js';
-import { makeFormatError, unauthenticated } from '../graphql/errors.js';
+import { isDatabaseUnavailable } from '../db/availability.js';
+import { UNAVAILABLE_RETRY_AFTER_S, makeFormatError, serviceUnavailable, unauthenticated } from '../graphql/errors.js';
 import { compiledExecution } from '../graphql/executor.js';
 import { checkQueryLimits, checkStringValues } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
@@ -70,6 +71,11 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     const status = error.statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ error: error.message, code: error.code });
     const errorId = randomUUID();
+    if (isDatabaseUnavailable(error)) {
+      // Webhook senders retry a 503 later; the event is not lost.
+      request.log.warn({ errorId, err: { message: error.message, code: error.code } }, 'database unavailable during an HTTP request');
+      return reply.code(503).header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S)).send({ error: 'The database is unavailable; try again in a few seconds', errorId });
+    }
     request.log.error({ errorId, err: error }, 'unexpected error in an HTTP request');
     return reply.code(500).send({ error: `Internal error ${errorId}`, errorId });
   });
@@ -121,13 +127,16 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
       ApolloServerPluginCacheControlDisabled(),
       guardPlugin(config),
       requireKeyPlugin(),
+      unavailablePlugin(),
       metricsPlugin(metrics),
     ],
   });
   await apollo.start();
 
   const context = async (request: FastifyRequest): Promise<Context> => {
-    const auth = await authenticate(services, request.headers.authorization);
+    const auth = await authenticate(services, request.headers.authorization).catch((err: unknown) => {
+      throw isDatabaseUnavailable(err) ? serviceUnavailable() : err;
+    });
     return { auth, services, loaders: createLoaders(services.db, auth?.tenantId ?? null), log: request.log as unknown as Logger };
   };
 
@@ -202,6 +211,24 @@ function onlyIntrospection(operation: OperationDefinitionNode): boolean {
     operation.operation === 'query' &&
     operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && INTROSPECTION_FIELDS.has(s.name.value))
   );
+}
+
+// A resolver that could not reach the database is formatted as SERVICE_UNAVAILABLE
+// (graphql/errors.ts): the whole response is then a 503 with Retry-After, so clients and
+// load balancers treat it as "come back", not as an answer.
+function unavailablePlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          if (!body?.errors?.some((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE')) return;
+          response.http.status = 503;
+          response.http.headers.set('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
+        },
+      };
+    },
+  };
 }
 
 function metricsPlugin(metrics: Metrics): ApolloServerPlugin<Context> {
