@@ -10,6 +10,7 @@ import {
   BREAK,
   type DocumentNode,
   type ExecutionResult,
+  GraphQLError,
   type GraphQLSchema,
   execute,
   getNamedType,
@@ -130,10 +131,24 @@ export function compiledExecution(
       // No data at all: the compiled parser refused the variables before anything ran.
       // graphql-js judges them again and says why, in the words Apollo recognises as bad
       // user input (HTTP 400).
-      if (result.data !== undefined) return result;
+      if (result.data !== undefined) return withExtensions(result);
     }
     return execute({ schema, document, contextValue: context, variableValues: variables, operationName });
   };
+
+  // graphql-jit leaves `extensions` undefined on the errors it builds around a resolver's
+  // own error, and Apollo reads `extensions.code` of every error: such an error was
+  // answered as a bare "Internal server error" (no id, nothing logged, no 503 for a
+  // database outage) instead of going through Herald's formatError like graphql-js's.
+  const withExtensions = (result: ExecutionResult): ExecutionResult =>
+    result.errors?.some((e) => !e.extensions)
+      ? {
+          ...result,
+          errors: result.errors.map((e) =>
+            e.extensions ? e : new GraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError ?? e, extensions: {} }),
+          ),
+        }
+      : result;
 
   return {
     onSchemaLoadOrUpdate(callback) {
