@@ -14,6 +14,8 @@ import { QueueOutbox, startQueue, startWorker } from './dispatch/queue.js';
 import { createMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { countWaiting } from './modules/messages/messages.queries.js';
+import { countOverdueSending } from './modules/messages/orphans.queries.js';
+import { Sweeper, takeOverAfterMs } from './dispatch/sweeper.js';
 import { createProviders } from './providers/index.js';
 import { StatusHub } from './realtime/status-hub.js';
 import { type Services, createServices } from './services.js';
@@ -55,7 +57,11 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     },
     log,
   );
-  const metrics = createMetrics(() => countWaiting(handle.db));
+  const takeOverAfter = takeOverAfterMs(config.sendTimeoutMs);
+  const metrics = createMetrics({
+    queueDepth: () => countWaiting(handle.db),
+    sendingOverdue: () => countOverdueSending(handle.db, takeOverAfter),
+  });
   const outbox = new QueueOutbox(handle);
   const statusHub = new StatusHub(log);
   const services = createServices(handle.db, handle.prepared, new SecretBox(key, config.previousSecretKeys), outbox, metrics, statusHub, {
@@ -65,6 +71,8 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   let started = false;
   let boss: Awaited<ReturnType<typeof startQueue>> | undefined;
   let upkeep: Upkeep | undefined;
+  let dispatcher: Dispatcher | undefined;
+  let sweeper: Sweeper | undefined;
 
   // Every role serves HTTP: a worker answers /healthz and /readyz for its orchestrator.
   // The server listens before migrating, so /readyz can say 503 meanwhile.
@@ -86,7 +94,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     boss = await startQueue(handle, log, config.databaseUrl);
     await outbox.attach(boss);
     if (role !== 'api') {
-      const dispatcher = new Dispatcher({
+      dispatcher = new Dispatcher({
         db: handle.db,
         prepared: handle.prepared,
         gateways: services.gateways,
@@ -97,6 +105,8 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         log,
       });
       await startWorker(boss, dispatcher, config.workerConcurrency, log);
+      sweeper = new Sweeper({ db: handle.db, outbox, policy: config.retry, metrics, log, sendTimeoutMs: config.sendTimeoutMs, worker: dispatcher });
+      sweeper.start();
     }
     upkeep = await startUpkeep(handle, log, config.pgliteVacuumMs);
     started = true;
@@ -113,14 +123,19 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       async close() {
         started = false;
         await upkeep?.stop();
-        // Stop taking jobs and let sends in flight finish (bounded), then the rest.
+        await sweeper?.stop();
+        // Stop taking jobs and let sends in flight finish (bounded), then the rest. An
+        // outcome still waiting for the database is given up on, logged as unknown.
         await boss?.stop({ graceful: true, timeout: 15_000, close: handle.kind === 'postgres' });
+        dispatcher?.stop();
         await app.close();
         await statusHub.close();
         await handle.close();
       },
     };
   } catch (err) {
+    await sweeper?.stop();
+    dispatcher?.stop();
     await boss?.stop({ graceful: false, close: handle.kind === 'postgres' }).catch(() => undefined);
     await app.close().catch(() => undefined);
     await statusHub.close().catch(() => undefined);

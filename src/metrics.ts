@@ -1,10 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Gauges read from the database at scrape time. */
+export interface ScrapedGauges {
+  queueDepth?: () => Promise<number>;
+  sendingOverdue?: () => Promise<number>;
+}
+
 /**
  * One registry per process (or per app in tests): default process metrics plus Herald's
- * own series. `queueDepth` is read at scrape time.
+ * own series. The ScrapedGauges are read at scrape time.
  */
-export function createMetrics(queueDepth?: () => Promise<number>) {
+export function createMetrics({ queueDepth, sendingOverdue }: ScrapedGauges = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -67,6 +73,20 @@ export function createMetrics(queueDepth?: () => Promise<number>) {
       async collect() {
         if (queueDepth) this.set(await queueDepth().catch(() => Number.NaN));
       },
+    }),
+    sendingOverdue: new Gauge({
+      name: 'herald_sending_overdue',
+      help: 'Messages SENDING for longer than the longest live send (2 × HERALD_SEND_TIMEOUT_MS plus a margin): orphaned sends, which the sweep takes over or fails',
+      registers: [registry],
+      async collect() {
+        if (sendingOverdue) this.set(await sendingOverdue().catch(() => Number.NaN));
+      },
+    }),
+    orphanedSends: new Counter({
+      name: 'herald_orphaned_sends_total',
+      help: 'Orphaned sends the sweep ended, by outcome: sent_again (QUEUED with a new job) or failed (attempts spent)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
     }),
   };
 }

@@ -2,6 +2,12 @@
 // record the outcome with a DeliveryLog, and schedule the next attempt when the error
 // is worth retrying. Every state change is a guarded transition, so a cancelled or
 // already-sent message is never sent, and two workers never send the same attempt.
+//
+// Once a provider has answered, its answer is the truth about that message: if the
+// database cannot take it (connection lost, failover, statement timeout, a refusing
+// trigger), the worker keeps it and writes it when the database answers again. A job
+// the queue hands out again never takes over a SENDING message: only the sweep does
+// (sweeper.ts), when no live worker can still be holding its outcome.
 import type { Logger } from 'pino';
 import type { Database, DatabaseHandle } from '../db/client.js';
 import type { ProviderValue } from '../db/schema/index.js';
@@ -22,6 +28,18 @@ const SLOT_TOLERANCE_MS = 50;
 // Longer than the queue's 1 s poll, short enough to hold a worker slot for.
 const IN_PROCESS_WAIT_MS = 2_000;
 const MAX_RATE_LIMIT_WAITS = 50;
+// How often a kept outcome is offered to the database again: soon after it is back.
+const RECORD_RETRY_FIRST_MS = 100;
+export const RECORD_RETRY_MAX_MS = 1_000;
+
+/**
+ * The longest a live send can keep a message SENDING before its outcome is written,
+ * database faults aside: a wait for the gateway's send slot, then at most two provider
+ * calls (an X handle lookup, then the DM), each bounded by the send timeout.
+ */
+export function longestSendMs(sendTimeoutMs: number): number {
+  return IN_PROCESS_WAIT_MS + 2 * sendTimeoutMs;
+}
 
 export interface DispatcherDeps {
   db: Database;
@@ -36,10 +54,17 @@ export interface DispatcherDeps {
 }
 
 export class Dispatcher {
+  /** Messages whose provider outcome is known here but not yet written. */
+  private readonly pending = new Map<string, string>();
+  private stopping = false;
+  private readonly stopped = new AbortController();
+  /** When a statement of this worker last failed (ms since epoch), 0 if never. */
+  private lastFailureAt = 0;
+
   // The sends a worker runs at once claim and record together: one statement (and one
   // commit) for the claims of a fetched batch, one for the SENT records that arrive
   // while another is out (lib/batching.ts).
-  private readonly claim = naturalBatches((ids: string[]) => q.claimWithGateway(this.deps.prepared, ids, false), { maxInFlight: 1, maxWeight: 256 });
+  private readonly claim = naturalBatches((ids: string[]) => q.claimWithGateway(this.deps.prepared, ids), { maxInFlight: 1, maxWeight: 256 });
   private readonly recordSent = naturalBatches(async (sends: q.SentRecord[]) => {
     await q.recordSent(this.deps.prepared, sends);
     return sends.map(() => undefined);
@@ -47,19 +72,46 @@ export class Dispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {}
 
+  /** True while this worker holds an outcome for the message that is not written yet. */
+  isPending(messageId: string): boolean {
+    return this.pending.has(messageId);
+  }
+
+  /** When a statement of this worker last failed (ms since epoch), 0 if never. */
+  lastDatabaseFailureAt(): number {
+    return this.lastFailureAt;
+  }
+
   /**
-   * `recovering`: the queue hands this job out again because its previous holder died
-   * mid-attempt, so a message left SENDING by it may be taken over.
+   * Gives up on outcomes still unwritten (the process is going away): each is logged
+   * with what the provider said, since after this the message's outcome is unknown to
+   * the database and the sweep of another process will take it over.
    */
-  async dispatch(job: DispatchJob, recovering = false): Promise<void> {
-    const { db, metrics, log } = this.deps;
-    const claimed = recovering ? (await q.claimWithGateway(this.deps.prepared, [job.messageId], true))[0] : await this.claim(job.messageId);
+  stop(): void {
+    this.stopping = true;
+    this.stopped.abort();
+  }
+
+  /**
+   * A job the queue hands out again (its holder died, or it expired) claims like any
+   * other: a message left SENDING is not taken over here, but by the sweep.
+   */
+  async dispatch(job: DispatchJob): Promise<void> {
+    const { metrics, log } = this.deps;
+    let claimed;
+    try {
+      claimed = await this.claim(job.messageId);
+    } catch (err) {
+      this.lastFailureAt = Date.now();
+      throw err;
+    }
     if (!claimed) return; // cancelled, already sent, or not ours: nothing to do
     const { message, gateway, xUserId } = claimed;
     metrics.messages.inc({ channel: message.channel, status: 'SENDING' });
 
     if (!gateway || !gateway.enabled) {
-      await this.fail(message, gateway, { ok: false, kind: 'permanent', code: 'GATEWAY_DISABLED', message: `gateway "${gateway?.name ?? 'unknown'}" is disabled` });
+      const error: ProviderError = { ok: false, kind: 'permanent', code: 'GATEWAY_DISABLED', message: `gateway "${gateway?.name ?? 'unknown'}" is disabled` };
+      await this.keep(message.id, error.code, () => this.fail(message, gateway, error));
       return;
     }
     let credentials;
@@ -67,14 +119,14 @@ export class Dispatcher {
       credentials = this.deps.gateways.credentialsOf(gateway);
     } catch (err) {
       const reason = `gateway "${gateway.name}" credentials cannot be read: ${(err as Error).message}`;
-      await this.fail(message, gateway, { ok: false, kind: 'permanent', code: 'CREDENTIALS_UNREADABLE', message: reason });
+      await this.keep(message.id, 'CREDENTIALS_UNREADABLE', () => this.fail(message, gateway, { ok: false, kind: 'permanent', code: 'CREDENTIALS_UNREADABLE', message: reason }));
       return;
     }
 
     // The gateway's own pace: a provider-imposed pause, or its configured send rate.
     const wait = await this.throttle(gateway, job);
     if (wait) {
-      await this.requeue(message, wait.job, wait.at);
+      await this.keep(message.id, 'requeued for its send slot', () => this.requeue(message, wait.job, wait.at));
       return;
     }
 
@@ -101,6 +153,11 @@ export class Dispatcher {
       (performance.now() - started) / 1000,
     );
 
+    await this.keep(message.id, result.ok ? `sent as ${result.providerMessageId}` : `${result.kind} ${result.code}`, () => this.record(message, gateway, job, result));
+  }
+
+  /** Writes what the provider answered: SENT, FAILED, or QUEUED again for a later attempt. */
+  private async record(message: q.MessageRow, gateway: gatewaysQ.GatewayRow, job: DispatchJob, result: SendResult): Promise<void> {
     if (result.ok) {
       await this.succeed(message, gateway, result.providerMessageId);
       return;
@@ -108,13 +165,50 @@ export class Dispatcher {
     if (result.kind === 'rate_limited' && result.retryAt && (job.rateLimited ?? 0) < MAX_RATE_LIMIT_WAITS) {
       // Wait out the vendor's window, and make the gateway's other messages wait too
       // instead of burning requests on more 429s. Not counted against the attempts.
-      await gatewaysQ.pauseGateway(db, gateway.id, result.retryAt);
+      await gatewaysQ.pauseGateway(this.deps.db, gateway.id, result.retryAt);
       await this.retryLater(message, gateway, result, { ...job, attempt: job.attempt, slotAt: undefined, rateLimited: (job.rateLimited ?? 0) + 1 }, result.retryAt);
       return;
     }
     const decision = decide(result, job.attempt, this.deps.policy);
     if (decision.action === 'fail') await this.fail(message, gateway, result, job.attempt);
     else await this.retryLater(message, gateway, result, { ...job, attempt: job.attempt + 1, slotAt: undefined }, decision.at);
+  }
+
+  /**
+   * Runs `write` until the database takes it, backing off up to RECORD_RETRY_MAX_MS, and
+   * marks the message pending meanwhile so that nothing in this process sends it again
+   * (the sweep of every process also waits for this one to have written it). Only
+   * `stop()` ends the wait, with the outcome logged as unknown to the database.
+   */
+  private async keep(messageId: string, outcome: string, write: () => Promise<void>): Promise<void> {
+    const { log } = this.deps;
+    let delay = RECORD_RETRY_FIRST_MS;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await write();
+          if (attempt > 1) log.info({ messageId, outcome, attempts: attempt }, 'provider outcome recorded after the database came back');
+          return;
+        } catch (err) {
+          this.lastFailureAt = Date.now();
+          this.pending.set(messageId, outcome);
+          const error = { message: (err as Error).message, code: (err as { code?: string }).code };
+          if (this.stopping) {
+            log.error(
+              { messageId, outcome, err: error },
+              'stopping with a provider outcome not recorded: the outcome is unknown to the database, and a sweep will take the message over (send it again)',
+            );
+            return;
+          }
+          // The first failure, then every tenth: an outage must not flood the log.
+          if (attempt === 1 || attempt % 10 === 0) log.warn({ messageId, outcome, attempt, err: error }, 'could not record the provider outcome; keeping it and trying again');
+          await sleep(delay, this.stopped.signal);
+          delay = Math.min(delay * 2, RECORD_RETRY_MAX_MS);
+        }
+      }
+    } finally {
+      this.pending.delete(messageId);
+    }
   }
 
   /**
@@ -206,4 +300,18 @@ export class Dispatcher {
       orderStatus: message.orderStatus,
     };
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -347,8 +347,7 @@ export async function startWorker(boss: PgBoss, dispatcher: Dispatcher, concurre
       jobs.map(async (job) => {
         try {
           if ('messageIds' in job.data) await fanOut(boss, job.data);
-          // retryCount > 0: the queue hands the job out again after its holder died.
-          else await dispatcher.dispatch(job.data, job.retryCount > 0);
+          else await dispatcher.dispatch(job.data);
           return { id: job.id, status: 'completed' as const };
         } catch (err) {
           // The queue retries it (crash-recovery path); the message row says where it got.

@@ -7,7 +7,8 @@ export const ALLOWED_FROM: Readonly<Record<MessageStatusValue, readonly MessageS
   SCHEDULED: [],
   // Back to the queue only to try again: after a temporary failure, or retryMessage.
   QUEUED: ['SENDING', 'FAILED'],
-  // SENDING from SENDING only when a crashed worker's attempt is taken over (see claim).
+  // A crashed worker's SENDING message is not claimed again: the sweep sends it again
+  // through QUEUED (dispatch/sweeper.ts).
   SENDING: ['SCHEDULED', 'QUEUED'],
   SENT: ['SENDING'],
   // A receipt may overtake the worker's own SENT write.

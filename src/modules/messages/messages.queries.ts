@@ -113,14 +113,13 @@ export interface Claimed {
 }
 
 /**
- * Claims messages for a send attempt (attempts + 1, status SENDING; `takeOver` also
- * claims one left SENDING by a worker that died mid-attempt) and reads their gateways,
- * in one prepared statement: the worker's first round trip for every send. One answer
- * per id, undefined where the claim is refused (cancelled, sent, not ours).
+ * Claims messages for a send attempt (attempts + 1, status SENDING) and reads their
+ * gateways, in one prepared statement: the worker's first round trip for every send. One
+ * answer per id, undefined where the claim is refused (cancelled, sending or sent, not
+ * ours). A message left SENDING is never claimed here: the sweep takes it over.
  */
-export async function claimWithGateway(prepared: Prepared, ids: readonly string[], takeOver: boolean): Promise<(Claimed | undefined)[]> {
+export async function claimWithGateway(prepared: Prepared, ids: readonly string[]): Promise<(Claimed | undefined)[]> {
   const from = allowedFrom('SENDING');
-  if (takeOver) from.push('SENDING');
   const rows = await prepared<{ message: unknown; gateway: unknown; x_user_id: string | null }>('herald_claim', CLAIM_WITH_GATEWAY, [arrayLiteral(ids), arrayLiteral(from)]);
   const claimed = new Map<string, Claimed>();
   for (const row of rows) {
