@@ -24,6 +24,9 @@ export interface TwitterEnv {
   accessSecret: string;
 }
 
+/** The largest HERALD_SEND_TIMEOUT_MS: the queue's job expiry is sized from it (dispatch/queue.ts). */
+export const MAX_SEND_TIMEOUT_MS = 120_000;
+
 export interface Config {
   databaseUrl?: string;
   dataDir: string;
@@ -230,7 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
     sendgridWebhookPublicKey: sendgridPublicKey(get('SENDGRID_WEBHOOK_PUBLIC_KEY'), problems),
     providerBaseUrls,
     workerConcurrency: int('HERALD_WORKER_CONCURRENCY', 8, 1, 256),
-    sendTimeoutMs: int('HERALD_SEND_TIMEOUT_MS', 10_000, 100, 120_000),
+    sendTimeoutMs: int('HERALD_SEND_TIMEOUT_MS', 10_000, 100, MAX_SEND_TIMEOUT_MS),
     statementTimeoutMs: int('HERALD_STATEMENT_TIMEOUT_MS', 5_000, 0, 3_600_000),
     bulkStatementTimeoutMs: int('HERALD_BULK_STATEMENT_TIMEOUT_MS', 60_000, 0, 3_600_000),
     // Defaults outlast a 10-minute provider outage: 25 attempts, 1 s doubling to 60 s.

@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromJsonRow, toJsonRows } from '../src/db/json-rows.js';
 import { messages } from '../src/db/schema/index.js';
+import { MAX_SEND_TIMEOUT_MS } from '../src/config.js';
+import { longestSendMs } from '../src/dispatch/dispatcher.js';
 import { DISPATCH_QUEUE, jobInsertFromMessages, QueueOutbox } from '../src/dispatch/queue.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../src/lib/ids.js';
 import { maskPhone } from '../src/lib/mask.js';
@@ -45,7 +47,9 @@ describe('the job written with an accepted message', () => {
     const { start_after: ours, data: ourData, ...ourJob } = await jobOf(messageId);
     const { start_after: theirs, data: theirData, ...theirJob } = await jobOf(referenceId);
     expect(ourJob).toEqual(theirJob);
-    expect(ourJob).toMatchObject({ name: DISPATCH_QUEUE, retry_limit: 20, expire_seconds: 120, heartbeat_seconds: 15, deletion_seconds: 86_400 });
+    expect(ourJob).toMatchObject({ name: DISPATCH_QUEUE, retry_limit: 20, heartbeat_seconds: 15, deletion_seconds: 86_400 });
+    // The job outlives any live send (dispatch/queue.ts).
+    expect((ourJob.expire_seconds as number) * 1000).toBeGreaterThan(longestSendMs(MAX_SEND_TIMEOUT_MS));
     expect(ourData).toEqual({ messageId, attempt: 1 });
     expect(theirData).toEqual({ messageId: referenceId, attempt: 1 });
     // Both due at once (the accept statement's job is as old as its message).

@@ -11,7 +11,8 @@ import { naturalBatches } from '../lib/batching.js';
 import { deliveryLogs, messages } from '../db/schema/index.js';
 import * as q from '../modules/messages/messages.queries.js';
 import type { BulkWritten, NewMessages, Outbox, WrittenMessages } from '../modules/messages/messages.service.js';
-import type { Dispatcher } from './dispatcher.js';
+import { MAX_SEND_TIMEOUT_MS } from '../config.js';
+import { type Dispatcher, longestSendMs } from './dispatcher.js';
 
 export const DISPATCH_QUEUE = 'herald-dispatch';
 
@@ -69,7 +70,10 @@ const DISPATCH_QUEUE_OPTIONS = {
   retryDelay: 1,
   retryBackoff: true,
   retryDelayMax: 30,
-  expireInSeconds: 120,
+  // Longer than any live send with the largest send timeout allowed, so the queue never
+  // expires a job whose send may still be under way. (Were it to, the job handed out
+  // again would find its message SENDING and leave it: only the sweep takes one over.)
+  expireInSeconds: Math.ceil(longestSendMs(MAX_SEND_TIMEOUT_MS) / 1000) + 60,
   heartbeatSeconds: 15,
   deleteAfterSeconds: 24 * 3600,
   notify: true,
@@ -103,6 +107,9 @@ export async function migrateQueue(handle: DatabaseHandle, log: Logger, database
   try {
     await boss.start();
     await boss.createQueue(DISPATCH_QUEUE, DISPATCH_QUEUE_OPTIONS);
+    // createQueue leaves an existing queue as it was: a database made by an older Herald
+    // gets this one's expiry too.
+    await boss.updateQueue(DISPATCH_QUEUE, { expireInSeconds: DISPATCH_QUEUE_OPTIONS.expireInSeconds });
     return (await boss.schemaVersion()) ?? 0;
   } finally {
     await boss.stop({ graceful: false, close: handle.kind === 'postgres' });
