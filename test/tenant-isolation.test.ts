@@ -59,6 +59,7 @@ let A: Tenant & {
   messageIds: string[];
   logIds: string[];
   recipientIds: string[];
+  apiKeyIds: string[];
 };
 let B: Tenant & { client: { id: string }; customer: { id: string }; messageIds: string[]; orderMessages: string[]; invoice: string };
 let snapshotBefore: Snapshot;
@@ -117,7 +118,7 @@ function idsIn(value: unknown, out = new Set<string>()): Set<string> {
 }
 
 /** Every id of A's objects (tenant, recipients, gateways, messages, logs). */
-const allOfA = () => new Set([A.tenantId, ...A.recipientIds, ...A.gatewayIds, ...A.messageIds, ...A.logIds]);
+const allOfA = () => new Set([A.tenantId, ...A.recipientIds, ...A.gatewayIds, ...A.messageIds, ...A.logIds, ...A.apiKeyIds]);
 
 function expectNothingOfA(value: unknown) {
   const leaked = [...idsIn(value)].filter((id) => allOfA().has(id));
@@ -152,6 +153,7 @@ interface Snapshot {
   channels: unknown;
   messages: unknown;
   logs: unknown;
+  apiKeys: unknown;
 }
 
 async function snapshotOfA(): Promise<Snapshot> {
@@ -164,6 +166,8 @@ async function snapshotOfA(): Promise<Snapshot> {
     channels: await read('{ channels { channel gateways { id } } }'),
     messages: await read(`{ messages(first: 100) { totalCount edges { node { ${MESSAGE_FIELDS} } } } }`),
     logs: await read(`{ deliveryLogs(first: 100) { totalCount edges { node { ${LOG_FIELDS} } } } }`),
+    // lastUsedAt left out: A's own reads move it.
+    apiKeys: await read('{ apiKeys { id name role createdAt revokedAt } }'),
   };
 }
 
@@ -220,6 +224,7 @@ beforeAll(async () => {
     messageIds: [],
     logIds: [],
     recipientIds: [],
+    apiKeyIds: [],
   };
   snapshotBefore = await snapshotOfA();
   const s = snapshotBefore as any;
@@ -227,6 +232,8 @@ beforeAll(async () => {
   A.messageIds = s.messages.edges.map((e: any) => e.node.id);
   A.logIds = s.logs.edges.map((e: any) => e.node.id);
   A.recipientIds = s.recipients.edges.map((e: any) => e.node.id);
+  A.apiKeyIds = s.apiKeys.map((k: { id: string }) => k.id);
+  expect(A.apiKeyIds.length).toBeGreaterThan(0);
   expect(A.messageIds).toHaveLength(6);
   expect(A.logIds.length).toBeGreaterThanOrEqual(5);
   expect(A.recipientIds).toHaveLength(4);
@@ -410,6 +417,18 @@ const QUERIES: Checks = {
         expect(channels.map((c: { channel: string }) => c.channel).sort()).toEqual([...CHANNELS].sort());
         expectNothingOfA(channels);
         expect(channels.every((c: { gateways: unknown[] }) => c.gateways.length > 0)).toBe(true);
+      },
+    ],
+  ],
+  apiKeys: [
+    [
+      'lists only B’s keys, stale ones included',
+      async () => {
+        for (const unusedForDays of [undefined, 1]) {
+          const { apiKeys } = await dataAsB('query($d: Int) { apiKeys(unusedForDays: $d) { id name role } }', { d: unusedForDays });
+          expectNothingOfA(apiKeys);
+          if (unusedForDays === undefined) expect(apiKeys.length).toBeGreaterThan(0);
+        }
       },
     ],
   ],
@@ -606,6 +625,18 @@ const MUTATIONS: Checks = {
         for (const id of [A.tenantId, A.client.id, A.sent, A.gatewayIds[0]]) {
           expect(ok(await herald.gql(`query($id: ID!) { node(id: $id) { id } }`, { id }, created.key)).node).toBeNull();
         }
+      },
+    ],
+  ],
+  revokeApiKey: [
+    [
+      'NOT_FOUND for every key of A, and A’s keys keep working',
+      async () => {
+        for (const id of A.apiKeyIds) {
+          const payload = (await dataAsB(`mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id } userErrors { field message code } } }`, { input: { id } })).revokeApiKey;
+          expectNotFound(payload, ['input', 'id']);
+        }
+        expect(ok(await herald.gql('{ viewer { id } }', undefined, A.key)).viewer).toEqual({ id: A.tenantId });
       },
     ],
   ],
