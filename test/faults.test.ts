@@ -390,7 +390,7 @@ async function gql(url: string, key: string, query: string, variables?: Record<s
 
 describe('PostgreSQL restarted under load', () => {
   it(
-    'a fast restart of the database mid-load: /readyz 503 while it is down and 200 after, the same process recovers, every accepted sendSms ends SENT, requests meanwhile fail clearly',
+    'a fast restart of the database mid-load: /readyz 503 while it is down and 200 after, the same process recovers, every accepted sendSms ends SENT once, requests meanwhile get a 503',
     async () => {
       const { fake, env: twilioEnv } = await twilioSetup();
       // Twilio answers 300 ms late: sends are in flight, and a backlog waits, when the database goes.
@@ -482,6 +482,8 @@ describe('PostgreSQL restarted under load', () => {
       const duringOutage = attempts.filter((a) => a.startedAt >= downAt && a.endedAt < startingAt);
       expect(duringOutage.length, 'requests made while the database was down').toBeGreaterThan(0);
       expect(duringOutage.filter((a) => a.outcome !== 'refused')).toEqual([]);
+      // Refused clearly: HTTP 503, SERVICE_UNAVAILABLE, come back in a few seconds.
+      expect(attempts.filter((a) => a.outcome === 'refused' && (a.status !== 503 || !a.detail?.includes('"SERVICE_UNAVAILABLE"'))).map((a) => `${a.status} ${a.detail}`)).toEqual([]);
       expect(Math.max(...duringOutage.map((a) => a.endedAt - a.startedAt))).toBeLessThan(CLIENT_TIMEOUT_MS);
 
       // No accepted message lost: each ends SENT, with Twilio having accepted its body.
@@ -511,10 +513,9 @@ describe('PostgreSQL restarted under load', () => {
       const notSent = [...acceptedIds.entries()].filter(([id]) => byId.get(id)?.status !== 'SENT').map(([id, a]) => `${a.body}: ${byId.get(id)?.status ?? 'MISSING'}`);
       expect(notSent).toEqual([]);
       const sentBodies = countBy(fake.messages.map((m) => m.body));
-      for (const a of accepted()) expect(sentBodies[a.body] ?? 0, `Twilio messages for "${a.body}"`).toBeGreaterThanOrEqual(1);
-      // A second send can only be one that was in flight when the database went away.
-      const duplicated = accepted().filter((a) => sentBodies[a.body] > 1);
-      for (const a of duplicated) expect(a.startedAt, `"${a.body}" sent ${sentBodies[a.body]} times`).toBeLessThan(downAt);
+      // Once each: a send in flight when the database went away is recorded when it is back, never sent again.
+      const duplicated = accepted().filter((a) => sentBodies[a.body] !== 1);
+      expect(duplicated.map((a) => `${a.body}: ${sentBodies[a.body] ?? 0}`)).toEqual([]);
       // The API reads them back too (not just the database).
       const last = accepted().at(-1)!;
       expect((await gql(url, adminKey, 'query($id: ID!) { message(id: $id) { status } }', { id: last.id })).message.status).toBe('SENT');
