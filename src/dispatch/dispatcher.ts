@@ -14,10 +14,10 @@ import type { ProviderValue } from '../db/schema/index.js';
 import type { Metrics } from '../metrics.js';
 import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
 import type { GatewaysService } from '../modules/gateways/gateways.service.js';
+import { deliveryLogOf } from '../modules/messages/delivery-log.js';
 import * as q from '../modules/messages/messages.queries.js';
 import type { Outbox } from '../modules/messages/messages.service.js';
 import { naturalBatches } from '../lib/batching.js';
-import { uuidv7 } from '../lib/ids.js';
 import * as recipientsQ from '../modules/recipients/recipients.queries.js';
 import type { GatewayForSend, Provider, ProviderError, SendResult } from '../providers/types.js';
 import type { DispatchJob } from './queue.js';
@@ -286,19 +286,7 @@ export class Dispatcher {
   }
 
   private log(message: q.MessageRow, gateway: gatewaysQ.GatewayRow | undefined, outcome: 'SUCCESS' | 'FAILURE', reason: string | null): q.NewDeliveryLogRow {
-    return {
-      id: uuidv7(),
-      tenantId: message.tenantId,
-      messageId: message.id,
-      recipientId: message.recipientId,
-      gatewayId: gateway?.id ?? null,
-      channel: message.channel,
-      outcome,
-      reason,
-      attempt: message.attempts,
-      orderId: message.orderId,
-      orderStatus: message.orderStatus,
-    };
+    return deliveryLogOf(message, { outcome, reason, gatewayId: gateway?.id ?? null });
   }
 }
 

@@ -12,8 +12,8 @@
 // then every live worker has written what it kept, and what is still SENDING is orphaned.
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
-import { uuidv7 } from '../lib/ids.js';
 import type { Metrics } from '../metrics.js';
+import { deliveryLogOf } from '../modules/messages/delivery-log.js';
 import * as q from '../modules/messages/messages.queries.js';
 import { endOverdueSend, overdueSending } from '../modules/messages/orphans.queries.js';
 import type { Outbox } from '../modules/messages/messages.service.js';
@@ -110,22 +110,7 @@ export class Sweeper {
         spent ? { status: 'FAILED', errorCode: 'OUTCOME_UNKNOWN', errorMessage: OUTCOME_UNKNOWN } : { status: 'QUEUED' },
       );
       if (!row) return undefined;
-      await q.insertLogs(tx, [
-        {
-          id: uuidv7(),
-          tenantId: message.tenantId,
-          messageId: message.id,
-          recipientId: message.recipientId,
-          gatewayId: message.gatewayId,
-          channel: message.channel,
-          outcome: 'FAILURE',
-          reason,
-          attempt: message.attempts,
-          providerCode: 'OUTCOME_UNKNOWN',
-          orderId: message.orderId,
-          orderStatus: message.orderStatus,
-        },
-      ]);
+      await q.insertLogs(tx, [deliveryLogOf(message, { outcome: 'FAILURE', reason, providerCode: 'OUTCOME_UNKNOWN' })]);
       if (!spent) await outbox.enqueue(tx, [{ messageId: message.id, attempt: message.attempts + 1 }]);
       return row;
     });

@@ -9,12 +9,12 @@ import twilio from 'twilio';
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import { webhookEvents } from '../../db/schema/index.js';
-import { uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import { STATUS_CALLBACK_MESSAGE_PARAM } from '../../providers/twilio/twilio-provider.js';
 import type { TwilioCredentials } from '../gateways/credentials.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import type { GatewaysService } from '../gateways/gateways.service.js';
+import { deliveryLogOf } from '../messages/delivery-log.js';
 import * as q from '../messages/messages.queries.js';
 
 // SendGrid's signed timestamps older (or newer) than this are refused as replays.
@@ -223,19 +223,12 @@ export class ReceiptsService {
     );
     if (!row) return undefined;
     await q.insertLogs(tx, [
-      {
-        id: uuidv7(),
-        tenantId: row.tenantId,
-        messageId: row.id,
-        recipientId: row.recipientId,
-        gatewayId: row.gatewayId,
-        channel: row.channel,
+      deliveryLogOf(row, {
         outcome: to === 'DELIVERED' ? 'SUCCESS' : 'FAILURE',
         reason: to === 'DELIVERED' ? `${provider === 'twilio' ? 'Twilio' : 'SendGrid'} confirmed delivery` : reason,
         providerCode: code,
-        orderId: row.orderId,
-        orderStatus: row.orderStatus,
-      },
+        attempt: null,
+      }),
     ]);
     return row;
   }

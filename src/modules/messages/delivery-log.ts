@@ -1,0 +1,21 @@
+import { uuidv7 } from '../../lib/ids.js';
+import type { MessageRow, NewDeliveryLogRow } from './messages.queries.js';
+
+/**
+ * A DeliveryLog entry about `message`: its tenant, recipient, gateway, channel, order and
+ * current attempt, with what `entry` says (and overrides).
+ */
+export function deliveryLogOf(message: MessageRow, entry: Pick<NewDeliveryLogRow, 'outcome' | 'reason'> & Partial<NewDeliveryLogRow>): NewDeliveryLogRow {
+  return {
+    id: uuidv7(),
+    tenantId: message.tenantId,
+    messageId: message.id,
+    recipientId: message.recipientId,
+    gatewayId: message.gatewayId,
+    channel: message.channel,
+    attempt: message.attempts,
+    orderId: message.orderId,
+    orderStatus: message.orderStatus,
+    ...entry,
+  };
+}
