@@ -12,7 +12,9 @@ import { DISPATCH_QUEUE } from '../src/dispatch/queue.js';
 import { fromGlobalId } from '../src/lib/ids.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fakeTwilioAccount, startTwilioFake, type TwilioFake } from './fakes/twilio-fake.js';
+import { randomBytes } from 'node:crypto';
 import { buildRecipient } from './helpers/factories.js';
+import { createPostgresDatabase, killAll, spawnHerald, type HeraldProcess } from './helpers/process.js';
 import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { scrapeMetric as metric } from './helpers/metrics.js';
 import { pause, waitForMessageStatus, waitUntil } from './helpers/wait.js';
@@ -256,5 +258,95 @@ describe.runIf(process.env.DATABASE_URL)('orphaned sends', () => {
       expect(await metric(worker.url, 'herald_orphaned_sends_total', { outcome: 'failed' })).toBe(1);
     },
     90_000,
+  );
+});
+
+describe.runIf(process.env.DATABASE_URL)('a worker killed between its claim and its send', () => {
+  const processes: HeraldProcess[] = [];
+  afterAll(async () => {
+    await killAll(processes);
+  });
+
+  it(
+    'kill -9 while one send is at Twilio and another waits for its send slot: after a restart both are sent, the waiting one once, the one in flight a second time, each with "outcome unknown" in its logs',
+    async () => {
+      const database = await createPostgresDatabase('a killed worker and its successor');
+      const key = `test-admin-${randomBytes(16).toString('hex')}`;
+      const env = {
+        ...database.env,
+        ...twilioEnv(),
+        HERALD_BOOTSTRAP_ADMIN_KEY: key,
+        HERALD_SECRET_KEY: randomBytes(32).toString('hex'),
+      };
+      const gql = async (url: string, query: string, variables?: Record<string, unknown>) => {
+        const response = await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ query, variables }),
+        });
+        const body = (await response.json()) as { data: any; errors?: unknown };
+        if (body.errors) throw new Error(JSON.stringify(body.errors));
+        return body.data;
+      };
+      // The first process waits for Twilio as long as by default (10 s), so the held send
+      // is still in flight at the kill; the second takes over after 2 × 1 s + 12 s.
+      const first = spawnHerald(env, { name: 'first' });
+      processes.push(first);
+      const url = await first.ready;
+      // One send a second through the Twilio gateway: of two messages claimed together, the
+      // second waits in the worker, claimed (SENDING), for its slot.
+      const gateway = (await gql(url, '{ gateways(channel: SMS) { id provider isDefault } }')).gateways.find((g: { provider: string; isDefault: boolean }) => g.provider === 'TWILIO' && g.isDefault);
+      await gql(url, 'mutation($i: UpdateGatewayInput!) { updateGateway(input: $i) { userErrors { code } } }', { i: { id: gateway.id, maxPerSecond: 1 } });
+      const clientId = (await gql(url, 'mutation($i: CreateRecipientInput!) { createRecipient(input: $i) { recipient { id } } }', { i: { kind: 'CLIENT', displayName: 'Killed', phone: '+14155550142' } })).createRecipient.recipient.id;
+
+      const hold = fake.holdNext();
+      const run = randomBytes(3).toString('hex');
+      const bodies = [0, 1].map((i) => `between claim and send ${run} #${i}`);
+      const ids: string[] = [];
+      // Due at the same moment, so the worker fetches and claims both in one batch.
+      const sendAt = new Date(Date.now() + 3_000).toISOString();
+      for (const body of bodies) ids.push((await gql(url, SEND, { input: { clientId, message: body, sendAt } })).sendSms.message.id);
+      const inFlight = (await hold.accepted).body;
+      const waiting = bodies.find((b) => b !== inFlight)!;
+      const db = new pg.Client({ connectionString: database.env.DATABASE_URL });
+      await db.connect();
+      try {
+        let statuses: unknown[] = [];
+        await waitUntil(() => `both claimed (SENDING): ${JSON.stringify(statuses)}`, async () => {
+          statuses = (await db.query('select body, status, updated_at from messages order by id')).rows;
+          return statuses.every((r) => (r as { status: string }).status === 'SENDING');
+        }, 10_000);
+        first.child.kill('SIGKILL');
+        await first.exited;
+        // At the kill, Twilio had one message (unanswered) and nothing of the other.
+        expect([inFlight, waiting].map(requestsFor)).toEqual([1, 0]);
+
+        const second = spawnHerald({ ...env, HERALD_SEND_TIMEOUT_MS: '1000' }, { name: 'second' });
+        processes.push(second);
+        const url2 = await second.ready;
+        await waitUntil(
+          () => `every message SENT${second.output()}`,
+          async () => (await db.query("select count(*)::int as n from messages where status = 'SENT'")).rows[0].n === 2,
+          60_000,
+          250,
+        );
+        // The one that never reached Twilio was sent once; the one in flight twice.
+        expect([inFlight, waiting].map(requestsFor)).toEqual([2, 1]);
+        for (const id of ids) {
+          const message = (await gql(url2, GET, { id })).message;
+          expect(message.status).toBe('SENT');
+          expect(message.attempts).toBe(2);
+          expect(message.logs.map((l: { outcome: string }) => l.outcome)).toEqual(['FAILURE', 'SUCCESS']);
+          expect(message.logs[0].reason).toMatch(/^outcome unknown after a worker failure: attempt 1 was in flight when its worker stopped; sending again/);
+        }
+        expect(await metric(url2, 'herald_orphaned_sends_total', { outcome: 'sent_again' })).toBe(2);
+      } finally {
+        await db.end();
+        hold.release();
+        await killAll(processes);
+        await database.drop();
+      }
+    },
+    120_000,
   );
 });
