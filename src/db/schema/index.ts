@@ -5,3 +5,4 @@ export * from './tenants.js';
 export * from './messages.js';
 export * from './webhooks.js';
 export * from './idempotency.js';
+export * from './budgets.js';
