@@ -1,7 +1,9 @@
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from './config.js';
 
-// Secrets and personal data never reach a log line, whatever a caller passes in.
+// Secrets and personal data never reach a log line, whatever a caller passes in. pino's
+// redact paths name fixed depths; the fields below are also redacted at any depth by
+// `redactDeep`, which walks the object before it is written.
 const REDACT = [
   'authorization',
   '*.authorization',
@@ -48,6 +50,49 @@ const REDACT = [
   'req.headers["x-twilio-signature"]',
 ];
 
+/** The last segment of each path: the field names redacted wherever they appear. */
+const REDACTED_NAMES = new Set(
+  REDACT.map((p) => p.replace(/^.*\["([^"]+)"\]$/, '$1').split('.').pop()!.toLowerCase()).concat(['cookie', 'webhookpublickey']),
+);
+const MAX_DEPTH = 12;
+
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null || Array.isArray(value);
+}
+
+/**
+ * A copy of `value` with the redacted fields censored at every depth; untouched parts are
+ * shared, and a value with nothing to redact comes back as it is. Only plain objects and
+ * arrays are walked: errors go through `serializeError`, requests through pino's serializers.
+ * Deeper than MAX_DEPTH, or a cycle, is written as a marker rather than walked.
+ */
+export function redactDeep(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value !== 'object' || value === null || !isPlain(value)) return value;
+  if (seen.has(value)) return '[circular]';
+  if (depth >= MAX_DEPTH) return '[too deep]';
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) {
+      let copy: unknown[] | undefined;
+      value.forEach((item, i) => {
+        const next = redactDeep(item, depth + 1, seen);
+        if (next !== item) (copy ??= value.slice())[i] = next;
+      });
+      return copy ?? value;
+    }
+    let copy: Record<string, unknown> | undefined;
+    for (const [key, item] of Object.entries(value)) {
+      const next = REDACTED_NAMES.has(key.toLowerCase()) ? CENSOR : redactDeep(item, depth + 1, seen);
+      if (next !== item) (copy ??= { ...value })[key] = next;
+    }
+    return copy ?? value;
+  } finally {
+    seen.delete(value);
+  }
+}
+const CENSOR = '[redacted]';
+
 /**
  * pino's error serializer, minus the values a failed query carries: drizzle puts the
  * parameters (phone numbers, message bodies, credentials) into the message and stack of
@@ -70,7 +115,13 @@ function serializeError(err: unknown): unknown {
 
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   return pino(
-    { level, redact: { paths: REDACT, censor: '[redacted]' }, serializers: { err: serializeError }, base: { service: 'herald' } },
+    {
+      level,
+      redact: { paths: REDACT, censor: CENSOR },
+      serializers: { err: serializeError },
+      formatters: { log: (object) => redactDeep(object) as Record<string, unknown> },
+      base: { service: 'herald' },
+    },
     destination,
   );
 }
