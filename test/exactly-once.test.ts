@@ -3,8 +3,9 @@
 // Herald send it again; and a send orphaned by a dead worker is found by the sweep. The
 // faults are real: the test database stops accepting connections (ALTER DATABASE …
 // ALLOW_CONNECTIONS false and its sessions terminated), a trigger refuses the SENT update,
-// a row is left SENDING as a killed worker leaves it. PostgreSQL only: PGlite is one
-// process's embedded database, which cannot be taken away from under it.
+// a row is left SENDING as a killed worker leaves it. On PostgreSQL (DATABASE_URL, else
+// the machine's own): PGlite is one process's embedded database, which cannot be taken
+// away from under it, nor shared by a second process.
 import pg from 'pg';
 import { MAX_SEND_TIMEOUT_MS } from '../src/config.js';
 import { longestSendMs } from '../src/dispatch/dispatcher.js';
@@ -14,7 +15,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fakeTwilioAccount, startTwilioFake, type TwilioFake } from './fakes/twilio-fake.js';
 import { randomBytes } from 'node:crypto';
 import { buildRecipient } from './helpers/factories.js';
-import { createPostgresDatabase, killAll, spawnHerald, type HeraldProcess } from './helpers/process.js';
+import type { TestDatabase } from './helpers/database.js';
+import { createPostgresDatabase, LOCAL_POSTGRES, killAll, spawnHerald, type HeraldProcess } from './helpers/process.js';
 import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { scrapeMetric as metric } from './helpers/metrics.js';
 import { pause, waitForMessageStatus, waitUntil } from './helpers/wait.js';
@@ -46,15 +48,18 @@ const twilioEnv = () => ({
   TWILIO_API_BASE_URL: fake.url,
 });
 
-async function start(env: Record<string, string> = {}): Promise<TestHerald> {
-  const herald = await startTestHerald({ env: { ...twilioEnv(), ...env } });
+const POSTGRES = process.env.DATABASE_URL ?? LOCAL_POSTGRES;
+
+async function start(env: Record<string, string> = {}, role?: 'api' | 'worker', database?: TestDatabase): Promise<TestHerald> {
+  database ??= await createPostgresDatabase('a database fault under a running Herald');
+  const herald = await startTestHerald({ env: { ...twilioEnv(), ...env }, database, role });
   heralds.push(herald);
   return herald;
 }
 
 /** A connection to the server's maintenance database, to act on the test database from outside. */
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  const client = new pg.Client({ connectionString: POSTGRES });
   await client.connect();
   try {
     return await work(client);
@@ -100,7 +105,7 @@ async function sendOne(herald: TestHerald, body: string, clientId?: string): Pro
 
 const requestsFor = (body: string) => fake.requests.filter((r) => r.form.Body === body).length;
 
-describe.runIf(process.env.DATABASE_URL)('a database fault after the provider accepted', () => {
+describe('a database fault after the provider accepted', () => {
   it(
     'the database refuses connections while Twilio holds the send: /graphql answers 503 meanwhile, and after it is back the message is SENT with one request to Twilio',
     async () => {
@@ -203,7 +208,7 @@ describe('the queue and live sends', () => {
   });
 });
 
-describe.runIf(process.env.DATABASE_URL)('orphaned sends', () => {
+describe('orphaned sends', () => {
   /** Leaves a message as a worker killed after its claim leaves it: SENDING, last changed long ago. */
   async function orphan(herald: TestHerald, id: string, attempts: number): Promise<void> {
     const uuid = fromGlobalId(id)!.uuid;
@@ -216,15 +221,13 @@ describe.runIf(process.env.DATABASE_URL)('orphaned sends', () => {
     'a message left SENDING is counted as overdue, then taken over by the sweep and sent again, with a log saying the outcome was unknown',
     async () => {
       // An API-only Herald: no worker, no sweep; what it accepts stays QUEUED until orphaned by hand.
-      const api = await startTestHerald({ env: { ...twilioEnv(), HERALD_SEND_TIMEOUT_MS: '1000' }, role: 'api' });
-      heralds.push(api);
+      const api = await start({ HERALD_SEND_TIMEOUT_MS: '1000' }, 'api');
       const body = `orphaned ${Date.now()}`;
       const id = await sendOne(api, body);
       await orphan(api, id, 1);
       expect(await metric(api.url, 'herald_sending_overdue')).toBe(1);
 
-      const worker = await startTestHerald({ env: { ...twilioEnv(), HERALD_SEND_TIMEOUT_MS: '1000' }, database: api.database, role: 'worker' });
-      heralds.push(worker);
+      const worker = await start({ HERALD_SEND_TIMEOUT_MS: '1000' }, 'worker', api.database);
       const message = await waitForMessageStatus(getMessage(api), id, ['SENT', 'FAILED'], { timeoutMs: 45_000 });
       expect(message.status).toBe('SENT');
       expect(message.attempts).toBe(2);
@@ -240,15 +243,13 @@ describe.runIf(process.env.DATABASE_URL)('orphaned sends', () => {
   it(
     'an orphaned send with no attempts left ends FAILED "outcome unknown after a worker failure", and is not sent',
     async () => {
-      const env = { ...twilioEnv(), HERALD_SEND_TIMEOUT_MS: '1000', HERALD_RETRY_MAX_ATTEMPTS: '2' };
-      const api = await startTestHerald({ env, role: 'api' });
-      heralds.push(api);
+      const env = { HERALD_SEND_TIMEOUT_MS: '1000', HERALD_RETRY_MAX_ATTEMPTS: '2' };
+      const api = await start(env, 'api');
       const body = `orphaned, attempts spent ${Date.now()}`;
       const id = await sendOne(api, body);
       await orphan(api, id, 2);
 
-      const worker = await startTestHerald({ env, database: api.database, role: 'worker' });
-      heralds.push(worker);
+      const worker = await start(env, 'worker', api.database);
       const message = await waitForMessageStatus(getMessage(api), id, ['FAILED', 'SENT'], { timeoutMs: 45_000 });
       expect(message.status).toBe('FAILED');
       expect(message.errorCode).toBe('OUTCOME_UNKNOWN');
@@ -261,7 +262,7 @@ describe.runIf(process.env.DATABASE_URL)('orphaned sends', () => {
   );
 });
 
-describe.runIf(process.env.DATABASE_URL)('a worker killed between its claim and its send', () => {
+describe('a worker killed between its claim and its send', () => {
   const processes: HeraldProcess[] = [];
   afterAll(async () => {
     await killAll(processes);
