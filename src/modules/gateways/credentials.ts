@@ -1,5 +1,6 @@
 // What each provider needs to send, checked before anything is stored. Messages name
 // fields, never their values: these are secrets.
+import { EventWebhook } from '@sendgrid/eventwebhook';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { EMAIL_PATTERN } from '../../config.js';
 import { Channel, Provider } from '../../graphql/enums.js';
@@ -12,6 +13,8 @@ export interface TwilioCredentials {
 export interface SendgridCredentials {
   apiKey: string;
   from: string;
+  /** The verification key of the account's signed event webhook: events signed with it may change this gateway's messages. */
+  webhookPublicKey?: string;
 }
 export interface TwitterCredentials {
   appKey: string;
@@ -35,6 +38,9 @@ const FIELDS: Record<Provider, string[]> = {
   [Provider.TWITTER]: ['appKey', 'appSecret', 'accessToken', 'accessSecret'],
   [Provider.SANDBOX]: [],
 };
+const OPTIONAL: Partial<Record<Provider, string[]>> = {
+  [Provider.SENDGRID]: ['webhookPublicKey'],
+};
 
 /** Parsed and normalized credentials, or the reason they are refused. */
 export function parseCredentials(provider: Provider, raw: string | null | undefined): { value?: Credentials; problem?: string } {
@@ -54,13 +60,17 @@ export function parseCredentials(provider: Provider, raw: string | null | undefi
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { problem: 'credentials must be a JSON object' };
   const record = parsed as Record<string, unknown>;
-  const unknown = Object.keys(record).filter((k) => !expected.includes(k));
-  if (unknown.length > 0) return { problem: `credentials have unknown fields: ${unknown.join(', ')} (${provider} takes ${expected.join(', ')})` };
+  const optional = (OPTIONAL[provider] ?? []).filter((k) => record[k] !== undefined && record[k] !== null);
+  const known = [...expected, ...(OPTIONAL[provider] ?? [])];
+  const unknown = Object.keys(record).filter((k) => !known.includes(k));
+  if (unknown.length > 0) return { problem: `credentials have unknown fields: ${unknown.join(', ')} (${provider} takes ${known.join(', ')})` };
   const missing = expected.filter((k) => typeof record[k] !== 'string' || (record[k] as string).trim() === '');
   if (missing.length > 0) return { problem: `credentials miss ${missing.join(', ')} (non-empty strings)` };
-  const tooLong = expected.filter((k) => (record[k] as string).length > 512);
+  const notStrings = optional.filter((k) => typeof record[k] !== 'string' || (record[k] as string).trim() === '');
+  if (notStrings.length > 0) return { problem: `credentials field ${notStrings.join(', ')} must be a non-empty string when given` };
+  const tooLong = [...expected, ...optional].filter((k) => (record[k] as string).length > 512);
   if (tooLong.length > 0) return { problem: `credentials field ${tooLong.join(', ')} is too long` };
-  const values = Object.fromEntries(expected.map((k) => [k, (record[k] as string).trim()]));
+  const values = Object.fromEntries([...expected, ...optional].map((k) => [k, (record[k] as string).trim()]));
 
   switch (provider) {
     case Provider.TWILIO: {
@@ -71,11 +81,25 @@ export function parseCredentials(provider: Provider, raw: string | null | undefi
     }
     case Provider.SENDGRID:
       if (!EMAIL_PATTERN.test(values.from)) return { problem: 'from must be an e-mail address' };
-      return { value: { apiKey: values.apiKey, from: values.from } };
+      if (values.webhookPublicKey !== undefined && !isSendgridVerificationKey(values.webhookPublicKey)) {
+        return { problem: 'webhookPublicKey must be the verification key SendGrid shows for the signed event webhook (base64)' };
+      }
+      return {
+        value: { apiKey: values.apiKey, from: values.from, ...(values.webhookPublicKey !== undefined ? { webhookPublicKey: values.webhookPublicKey } : {}) },
+      };
     case Provider.TWITTER:
       return { value: values as unknown as TwitterCredentials };
   }
   return {};
+}
+
+export function isSendgridVerificationKey(value: string): boolean {
+  try {
+    new EventWebhook().convertPublicKeyToECDSA(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** E.164 form of a phone number written with its country code, or null. */

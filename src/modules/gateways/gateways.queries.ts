@@ -83,3 +83,12 @@ export async function pauseGateway(ex: Executor, id: string, until: Date): Promi
     .set({ pausedUntil: sql`greatest(coalesce(${gateways.pausedUntil}, now()), ${until.toISOString()}::timestamptz)` })
     .where(eq(gateways.id, id));
 }
+
+/** Every tenant's gateways of one provider (SendGrid receipts try each one's verification key). */
+export function gatewaysOfProvider(ex: Executor, provider: string): Promise<GatewayRow[]> {
+  return ex
+    .select()
+    .from(gateways)
+    .where(eq(gateways.provider, provider as GatewayRow['provider']))
+    .orderBy(asc(gateways.id));
+}

@@ -57,7 +57,8 @@ export class AddChannelGatewayInput {
     description: [
       'Provider credentials and sender identity as a JSON string; stored encrypted, never returned.',
       'TWILIO: {"accountSid", "authToken", "from"} (from: E.164 number; for WHATSAPP the number without the whatsapp: prefix).',
-      'SENDGRID: {"apiKey", "from"} (from: an email address). TWITTER: {"appKey", "appSecret", "accessToken", "accessSecret"}.',
+      'SENDGRID: {"apiKey", "from"} (from: an email address), optionally "webhookPublicKey" (the verification key of the account\'s signed event webhook: its signed events update this gateway\'s messages).',
+      'TWITTER: {"appKey", "appSecret", "accessToken", "accessSecret"}.',
       'SANDBOX: none.',
     ].join('\n'),
   })

@@ -11,14 +11,21 @@ import type { Database, Executor } from '../../db/client.js';
 import { webhookEvents } from '../../db/schema/index.js';
 import type { Metrics } from '../../metrics.js';
 import { STATUS_CALLBACK_MESSAGE_PARAM } from '../../providers/twilio/twilio-provider.js';
-import type { TwilioCredentials } from '../gateways/credentials.js';
+import { BoundedMap } from '../../lib/bounded-cache.js';
+import type { SendgridCredentials, TwilioCredentials } from '../gateways/credentials.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import type { GatewaysService } from '../gateways/gateways.service.js';
 import { deliveryLogOf } from '../messages/delivery-log.js';
 import * as q from '../messages/messages.queries.js';
+import { DEFAULT_TENANT_ID } from '../tenants/tenants.service.js';
 
 // SendGrid's signed timestamps older (or newer) than this are refused as replays.
 const MAX_SIGNATURE_AGE_S = 5 * 60;
+/** Events per SendGrid request; SendGrid's own batches are far smaller. */
+export const MAX_SENDGRID_EVENTS = 1_000;
+/** Distinct gateway webhook keys tried per request (and converted keys kept). */
+const MAX_SENDGRID_KEYS = 1_000;
+const LOG_EVERY_MS = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Twilio's delivery error codes in words a support person understands. */
@@ -34,13 +41,50 @@ const TWILIO_ERRORS: Record<string, string> = {
   '30034': 'the sender number is not registered for A2P 10DLC messaging',
 };
 
+type EcdsaKey = ReturnType<EventWebhook['convertPublicKeyToECDSA']>;
+
+/** A key a SendGrid request may be signed with, and whose messages its events may change. */
+interface SendgridVerifier {
+  key: EcdsaKey;
+  /** The environment's key: the default tenant's SendGrid messages. */
+  defaultTenant: boolean;
+  /** The SendGrid gateways carrying this key as their webhookPublicKey. */
+  gatewayIds: string[];
+}
+interface SendgridScope {
+  defaultTenant: boolean;
+  gatewayIds: Set<string>;
+}
+
+/**
+ * Warnings a flood could repeat (refused webhooks): one line per kind per 10 s, with the
+ * number held back since the last one. Kinds are few (reasons, gateways), so the map stays small.
+ */
+class ThrottledLog {
+  private readonly last = new BoundedMap<string, { at: number; held: number }>(1_000);
+
+  constructor(private readonly log: Logger) {}
+
+  warn(kind: string, fields: Record<string, unknown>, msg: string, now = Date.now()): void {
+    const seen = this.last.get(kind);
+    if (seen && now - seen.at < LOG_EVERY_MS) {
+      seen.held += 1;
+      return;
+    }
+    this.last.set(kind, { at: now, held: 0 });
+    this.log.warn({ ...fields, ...(seen?.held ? { heldBack: seen.held } : {}) }, msg);
+  }
+}
+
 export interface WebhookAnswer {
   status: number;
   body: { ok: boolean; error?: string };
 }
 
 export class ReceiptsService {
-  private readonly sendgridKey: ReturnType<EventWebhook['convertPublicKeyToECDSA']> | undefined;
+  private readonly envSendgridKey: EcdsaKey | undefined;
+  private readonly convertedKeys = new BoundedMap<string, EcdsaKey>(MAX_SENDGRID_KEYS);
+  private readonly throttled: ThrottledLog;
 
   constructor(
     private readonly db: Database,
@@ -49,7 +93,8 @@ export class ReceiptsService {
     private readonly log: Logger,
     sendgridPublicKey: string | undefined,
   ) {
-    this.sendgridKey = sendgridPublicKey ? new EventWebhook().convertPublicKeyToECDSA(sendgridPublicKey) : undefined;
+    this.envSendgridKey = sendgridPublicKey ? new EventWebhook().convertPublicKeyToECDSA(sendgridPublicKey) : undefined;
+    this.throttled = new ThrottledLog(log);
   }
 
   /**
@@ -106,24 +151,47 @@ export class ReceiptsService {
     return { status: 200, body: { ok: true } };
   }
 
+  /** Says once, at start, what SendGrid events this process accepts. */
+  announce(): void {
+    if (!this.envSendgridKey) {
+      this.log.warn(
+        "SENDGRID_WEBHOOK_PUBLIC_KEY is not set: SendGrid events are refused unless signed with the webhookPublicKey of a tenant's SendGrid gateway",
+      );
+    }
+  }
+
   /**
-   * A batch of SendGrid events. With SENDGRID_WEBHOOK_PUBLIC_KEY set, the ECDSA signature
-   * over timestamp + raw body must hold and the timestamp be fresh.
+   * A batch of SendGrid events. The ECDSA signature over timestamp + raw body must hold
+   * under SENDGRID_WEBHOOK_PUBLIC_KEY (the default tenant's) or a SendGrid gateway's own
+   * webhookPublicKey, and the timestamp be fresh. The key that verified decides which
+   * messages the events may touch: EMAIL messages sent through that key's SendGrid gateways.
    */
   async sendgridEvents(rawBody: string, signature: string | undefined, timestamp: string | undefined, now = Date.now()): Promise<WebhookAnswer> {
-    if (this.sendgridKey) {
-      if (!signature || !timestamp) return this.refuse('sendgrid', 'missing signature headers');
-      if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now / 1000 - Number(timestamp)) > MAX_SIGNATURE_AGE_S) {
-        return this.refuse('sendgrid', 'stale or malformed signature timestamp');
-      }
+    const verifiers = await this.sendgridVerifiers();
+    if (verifiers.length === 0) {
+      this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'rejected' });
+      this.throttled.warn('sendgrid:no-key', {}, 'SendGrid events refused: no verification key is configured (SENDGRID_WEBHOOK_PUBLIC_KEY, or webhookPublicKey in a SendGrid gateway)');
+      return { status: 403, body: { ok: false, error: 'SendGrid events are refused: no verification key is configured' } };
+    }
+    if (!signature || !timestamp) return this.refuse('sendgrid', 'missing signature headers');
+    if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now / 1000 - Number(timestamp)) > MAX_SIGNATURE_AGE_S) {
+      return this.refuse('sendgrid', 'stale or malformed signature timestamp');
+    }
+    const scope: SendgridScope = { defaultTenant: false, gatewayIds: new Set() };
+    const webhook = new EventWebhook();
+    for (const verifier of verifiers) {
       let valid = false;
       try {
-        valid = new EventWebhook().verifySignature(this.sendgridKey, rawBody, signature, timestamp);
+        valid = webhook.verifySignature(verifier.key, rawBody, signature, timestamp);
       } catch {
         valid = false;
       }
-      if (!valid) return this.refuse('sendgrid', 'signature does not match');
+      if (!valid) continue;
+      scope.defaultTenant ||= verifier.defaultTenant;
+      for (const id of verifier.gatewayIds) scope.gatewayIds.add(id);
     }
+    if (!scope.defaultTenant && scope.gatewayIds.size === 0) return this.refuse('sendgrid', 'signature does not match');
+
     let events: unknown;
     try {
       events = JSON.parse(rawBody);
@@ -131,14 +199,17 @@ export class ReceiptsService {
       return { status: 400, body: { ok: false, error: 'the body is not JSON' } };
     }
     if (!Array.isArray(events)) return { status: 400, body: { ok: false, error: 'the body must be a JSON array of events' } };
+    if (events.length > MAX_SENDGRID_EVENTS) {
+      return { status: 413, body: { ok: false, error: `at most ${MAX_SENDGRID_EVENTS} events per request; this one has ${events.length}` } };
+    }
 
     // Each event is marked seen in the transaction that applies it: an event that could not
     // be applied stays unseen, and the non-2xx answer makes SendGrid send it again.
     let failures = 0;
-    for (const event of events.slice(0, 10_000) as Record<string, unknown>[]) {
+    for (const event of events as Record<string, unknown>[]) {
       if (typeof event !== 'object' || event === null) continue;
       try {
-        await this.sendgridEvent(event);
+        await this.sendgridEvent(event, scope);
       } catch (error) {
         failures += 1;
         this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'error' });
@@ -151,15 +222,56 @@ export class ReceiptsService {
     return { status: 200, body: { ok: true } };
   }
 
-  private async sendgridEvent(event: Record<string, unknown>): Promise<void> {
+  /**
+   * The keys a SendGrid request may be signed with: the environment's (default tenant), then
+   * each distinct webhookPublicKey of the SendGrid gateways with the gateways it speaks for.
+   * Converted keys are cached (bounded); credentials are opened through their own cache.
+   */
+  private async sendgridVerifiers(): Promise<SendgridVerifier[]> {
+    const out: SendgridVerifier[] = [];
+    if (this.envSendgridKey) out.push({ key: this.envSendgridKey, defaultTenant: true, gatewayIds: [] });
+    const byKey = new Map<string, string[]>();
+    for (const gateway of await gatewaysQ.gatewaysOfProvider(this.db, 'SENDGRID')) {
+      let credentials: SendgridCredentials | null;
+      try {
+        credentials = this.gateways.credentialsOf(gateway) as SendgridCredentials | null;
+      } catch (err) {
+        this.throttled.warn(`sendgrid:unreadable:${gateway.id}`, { gatewayId: gateway.id, why: (err as Error).message }, "a SendGrid gateway's credentials do not open; its webhook key is not tried");
+        continue;
+      }
+      const publicKey = credentials?.webhookPublicKey;
+      if (!publicKey) continue;
+      const ids = byKey.get(publicKey);
+      if (ids) ids.push(gateway.id);
+      else if (byKey.size < MAX_SENDGRID_KEYS) byKey.set(publicKey, [gateway.id]);
+      else this.throttled.warn('sendgrid:too-many-keys', { max: MAX_SENDGRID_KEYS }, 'more distinct SendGrid webhook keys than are tried per request; the rest are ignored');
+    }
+    for (const [publicKey, gatewayIds] of byKey) {
+      let key = this.convertedKeys.get(publicKey);
+      if (!key) {
+        key = new EventWebhook().convertPublicKeyToECDSA(publicKey);
+        this.convertedKeys.set(publicKey, key);
+      }
+      out.push({ key, defaultTenant: false, gatewayIds });
+    }
+    return out;
+  }
+
+  private async sendgridEvent(event: Record<string, unknown>, scope: SendgridScope): Promise<void> {
     const eventId = typeof event.sg_event_id === 'string' ? event.sg_event_id : undefined;
     const now = new Date();
     const type = String(event.event ?? '');
     const to = type === 'delivered' ? 'DELIVERED' : type === 'bounce' || type === 'dropped' ? 'FAILED' : undefined;
     const result = await this.db.transaction(async (tx) => {
-      if (eventId && !(await this.firstTime(tx, 'sendgrid', eventId))) return 'duplicate' as const;
       const message = await this.sendgridMessage(tx, event);
       if (!message) return 'unknown_message' as const;
+      // Checked before the event is marked seen: a refused event must not use up its id.
+      const refusal = await this.sendgridRefusal(tx, message, scope);
+      if (refusal) {
+        this.throttled.warn(`sendgrid:refused:${refusal}`, { messageId: message.id, why: refusal }, 'SendGrid event ignored: it may not change this message');
+        return 'refused' as const;
+      }
+      if (eventId && !(await this.firstTime(tx, 'sendgrid', eventId))) return 'duplicate' as const;
       if (to === 'DELIVERED') return { message, changed: await this.transitionWithLog(tx, message, 'DELIVERED', 'sendgrid', null, null, now) };
       if (to === 'FAILED') {
         const why = typeof event.reason === 'string' ? event.reason.slice(0, 300) : 'no reason given';
@@ -170,6 +282,16 @@ export class ReceiptsService {
     });
     if (typeof result === 'string') this.metrics.receipts.inc({ provider: 'sendgrid', outcome: result });
     else this.count(result.message, result.changed, to!, 'sendgrid', now);
+  }
+
+  /** Why the verified request may not touch `message`, or undefined if it may. */
+  private async sendgridRefusal(ex: Executor, message: q.MessageRow, scope: SendgridScope): Promise<string | undefined> {
+    if (message.channel !== 'EMAIL') return `the message is ${message.channel}, not EMAIL`;
+    const gateway = message.gatewayId ? await gatewaysQ.findGateway(ex, message.tenantId, message.gatewayId) : undefined;
+    if (gateway?.provider !== 'SENDGRID') return 'the message was not sent through a SendGrid gateway';
+    if (scope.gatewayIds.has(gateway.id)) return undefined;
+    if (scope.defaultTenant && message.tenantId === DEFAULT_TENANT_ID) return undefined;
+    return "the signing key is not this message's gateway's";
   }
 
   private async sendgridMessage(ex: Executor, event: Record<string, unknown>): Promise<q.MessageRow | undefined> {
@@ -247,7 +369,7 @@ export class ReceiptsService {
 
   private refuse(provider: string, why: string): WebhookAnswer {
     this.metrics.receipts.inc({ provider, outcome: 'rejected' });
-    this.log.warn({ provider, why }, 'webhook refused');
+    this.throttled.warn(`${provider}:${why}`, { provider, why }, 'webhook refused');
     return { status: 403, body: { ok: false, error: 'signature check failed' } };
   }
 }
