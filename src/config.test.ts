@@ -85,4 +85,15 @@ describe('loadConfig', () => {
     expect(problems.join(' ')).toContain('TWILIO_ACCOUNT_SID');
     expect(problems.join(' ')).not.toContain('hunter2-secret');
   });
+  it('trusts no proxy by default, and a hop count or a list of addresses and CIDRs when HERALD_TRUST_PROXY says so', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ HERALD_TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ HERALD_TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,fd00::/8,loopback' }).trustProxy).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', 'loopback']);
+    for (const bad of ['0', 'true', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1,,nope', '::1/129']) {
+      const problems = problemsOf({ HERALD_TRUST_PROXY: bad });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^HERALD_TRUST_PROXY must be a hop count/);
+    }
+  });
+
 });

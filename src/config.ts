@@ -1,6 +1,7 @@
 // The one place that reads the environment. Every variable of RUNNING.md is parsed
 // and checked here, so a bad value stops the start with a line naming it instead of
 // failing later, deep inside a send.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { EventWebhook } from '@sendgrid/eventwebhook';
 
@@ -50,8 +51,13 @@ export interface Config {
   introspection: boolean;
   /** Operations executed again are compiled by graphql-jit (src/graphql/executor.ts); false: graphql-js only. */
   graphqlJit: boolean;
-  /** Token bucket per API key (per IP without one) on /graphql; perSecond 0 turns it off. */
+  /**
+   * Requests on /graphql per valid API key, or per client address for requests without a
+   * valid key: `burst` per window of burst/perSecond seconds (src/http/rate-limit.ts); perSecond 0 turns it off.
+   */
   rateLimit: { perSecond: number; burst: number };
+  /** Fastify's trustProxy: false, a hop count, or the trusted proxies' addresses and CIDRs (HERALD_TRUST_PROXY). */
+  trustProxy: false | number | string[];
   /** Cost control: sends a tenant may request per minute (0 = unlimited). */
   maxSendsPerTenantPerMinute: number;
   logLevel: LogLevel;
@@ -225,6 +231,7 @@ export function loadConfig(env: Env = process.env): Config {
       perSecond: int('HERALD_RATE_LIMIT_PER_SECOND', 500, 0, 1_000_000),
       burst: int('HERALD_RATE_LIMIT_BURST', 1_000, 1, 10_000_000),
     },
+    trustProxy: trustProxy(get('HERALD_TRUST_PROXY'), problems),
     maxSendsPerTenantPerMinute: int('HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE', 0, 0, 100_000_000),
     logLevel,
     twilio,
@@ -256,6 +263,28 @@ function sendgridPublicKey(value: string | undefined, problems: string[]): strin
     problems.push('SENDGRID_WEBHOOK_PUBLIC_KEY must be the verification key SendGrid shows for the signed event webhook (base64)');
     return undefined;
   }
+}
+
+// Off unless set: trusting X-Forwarded-For from anyone would let every client pick its own address.
+function trustProxy(value: string | undefined, problems: string[]): false | number | string[] {
+  if (value === undefined) return false;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops >= 1 && hops <= 100) return hops;
+  } else {
+    const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+    // The names proxy-addr knows, addresses, and CIDRs with a prefix that fits the address.
+    const valid = (entry: string): boolean => {
+      if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+      const [address, prefix, ...rest] = entry.split('/');
+      const version = isIP(address);
+      if (version === 0 || rest.length > 0) return false;
+      return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+    };
+    if (entries.length > 0 && entries.every(valid)) return entries;
+  }
+  problems.push(`HERALD_TRUST_PROXY must be a hop count from 1 to 100 or a comma-separated list of proxy addresses or CIDRs (such as 10.0.0.0/8), got "${value}"`);
+  return false;
 }
 
 export const EMAIL_PATTERN = /^[^\s@"<>()[\],;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;

@@ -371,15 +371,13 @@ describe('requests per API key (HERALD_RATE_LIMIT_PER_SECOND / HERALD_RATE_LIMIT
     expect(buckets.take('k999').ok).toBe(false);
   });
 
-  describe('over HTTP, at 1 per second with a burst of 3', () => {
+  describe('over HTTP, at 1 per second with a burst of 3 (3 requests per 3 s window)', () => {
     let reader: string;
     beforeAll(async () => {
       reader = await buildApiKey(herald, 'READER');
       herald = await herald.restart({ ...BASE_ENV, HERALD_RATE_LIMIT_PER_SECOND: '1', HERALD_RATE_LIMIT_BURST: '3' });
     });
 
-    // The bucket refills 1 per second while a test runs: counts allow for the time taken.
-    const seconds = (since: number) => Math.ceil((performance.now() - since) / 1000);
     const query = (key: string | null, method: 'GET' | 'POST' = 'POST') =>
       fetch(method === 'GET' ? `${herald.url}/graphql?query={viewer{id}}` : `${herald.url}/graphql`, {
         method,
@@ -387,44 +385,41 @@ describe('requests per API key (HERALD_RATE_LIMIT_PER_SECOND / HERALD_RATE_LIMIT
         body: method === 'GET' ? undefined : JSON.stringify({ query: '{ viewer { id } }' }),
       });
 
-    it('lets a key make its burst of 3, answers more with 429, Retry-After and a GraphQL error body; other keys are not affected', async () => {
-      const started = performance.now();
-      // GET and POST are the same endpoint and the same bucket.
+    it('lets a key make its 3, answers more with 429, Retry-After and a GraphQL error body; other keys are not affected', async () => {
+      // GET and POST are the same endpoint and the same budget.
       const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => query(herald.adminKey, i % 2 ? 'GET' : 'POST')));
-      const served = responses.filter((r) => r.status === 200).length;
-      expect(served).toBeGreaterThanOrEqual(3);
-      expect(served).toBeLessThanOrEqual(3 + seconds(started));
+      expect(responses.filter((r) => r.status === 200)).toHaveLength(3);
       const refused = responses.filter((r) => r.status !== 200);
-      expect(refused.length).toBeGreaterThan(0);
+      expect(refused).toHaveLength(5);
+      let retryAfter = 0;
       for (const response of refused) {
         expect(response.status).toBe(429);
-        expect(response.headers.get('retry-after')).toBe('1');
+        retryAfter = Number(response.headers.get('retry-after'));
+        expect(retryAfter).toBeGreaterThanOrEqual(1);
+        expect(retryAfter).toBeLessThanOrEqual(3);
         expect(response.headers.get('content-type')).toMatch(/^application\/json/);
         expect(await response.json()).toEqual({
-          errors: [{ message: expect.stringMatching(/Too many requests/), extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } }],
+          errors: [{ message: `Too many requests: try again in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } }],
         });
       }
       expect((await query(reader)).status).toBe(200);
       // Health and metrics are not limited.
       expect((await fetch(`${herald.url}/healthz`)).status).toBe(200);
 
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // Served again once Retry-After has passed.
+      await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 + 100));
       expect((await query(herald.adminKey)).status).toBe(200);
     });
 
-    it('spends the address’s bucket on requests without a key and on unknown keys, then refuses that address', async () => {
-      await new Promise((resolve) => setTimeout(resolve, 3100)); // buckets full again
-      const started = performance.now();
+    it('spends the address’s budget on requests without a key and on unknown keys, then refuses that address', async () => {
       const statuses: number[] = [(await query(`hrld_guess${randomBytes(8).toString('hex')}`)).status];
       while (statuses.length < 20 && statuses.at(-1) !== 429) statuses.push((await query(null)).status);
-      const answered = statuses.slice(0, -1);
-      expect(statuses.at(-1)).toBe(429);
-      expect(new Set(answered)).toEqual(new Set([401]));
-      expect(answered.length).toBeGreaterThanOrEqual(3);
-      expect(answered.length).toBeLessThanOrEqual(3 + seconds(started));
+      expect(statuses).toEqual([401, 401, 401, 429]);
       // Key guesses from this address now wait too, whatever key they name.
       const guess = await post({ query: '{ viewer { id } }' }, `hrld_guess${randomBytes(8).toString('hex')}`);
       expectRefused(guess, 429, 'RATE_LIMITED');
+      // A valid key from the same address has its own budget (test/edge-limits.test.ts).
+      expect((await query(reader)).status).toBe(200);
     });
   });
 });

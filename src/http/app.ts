@@ -2,6 +2,7 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLError, Kind, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +17,7 @@ import { createLoaders } from '../graphql/loaders.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerGraphiql } from './graphiql.js';
-import { createSendLimiter, registerRequestRateLimit } from './rate-limit.js';
+import { RateLimitedError, createSendLimiter, rateLimitedBody, requestRateLimit } from './rate-limit.js';
 import { registerSubscriptions } from './subscriptions.js';
 import { registerWebhooks } from './webhooks.js';
 import { bearerKey } from '../lib/api-key.js';
@@ -32,6 +33,7 @@ export interface HttpDeps {
     | 'introspection'
     | 'graphqlJit'
     | 'rateLimit'
+    | 'trustProxy'
     | 'maxSendsPerTenantPerMinute'
   >;
   log: Logger;
@@ -58,7 +60,11 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     // GET /graphql?query=… can carry a long query string.
     routerOptions: { maxParamLength: 500 },
+    // request.ip (rate limits, logs) from X-Forwarded-For only through the proxies trusted.
+    trustProxy: hopsOrList(deps.config.trustProxy),
   });
+  // Routes opt in with config.rateLimit (the plugin must be registered before them).
+  await app.register(fastifyRateLimit, { global: false, cache: 100_000 });
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -69,6 +75,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   // an id and answered with that id alone.
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
+    if (error instanceof RateLimitedError) {
+      return reply.code(429).type('application/json').send(rateLimitedBody(error.message, error.retryAfterSeconds));
+    }
     if (status < 500) return reply.code(status).send({ error: error.message, code: error.code });
     const errorId = randomUUID();
     if (isDatabaseUnavailable(error)) {
@@ -140,16 +149,22 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
     return { auth, services, loaders: createLoaders(services.db, auth?.tenantId ?? null), log: request.log as unknown as Logger };
   };
 
-  registerRequestRateLimit(app, '/graphql', config.rateLimit);
+  const rateLimit = requestRateLimit(config.rateLimit, (key) => services.apiKeys.authenticate(key));
   app.route<{ Reply: string }>({
     url: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
+    config: { rateLimit: rateLimit ?? false },
     preHandler: async (_request, reply) => {
       if (!deps.isStarted()) return reply.code(503).header('retry-after', '2').type('application/json').send(JSON.stringify({ error: 'Herald is starting' }));
     },
     handler: fastifyApolloHandler(apollo, { context }),
   });
 
+}
+
+/** A hop count as Fastify reads a number (the nth hop from this server), in the form its types accept. */
+function hopsOrList(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
 
 /** A present but bad Authorization header is refused outright; an absent one is decided per operation. */

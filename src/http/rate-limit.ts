@@ -1,12 +1,13 @@
 // Rate limits, in this process's memory (each API process counts on its own):
-// - requests per API key on /graphql, a token bucket, checked before the body is read;
-//   requests without a key, and requests whose key turned out unknown, spend their IP's bucket;
-// - sends per tenant per minute (cost control), checked on the operation before it runs.
+// - requests on /graphql (@fastify/rate-limit), checked before the body is read: a request
+//   with a valid API key spends its key's budget only; without one, or with a bad one, its
+//   client address's budget;
+// sendsRequested counts the sends an operation names (send budgets are spent in modules/budgets).
 import { HeaderMap, type GraphQLRequestContextDidResolveOperation } from '@apollo/server';
-import type { FastifyInstance } from 'fastify';
+import { normalizeIP, type RateLimitOptions } from '@fastify/rate-limit';
+import type { FastifyRequest } from 'fastify';
 import { type DocumentNode, GraphQLError, Kind, type OperationDefinitionNode, type SelectionNode, valueFromASTUntyped } from 'graphql';
-import type { Context } from '../graphql/context.js';
-import { hashApiKey } from '../lib/api-key.js';
+import type { AuthInfo, Context } from '../graphql/context.js';
 import { bearerKey } from '../lib/api-key.js';
 
 export type Take = { ok: true } | { ok: false; retryAfterSeconds: number; never: boolean };
@@ -68,37 +69,43 @@ export function rateLimitedBody(message: string, retryAfterSeconds: number): str
   return JSON.stringify({ errors: [{ message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds } }] });
 }
 
+/** Thrown by the request limiter; the app's error handler answers it with rateLimitedBody. */
+export class RateLimitedError extends Error {
+  readonly statusCode = 429;
+  readonly code = 'RATE_LIMITED';
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many requests: try again in ${retryAfterSeconds} s`);
+  }
+}
+
 /**
- * Requests per API key on `path`. The bucket is keyed by the key's hash (the key itself
- * is never kept); a request without a key spends its IP's bucket, and so does every
- * answer of 401, so guessing keys from one address is throttled like anonymous traffic.
+ * Route settings for @fastify/rate-limit: `burst` requests per window of burst/perSecond
+ * seconds, the same long-run rate as a token bucket of that rate and burst (a fixed window
+ * lets up to twice the burst through across a window's edge). A request bearing a valid
+ * key is counted under the key's id, so traffic from the same address (every client
+ * behind one load balancer) cannot use it up; one without a key, or with a key that is
+ * unknown or revoked, under its client address (an IPv6 address by its /64), so guessing
+ * keys is throttled like anonymous traffic. Undefined when perSecond is 0 (no limit).
  */
-export function registerRequestRateLimit(app: FastifyInstance, path: string, options: { perSecond: number; burst: number }): void {
-  if (options.perSecond <= 0) return;
-  const buckets = new TokenBuckets(options.perSecond, options.burst);
-  const bucketOf = (authorization: string | undefined, ip: string): string => {
-    const key = bearerKey(authorization);
-    return key ? `key:${hashApiKey(key)}` : `ip:${ip}`;
+export function requestRateLimit(
+  options: { perSecond: number; burst: number },
+  authenticate: (key: string) => Promise<AuthInfo | null>,
+): RateLimitOptions | undefined {
+  if (options.perSecond <= 0) return undefined;
+  return {
+    max: options.burst,
+    timeWindow: Math.max(1, Math.ceil((options.burst * 1000) / options.perSecond)),
+    async keyGenerator(request: FastifyRequest) {
+      const key = bearerKey(request.headers.authorization);
+      // The key cache answers this (a database read only for a key not seen lately); a
+      // database outage counts the request by address, and the request itself then gets 503.
+      const auth = key ? await authenticate(key).catch(() => null) : null;
+      return auth ? `key:${auth.apiKeyId}` : `ip:${normalizeIP(request.ip)}`;
+    },
+    // Preflights carry no key and are answered by CORS before any work.
+    allowList: (request: FastifyRequest) => request.method === 'OPTIONS',
+    errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
   };
-
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.url !== path || request.method === 'OPTIONS') return;
-    const ipBucket = `ip:${request.ip}`;
-    const bucket = bucketOf(request.headers.authorization, request.ip);
-    // An address whose anonymous or failed requests used up its bucket waits, whatever key it sends now.
-    const taken = bucket !== ipBucket && !buckets.has(ipBucket) ? buckets.take(ipBucket) : buckets.take(bucket);
-    if (taken.ok) return;
-    return reply
-      .code(429)
-      .header('retry-after', String(taken.retryAfterSeconds))
-      .type('application/json')
-      .send(rateLimitedBody(`Too many requests: try again in ${taken.retryAfterSeconds} s`, taken.retryAfterSeconds));
-  });
-
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.url !== path || reply.statusCode !== 401) return;
-    if (bucketOf(request.headers.authorization, request.ip).startsWith('key:')) buckets.take(`ip:${request.ip}`);
-  });
 }
 
 /** Sends one call of each mutation asks for; notifyBillingCycle counts its invoices. */
