@@ -96,4 +96,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('leaves /metrics open by default; HERALD_METRICS_TOKEN must be 16 characters or more, and is never echoed', () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ HERALD_METRICS_TOKEN: 'scrape-token-0123456789' }).metricsToken).toBe('scrape-token-0123456789');
+    const problems = problemsOf({ HERALD_METRICS_TOKEN: 'short-secret' });
+    expect(problems).toEqual(['HERALD_METRICS_TOKEN must be at least 16 characters without spaces']);
+  });
+
+  it('reads database gauges at most every 10 s by default, settable by HERALD_METRICS_GAUGE_SECONDS (0: every scrape)', () => {
+    expect(loadConfig({}).metricsGaugeMaxAgeMs).toBe(10_000);
+    expect(loadConfig({ HERALD_METRICS_GAUGE_SECONDS: '0' }).metricsGaugeMaxAgeMs).toBe(0);
+    expect(problemsOf({ HERALD_METRICS_GAUGE_SECONDS: '-1' })[0]).toContain('HERALD_METRICS_GAUGE_SECONDS');
+  });
 });

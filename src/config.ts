@@ -58,6 +58,10 @@ export interface Config {
   rateLimit: { perSecond: number; burst: number };
   /** Fastify's trustProxy: false, a hop count, or the trusted proxies' addresses and CIDRs (HERALD_TRUST_PROXY). */
   trustProxy: false | number | string[];
+  /** When set, /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /** A database-read gauge on /metrics is read at most once per this many ms (0: at every scrape). */
+  metricsGaugeMaxAgeMs: number;
   /** Cost control: sends a tenant may request per minute (0 = unlimited). */
   maxSendsPerTenantPerMinute: number;
   logLevel: LogLevel;
@@ -232,6 +236,8 @@ export function loadConfig(env: Env = process.env): Config {
       burst: int('HERALD_RATE_LIMIT_BURST', 1_000, 1, 10_000_000),
     },
     trustProxy: trustProxy(get('HERALD_TRUST_PROXY'), problems),
+    metricsToken: metricsToken(get('HERALD_METRICS_TOKEN'), problems),
+    metricsGaugeMaxAgeMs: int('HERALD_METRICS_GAUGE_SECONDS', 10, 0, 3_600) * 1_000,
     maxSendsPerTenantPerMinute: int('HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE', 0, 0, 100_000_000),
     logLevel,
     twilio,
@@ -285,6 +291,14 @@ function trustProxy(value: string | undefined, problems: string[]): false | numb
   }
   problems.push(`HERALD_TRUST_PROXY must be a hop count from 1 to 100 or a comma-separated list of proxy addresses or CIDRs (such as 10.0.0.0/8), got "${value}"`);
   return false;
+}
+
+function metricsToken(value: string | undefined, problems: string[]): string | undefined {
+  if (value !== undefined && (value.length < 16 || /\s/.test(value))) {
+    problems.push('HERALD_METRICS_TOKEN must be at least 16 characters without spaces');
+    return undefined;
+  }
+  return value;
 }
 
 export const EMAIL_PATTERN = /^[^\s@"<>()[\],;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;

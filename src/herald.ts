@@ -11,7 +11,7 @@ import { createHttpApp } from './http/app.js';
 import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { QueueOutbox, startQueue, startWorker } from './dispatch/queue.js';
-import { createMetrics } from './metrics.js';
+import { boundedRead, createMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { countWaiting } from './modules/messages/messages.queries.js';
 import { countOverdueSending } from './modules/messages/orphans.queries.js';
@@ -59,8 +59,10 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   );
   const takeOverAfter = takeOverAfterMs(config.sendTimeoutMs);
   const metrics = createMetrics({
-    queueDepth: () => countWaiting(handle.db),
-    sendingOverdue: () => countOverdueSending(handle.db, takeOverAfter),
+    queueDepth: boundedRead(handle.db, (tx) => countWaiting(tx)),
+    sendingOverdue: boundedRead(handle.db, (tx) => countOverdueSending(tx, takeOverAfter)),
+    maxAgeMs: config.metricsGaugeMaxAgeMs,
+    log,
   });
   const outbox = new QueueOutbox(handle);
   const statusHub = new StatusHub(log);

@@ -1,16 +1,78 @@
+import { sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Database } from './db/client.js';
+
+/** A database-read gauge's statements are cancelled after this long: a scrape never waits on a slow count. */
+export const GAUGE_STATEMENT_TIMEOUT_MS = 2_000;
 
 /** Gauges read from the database at scrape time. */
 export interface ScrapedGauges {
   queueDepth?: () => Promise<number>;
   sendingOverdue?: () => Promise<number>;
+  /** Each gauge reads the database at most once per this many ms; scrapes in between get its last value (0: every scrape). */
+  maxAgeMs?: number;
+  /** Where a failed read is reported (once, until a read succeeds again). */
+  log?: Pick<Logger, 'warn'>;
+  now?: () => number;
+}
+
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** `read` in a transaction of its own whose statements PostgreSQL cancels after `timeoutMs`. */
+export function boundedRead(db: Database, read: (tx: Tx) => Promise<number>, timeoutMs = GAUGE_STATEMENT_TIMEOUT_MS): () => Promise<number> {
+  return () =>
+    db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('statement_timeout', ${String(timeoutMs)}, true)`);
+      return read(tx);
+    });
+}
+
+/**
+ * `read` at most once per `maxAgeMs`, one at a time: however many scrapers (or callers of an
+ * open /metrics) there are, the database does one count per window. A failed read is NaN,
+ * kept for the window like any value, so a count timing out is not retried at every scrape.
+ */
+function throttledRead(name: string, read: () => Promise<number>, options: ScrapedGauges): () => Promise<number> {
+  const { maxAgeMs = 0, log, now = () => performance.now() } = options;
+  let last: { value: number; at: number } | undefined;
+  let pending: Promise<number> | undefined;
+  let failing = false;
+  return () => {
+    if (pending) return pending;
+    if (last && now() - last.at < maxAgeMs) return Promise.resolve(last.value);
+    pending = read()
+      .then(
+        (value) => {
+          failing = false;
+          return value;
+        },
+        (err: Error) => {
+          // drizzle wraps the driver's error (statement timeout: SQLSTATE 57014) as its cause.
+          const cause = (err.cause ?? err) as Error & { code?: string };
+          if (!failing) log?.warn({ gauge: name, err: { message: cause.message, code: cause.code } }, 'a /metrics gauge could not be read from the database: it shows NaN until a read succeeds');
+          failing = true;
+          return Number.NaN;
+        },
+      )
+      .then((value) => {
+        last = { value, at: now() };
+        return value;
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
 }
 
 /**
  * One registry per process (or per app in tests): default process metrics plus Herald's
- * own series. The ScrapedGauges are read at scrape time.
+ * own series. The ScrapedGauges are read at scrape time, each at most once per maxAgeMs.
  */
-export function createMetrics({ queueDepth, sendingOverdue }: ScrapedGauges = {}) {
+export function createMetrics(gauges: ScrapedGauges = {}) {
+  const queueDepth = gauges.queueDepth && throttledRead('herald_queue_depth', gauges.queueDepth, gauges);
+  const sendingOverdue = gauges.sendingOverdue && throttledRead('herald_sending_overdue', gauges.sendingOverdue, gauges);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -71,7 +133,7 @@ export function createMetrics({ queueDepth, sendingOverdue }: ScrapedGauges = {}
       help: 'Messages QUEUED and waiting for a worker',
       registers: [registry],
       async collect() {
-        if (queueDepth) this.set(await queueDepth().catch(() => Number.NaN));
+        if (queueDepth) this.set(await queueDepth());
       },
     }),
     sendingOverdue: new Gauge({
@@ -79,7 +141,7 @@ export function createMetrics({ queueDepth, sendingOverdue }: ScrapedGauges = {}
       help: 'Messages SENDING for longer than the longest live send (2 × HERALD_SEND_TIMEOUT_MS plus a margin): orphaned sends, which the sweep takes over or fails',
       registers: [registry],
       async collect() {
-        if (sendingOverdue) this.set(await sendingOverdue().catch(() => Number.NaN));
+        if (sendingOverdue) this.set(await sendingOverdue());
       },
     }),
     orphanedSends: new Counter({

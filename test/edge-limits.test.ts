@@ -1,10 +1,13 @@
 // The edges of the HTTP API, seen by a client: request budgets by key or by address
-// (HERALD_RATE_LIMIT_*, HERALD_TRUST_PROXY).
+// (HERALD_RATE_LIMIT_*, HERALD_TRUST_PROXY), /metrics behind a token and its database
+// gauges at bounded cost (HERALD_METRICS_TOKEN, HERALD_METRICS_GAUGE_SECONDS).
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApiKey } from './helpers/factories.js';
-import { startTestHerald, type TestHerald } from './helpers/herald.js';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildApiKey, buildRecipient } from './helpers/factories.js';
+import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { metric } from './helpers/metrics.js';
 
 const SECRET = { HERALD_SECRET_KEY: randomBytes(32).toString('hex') };
 const heralds: TestHerald[] = [];
@@ -101,4 +104,84 @@ describe('request budgets on /graphql: a valid key by its key, everything else b
     await expectRateLimited(await viewer(direct, null, '192.0.2.99'));
     expect((await viewer(direct, reader, '192.0.2.99')).status).toBe(200);
   });
+});
+
+describe('/metrics', () => {
+  const TOKEN = `metrics-${randomBytes(12).toString('hex')}`;
+  const SEND = `mutation($input: SendSmsInput!) { sendSms(input: $input) { message { status } userErrors { code } } }`;
+  let herald: TestHerald;
+  beforeAll(async () => {
+    // API only: what it accepts stays QUEUED, so herald_queue_depth has something to count.
+    herald = await startTestHerald({ role: 'api', env: { ...SECRET, HERALD_METRICS_TOKEN: TOKEN, HERALD_METRICS_GAUGE_SECONDS: '1' } });
+    heralds.push(herald);
+  });
+
+  const scrape = (authorization?: string) => fetch(`${herald.url}/metrics`, { headers: authorization ? { authorization } : {} });
+  const queueDepth = async () => {
+    const response = await scrape(`Bearer ${TOKEN}`);
+    expect(response.status).toBe(200);
+    return metric(await response.text(), 'herald_queue_depth');
+  };
+
+  it('answers 401 without the bearer token or with another one, and the series with it', async () => {
+    for (const authorization of [undefined, TOKEN, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${TOKEN}`]) {
+      const response = await scrape(authorization);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await response.text()).not.toMatch(/herald_|process_/);
+    }
+    const response = await scrape(`Bearer ${TOKEN}`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/^herald_queue_depth \d+$/m);
+  });
+
+  it('reads a database gauge at most once per HERALD_METRICS_GAUGE_SECONDS: scrapes in between show the last count', async () => {
+    const before = await queueDepth();
+    const client = await buildRecipient(herald, { kind: 'CLIENT', phone: '+14155550101' });
+    const sent = ok(await herald.gql(SEND, { input: { clientId: client.id, message: 'Your statement is ready' } })).sendSms;
+    expect(sent.message.status).toBe('QUEUED');
+    // Read moments ago: these scrapes cost no count, and do not see the new message yet.
+    const quick = await Promise.all([queueDepth(), queueDepth(), queueDepth()]);
+    const started = performance.now();
+    expect(quick).toEqual([before, before, before]);
+    await vi.waitFor(async () => expect(await queueDepth()).toBe(before + 1), { timeout: 5_000, interval: 100 });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it.runIf(process.env.DATABASE_URL)(
+    'a count stuck behind a lock is cancelled after 2 s: the scrape answers with NaN, logged once per gauge, and recovers',
+    async () => {
+      const uncached = await herald.restart({ ...SECRET, HERALD_METRICS_TOKEN: TOKEN, HERALD_METRICS_GAUGE_SECONDS: '0' });
+      heralds.splice(heralds.indexOf(herald), 1, uncached);
+      herald = uncached;
+      const depth = await queueDepth();
+      expect(depth).toBeGreaterThan(0);
+
+      const locker = new pg.Client({ connectionString: herald.database.env.DATABASE_URL });
+      await locker.connect();
+      try {
+        await locker.query('begin');
+        await locker.query('lock table messages in access exclusive mode');
+        for (let i = 0; i < 2; i++) {
+          const started = performance.now();
+          const response = await scrape(`Bearer ${TOKEN}`);
+          const text = await response.text();
+          const elapsed = performance.now() - started;
+          expect(response.status).toBe(200);
+          expect(text).toMatch(/^herald_queue_depth Nan$/im);
+          expect(text).toMatch(/^herald_sending_overdue Nan$/im);
+          expect(elapsed).toBeGreaterThanOrEqual(1_900);
+          expect(elapsed).toBeLessThan(4_000);
+        }
+        await locker.query('rollback');
+      } finally {
+        await locker.end();
+      }
+      const logged = herald.logs.filter((line) => line.includes('a /metrics gauge could not be read'));
+      expect(logged.map((line) => JSON.parse(line).gauge).sort()).toEqual(['herald_queue_depth', 'herald_sending_overdue']);
+      expect(JSON.parse(logged[0]).err).toMatchObject({ code: '57014', message: expect.stringMatching(/statement timeout/) });
+      expect(await queueDepth()).toBe(depth);
+    },
+    20_000,
+  );
 });

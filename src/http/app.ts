@@ -5,7 +5,7 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLError, Kind, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { AuthInfo, Context } from '../graphql/context.js';
@@ -34,6 +34,7 @@ export interface HttpDeps {
     | 'graphqlJit'
     | 'rateLimit'
     | 'trustProxy'
+    | 'metricsToken'
     | 'maxSendsPerTenantPerMinute'
   >;
   log: Logger;
@@ -102,7 +103,13 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     const ready = deps.isStarted() && (await deps.ping());
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
   });
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  const metricsToken = deps.config.metricsToken;
+  app.get('/metrics', async (request, reply) => {
+    if (metricsToken !== undefined && !sameSecret(request.headers.authorization ?? '', `Bearer ${metricsToken}`)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: '/metrics requires Authorization: Bearer <HERALD_METRICS_TOKEN>' });
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
   return app;
 }
 
@@ -165,6 +172,12 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
 /** A hop count as Fastify reads a number (the nth hop from this server), in the form its types accept. */
 function hopsOrList(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
   return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
+}
+
+/** Equal strings, compared in constant time (digests first, so lengths leak nothing either). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /** A present but bad Authorization header is refused outright; an absent one is decided per operation. */
