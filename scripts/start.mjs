@@ -1,5 +1,6 @@
-// `npm start` and `npm run migrate` (`--role migrate`): build when the compiled JS is missing
-// or older than the sources, then run it with the arguments given.
+// `npm start`, `npm run migrate` (`--role migrate`) and `npm run rotate-secrets`
+// (`--role rotate-secrets`): build when the compiled JS is missing or older than the
+// sources, then run it with the arguments given.
 // Production runs compiled JavaScript, never a transpiler.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -1,5 +1,7 @@
 // Process entry: read config and role, start Herald, stop it cleanly on a signal; or,
-// with `--role migrate` (`npm run migrate`), migrate the database and exit.
+// with `--role migrate` (`npm run migrate`), migrate the database and exit; or, with
+// `--role rotate-secrets` (`npm run rotate-secrets`), seal every gateway's credentials
+// again under the current HERALD_SECRET_KEY and exit.
 import './production-mode.js';
 import 'reflect-metadata';
 import type { Logger } from 'pino';
@@ -8,15 +10,19 @@ import { openDatabase } from './db/client.js';
 import { type Role, startHerald } from './herald.js';
 import { createLogger } from './logger.js';
 import { migrate } from './migrate.js';
+import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
+import { GatewaysService } from './modules/gateways/gateways.service.js';
 
-function parseRole(argv: string[]): Role | 'migrate' {
+type Command = 'migrate' | 'rotate-secrets';
+
+function parseRole(argv: string[]): Role | Command {
   const i = argv.indexOf('--role');
   const value = i >= 0 ? argv[i + 1] : (argv.find((a) => a.startsWith('--role='))?.slice(7) ?? 'all');
-  if (value === 'all' || value === 'api' || value === 'worker' || value === 'migrate') return value;
-  throw new ConfigError([`--role must be api, worker, all or migrate, got "${value}"`]);
+  if (value === 'all' || value === 'api' || value === 'worker' || value === 'migrate' || value === 'rotate-secrets') return value;
+  throw new ConfigError([`--role must be api, worker, all, migrate or rotate-secrets, got "${value}"`]);
 }
 
-let role: Role | 'migrate' = 'all';
+let role: Role | Command = 'all';
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
@@ -34,6 +40,7 @@ async function main(): Promise<void> {
 
   const log = createLogger(config.logLevel);
   if (role === 'migrate') return migrateAndExit(config, log);
+  if (role === 'rotate-secrets') return rotateSecretsAndExit(config, log);
   const herald = await startHerald(config, log, role);
   const base = config.port === 0 ? herald.url : config.publicUrl;
   if (herald.firstKey) printFirstKey(herald.firstKey, base);
@@ -80,6 +87,31 @@ async function migrateAndExit(config: Config, log: Logger): Promise<void> {
   process.exit(0);
 }
 
+/**
+ * Seals every gateway's credentials under HERALD_SECRET_KEY, bound to their row; run with
+ * the old key in HERALD_SECRET_KEY_PREVIOUS, then drop it. Exits 1 if any did not open,
+ * since dropping the old key would then lose them.
+ */
+async function rotateSecretsAndExit(config: Config, log: Logger): Promise<void> {
+  const { key, generated } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
+  if (generated) log.warn({ file: generated }, 'HERALD_SECRET_KEY is not set: re-sealing under the key kept in the data directory');
+  const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log);
+  let unreadable = 0;
+  try {
+    const gateways = new GatewaysService(handle.db, new SecretBox(key, config.previousSecretKeys));
+    const counts = await gateways.resealAll(log);
+    unreadable = counts.unreadable;
+    if (unreadable > 0) {
+      log.error(counts, `${unreadable} gateway(s) have credentials that do not open: keep HERALD_SECRET_KEY_PREVIOUS until they are replaced (updateGateway)`);
+    } else {
+      log.info(counts, `gateway credentials sealed under the current HERALD_SECRET_KEY (${counts.resealed} re-sealed, ${counts.current} already were): HERALD_SECRET_KEY_PREVIOUS can be dropped`);
+    }
+  } finally {
+    await handle.close();
+  }
+  process.exit(unreadable > 0 ? 1 : 0);
+}
+
 // Printed once, on the console, not through the logger: keys never go to log storage.
 function printFirstKey(key: string, base: string): void {
   const lines = [
@@ -98,6 +130,7 @@ function printFirstKey(key: string, base: string): void {
 }
 
 main().catch((err) => {
-  console.error(`herald: ${role === 'migrate' ? 'migration failed' : 'failed to start'}: ${err instanceof Error ? err.message : String(err)}`);
+  const what = role === 'migrate' ? 'migration failed' : role === 'rotate-secrets' ? 'rotating secrets failed' : 'failed to start';
+  console.error(`herald: ${what}: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -336,7 +336,7 @@ describe('gateway credentials', () => {
 
     const uuid = fromGlobalId(gateway.id, 'Gateway')!.uuid;
     const row = (await herald.services.gateways.list(DEFAULT_TENANT_ID, Channel.WHATSAPP)).find((r) => r.id === uuid)!;
-    expect(row.credentials).toMatch(/^v1:[0-9a-f]{12}:/);
+    expect(row.credentials).toMatch(/^v2:[0-9a-f]{12}:/);
     expect(herald.services.gateways.credentialsOf(row)).toEqual({ accountSid: secretSid, authToken: secretToken, from: '+15005550006' });
 
     // Tampering with the ciphertext is detected (GCM authentication), not decrypted to garbage.

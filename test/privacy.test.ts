@@ -260,7 +260,7 @@ describe('secrets at rest', () => {
     expect(rows).toHaveLength(1);
     const text = JSON.stringify(rows[0]);
     for (const value of [tenantAccount.authToken, tenantAccount.accountSid, TENANT_FROM]) expect(text).not.toContain(value);
-    expect(String(rows[0].credentials)).toMatch(new RegExp(`^v1:${fingerprint(keyBytes(OLD_KEY))}:`));
+    expect(String(rows[0].credentials)).toMatch(new RegExp(`^v2:${fingerprint(keyBytes(OLD_KEY))}:`));
   });
 
   it('reads credentials sealed with the old key after a rotation (HERALD_SECRET_KEY_PREVIOUS) and seals new ones with the new key', async () => {
@@ -290,7 +290,7 @@ describe('secrets at rest', () => {
       ),
     ).addChannelGateway;
     expect(added.userErrors).toEqual([]);
-    const sealed = rowsOf(await herald.services.db.execute(sql`select name, credentials from gateways where name in ('branch-sms', 'rotated-sms') order by name`));
+    const sealed = rowsOf(await herald.services.db.execute(sql`select id, name, credentials from gateways where name in ('branch-sms', 'rotated-sms') order by name`));
     expect(sealed.map((r) => String(r.credentials).split(':')[1])).toEqual([fingerprint(keyBytes(OLD_KEY)), fingerprint(keyBytes(NEW_KEY))]);
 
     // Without the previous key, the old credentials cannot be opened (and say why); the new ones can.

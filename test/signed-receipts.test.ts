@@ -24,7 +24,7 @@ const envKeys = keyPair();
 const tenantKeys = keyPair();
 const forgerKeys = keyPair();
 
-const MESSAGE = `id channel status deliveredAt errorCode logs { outcome reason }`;
+const MESSAGE = `id channel status deliveredAt errorCode errorMessage logs { outcome reason }`;
 const GET = `query($id: ID!) { message(id: $id) { ${MESSAGE} } }`;
 const ADD_GATEWAY = `mutation($input: AddChannelGatewayInput!) { addChannelGateway(input: $input) { gateway { id isDefault } userErrors { field message code } } }`;
 const SUBSCRIBE = `mutation($input: SubscribeInput!) { subscribe(input: $input) { userErrors { field message code } } }`;
@@ -37,6 +37,7 @@ interface Message {
   status: string;
   deliveredAt: string | null;
   errorCode: string | null;
+  errorMessage: string | null;
   logs: { outcome: string; reason: string | null }[];
 }
 

@@ -1,6 +1,8 @@
 // Gateway credentials at rest: AES-256-GCM under HERALD_SECRET_KEY. Each value names
 // the key it was sealed with (a fingerprint), so a rotated or wrong key is reported
-// plainly instead of as a decryption failure, and old keys stay readable.
+// plainly instead of as a decryption failure, and old keys stay readable. A value is bound
+// to its owner (the gateway's id) as GCM associated data: copied onto another row, it no
+// longer opens.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,21 +17,38 @@ export class SecretBox {
     for (const k of [key, ...previous]) this.keys.set(fingerprint(k), k);
   }
 
-  seal(plaintext: string): string {
+  /** Seals `plaintext` for `owner` (v2): only `open(sealed, owner)` with the same owner opens it. */
+  seal(plaintext: string, owner: string): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.keys.get(this.current)!, iv);
+    cipher.setAAD(Buffer.from(owner, 'utf8'));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return ['v1', this.current, iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join(':');
+    return ['v2', this.current, iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join(':');
   }
 
-  open(sealed: string): string {
+  /**
+   * Opens a value sealed for `owner`. Values sealed before owners were bound (v1) open
+   * without one; `needsReseal` tells the caller to seal them again.
+   */
+  open(sealed: string, owner: string): string {
     const [version, keyId, iv, tag, body] = sealed.split(':');
-    if (version !== 'v1' || !body) throw new Error('credentials are not in a format this Herald reads');
+    if ((version !== 'v1' && version !== 'v2') || body === undefined) throw new Error('credentials are not in a format this Herald reads');
     const key = this.keys.get(keyId);
     if (!key) throw new Error(`credentials were sealed with another HERALD_SECRET_KEY (fingerprint ${keyId})`);
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
+    if (version === 'v2') decipher.setAAD(Buffer.from(owner, 'utf8'));
     decipher.setAuthTag(Buffer.from(tag, 'base64'));
-    return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
+    try {
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
+    } catch {
+      throw new Error('credentials do not open: they were altered, or sealed for another gateway (copied from another row)');
+    }
+  }
+
+  /** True when the value is not sealed under the current key, or not bound to its owner. */
+  needsReseal(sealed: string): boolean {
+    const [version, keyId] = sealed.split(':');
+    return version !== 'v2' || keyId !== this.current;
   }
 }
 

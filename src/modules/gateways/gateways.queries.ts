@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { type ChannelValue, gateways } from '../../db/schema/index.js';
 
@@ -91,4 +91,24 @@ export function gatewaysOfProvider(ex: Executor, provider: string): Promise<Gate
     .from(gateways)
     .where(eq(gateways.provider, provider as GatewayRow['provider']))
     .orderBy(asc(gateways.id));
+}
+
+/** A page of gateways holding credentials, in id order after `afterId` (rotation walks them all). */
+export function gatewaysWithCredentials(ex: Executor, afterId: string | null, limit: number): Promise<GatewayRow[]> {
+  return ex
+    .select()
+    .from(gateways)
+    .where(and(isNotNull(gateways.credentials), afterId ? gt(gateways.id, afterId) : undefined))
+    .orderBy(asc(gateways.id))
+    .limit(limit);
+}
+
+/** Swaps the sealed credentials if they are still `expected`; false when another writer changed them first. */
+export async function replaceSealedCredentials(ex: Executor, id: string, expected: string, sealed: string): Promise<boolean> {
+  const rows = await ex
+    .update(gateways)
+    .set({ credentials: sealed })
+    .where(and(eq(gateways.id, id), eq(gateways.credentials, expected)))
+    .returning({ id: gateways.id });
+  return rows.length > 0;
 }

@@ -30,10 +30,10 @@ export class GatewaysResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => UpdateGatewayPayload, { description: 'Enable or disable a gateway, make it its channel default, or change its send rate.' })
+  @Mutation(() => UpdateGatewayPayload, { description: 'Enable or disable a gateway, make it its channel default, change its send rate, or replace its credentials.' })
   async updateGateway(@Ctx() ctx: Context, @Arg('input') input: UpdateGatewayInput): Promise<UpdateGatewayPayload> {
     const row = await ctx.services.gateways.update(tenantOf(ctx), input);
-    ctx.log.info({ gatewayId: row.id, enabled: row.enabled, isDefault: row.isDefault }, 'gateway updated');
+    ctx.log.info({ gatewayId: row.id, enabled: row.enabled, isDefault: row.isDefault, credentialsReplaced: input.credentials != null }, 'gateway updated');
     return { gateway: toGatewayView(row), userErrors: [] };
   }
 }

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import { type ChannelValue } from '../../db/schema/index.js';
 import { ALL_CHANNELS, Channel, Provider } from '../../graphql/enums.js';
@@ -82,16 +83,17 @@ export class GatewaysService {
       const placeholder = !current || !current.enabled || (current.provider === Provider.SANDBOX && current.name === SANDBOX_GATEWAY_NAME);
       const makeDefault = enabled && (input.makeDefault ?? (placeholder && input.provider !== Provider.SANDBOX));
       if (makeDefault) await q.clearDefault(tx, tenantId, input.channel);
+      const id = uuidv7();
       const [row] = await q.insertGateways(tx, [
         {
-          id: uuidv7(),
+          id,
           tenantId,
           channel: input.channel,
           provider: input.provider,
           name,
           enabled,
           isDefault: makeDefault,
-          credentials: value ? this.seal(value) : null,
+          credentials: value ? this.seal(id, value) : null,
           maxPerSecond: input.maxPerSecond ?? null,
         },
       ]);
@@ -100,8 +102,8 @@ export class GatewaysService {
   }
 
   /**
-   * Enables, disables, re-defaults or re-caps a gateway. Disabling the default hands the
-   * channel back to its SANDBOX, so a channel always has an enabled default.
+   * Enables, disables, re-defaults, re-caps a gateway or replaces its credentials. Disabling
+   * the default hands the channel back to its SANDBOX, so a channel always has an enabled default.
    */
   async update(tenantId: string, input: UpdateGatewayInput): Promise<q.GatewayRow> {
     const ref = fromGlobalId(input.id, 'Gateway');
@@ -116,6 +118,15 @@ export class GatewaysService {
         throw invalid(['input', 'makeDefault'], 'make another gateway the default instead; a channel always has one');
       }
       const set: Partial<q.NewGatewayRow> = { enabled };
+      if (input.credentials !== undefined && input.credentials !== null) {
+        // Environment gateways are rewritten from their variables at every start.
+        if (gateway.envSource) {
+          throw invalid(['input', 'credentials'], `this gateway's credentials come from ${gateway.envSource} and its sibling variables; change them there`);
+        }
+        const { value, problem } = parseCredentials(gateway.provider as Provider, input.credentials);
+        if (problem) throw invalid(['input', 'credentials'], problem);
+        set.credentials = value ? this.seal(gateway.id, value) : null;
+      }
       if (input.maxPerSecond !== undefined && input.maxPerSecond !== null) set.maxPerSecond = input.maxPerSecond === 0 ? null : input.maxPerSecond;
       if (input.makeDefault && !gateway.isDefault) {
         await q.clearDefault(tx, tenantId, gateway.channel);
@@ -136,18 +147,53 @@ export class GatewaysService {
     });
   }
 
-  seal(credentials: Credentials): string {
-    return this.secrets.seal(JSON.stringify(credentials));
+  /** Credentials sealed for the gateway `gatewayId`: they open on that row only. */
+  seal(gatewayId: string, credentials: Credentials): string {
+    return this.secrets.seal(JSON.stringify(credentials), gatewayId);
   }
 
   /**
    * The gateway's credentials, opened. The worker asks for every message, so opened
-   * credentials are kept by their sealed text (a changed secret is a new entry), bounded.
+   * credentials are kept by gateway and sealed text (a changed secret is a new entry), bounded.
+   * Throws when they do not open (another key, altered, or copied from another row).
    */
   credentialsOf(row: q.GatewayRow): Credentials | null {
     const sealed = row.credentials;
     if (!sealed) return null;
-    return this.opened([sealed], () => Object.freeze(JSON.parse(this.secrets.open(sealed))) as Credentials);
+    return this.opened([row.id, sealed], () => Object.freeze(JSON.parse(this.secrets.open(sealed, row.id))) as Credentials);
+  }
+
+  /**
+   * Seals every gateway's credentials again under the current HERALD_SECRET_KEY, bound to
+   * its row, so previous keys can be dropped. Values already so sealed are left alone; a
+   * value that does not open is counted and left as it is (the caller must not drop keys then).
+   */
+  async resealAll(log: Logger): Promise<{ resealed: number; current: number; unreadable: number }> {
+    const counts = { resealed: 0, current: 0, unreadable: 0 };
+    let after: string | null = null;
+    for (;;) {
+      const page: q.GatewayRow[] = await q.gatewaysWithCredentials(this.db, after, 200);
+      if (page.length === 0) return counts;
+      for (const row of page) {
+        const sealed = row.credentials!;
+        if (!this.secrets.needsReseal(sealed)) {
+          counts.current += 1;
+          continue;
+        }
+        let plain: string;
+        try {
+          plain = this.secrets.open(sealed, row.id);
+        } catch (err) {
+          counts.unreadable += 1;
+          log.error({ gatewayId: row.id, tenantId: row.tenantId, gateway: row.name, why: (err as Error).message }, 'gateway credentials do not open; left as they are');
+          continue;
+        }
+        // Compare-and-swap: credentials replaced meanwhile (updateGateway) are sealed right already.
+        if (await q.replaceSealedCredentials(this.db, row.id, sealed, this.secrets.seal(plain, row.id))) counts.resealed += 1;
+        else counts.current += 1;
+      }
+      after = page[page.length - 1].id;
+    }
   }
 
   /**
@@ -163,9 +209,10 @@ export class GatewaysService {
       const sandbox = existing.find((r) => r.channel === channel && r.provider === Provider.SANDBOX && r.name === SANDBOX_GATEWAY_NAME);
       if (wanted) {
         await q.clearDefault(ex, tenantId, channel);
-        const set = { provider: wanted.provider, enabled: true, isDefault: true, credentials: this.seal(wanted.credentials), envSource: wanted.envSource };
+        const id = envRow?.id ?? uuidv7();
+        const set = { provider: wanted.provider, enabled: true, isDefault: true, credentials: this.seal(id, wanted.credentials), envSource: wanted.envSource };
         if (envRow) await q.updateGateway(ex, envRow.id, { ...set, name: wanted.name });
-        else await q.insertGateways(ex, [{ id: uuidv7(), tenantId, channel, name: wanted.name, ...set }]);
+        else await q.insertGateways(ex, [{ id, tenantId, channel, name: wanted.name, ...set }]);
       } else if (envRow) {
         // The variable was removed: keep the row (subscriptions and history name it), disabled.
         await q.updateGateway(ex, envRow.id, { enabled: false, isDefault: false });

@@ -114,6 +114,14 @@ export class UpdateGatewayInput {
   @IsBoolean()
   makeDefault?: boolean | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description: "New credentials replacing the gateway's, as AddChannelGatewayInput.credentials describes for its provider (all fields, not a patch).",
+  })
+  @IsOptional()
+  @MaxLength(4096, { message: 'credentials must be at most 4096 characters' })
+  credentials?: string | null;
+
   @Field(() => Float, { nullable: true, description: 'New send-rate cap; 0 removes it.' })
   @IsOptional()
   @Min(0, { message: 'maxPerSecond must not be negative' })
