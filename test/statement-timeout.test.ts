@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRecipient } from './helpers/factories.js';
 import { ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { createPostgresDatabase } from './helpers/process.js';
 
 const STATEMENT_TIMEOUT_MS = 300;
 const BULK_STATEMENT_TIMEOUT_MS = 20_000;
@@ -16,12 +17,13 @@ const UPDATE_RECIPIENT = `mutation($input: UpdateRecipientInput!) { updateRecipi
 const SEND_SMS = `mutation($input: SendSmsInput!) { sendSms(input: $input) { message { id status } userErrors { code } } }`;
 const NOTIFY = `mutation($input: NotifyBillingCycleInput!) { notifyBillingCycle(input: $input) { queued rejected userErrors { code } } }`;
 
-describe.runIf(process.env.DATABASE_URL)('statement timeouts on PostgreSQL', () => {
+describe('statement timeouts on PostgreSQL', () => {
   let herald: TestHerald;
   let blocker: pg.Client;
 
   beforeAll(async () => {
     herald = await startTestHerald({
+      database: await createPostgresDatabase('statement timeouts'),
       role: 'api',
       env: { HERALD_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS), HERALD_BULK_STATEMENT_TIMEOUT_MS: String(BULK_STATEMENT_TIMEOUT_MS) },
     });

@@ -12,6 +12,7 @@ import { LISTENER_APPLICATION_NAME } from '../src/realtime/listener.js';
 import { STATUS_CHANNEL } from '../src/realtime/status-hub.js';
 import { fakeTwilioAccount, startTwilioFake, type TwilioFake } from './fakes/twilio-fake.js';
 import { rowsOf } from './helpers/database.js';
+import { createPostgresDatabase } from './helpers/process.js';
 import { buildRecipient } from './helpers/factories.js';
 import { fastRetryEnv, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
 import { cutOffListeners } from './helpers/listener-faults.js';
@@ -25,7 +26,10 @@ const clients: Client[] = [];
 
 beforeAll(async () => {
   twilioFake = await startTwilioFake({ accounts: [account] });
+  // PostgreSQL (DATABASE_URL, else the machine's own): its LISTEN connection is what the
+  // second part cuts off.
   herald = await startTestHerald({
+    database: await createPostgresDatabase('live status across a lost LISTEN connection'),
     env: {
       TWILIO_ACCOUNT_SID: account.accountSid,
       TWILIO_AUTH_TOKEN: account.authToken,
@@ -160,7 +164,7 @@ describe('subscription events', () => {
   });
 });
 
-describe.runIf(process.env.DATABASE_URL)('after the LISTEN connection was lost (PostgreSQL)', () => {
+describe('after the LISTEN connection was lost', () => {
   const listeningBackends = async () =>
     Number(
       rowsOf(
