@@ -4,6 +4,8 @@
 // again under the current HERALD_SECRET_KEY and exit.
 import './production-mode.js';
 import 'reflect-metadata';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
   if (role === 'rotate-secrets') return rotateSecretsAndExit(config, log);
   const herald = await startHerald(config, log, role);
   const base = config.port === 0 ? herald.url : config.publicUrl;
-  if (herald.firstKey) printFirstKey(herald.firstKey, base);
+  if (herald.firstKey) showFirstKey(herald.firstKey, base, config.dataDir, log);
   log.info(
     { role, database: herald.handle.kind, graphiql: `${base}/graphiql`, startupMs: Math.round(performance.now() - startedAt) },
     `Herald is ready: GraphiQL at ${base}/graphiql`,
@@ -110,6 +112,25 @@ async function rotateSecretsAndExit(config: Config, log: Logger): Promise<void> 
     await handle.close();
   }
   process.exit(unreadable > 0 ? 1 : 0);
+}
+
+/**
+ * The first ADMIN key goes to a person, never to log storage: on a terminal it is printed;
+ * otherwise (a service manager, a container whose output is collected) it is written to a
+ * file only its owner can read, and one log line says where.
+ */
+function showFirstKey(key: string, base: string, dataDir: string, log: Logger): void {
+  if (process.stdout.isTTY) return printFirstKey(key, base);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, 'first-admin-key');
+  const fd = fs.openSync(file, 'w', 0o600);
+  try {
+    fs.fchmodSync(fd, 0o600); // a file left by an earlier start keeps its mode otherwise
+    fs.writeSync(fd, `${key}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
+  log.warn({ file }, `created the first ADMIN key of the default tenant; it is in ${file} (readable by this user only): store it, then delete the file`);
 }
 
 // Printed once, on the console, not through the logger: keys never go to log storage.
