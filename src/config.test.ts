@@ -96,16 +96,6 @@ describe('loadConfig', () => {
     }
   });
 
-  it('allows no CORS origin by default, and the listed origins with HERALD_CORS_ORIGINS', () => {
-    expect(loadConfig({}).corsOrigins).toEqual([]);
-    expect(loadConfig({ HERALD_CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
-    for (const bad of ['*', 'https://app.example.com/', 'app.example.com', 'https://app.example.com/path', 'ftp://files.example.com']) {
-      const problems = problemsOf({ HERALD_CORS_ORIGINS: bad });
-      expect(problems).toHaveLength(1);
-      expect(problems[0]).toContain('HERALD_CORS_ORIGINS');
-    }
-  });
-
   it('leaves /metrics open by default; HERALD_METRICS_TOKEN must be 16 characters or more, and is never echoed', () => {
     expect(loadConfig({}).metricsToken).toBeUndefined();
     expect(loadConfig({ HERALD_METRICS_TOKEN: 'scrape-token-0123456789' }).metricsToken).toBe('scrape-token-0123456789');
@@ -117,5 +107,26 @@ describe('loadConfig', () => {
     expect(loadConfig({}).metricsGaugeMaxAgeMs).toBe(10_000);
     expect(loadConfig({ HERALD_METRICS_GAUGE_SECONDS: '0' }).metricsGaugeMaxAgeMs).toBe(0);
     expect(problemsOf({ HERALD_METRICS_GAUGE_SECONDS: '-1' })[0]).toContain('HERALD_METRICS_GAUGE_SECONDS');
+  });
+  it('turns send budgets on by default, each settable (0: off), with the old per-minute name still read', () => {
+    expect(loadConfig({}).sendBudget).toEqual({ perMinute: 1_000, perDay: 50_000, internationalPerDay: 100, homeCountries: ['US'] });
+    expect(
+      loadConfig({
+        HERALD_SEND_BUDGET_PER_MINUTE: '0',
+        HERALD_SEND_BUDGET_PER_DAY: '200000',
+        HERALD_INTERNATIONAL_SENDS_PER_DAY: '5',
+        HERALD_HOME_COUNTRIES: 'gb, ie,GB',
+      }).sendBudget,
+    ).toEqual({ perMinute: 0, perDay: 200_000, internationalPerDay: 5, homeCountries: ['GB', 'IE'] });
+    expect(loadConfig({ HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: '5' }).sendBudget.perMinute).toBe(5);
+    expect(problemsOf({ HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: '5', HERALD_SEND_BUDGET_PER_MINUTE: '6' })[0]).toMatch(/old name of HERALD_SEND_BUDGET_PER_MINUTE/);
+    expect(problemsOf({ HERALD_SEND_BUDGET_PER_DAY: 'lots' })[0]).toContain('HERALD_SEND_BUDGET_PER_DAY');
+    expect(problemsOf({ HERALD_HOME_COUNTRIES: 'US,XX' })).toEqual(['HERALD_HOME_COUNTRIES must be comma-separated ISO 3166 country codes such as US,CA, got "US,XX"']);
+  });
+
+  it('takes the home countries from the Twilio sender numbers when HERALD_HOME_COUNTRIES is unset', () => {
+    const twilio = { TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'token' };
+    expect(loadConfig({ ...twilio, TWILIO_SMS_FROM: '+447400123456', TWILIO_WHATSAPP_FROM: '+33612345678' }).sendBudget.homeCountries).toEqual(['GB', 'FR']);
+    expect(loadConfig({ ...twilio, TWILIO_SMS_FROM: '+447400123456', HERALD_HOME_COUNTRIES: 'IE' }).sendBudget.homeCountries).toEqual(['IE']);
   });
 });

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { EventWebhook } from '@sendgrid/eventwebhook';
+import { type CountryCode, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -58,14 +59,12 @@ export interface Config {
   rateLimit: { perSecond: number; burst: number };
   /** Fastify's trustProxy: false, a hop count, or the trusted proxies' addresses and CIDRs (HERALD_TRUST_PROXY). */
   trustProxy: false | number | string[];
-  /** Origins allowed to call /graphql from a browser (HERALD_CORS_ORIGINS); empty: no CORS. */
-  corsOrigins: string[];
   /** When set, /metrics requires `Authorization: Bearer <token>`. */
   metricsToken?: string;
   /** A database-read gauge on /metrics is read at most once per this many ms (0: at every scrape). */
   metricsGaugeMaxAgeMs: number;
-  /** Cost control: sends a tenant may request per minute (0 = unlimited). */
-  maxSendsPerTenantPerMinute: number;
+  /** Send budgets every tenant has unless the operator set its own (modules/budgets); 0 turns one off. */
+  sendBudget: SendBudgetDefaults;
   logLevel: LogLevel;
   twilio?: TwilioEnv;
   sendgrid?: SendgridEnv;
@@ -81,6 +80,15 @@ export interface Config {
   /** The same for a bulk write's statements (notifyBillingCycle), which write thousands of rows at once. */
   bulkStatementTimeoutMs: number;
   retry: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number };
+}
+
+export interface SendBudgetDefaults {
+  perMinute: number;
+  perDay: number;
+  /** SMS and WhatsApp messages per day to numbers outside `homeCountries`. */
+  internationalPerDay: number;
+  /** ISO 3166 alpha-2 codes, upper case. */
+  homeCountries: string[];
 }
 
 export class ConfigError extends Error {
@@ -238,10 +246,9 @@ export function loadConfig(env: Env = process.env): Config {
       burst: int('HERALD_RATE_LIMIT_BURST', 1_000, 1, 10_000_000),
     },
     trustProxy: trustProxy(get('HERALD_TRUST_PROXY'), problems),
-    corsOrigins: corsOrigins(get('HERALD_CORS_ORIGINS'), problems),
     metricsToken: metricsToken(get('HERALD_METRICS_TOKEN'), problems),
     metricsGaugeMaxAgeMs: int('HERALD_METRICS_GAUGE_SECONDS', 10, 0, 3_600) * 1_000,
-    maxSendsPerTenantPerMinute: int('HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE', 0, 0, 100_000_000),
+    sendBudget: sendBudget(get, int, problems, [twilio?.smsFrom, twilio?.whatsappFrom]),
     logLevel,
     twilio,
     sendgrid,
@@ -296,30 +303,50 @@ function trustProxy(value: string | undefined, problems: string[]): false | numb
   return false;
 }
 
-function corsOrigins(value: string | undefined, problems: string[]): string[] {
-  if (value === undefined) return [];
-  const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
-  for (const origin of origins) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      // reported below
-    }
-    // Browsers send the origin alone (scheme, host, port): anything else would never match.
-    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
-      problems.push(`HERALD_CORS_ORIGINS entries must be origins such as https://app.example.com (no path, no trailing slash, no *), got "${origin}"`);
-    }
-  }
-  return origins;
-}
-
 function metricsToken(value: string | undefined, problems: string[]): string | undefined {
   if (value !== undefined && (value.length < 16 || /\s/.test(value))) {
     problems.push('HERALD_METRICS_TOKEN must be at least 16 characters without spaces');
     return undefined;
   }
   return value;
+}
+
+// On by default, against a leaked key pumping SMS on the tenant's bill: figures a small
+// business does not reach by accident. Home countries default to those of the environment's
+// Twilio numbers, else the US.
+function sendBudget(
+  get: (name: string) => string | undefined,
+  int: (name: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+  senderNumbers: (string | undefined)[],
+): SendBudgetDefaults {
+  const legacy = get('HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE');
+  if (legacy !== undefined && get('HERALD_SEND_BUDGET_PER_MINUTE') !== undefined) {
+    problems.push('HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE is the old name of HERALD_SEND_BUDGET_PER_MINUTE: set only HERALD_SEND_BUDGET_PER_MINUTE');
+  }
+  const perMinute =
+    legacy !== undefined && get('HERALD_SEND_BUDGET_PER_MINUTE') === undefined
+      ? int('HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE', 1_000, 0, 100_000_000)
+      : int('HERALD_SEND_BUDGET_PER_MINUTE', 1_000, 0, 100_000_000);
+  const raw = get('HERALD_HOME_COUNTRIES');
+  let homeCountries: string[];
+  if (raw === undefined) {
+    const fromNumbers = senderNumbers.flatMap((n) => (n ? (parsePhoneNumberFromString(n)?.country ?? []) : []));
+    homeCountries = fromNumbers.length > 0 ? [...new Set(fromNumbers)] : ['US'];
+  } else {
+    homeCountries = [...new Set(raw.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean))];
+    const unknown = homeCountries.filter((c) => !isSupportedCountry(c as CountryCode));
+    if (homeCountries.length === 0 || unknown.length > 0) {
+      problems.push(`HERALD_HOME_COUNTRIES must be comma-separated ISO 3166 country codes such as US,CA, got "${raw}"`);
+      homeCountries = ['US'];
+    }
+  }
+  return {
+    perMinute,
+    perDay: int('HERALD_SEND_BUDGET_PER_DAY', 50_000, 0, 1_000_000_000),
+    internationalPerDay: int('HERALD_INTERNATIONAL_SENDS_PER_DAY', 100, 0, 1_000_000_000),
+    homeCountries,
+  };
 }
 
 export const EMAIL_PATTERN = /^[^\s@"<>()[\],;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;

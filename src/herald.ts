@@ -69,6 +69,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   const services = createServices(handle.db, handle.prepared, new SecretBox(key, config.previousSecretKeys), outbox, metrics, statusHub, {
     log,
     sendgridWebhookPublicKey: config.sendgridWebhookPublicKey,
+    sendBudget: config.sendBudget,
   });
   let started = false;
   let boss: Awaited<ReturnType<typeof startQueue>> | undefined;

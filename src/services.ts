@@ -9,6 +9,8 @@ import { ReceiptsService } from './modules/receipts/receipts.service.js';
 export interface ServiceOptions {
   log: Logger;
   sendgridWebhookPublicKey?: string;
+  /** Every tenant's send budget unless the operator set its own. */
+  sendBudget: BudgetLimits;
 }
 import { MessagesService, type Outbox } from './modules/messages/messages.service.js';
 import { OrdersService } from './modules/orders/orders.service.js';
@@ -18,25 +20,29 @@ import { GatewaysService } from './modules/gateways/gateways.service.js';
 import { RecipientsService } from './modules/recipients/recipients.service.js';
 import { SubscriptionsService } from './modules/subscriptions/subscriptions.service.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
+import { BudgetsService } from './modules/budgets/budgets.service.js';
+import type { BudgetLimits } from './modules/budgets/budgets.queries.js';
 
 export function createServices(db: Database, prepared: DatabaseHandle['prepared'], secrets: SecretBox, outbox: Outbox, metrics: Metrics, statusHub: StatusHub, options: ServiceOptions) {
   const apiKeys = new ApiKeysService(db, options.log);
   // Revocations arrive on the status hub's LISTEN connection (API processes start it).
   apiKeys.follow(statusHub.listener);
+  const budgets = new BudgetsService(db, options.sendBudget);
   const gateways = new GatewaysService(db, secrets);
-  const messages = new MessagesService(db, prepared, outbox, metrics);
+  const messages = new MessagesService(db, prepared, outbox, metrics, budgets);
   return {
     db,
     statusHub,
     apiKeys,
-    tenants: new TenantsService(db, apiKeys),
+    tenants: new TenantsService(db, apiKeys, budgets),
     gateways,
     receipts: new ReceiptsService(db, gateways, metrics, options.log, options.sendgridWebhookPublicKey),
     recipients: new RecipientsService(db),
     subscriptions: new SubscriptionsService(db),
     messages,
-    orders: new OrdersService(db, prepared, outbox, metrics),
-    billing: new BillingService(messages, outbox, metrics),
+    budgets,
+    orders: new OrdersService(db, prepared, outbox, metrics, budgets),
+    billing: new BillingService(messages, outbox, metrics, budgets),
   };
 }
 

@@ -48,6 +48,9 @@ beforeAll(async () => {
       TWITTER_API_BASE_URL: fake.url,
       ...fastRetryEnv(MAX_ATTEMPTS),
       HERALD_WORKER_CONCURRENCY: '16',
+      // Billing cycles of thousands of invoices in a minute: more than the default send budget.
+      HERALD_SEND_BUDGET_PER_MINUTE: '0',
+      HERALD_SEND_BUDGET_PER_DAY: '0',
     },
   });
 });

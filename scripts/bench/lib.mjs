@@ -216,6 +216,10 @@ export function heraldEnv({ url, dataDir, logLevel, workerConcurrency, twilio },
     // The load generator is one API key: the per-key limit (500/s by default) would measure
     // the limiter, not Herald. Its own behaviour is tested in test/limits.test.ts.
     HERALD_RATE_LIMIT_PER_SECOND: '0',
+    // Likewise the tenant's send budgets (default 1,000 a minute): tested in test/send-budgets.test.ts.
+    HERALD_SEND_BUDGET_PER_MINUTE: '0',
+    HERALD_SEND_BUDGET_PER_DAY: '0',
+    HERALD_INTERNATIONAL_SENDS_PER_DAY: '0',
     ...(workerConcurrency === undefined ? {} : { HERALD_WORKER_CONCURRENCY: String(workerConcurrency) }),
     ...(twilio
       ? {

@@ -31,6 +31,12 @@ const KNOWN_CODES = new Set([
   'SERVICE_UNAVAILABLE',
 ]);
 
+/** 429 with Retry-After: a send budget is spent (modules/budgets), said in `message`. */
+export const rateLimited = (message: string, retryAfterSeconds: number) =>
+  new GraphQLError(message, {
+    extensions: { code: 'RATE_LIMITED', retryAfterSeconds, http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) } },
+  });
+
 /** Seconds a caller is asked to wait when the database is away. */
 export const UNAVAILABLE_RETRY_AFTER_S = 5;
 const UNAVAILABLE_MESSAGE = 'The database is unavailable; try again in a few seconds';

@@ -8,6 +8,7 @@ import { MessageEventsResolver } from '../modules/messages/message-events.resolv
 import { DeliveryLogsResolver, MessagesResolver } from '../modules/messages/messages.resolver.js';
 import { OrdersResolver } from '../modules/orders/orders.resolver.js';
 import { BillingResolver } from '../modules/billing/billing.resolver.js';
+import { BudgetsResolver } from '../modules/budgets/budgets.resolver.js';
 import { RecipientsResolver } from '../modules/recipients/recipients.resolver.js';
 import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.resolver.js';
 import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
@@ -15,6 +16,7 @@ import { authChecker } from './auth-checker.js';
 
 export const RESOLVERS = [
   TenantsResolver,
+  BudgetsResolver,
   ApiKeysResolver,
   RecipientsResolver,
   GatewaysResolver,

@@ -1,6 +1,7 @@
 // Business refusals. Services throw a Refusal; class-validator failures arrive as
 // type-graphql's ArgumentValidationError. Both become the mutation payload's
-// `userErrors` here, once, at the edge, so no resolver maps errors by hand.
+// `userErrors` here, once, at the edge, so no resolver maps errors by hand. A spent send
+// budget (OverBudget) becomes the top-level RATE_LIMITED error here too.
 import type { ValidationError } from 'class-validator';
 import {
   type GraphQLObjectType,
@@ -12,7 +13,9 @@ import {
   isObjectType,
 } from 'graphql';
 import { ArgumentValidationError, type MiddlewareFn } from 'type-graphql';
+import { OverBudget } from '../modules/budgets/budgets.service.js';
 import { UserErrorCode } from './enums.js';
+import { rateLimited } from './errors.js';
 
 export interface UserErrorShape {
   field?: string[] | null;
@@ -61,6 +64,8 @@ export const RefusalsAsUserErrors: MiddlewareFn = async ({ info, args }, next) =
   try {
     return await next();
   } catch (error) {
+    // Over a send budget the whole call is refused (429), as the HTTP limits do.
+    if (error instanceof OverBudget) throw rateLimited(error.message, error.retryAfterSeconds);
     let userErrors: UserErrorShape[];
     if (error instanceof Refusal) userErrors = error.userErrors;
     else if (error instanceof ArgumentValidationError) {

@@ -2,7 +2,6 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
-import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLError, Kind, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
@@ -18,7 +17,7 @@ import { createLoaders } from '../graphql/loaders.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerGraphiql } from './graphiql.js';
-import { RateLimitedError, createSendLimiter, rateLimitedBody, requestRateLimit } from './rate-limit.js';
+import { RateLimitedError, rateLimitedBody, requestRateLimit } from './rate-limit.js';
 import { registerSubscriptions } from './subscriptions.js';
 import { registerWebhooks } from './webhooks.js';
 import { bearerKey } from '../lib/api-key.js';
@@ -35,9 +34,7 @@ export interface HttpDeps {
     | 'graphqlJit'
     | 'rateLimit'
     | 'trustProxy'
-    | 'corsOrigins'
     | 'metricsToken'
-    | 'maxSendsPerTenantPerMinute'
   >;
   log: Logger;
   services: Services;
@@ -158,21 +155,6 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
     return { auth, services, loaders: createLoaders(services.db, auth?.tenantId ?? null), log: request.log as unknown as Logger };
   };
 
-  // Browser frontends: only the origins listed, only /graphql (the delegator turns CORS
-  // off for every other route, and for other origins, which then get no CORS headers).
-  if (config.corsOrigins.length > 0) {
-    const allowed = new Set(config.corsOrigins);
-    await app.register(fastifyCors, {
-      delegator: (request, callback) =>
-        callback(null, {
-          origin: request.routeOptions.url === '/graphql' && allowed.has(request.headers.origin ?? '') ? request.headers.origin : false,
-          methods: ['GET', 'POST'],
-          allowedHeaders: ['authorization', 'content-type', 'apollo-require-preflight'],
-          maxAge: 600,
-        }),
-    });
-  }
-
   const rateLimit = requestRateLimit(config.rateLimit, (key) => services.apiKeys.authenticate(key));
   app.route<{ Reply: string }>({
     url: '/graphql',
@@ -208,10 +190,9 @@ async function authenticate(services: Services, header: string | undefined): Pro
 }
 
 // Before any resolver runs (docs/security.md): no subscriptions over HTTP, query limits,
-// strings the database cannot store, and last the tenant's send budget, which an
-// operation refused for another reason must not spend. One plugin, so they run in order.
+// and strings the database cannot store. One plugin, so they run in order. Send budgets
+// are spent by the sending services (modules/budgets), under every transport.
 function guardPlugin(config: HttpDeps['config']): ApolloServerPlugin<Context> {
-  const sendLimit = createSendLimiter(config.maxSendsPerTenantPerMinute);
   return {
     async requestDidStart() {
       return {
@@ -227,8 +208,6 @@ function guardPlugin(config: HttpDeps['config']): ApolloServerPlugin<Context> {
           if (tooLarge) throw tooLarge;
           const illFormed = checkStringValues(document, request.variables);
           if (illFormed) throw illFormed;
-          const overBudget = sendLimit?.(requestContext);
-          if (overBudget) throw overBudget;
         },
       };
     },

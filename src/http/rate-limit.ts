@@ -3,10 +3,9 @@
 //   with a valid API key spends its key's budget only; without one, or with a bad one, its
 //   client address's budget;
 // sendsRequested counts the sends an operation names (send budgets are spent in modules/budgets).
-import { HeaderMap, type GraphQLRequestContextDidResolveOperation } from '@apollo/server';
 import { normalizeIP, type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
-import { type DocumentNode, GraphQLError, Kind, type OperationDefinitionNode, type SelectionNode, valueFromASTUntyped } from 'graphql';
+import { type DocumentNode, Kind, type OperationDefinitionNode, type SelectionNode, valueFromASTUntyped } from 'graphql';
 import type { AuthInfo, Context } from '../graphql/context.js';
 import { bearerKey } from '../lib/api-key.js';
 
@@ -146,30 +145,3 @@ export function sendsRequested(document: DocumentNode, operation: OperationDefin
   return total;
 }
 
-/**
- * Cost control: at most `perMinute` sends per tenant (a bucket refilling perMinute/60 per
- * second). Returns the error for an operation over it, having spent nothing; undefined
- * (and the sends counted) otherwise.
- */
-export function createSendLimiter(perMinute: number) {
-  if (perMinute <= 0) return undefined;
-  const buckets = new TokenBuckets(perMinute / 60, perMinute);
-  return (requestContext: GraphQLRequestContextDidResolveOperation<Context>): GraphQLError | undefined => {
-    const tenantId = requestContext.contextValue.auth?.tenantId;
-    if (!tenantId || !requestContext.operation) return undefined;
-    const sends = sendsRequested(requestContext.document, requestContext.operation, requestContext.request.variables ?? {});
-    if (sends === 0) return undefined;
-    const taken = buckets.take(tenantId, sends);
-    if (taken.ok) return undefined;
-    const message = taken.never
-      ? `This call asks for ${sends} sends, more than the ${perMinute} per minute this tenant may make: split it into smaller calls`
-      : `This tenant may make ${perMinute} sends per minute: try again in ${taken.retryAfterSeconds} s`;
-    return new GraphQLError(message, {
-      extensions: {
-        code: 'RATE_LIMITED',
-        retryAfterSeconds: taken.retryAfterSeconds,
-        http: { status: 429, headers: new HeaderMap([['retry-after', String(taken.retryAfterSeconds)]]) },
-      },
-    });
-  };
-}

@@ -5,6 +5,7 @@ import { UserErrorCode } from '../../graphql/enums.js';
 import { Problems, invalid, refuse } from '../../graphql/user-errors.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
+import type { BudgetsService } from '../budgets/budgets.service.js';
 import { invoiceDueText } from '../../templates/index.js';
 import * as messagesQ from '../messages/messages.queries.js';
 import { type MessagesService, type NewMessages, type Outbox, requestHash } from '../messages/messages.service.js';
@@ -21,6 +22,7 @@ export class BillingService {
     private readonly messagesService: MessagesService,
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
+    private readonly budgets: BudgetsService,
   ) {}
 
   async sendInvoiceDM(tenantId: string, input: SendInvoiceDMInput): Promise<messagesQ.MessageRow> {
@@ -66,8 +68,18 @@ export class BillingService {
     // Every customer with the gateway its DM takes (subscription's, else the default), in one statement.
     const routes = await this.messagesService.routesOf(tenantId, ids, 'TWITTER_DM');
 
+    // The budget is spent up front for the DMs the cycle will queue (they are built while
+    // being written); those already sent in this cycle are given back after.
+    const sendable = input.invoices.filter((item) => sendableInvoice(item, routes)).length;
+    const spent = await this.budgets.spendCount(tenantId, sendable);
     const tally = { rejected: 0 };
-    const { inserted: queued, rewritten } = await this.outbox.writeParts(this.parts(tenantId, cycleId, input.invoices, routes, tally));
+    let queued = 0;
+    let rewritten = false;
+    try {
+      ({ inserted: queued, rewritten } = await this.outbox.writeParts(this.parts(tenantId, cycleId, input.invoices, routes, tally)));
+    } finally {
+      await this.budgets.refund(spent, sendable - queued);
+    }
     if (queued > 0) this.metrics.messages.inc({ channel: 'TWITTER_DM', status: 'QUEUED' }, queued);
     this.metrics.billingWrites.inc({ attempts: rewritten ? '2' : '1' });
     return { queued, rejected: tally.rejected, rewritten };
@@ -133,4 +145,14 @@ export class BillingService {
       billingCycleId,
     };
   }
+}
+
+/** Whether `parts` will queue a DM for this invoice (the checks it makes, without building the row). */
+function sendableInvoice(item: NotifyBillingCycleInput['invoices'][number], routes: Map<string, recipientsQ.RouteRow>): boolean {
+  const uuid = fromGlobalId(item.customerId, 'Recipient')?.uuid;
+  const route = uuid ? routes.get(uuid) : undefined;
+  const customer = route?.recipient;
+  return (
+    !!customer && customer.kind === 'CUSTOMER' && !!customer.twitterHandle && !!route!.gateway?.enabled && checkInvoice(item.invoice).problems.length === 0
+  );
 }

@@ -10,6 +10,7 @@ import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js';
 import { maskEmail, maskPhone } from '../../lib/mask.js';
 import type { Metrics } from '../../metrics.js';
+import type { BudgetsService } from '../budgets/budgets.service.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { DeliveryLog, DeliveryLogFilter, Message, MessageFilter, SendSmsInput } from './messages.types.js';
@@ -110,6 +111,7 @@ export class MessagesService {
     private readonly prepared: DatabaseHandle['prepared'],
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
+    private readonly budgets: BudgetsService,
   ) {
     // Senders arriving together look their recipients up in one statement.
     this.findRoute = naturalBatches((keys: recipientsQ.RouteKey[]) => recipientsQ.findRecipientRoutes(this.prepared, keys), {
@@ -190,11 +192,23 @@ export class MessagesService {
   }
 
   /**
-   * Inserts the message and its job in one transaction. With an idempotency key the
+   * Inserts the message and its job in one transaction, once the tenant's send budget
+   * allowed it (OverBudget otherwise, and nothing is written). With an idempotency key the
    * unique index settles races: the loser gets the winner's message back, or a conflict
-   * when its input differs.
+   * when its input differs; either way its budget is given back.
    */
   async insertAndEnqueue(row: q.NewMessageRow, now: Date): Promise<q.MessageRow> {
+    const spent = await this.budgets.spend(row.tenantId, [row]);
+    let written: q.MessageRow | undefined;
+    try {
+      written = await this.insertOnce(row, now);
+      return written;
+    } finally {
+      if (written?.id !== row.id) await this.budgets.refund(spent);
+    }
+  }
+
+  private async insertOnce(row: q.NewMessageRow, now: Date): Promise<q.MessageRow> {
     for (let round = 0; round < 2; round++) {
       const {
         messages: [inserted],

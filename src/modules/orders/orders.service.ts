@@ -10,6 +10,7 @@ import { invalid, refuse } from '../../graphql/user-errors.js';
 import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
+import type { BudgetsService } from '../budgets/budgets.service.js';
 import { orderStatusEmail, orderStatusText } from '../../templates/index.js';
 import * as idempotencyQ from '../idempotency/idempotency.queries.js';
 import * as messagesQ from '../messages/messages.queries.js';
@@ -44,6 +45,7 @@ export class OrdersService {
     prepared: DatabaseHandle['prepared'],
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
+    private readonly budgets: BudgetsService,
   ) {
     this.channelsOf = naturalBatches((keys: { tenantId: string; id: string }[]) => recipientsQ.findRecipientChannels(prepared, keys), { maxInFlight: 1, maxWeight: 500 });
   }
@@ -106,6 +108,26 @@ export class OrdersService {
       }
     }
 
+    // Every message this call queues spends the tenant's budget first; a replay gives it back.
+    const spent = await this.budgets.spend(tenantId, messages);
+    let charged = false;
+    try {
+      const notification = await this.write(tenantId, input, order, messages, failures, now);
+      charged = !notification.replayed;
+      return notification;
+    } finally {
+      if (!charged) await this.budgets.refund(spent);
+    }
+  }
+
+  private async write(
+    tenantId: string,
+    input: UpdateOrderStatusInput,
+    order: { orderId: string; status: string; note: string | null },
+    messages: messagesQ.NewMessageRow[],
+    failures: messagesQ.NewDeliveryLogRow[],
+    now: Date,
+  ): Promise<OrderNotification> {
     if (input.idempotencyKey) {
       const key = { tenantId, operation: OPERATION, key: input.idempotencyKey };
       const hash = requestHash({ kind: 'order-status', customerId: input.customerId, ...order });

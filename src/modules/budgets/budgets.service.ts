@@ -1,0 +1,184 @@
+// Send budgets: how many messages a tenant may queue per minute and per day, and how
+// many SMS and WhatsApp messages per day may go outside its home countries (the shape of
+// SMS pumping). Every sending service spends here before it writes; the counters live in
+// PostgreSQL (budgets.queries.ts), so all API processes share them.
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import type { Database } from '../../db/client.js';
+import type { ChannelValue } from '../../db/schema/index.js';
+import * as q from './budgets.queries.js';
+
+export type BudgetName = 'perMinute' | 'perDay' | 'internationalPerDay';
+
+/** A send refused for want of budget; mapped to RATE_LIMITED where errors are formatted. */
+export class OverBudget extends Error {
+  constructor(
+    message: string,
+    readonly budget: BudgetName,
+    readonly retryAfterSeconds: number,
+    readonly resetsAt: Date,
+  ) {
+    super(message);
+    this.name = 'OverBudget';
+  }
+}
+
+export interface Send {
+  channel: ChannelValue;
+  destination: string;
+}
+
+/** What a spend took, to give back what was not sent (see refund). */
+export interface Spent {
+  tenantId: string;
+  sends: number;
+  windows: q.SpentWindows;
+}
+
+export interface BudgetView {
+  perMinute: number;
+  perDay: number;
+  internationalPerDay: number;
+  homeCountries: string[];
+  usedThisMinute: number;
+  usedToday: number;
+  internationalUsedToday: number;
+  minuteResetsAt: Date | null;
+  dayResetsAt: Date | null;
+  internationalResetsAt: Date | null;
+}
+
+const WINDOWS = {
+  perMinute: { seconds: 60, what: 'sends per minute' },
+  perDay: { seconds: 86_400, what: 'sends per day' },
+  internationalPerDay: { seconds: 86_400, what: 'international SMS and WhatsApp sends per day' },
+} as const;
+
+/** The country of an SMS or WhatsApp destination; "??" (never a home country) when unknown. */
+export function countryOf(destination: string): string {
+  const country = parsePhoneNumberFromString(destination.replace(/^whatsapp:/i, ''))?.country;
+  return country ?? '??';
+}
+
+export class BudgetsService {
+  constructor(
+    private readonly db: Database,
+    private readonly defaults: q.BudgetLimits,
+  ) {}
+
+  /**
+   * Spends the budget `sends` need, all or nothing, or throws OverBudget saying which budget
+   * and when it resets. One statement when there is room; a refusal costs one more read.
+   */
+  async spend(tenantId: string, sends: readonly Send[]): Promise<Spent | undefined> {
+    const countries = sends.flatMap((s) => (s.channel === 'SMS' || s.channel === 'WHATSAPP' ? [countryOf(s.destination)] : []));
+    return this.spendCount(tenantId, sends.length, countries);
+  }
+
+  /** The same for `count` sends of which `countries` (one per SMS/WhatsApp destination) can be international. */
+  async spendCount(tenantId: string, count: number, countries: readonly string[] = []): Promise<Spent | undefined> {
+    if (count === 0) return undefined;
+    for (let round = 0; round < 3; round++) {
+      const windows = await q.spend(this.db, tenantId, count, countries, this.defaults);
+      if (windows) return { tenantId, sends: count, windows };
+      const found = await q.findBudget(this.db, tenantId);
+      // A tenant's first send: its row is made, then spent from.
+      if (!found) await q.ensureBudget(this.db, tenantId);
+      else {
+        const refusal = this.refusal(found.row, found.now, count, countries);
+        if (refusal) throw refusal;
+        // A window ended between the two statements: try again.
+      }
+    }
+    throw new Error('the send budget kept changing under the spend');
+  }
+
+  /**
+   * Gives back `sends` of a spend that were not sent (an idempotent replay, a failed or
+   * partly refused write), to the windows they came from. Best effort: a database error
+   * here leaves them counted rather than hiding the caller's own outcome.
+   */
+  async refund(spent: Spent | undefined, sends = spent?.sends ?? 0): Promise<void> {
+    if (!spent || sends <= 0) return;
+    const international = Math.min(spent.windows.international, sends);
+    await q.refund(this.db, spent.tenantId, spent.windows, Math.min(sends, spent.sends), international).catch(() => undefined);
+  }
+
+  /** The tenant's budgets (its own settings, else the environment's) and what the current windows used. */
+  async view(tenantId: string): Promise<BudgetView> {
+    const found = await q.findBudget(this.db, tenantId);
+    const limits = this.limitsOf(found?.row);
+    const now = found?.now ?? new Date();
+    const window = (used: number | undefined, startedAt: Date | null | undefined, seconds: number) => {
+      const live = !!startedAt && startedAt.getTime() + seconds * 1000 > now.getTime();
+      return { used: live ? used! : 0, resetsAt: live ? new Date(startedAt!.getTime() + seconds * 1000) : null };
+    };
+    const minute = window(found?.row.minuteUsed, found?.row.minuteStartedAt, 60);
+    const day = window(found?.row.dayUsed, found?.row.dayStartedAt, 86_400);
+    const international = window(found?.row.internationalUsed, found?.row.internationalStartedAt, 86_400);
+    return {
+      ...limits,
+      homeCountries: [...limits.homeCountries],
+      usedThisMinute: minute.used,
+      usedToday: day.used,
+      internationalUsedToday: international.used,
+      minuteResetsAt: minute.resetsAt,
+      dayResetsAt: day.resetsAt,
+      internationalResetsAt: international.resetsAt,
+    };
+  }
+
+  /** Sets the tenant's own budgets: a value replaces, null returns to the environment's, undefined keeps. */
+  async set(tenantId: string, settings: q.BudgetSettings): Promise<void> {
+    const changes = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) as q.BudgetSettings;
+    if (Object.keys(changes).length === 0) await q.ensureBudget(this.db, tenantId);
+    else await q.setBudget(this.db, tenantId, changes);
+  }
+
+  private limitsOf(row: q.BudgetRow | undefined): q.BudgetLimits {
+    return {
+      perMinute: row?.perMinute ?? this.defaults.perMinute,
+      perDay: row?.perDay ?? this.defaults.perDay,
+      internationalPerDay: row?.internationalPerDay ?? this.defaults.internationalPerDay,
+      homeCountries: row?.homeCountries ?? this.defaults.homeCountries,
+    };
+  }
+
+  // Which budget refused, and when it lets this call through: the latest of the budgets in the way.
+  private refusal(row: q.BudgetRow, now: Date, count: number, countries: readonly string[]): OverBudget | undefined {
+    const limits = this.limitsOf(row);
+    const international = countries.filter((c) => !limits.homeCountries.includes(c)).length;
+    const checks: { budget: BudgetName; limit: number; used: number; startedAt: Date | null; need: number }[] = [
+      { budget: 'perMinute', limit: limits.perMinute, used: row.minuteUsed, startedAt: row.minuteStartedAt, need: count },
+      { budget: 'perDay', limit: limits.perDay, used: row.dayUsed, startedAt: row.dayStartedAt, need: count },
+      { budget: 'internationalPerDay', limit: limits.internationalPerDay, used: row.internationalUsed, startedAt: row.internationalStartedAt, need: international },
+    ];
+    let worst: OverBudget | undefined;
+    for (const { budget, limit, used, startedAt, need } of checks) {
+      if (limit === 0 || need === 0) continue;
+      const { seconds, what } = WINDOWS[budget];
+      const live = !!startedAt && startedAt.getTime() + seconds * 1000 > now.getTime();
+      if ((live ? used : 0) + need <= limit) continue;
+      let refusal: OverBudget;
+      if (need > limit) {
+        const asks = budget === 'internationalPerDay' ? `${need} international sends (outside ${limits.homeCountries.join(', ')})` : `${need} sends`;
+        refusal = new OverBudget(
+          `This call asks for ${asks}, more than the ${limit} ${what} this tenant may make: split it into smaller calls`,
+          budget,
+          seconds,
+          new Date(now.getTime() + seconds * 1000),
+        );
+      } else {
+        const resetsAt = new Date(startedAt!.getTime() + seconds * 1000);
+        const wait = Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000));
+        refusal = new OverBudget(
+          `This tenant's budget of ${limit} ${what} is spent (${used} used): it resets at ${resetsAt.toISOString()}, in ${wait} s`,
+          budget,
+          wait,
+          resetsAt,
+        );
+      }
+      if (!worst || refusal.retryAfterSeconds > worst.retryAfterSeconds) worst = refusal;
+    }
+    return worst;
+  }
+}
