@@ -96,6 +96,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('allows no CORS origin by default, and the listed origins with HERALD_CORS_ORIGINS', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ HERALD_CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    for (const bad of ['*', 'https://app.example.com/', 'app.example.com', 'https://app.example.com/path', 'ftp://files.example.com']) {
+      const problems = problemsOf({ HERALD_CORS_ORIGINS: bad });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain('HERALD_CORS_ORIGINS');
+    }
+  });
+
   it('leaves /metrics open by default; HERALD_METRICS_TOKEN must be 16 characters or more, and is never echoed', () => {
     expect(loadConfig({}).metricsToken).toBeUndefined();
     expect(loadConfig({ HERALD_METRICS_TOKEN: 'scrape-token-0123456789' }).metricsToken).toBe('scrape-token-0123456789');

@@ -59,6 +59,8 @@ export interface Config {
   rateLimit: { perSecond: number; burst: number };
   /** Fastify's trustProxy: false, a hop count, or the trusted proxies' addresses and CIDRs (HERALD_TRUST_PROXY). */
   trustProxy: false | number | string[];
+  /** Origins allowed to call /graphql from a browser (HERALD_CORS_ORIGINS); empty: no CORS. */
+  corsOrigins: string[];
   /** When set, /metrics requires `Authorization: Bearer <token>`. */
   metricsToken?: string;
   /** A database-read gauge on /metrics is read at most once per this many ms (0: at every scrape). */
@@ -246,6 +248,7 @@ export function loadConfig(env: Env = process.env): Config {
       burst: int('HERALD_RATE_LIMIT_BURST', 1_000, 1, 10_000_000),
     },
     trustProxy: trustProxy(get('HERALD_TRUST_PROXY'), problems),
+    corsOrigins: corsOrigins(get('HERALD_CORS_ORIGINS'), problems),
     metricsToken: metricsToken(get('HERALD_METRICS_TOKEN'), problems),
     metricsGaugeMaxAgeMs: int('HERALD_METRICS_GAUGE_SECONDS', 10, 0, 3_600) * 1_000,
     sendBudget: sendBudget(get, int, problems, [twilio?.smsFrom, twilio?.whatsappFrom]),
@@ -301,6 +304,24 @@ function trustProxy(value: string | undefined, problems: string[]): false | numb
   }
   problems.push(`HERALD_TRUST_PROXY must be a hop count from 1 to 100 or a comma-separated list of proxy addresses or CIDRs (such as 10.0.0.0/8), got "${value}"`);
   return false;
+}
+
+function corsOrigins(value: string | undefined, problems: string[]): string[] {
+  if (value === undefined) return [];
+  const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      // reported below
+    }
+    // Browsers send the origin alone (scheme, host, port): anything else would never match.
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      problems.push(`HERALD_CORS_ORIGINS entries must be origins such as https://app.example.com (no path, no trailing slash, no *), got "${origin}"`);
+    }
+  }
+  return origins;
 }
 
 function metricsToken(value: string | undefined, problems: string[]): string | undefined {

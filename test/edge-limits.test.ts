@@ -1,6 +1,7 @@
 // The edges of the HTTP API, seen by a client: request budgets by key or by address
 // (HERALD_RATE_LIMIT_*, HERALD_TRUST_PROXY), /metrics behind a token and its database
-// gauges at bounded cost (HERALD_METRICS_TOKEN, HERALD_METRICS_GAUGE_SECONDS).
+// gauges at bounded cost (HERALD_METRICS_TOKEN, HERALD_METRICS_GAUGE_SECONDS), and CORS
+// for browser frontends (HERALD_CORS_ORIGINS).
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -184,4 +185,64 @@ describe('/metrics', () => {
     },
     20_000,
   );
+});
+
+describe('CORS on /graphql (HERALD_CORS_ORIGINS)', () => {
+  const APP = 'https://app.example.com';
+  let herald: TestHerald;
+  beforeAll(async () => {
+    herald = await startTestHerald({ env: { ...SECRET, HERALD_CORS_ORIGINS: `${APP}, http://localhost:5173` } });
+    heralds.push(herald);
+  });
+
+  const preflight = (h: TestHerald, origin: string, path = '/graphql') =>
+    fetch(`${h.url}${path}`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+  const corsHeaders = (response: Response) => [...response.headers.keys()].filter((name) => name.startsWith('access-control-'));
+
+  it('answers a preflight from an allowed origin with that origin, the methods and the headers a client sends', async () => {
+    const response = await preflight(herald, APP);
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(response.headers.get('access-control-allow-methods')).toBe('GET, POST');
+    expect(response.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+    expect(response.headers.get('access-control-allow-headers')).toMatch(/content-type/);
+    expect(response.headers.get('vary')).toMatch(/origin/i);
+
+    const query = await fetch(`${herald.url}/graphql`, {
+      method: 'POST',
+      headers: { origin: APP, 'content-type': 'application/json', authorization: `Bearer ${herald.adminKey}` },
+      body: JSON.stringify({ query: '{ viewer { name } }' }),
+    });
+    expect(query.status).toBe(200);
+    expect(query.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(await query.json()).toEqual({ data: { viewer: { name: 'default' } } });
+  });
+
+  it('gives another origin, and every other route, no CORS headers at all', async () => {
+    for (const origin of ['https://evil.example.com', 'https://app.example.com.evil.example', 'http://app.example.com']) {
+      expect(corsHeaders(await preflight(herald, origin))).toEqual([]);
+    }
+    expect(corsHeaders(await preflight(herald, APP, '/healthz'))).toEqual([]);
+    expect(corsHeaders(await preflight(herald, APP, '/metrics'))).toEqual([]);
+    const health = await fetch(`${herald.url}/healthz`, { headers: { origin: APP } });
+    expect(health.status).toBe(200);
+    expect(corsHeaders(health)).toEqual([]);
+  });
+
+  it('unset (the default), no request gets CORS headers', async () => {
+    const plain = await herald.restart(SECRET);
+    heralds.splice(heralds.indexOf(herald), 1, plain);
+    herald = plain;
+    expect(corsHeaders(await preflight(plain, APP))).toEqual([]);
+    const query = await fetch(`${plain.url}/graphql`, {
+      method: 'POST',
+      headers: { origin: APP, 'content-type': 'application/json', authorization: `Bearer ${plain.adminKey}` },
+      body: JSON.stringify({ query: '{ viewer { name } }' }),
+    });
+    expect(query.status).toBe(200);
+    expect(corsHeaders(query)).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLError, Kind, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
@@ -34,6 +35,7 @@ export interface HttpDeps {
     | 'graphqlJit'
     | 'rateLimit'
     | 'trustProxy'
+    | 'corsOrigins'
     | 'metricsToken'
   >;
   log: Logger;
@@ -154,6 +156,21 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
     });
     return { auth, services, loaders: createLoaders(services.db, auth?.tenantId ?? null), log: request.log as unknown as Logger };
   };
+
+  // Browser frontends: only the origins listed, only /graphql (the delegator turns CORS
+  // off for every other route, and for other origins, which then get no CORS headers).
+  if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins);
+    await app.register(fastifyCors, {
+      delegator: (request, callback) =>
+        callback(null, {
+          origin: request.routeOptions.url === '/graphql' && allowed.has(request.headers.origin ?? '') ? request.headers.origin : false,
+          methods: ['GET', 'POST'],
+          allowedHeaders: ['authorization', 'content-type', 'apollo-require-preflight'],
+          maxAge: 600,
+        }),
+    });
+  }
 
   const rateLimit = requestRateLimit(config.rateLimit, (key) => services.apiKeys.authenticate(key));
   app.route<{ Reply: string }>({
