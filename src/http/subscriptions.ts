@@ -91,10 +91,11 @@ export function registerSubscriptions(
     wss,
   );
 
-  app.addHook('onClose', async () => {
+  // Before the HTTP server closes: it waits for every socket, upgraded ones included, so
+  // open WebSocket connections closed after it (onClose) would hold the shutdown for ever.
+  app.addHook('preClose', async () => {
     stopFollowing();
     await server.dispose();
-    wss.close();
   });
 }
 
