@@ -144,4 +144,3 @@ export function sendsRequested(document: DocumentNode, operation: OperationDefin
   walk(operation.selectionSet.selections);
   return total;
 }
-
