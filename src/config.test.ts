@@ -80,6 +80,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ HERALD_STATEMENT_TIMEOUT_MS: '0', HERALD_BULK_STATEMENT_TIMEOUT_MS: '0' })).toMatchObject({ statementTimeoutMs: 0, bulkStatementTimeoutMs: 0 });
   });
 
+  it('caps subscriptions per WebSocket connection and per key, and waits 5 s for connection_init, each settable', () => {
+    expect(loadConfig({}).websocket).toEqual({ connectionInitTimeoutMs: 5_000, maxSubscriptionsPerConnection: 10, maxSubscriptionsPerKey: 50 });
+    expect(loadConfig({}).graphqlLimits.maxDirectives).toBe(50);
+    expect(
+      loadConfig({
+        HERALD_WS_CONNECTION_INIT_TIMEOUT_MS: '300',
+        HERALD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2',
+        HERALD_WS_MAX_SUBSCRIPTIONS_PER_KEY: '3',
+        HERALD_MAX_DIRECTIVES: '5',
+      }),
+    ).toMatchObject({ websocket: { connectionInitTimeoutMs: 300, maxSubscriptionsPerConnection: 2, maxSubscriptionsPerKey: 3 }, graphqlLimits: { maxDirectives: 5 } });
+    for (const variable of ['HERALD_WS_CONNECTION_INIT_TIMEOUT_MS', 'HERALD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 'HERALD_WS_MAX_SUBSCRIPTIONS_PER_KEY']) {
+      expect(problemsOf({ [variable]: '0' })[0]).toContain(variable);
+    }
+  });
+
   it('never echoes a secret value in a problem', () => {
     const problems = problemsOf({ TWILIO_ACCOUNT_SID: 'ACnot-a-sid', TWILIO_AUTH_TOKEN: 'hunter2-secret', TWILIO_SMS_FROM: '+15005550006' });
     expect(problems.join(' ')).toContain('TWILIO_ACCOUNT_SID');

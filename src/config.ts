@@ -47,7 +47,9 @@ export interface Config {
   /** Fastify connectionTimeout: a socket idle this long is closed (0 = none). */
   connectionTimeoutMs: number;
   /** Checked on every GraphQL operation before a resolver runs (src/graphql/limits.ts). */
-  graphqlLimits: { maxDepth: number; maxCost: number; maxAliases: number; maxTokens: number };
+  graphqlLimits: { maxDepth: number; maxCost: number; maxAliases: number; maxDirectives: number; maxTokens: number };
+  /** GraphQL over WebSocket (src/http/subscriptions.ts): connection_init deadline and subscription caps. */
+  websocket: { connectionInitTimeoutMs: number; maxSubscriptionsPerConnection: number; maxSubscriptionsPerKey: number };
   /** Schema introspection (__schema, __type); GraphiQL needs it to load the schema. */
   introspection: boolean;
   /** Operations executed again are compiled by graphql-jit (src/graphql/executor.ts); false: graphql-js only. */
@@ -239,7 +241,13 @@ export function loadConfig(env: Env = process.env): Config {
       maxDepth: int('HERALD_MAX_QUERY_DEPTH', 12, 2, 1_000),
       maxCost: int('HERALD_MAX_QUERY_COST', 5_000, 1, 100_000_000),
       maxAliases: int('HERALD_MAX_ALIASES', 30, 0, 100_000),
+      maxDirectives: int('HERALD_MAX_DIRECTIVES', 50, 0, 100_000),
       maxTokens: int('HERALD_MAX_QUERY_TOKENS', 2_000, 100, 1_000_000),
+    },
+    websocket: {
+      connectionInitTimeoutMs: int('HERALD_WS_CONNECTION_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
+      maxSubscriptionsPerConnection: int('HERALD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 10, 1, 10_000),
+      maxSubscriptionsPerKey: int('HERALD_WS_MAX_SUBSCRIPTIONS_PER_KEY', 50, 1, 1_000_000),
     },
     introspection: bool('HERALD_INTROSPECTION', true),
     graphqlJit: bool('HERALD_GRAPHQL_JIT', true),

@@ -27,6 +27,7 @@ const KNOWN_CODES = new Set([
   'QUERY_TOO_DEEP',
   'QUERY_TOO_COSTLY',
   'TOO_MANY_ALIASES',
+  'TOO_MANY_SUBSCRIPTIONS', // http/subscriptions.ts
   'RATE_LIMITED',
   'SERVICE_UNAVAILABLE',
 ]);

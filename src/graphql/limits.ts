@@ -1,8 +1,15 @@
-// Limits on what one GraphQL operation may ask for, checked after validation and before
-// any resolver runs (OWASP GraphQL cheat sheet): depth, a cost budget that counts page
-// sizes, and aliases. Token count is limited by the parser (Apollo's parseOptions.maxTokens),
-// batching is refused by Apollo, introspection recursion by graphql-js's
-// MaxIntrospectionDepthRule, page sizes over 100 by the connections themselves.
+// Limits on what one GraphQL operation may ask for, checked before any resolver runs
+// (OWASP GraphQL cheat sheet), the same over HTTP (http/app.ts) and WebSocket
+// (http/subscriptions.ts):
+// - at parse: tokens (graphql-js maxTokens);
+// - at validation, on the whole document: documentRules (directives, by graphql-armor) and
+//   graphql-js's own rules, MaxIntrospectionDepthRule among them;
+// - on the operation that will run (chosen by operationName) with its variables:
+//   checkOperation (depth, a cost budget that counts page sizes, aliases, strings).
+// Depth and cost are not validation rules: validation sees neither operationName nor
+// variables (`first: $n`), and Apollo skips it for a document it has validated before.
+// Batching is refused by Apollo, page sizes over 100 by the connections themselves.
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import {
   type DocumentNode,
   type FieldNode,
@@ -13,8 +20,10 @@ import {
   Kind,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  type ValidationRule,
   getNamedType,
   getNullableType,
+  getOperationAST,
   isInterfaceType,
   isListType,
   isObjectType,
@@ -30,10 +39,13 @@ export interface QueryLimits {
   maxCost: number;
   /** Most aliases in one document. */
   maxAliases: number;
+  /** Most directives in one operation, fragments spread included. */
+  maxDirectives: number;
 }
 
 /** What a list field without `first` (logs, subscriptions, gateways…) is assumed to hold. */
 export const UNPAGED_LIST_ESTIMATE = 10;
+
 
 /** Root fields of introspection: checked by MaxIntrospectionDepthRule, not counted here. */
 const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
@@ -177,6 +189,56 @@ function countAliases(document: DocumentNode, onAlias: () => void): void {
 
 export const limitError = (message: string, code: string, extensions: Record<string, unknown> = {}) =>
   new GraphQLError(message, { extensions: { code, http: { status: 400 }, ...extensions } });
+
+/**
+ * Rules on the whole document, added to graphql-js's own by both transports (Apollo's
+ * validationRules, graphql-ws's validate): graphql-armor's directive count, through
+ * fragments. Its depth, alias and cost rules stay off (see the top of this file: they
+ * judge every operation of a document, its cost has no page sizes, and Apollo turns any
+ * validation error's code into GRAPHQL_VALIDATION_FAILED).
+ */
+export function documentRules(limits: Pick<QueryLimits, 'maxDirectives'>): ValidationRule[] {
+  const off = { enabled: false };
+  const armor = new ApolloArmor({
+    maxDirectives: {
+      n: limits.maxDirectives,
+      exposeLimits: true,
+      propagateOnRejection: false,
+      onReject: [
+        (context) =>
+          context?.reportError(
+            new GraphQLError(`The operation uses more than ${limits.maxDirectives} directives`, { extensions: { maxDirectives: limits.maxDirectives } }),
+          ),
+      ],
+    },
+    maxDepth: off,
+    maxAliases: off,
+    costLimit: off,
+    maxTokens: off,
+    blockFieldSuggestion: off,
+  });
+  return armor.protect().validationRules as ValidationRule[];
+}
+
+/**
+ * The operation that will run: the one operationName names, or the only one. Both
+ * transports judge this one; judging another (the first) would let a harmless operation
+ * vouch for a costly one in the same document.
+ */
+export function operationToRun(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {
+  return getOperationAST(document, operationName) ?? undefined;
+}
+
+/** Every limit on the operation that will run, with its variables: the first broken as the error to answer with. */
+export function checkOperation(
+  limits: QueryLimits,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | undefined,
+): GraphQLError | undefined {
+  return checkQueryLimits(limits, schema, document, operation, variables) ?? checkStringValues(document, variables);
+}
 
 /** The first limit an operation breaks, as the error to answer with; undefined when within all. */
 export function checkQueryLimits(

@@ -13,7 +13,7 @@ import type { AuthInfo, Context } from '../graphql/context.js';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import { UNAVAILABLE_RETRY_AFTER_S, makeFormatError, serviceUnavailable, unauthenticated } from '../graphql/errors.js';
 import { compiledExecution } from '../graphql/executor.js';
-import { checkQueryLimits, checkStringValues } from '../graphql/limits.js';
+import { checkOperation, documentRules } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
@@ -31,6 +31,7 @@ export interface HttpDeps {
     | 'requestTimeoutMs'
     | 'connectionTimeoutMs'
     | 'graphqlLimits'
+    | 'websocket'
     | 'introspection'
     | 'graphqlJit'
     | 'rateLimit'
@@ -95,7 +96,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   // A worker process serves health, readiness and metrics only: it takes no requests.
   if (deps.serveApi) {
     await registerGraphql(app, deps);
-    registerSubscriptions(app, deps.schema, deps.services, log, deps.config.graphqlLimits);
+    registerSubscriptions(app, deps.schema, deps.services, log, deps.config);
     registerWebhooks(app, deps.services.receipts, deps.config.publicUrl);
     registerGraphiql(app);
   }
@@ -129,8 +130,10 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
       : { schema: deps.schema }),
     formatError: makeFormatError(log),
     introspection: config.introspection,
-    // Limits before execution (docs/security.md): tokens at parse, the rest in guardPlugin.
+    // Limits before execution (docs/security.md), as over WebSocket: tokens at parse, the
+    // document's rules at validation, the operation run in guardPlugin.
     parseOptions: { maxTokens: config.graphqlLimits.maxTokens },
+    validationRules: documentRules(config.graphqlLimits),
     allowBatchedHttpRequests: false,
     // Auth is a bearer header, never a cookie, so a cross-site form cannot act as a
     // user: CSRF prevention would only refuse plain GET queries.
@@ -221,10 +224,8 @@ function guardPlugin(config: HttpDeps['config']): ApolloServerPlugin<Context> {
               extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
             });
           }
-          const tooLarge = checkQueryLimits(config.graphqlLimits, schema, document, operation, request.variables);
-          if (tooLarge) throw tooLarge;
-          const illFormed = checkStringValues(document, request.variables);
-          if (illFormed) throw illFormed;
+          const refused = checkOperation(config.graphqlLimits, schema, document, operation, request.variables);
+          if (refused) throw refused;
         },
       };
     },

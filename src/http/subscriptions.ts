@@ -1,35 +1,44 @@
-// GraphQL subscriptions over WebSocket (graphql-ws protocol) on the same /graphql path
-// and port. The API key travels in connectionParams.authorization; a connection without
-// a valid one is closed before any subscription starts, and a connection whose key is
-// revoked later is closed then.
+// GraphQL over WebSocket (graphql-ws protocol) on the same /graphql path and port, with
+// the defences of HTTP: the API key travels in connectionParams.authorization and a
+// connection without a valid one is closed before any operation starts (one whose key is
+// revoked later is closed then); connection_init must come within a deadline; every
+// operation passes the same parse, validation and limits as over HTTP on the operation
+// operationName picks (graphql/limits.ts), spends its key's request budget, and counts
+// against the subscriptions a connection and a key may hold; errors are formatted as over
+// HTTP (graphql/errors.ts: unexpected ones as an opaque id).
 import type { FastifyInstance } from 'fastify';
 import {
   type ExecutionArgs,
   type ExecutionResult,
   GraphQLError,
+  type GraphQLFormattedError,
   type GraphQLSchema,
-  Kind,
-  type OperationDefinitionNode,
   createSourceEventStream,
   execute,
   parse,
+  specifiedRules,
+  validate,
 } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import type { Context as ConnectionContext } from 'graphql-ws';
+import { type Extra as SocketExtra, useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
+import type { Config } from '../config.js';
 import type { AuthInfo, Context } from '../graphql/context.js';
-import { type QueryLimits, checkQueryLimits, checkStringValues } from '../graphql/limits.js';
+import { makeFormatError } from '../graphql/errors.js';
+import { checkOperation, documentRules, operationToRun } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Services } from '../services.js';
 import { bearerKey } from '../lib/api-key.js';
 
-export function registerSubscriptions(
-  app: FastifyInstance,
-  schema: GraphQLSchema,
-  services: Services,
-  log: Logger,
-  limits: QueryLimits & { maxTokens: number },
-): void {
+/** subscriptionIds: the ids of this connection's accepted subscriptions, some perhaps ended since. */
+type Extra = { auth: AuthInfo; subscriptionIds: Set<string> };
+type Connection = ConnectionContext<Record<string, unknown>, SocketExtra & Partial<Extra>>;
+
+export type WebSocketConfig = Pick<Config, 'graphqlLimits' | 'websocket' | 'rateLimit'>;
+
+export function registerSubscriptions(app: FastifyInstance, schema: GraphQLSchema, services: Services, log: Logger, config: WebSocketConfig): void {
+  const { graphqlLimits: limits, websocket } = config;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   app.server.on('upgrade', (request, socket, head) => {
     const path = (request.url ?? '').split('?')[0];
@@ -40,46 +49,91 @@ export function registerSubscriptions(
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   });
 
-  // Open connections by API key id, to close those of a key when it is revoked.
-  const byKey = new Map<string, Set<WebSocket>>();
+  // Open connections by API key id: to close those of a key when it is revoked, and to
+  // count the operations a key has in flight across them.
+  const byKey = new Map<string, Set<Connection>>();
   const stopFollowing = services.apiKeys.onRevoked((apiKeyId) => {
-    for (const socket of byKey.get(apiKeyId) ?? []) socket.close(REVOKED_CLOSE_CODE, 'Forbidden: the API key was revoked');
+    for (const connection of byKey.get(apiKeyId) ?? []) connection.extra.socket.close(REVOKED_CLOSE_CODE, 'Forbidden: the API key was revoked');
   });
-  const track = (apiKeyId: string, socket: WebSocket) => {
-    const sockets = byKey.get(apiKeyId) ?? new Set();
-    sockets.add(socket);
-    byKey.set(apiKeyId, sockets);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      if (sockets.size === 0 && byKey.get(apiKeyId) === sockets) byKey.delete(apiKeyId);
+  const track = (apiKeyId: string, connection: Connection) => {
+    const connections = byKey.get(apiKeyId) ?? new Set();
+    connections.add(connection);
+    byKey.set(apiKeyId, connections);
+    connection.extra.socket.once('close', () => {
+      connections.delete(connection);
+      if (connections.size === 0 && byKey.get(apiKeyId) === connections) byKey.delete(apiKeyId);
     });
   };
+  // graphql-ws holds an entry per operation in flight until it ends: a subscription
+  // accepted here and no longer there has ended.
+  const subscriptionsOf = (connection: Connection, except?: string) => {
+    const ids = connection.extra.subscriptionIds!;
+    for (const id of ids) if (!(id in connection.subscriptions)) ids.delete(id);
+    return ids.size - (except !== undefined && ids.has(except) ? 1 : 0);
+  };
+  const subscriptionsOfKey = (apiKeyId: string, except: string, on: Connection) =>
+    [...(byKey.get(apiKeyId) ?? [])].reduce((n, connection) => n + subscriptionsOf(connection, connection === on ? except : undefined), 0);
 
-  const server = useServer<Record<string, unknown>, { auth: AuthInfo }>(
+  const budget = requestBudget(config.rateLimit);
+  const rules = [...specifiedRules, ...documentRules(limits)];
+  const formatError = makeFormatError(log);
+  // As Apollo does over HTTP: the status travels in the HTTP head there, and nowhere here.
+  const format = (error: GraphQLError): GraphQLFormattedError => {
+    const formatted = formatError(error.toJSON(), error);
+    if (!formatted.extensions || !('http' in formatted.extensions)) return formatted;
+    const { http: _http, ...extensions } = formatted.extensions;
+    return { ...formatted, extensions };
+  };
+
+  const server = useServer<Record<string, unknown>, Extra>(
     {
       schema,
+      connectionInitWaitTimeout: websocket.connectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const key = bearerKey(raw, true);
         const auth = key ? await services.apiKeys.authenticate(key) : null;
         if (!auth) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.auth = auth;
-        track(auth.apiKeyId, ctx.extra.socket);
+        ctx.extra.subscriptionIds = new Set();
+        track(auth.apiKeyId, ctx);
         return true;
       },
-      // The same limits as over HTTP, before the subscription starts.
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
+        const apiKeyId = ctx.extra.auth!.apiKeyId; // set by onConnect, before any subscribe
+        const spent = budget(apiKeyId);
+        if (spent) return [spent];
         let document;
         try {
           document = parse(payload.query, { maxTokens: limits.maxTokens });
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError('the query cannot be parsed')];
+          return [new GraphQLError(err instanceof GraphQLError ? err.message : 'The query cannot be parsed', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
         }
-        const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-        if (!operation) return [new GraphQLError('the document has no operation')];
-        const refused = checkQueryLimits(limits, schema, document, operation, payload.variables ?? undefined) ?? checkStringValues(document, payload.variables ?? undefined);
-        return refused ? [refused] : undefined;
+        const invalid = validate(schema, document, rules);
+        if (invalid.length > 0) {
+          return invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }));
+        }
+        const operation = operationToRun(document, payload.operationName);
+        if (!operation) {
+          const message = payload.operationName ? `The document has no operation named "${payload.operationName}"` : 'The document must name the operation to run (operationName)';
+          return [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+        }
+        const variables = payload.variables ?? undefined;
+        const refused = checkOperation(limits, schema, document, operation, variables);
+        if (refused) return [refused];
+        if (operation.operation === 'subscription') {
+          if (subscriptionsOf(ctx, id) >= websocket.maxSubscriptionsPerConnection) {
+            return [tooManySubscriptions(`This connection already holds ${websocket.maxSubscriptionsPerConnection} subscriptions: complete one first`)];
+          }
+          if (subscriptionsOfKey(apiKeyId, id, ctx) >= websocket.maxSubscriptionsPerKey) {
+            return [tooManySubscriptions(`This API key already holds ${websocket.maxSubscriptionsPerKey} subscriptions across its connections: complete one first`)];
+          }
+          ctx.extra.subscriptionIds!.add(id);
+        }
+        return { schema, document, operationName: payload.operationName, variableValues: variables };
       },
+      onError: (_ctx, _id, _payload, errors) => errors.map(format),
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(format) } : undefined),
       context: (ctx): Context => ({
         auth: ctx.extra.auth ?? null,
         services,
@@ -97,6 +151,34 @@ export function registerSubscriptions(
     stopFollowing();
     await server.dispose();
   });
+}
+
+const tooManySubscriptions = (message: string) => new GraphQLError(message, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } });
+
+/**
+ * Operations per API key over WebSocket, counted as HTTP requests are (HERALD_RATE_LIMIT_*:
+ * `burst` per window of burst/perSecond seconds), in this process's memory. Each subscribe
+ * message is one request: a socket is no way around the request budget.
+ */
+function requestBudget({ perSecond, burst }: Config['rateLimit'], now: () => number = Date.now): (apiKeyId: string) => GraphQLError | undefined {
+  if (perSecond === 0) return () => undefined;
+  const windowMs = (burst / perSecond) * 1000;
+  const windows = new Map<string, { startedAt: number; used: number }>();
+  return (apiKeyId) => {
+    const at = now();
+    let window = windows.get(apiKeyId);
+    if (!window || at - window.startedAt >= windowMs) {
+      if (windows.size >= 10_000) for (const [key, w] of windows) if (at - w.startedAt >= windowMs) windows.delete(key);
+      window = { startedAt: at, used: 0 };
+      windows.set(apiKeyId, window);
+    }
+    if (window.used < burst) {
+      window.used += 1;
+      return undefined;
+    }
+    const retryAfterSeconds = Math.max(1, Math.ceil((window.startedAt + windowMs - at) / 1000));
+    return new GraphQLError(`Too many requests for this API key: try again in ${retryAfterSeconds} s`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds } });
+  };
 }
 
 /** Closes a connection whose API key was revoked: graphql-ws's own code for Forbidden. */
