@@ -3,9 +3,11 @@
 // Every refusal but a spent send budget comes before any resolver runs; none creates anything.
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { getIntrospectionQuery, type GraphQLSchema, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { measureOperation } from '../src/graphql/limits.js';
+import { MAX_TOTAL_COUNT } from '../src/graphql/connection.js';
+import { TOTAL_COUNT_COST, measureOperation } from '../src/graphql/limits.js';
 import { buildHeraldSchema } from '../src/graphql/schema.js';
 import { TokenBuckets, sendsRequested } from '../src/http/rate-limit.js';
 import { buildApiKey, buildRecipient, buildTenant } from './helpers/factories.js';
@@ -96,6 +98,12 @@ describe('measuring an operation', () => {
     expect(measure('{ messages(first: 100000) { edges { node { id } } } }').cost).toBe(1 + 100 * 2);
   });
 
+  it('counts each totalCount selected at a fixed cost', () => {
+    expect(TOTAL_COUNT_COST).toBe(200);
+    expect(measure('{ recipients { totalCount } }').cost).toBe(1 + 200);
+    expect(measure('{ recipients { totalCount totalCountIsLowerBound edges { node { id } } } a: messages { totalCount } }').cost).toBe(1 + 200 + 20 * 2 + 1 + 200);
+  });
+
   it('counts through fragments and inline fragments', () => {
     const viaFragments = measure(`query { messages(first: 100) { ...Page } }
       fragment Page on MessageConnection { edges { node { ... on Message { ...M } } } }
@@ -176,6 +184,42 @@ describe('query cost (HERALD_MAX_QUERY_COST, default 5000)', () => {
     const page = (alias: string) => `${alias}: recipients(first: 100) { edges { node { subscriptions { gateway { name } } } } }`;
     expect((await post({ query: `{ ${page('a')} }` })).status).toBe(200);
     expectRefused(await post({ query: `{ ${page('a')} ${page('b')} ${page('c')} }` }), 400, 'QUERY_TOO_COSTLY');
+  });
+
+  it('refuses 30 totalCounts in one request with 400 QUERY_TOO_COSTLY before any count runs; answers 20', async () => {
+    const counts = (n: number) => Array.from({ length: n }, (_, i) => `c${i}: deliveryLogs(filter: { channel: SMS }) { totalCount }`).join(' ');
+    ok(await herald.gql('{ viewer { id } }'));
+    let answer!: Answer;
+    const calls = await databaseCallsDuring(async () => {
+      answer = await post({ query: `{ ${counts(30)} }` });
+    });
+    expectRefused(answer, 400, 'QUERY_TOO_COSTLY');
+    expect(answer.body.errors![0].extensions).toMatchObject({ cost: 30 * 201, maxCost: 5000 });
+    expect(calls).toBe(0);
+    const twenty = await post({ query: `{ ${counts(20)} }` });
+    expect(twenty.status).toBe(200);
+    expect(Object.keys(twenty.body.data)).toHaveLength(20);
+  });
+
+  it(`answers a count beyond ${MAX_TOTAL_COUNT} as ${MAX_TOTAL_COUNT} with totalCountIsLowerBound, and an exact count below it`, async () => {
+    const { tenant, adminKey } = await buildTenant(herald);
+    await buildRecipient(herald, { kind: 'STAFF', displayName: 'One of two' }, adminKey);
+    await buildRecipient(herald, { kind: 'STAFF', displayName: 'Two of two' }, adminKey);
+    // Many rows at once, straight into the table: the API creates one recipient per call.
+    await herald.services.db.execute(sql`
+      insert into recipients (id, tenant_id, kind, display_name)
+      select gen_random_uuid(), t.id, 'CLIENT', 'Bulk ' || n from tenants t, generate_series(1, ${MAX_TOTAL_COUNT}) n where t.name = ${tenant.name}`);
+    const counts = ok(
+      await herald.gql(
+        `{ all: recipients(first: 1) { totalCount totalCountIsLowerBound } staff: recipients(filter: { kind: STAFF }) { totalCount totalCountIsLowerBound } }`,
+        undefined,
+        adminKey,
+      ),
+    );
+    expect(counts).toEqual({
+      all: { totalCount: MAX_TOTAL_COUNT, totalCountIsLowerBound: true },
+      staff: { totalCount: 2, totalCountIsLowerBound: false },
+    });
   });
 
   it('refuses a costly mutation before it changes anything', async () => {

@@ -8,6 +8,13 @@ import { badUserInput } from './errors.js';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
+/**
+ * totalCount counts at most this many rows and answers "at least this many" beyond it
+ * (totalCountIsLowerBound): a count reads every matching index entry, so an unbounded one
+ * over a tenant's whole history would cost a full scan per field selected.
+ */
+export const MAX_TOTAL_COUNT = 10_000;
+
 export interface PageRequest {
   limit: number;
   afterId?: string;
@@ -33,27 +40,32 @@ export interface ConnectionShape<T> {
   edges: { cursor: string; node: T }[];
   pageInfo: PageInfo;
   readonly totalCount: Promise<number>;
+  readonly totalCountIsLowerBound: Promise<boolean>;
 }
 
 /**
  * Builds a connection from `limit + 1` rows (the extra row only says there is a next
- * page). totalCount is a getter, so its COUNT runs only when a client selects it.
+ * page). totalCount is a getter, so its COUNT runs only when a client selects it, and
+ * `count(atMost)` stops after atMost rows: MAX_TOTAL_COUNT + 1 tells "more than the bound".
  */
 export function toConnection<Row extends { id: string }, T>(
   rows: Row[],
   page: PageRequest,
   toNode: (row: Row) => T,
-  count: () => Promise<number>,
+  count: (atMost: number) => Promise<number>,
 ): ConnectionShape<T> {
   const hasNextPage = rows.length > page.limit;
   const edges = rows.slice(0, page.limit).map((row) => ({ cursor: encodeCursor(row.id), node: toNode(row) }));
   let counted: Promise<number> | undefined;
+  const counting = () => (counted ??= count(MAX_TOTAL_COUNT + 1));
   return {
     edges,
     pageInfo: { hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null },
     get totalCount() {
-      counted ??= count();
-      return counted;
+      return counting().then((n) => Math.min(n, MAX_TOTAL_COUNT));
+    },
+    get totalCountIsLowerBound() {
+      return counting().then((n) => n > MAX_TOTAL_COUNT);
     },
   };
 }
@@ -77,8 +89,11 @@ export function ConnectionType<T extends object>(name: string, nodeType: ClassTy
     @Field(() => PageInfo)
     pageInfo!: PageInfo;
 
-    @Field(() => Int)
+    @Field(() => Int, { description: `Items matching, counted up to ${MAX_TOTAL_COUNT}: beyond that, ${MAX_TOTAL_COUNT} and totalCountIsLowerBound` })
     totalCount!: number;
+
+    @Field({ description: `True when there are more than totalCount items (the count stops at ${MAX_TOTAL_COUNT})` })
+    totalCountIsLowerBound!: boolean;
   }
   return Connection;
 }

@@ -5,7 +5,7 @@
 // - at validation, on the whole document: documentRules (directives, by graphql-armor) and
 //   graphql-js's own rules, MaxIntrospectionDepthRule among them;
 // - on the operation that will run (chosen by operationName) with its variables:
-//   checkOperation (depth, a cost budget that counts page sizes, aliases, strings).
+//   checkOperation (depth, a cost budget that counts page sizes and counts, aliases, strings).
 // Depth and cost are not validation rules: validation sees neither operationName nor
 // variables (`first: $n`), and Apollo skips it for a document it has validated before.
 // Batching is refused by Apollo, page sizes over 100 by the connections themselves.
@@ -46,6 +46,12 @@ export interface QueryLimits {
 /** What a list field without `first` (logs, subscriptions, gateways…) is assumed to hold. */
 export const UNPAGED_LIST_ESTIMATE = 10;
 
+/**
+ * What a connection's totalCount costs: a COUNT reads up to MAX_TOTAL_COUNT index entries,
+ * far more than a page. Set so that 25 counts go over the default budget of 5,000 whatever
+ * else the operation asks for.
+ */
+export const TOTAL_COUNT_COST = 200;
 
 /** Root fields of introspection: checked by MaxIntrospectionDepthRule, not counted here. */
 const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
@@ -62,7 +68,8 @@ export interface OperationMeasure {
  * Measures an operation against the schema. Cost is the number of objects it can return:
  * every object field counts 1, a list multiplies its items' cost by its size: `first` (or
  * the default page size) for a connection's edges, UNPAGED_LIST_ESTIMATE for other lists.
- * Scalars are free. Fragments on several types all count (an upper bound).
+ * Scalars are free but a connection's totalCount (TOTAL_COUNT_COST). Fragments on several
+ * types all count (an upper bound).
  */
 export function measureOperation(
   schema: GraphQLSchema,
@@ -132,6 +139,7 @@ export function measureOperation(
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
         const name = selection.name.value;
+        if (name === 'totalCount' && isObjectType(parent) && parent.name.endsWith('Connection')) total += TOTAL_COUNT_COST;
         if (name === '__typename' || (root && INTROSPECTION_ROOTS.has(name)) || !selection.selectionSet) continue;
         const definition = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[name] : undefined;
         if (!definition) continue; // validation already refused unknown fields

@@ -216,8 +216,10 @@ export function pageMessages(ex: Executor, tenantId: string, filter: MessageQuer
     .limit(limit + 1);
 }
 
-export async function countMessages(ex: Executor, tenantId: string, filter: MessageQuery): Promise<number> {
-  const [row] = await ex.select({ n: count() }).from(messages).where(messageFilter(tenantId, filter));
+/** Rows matching, counting no further than `atMost` (a bounded totalCount). */
+export async function countMessages(ex: Executor, tenantId: string, filter: MessageQuery, atMost: number): Promise<number> {
+  const matching = ex.select({ one: sql`1` }).from(messages).where(messageFilter(tenantId, filter)).limit(atMost).as('matching');
+  const [row] = await ex.select({ n: count() }).from(matching);
   return row.n;
 }
 
@@ -258,8 +260,10 @@ export function pageLogs(ex: Executor, tenantId: string, filter: LogQuery, limit
     .limit(limit + 1);
 }
 
-export async function countLogs(ex: Executor, tenantId: string, filter: LogQuery): Promise<number> {
-  const [row] = await ex.select({ n: count() }).from(deliveryLogs).where(logFilter(tenantId, filter));
+/** Rows matching, counting no further than `atMost` (a bounded totalCount). */
+export async function countLogs(ex: Executor, tenantId: string, filter: LogQuery, atMost: number): Promise<number> {
+  const matching = ex.select({ one: sql`1` }).from(deliveryLogs).where(logFilter(tenantId, filter)).limit(atMost).as('matching');
+  const [row] = await ex.select({ n: count() }).from(matching);
   return row.n;
 }
 

@@ -282,7 +282,7 @@ export class MessagesService {
     const unknownRecipient = !!filter?.recipientId && !(query.recipientId = fromGlobalId(filter.recipientId, 'Recipient')?.uuid);
     return {
       rows: async () => (unknownRecipient ? [] : q.pageMessages(this.db, tenantId, query, page.limit, page.afterId)),
-      count: async () => (unknownRecipient ? 0 : q.countMessages(this.db, tenantId, query)),
+      count: async (atMost: number) => (unknownRecipient ? 0 : q.countMessages(this.db, tenantId, query, atMost)),
     };
   }
 
@@ -297,7 +297,7 @@ export class MessagesService {
     if (filter?.messageId) unknown ||= !(query.messageId = fromGlobalId(filter.messageId, 'Message')?.uuid);
     return {
       rows: async () => (unknown ? [] : q.pageLogs(this.db, tenantId, query, page.limit, page.afterId)),
-      count: async () => (unknown ? 0 : q.countLogs(this.db, tenantId, query)),
+      count: async (atMost: number) => (unknown ? 0 : q.countLogs(this.db, tenantId, query, atMost)),
     };
   }
 }

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, inArray, lt } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { DatabaseHandle, Executor } from '../../db/client.js';
 import { arrayLiteral, fromJsonRow, jsonValue } from '../../db/json-rows.js';
 import { type ChannelValue, gateways, type RecipientKindValue, recipients } from '../../db/schema/index.js';
@@ -165,8 +165,10 @@ export function pageRecipients(ex: Executor, tenantId: string, filter: Recipient
     .limit(limit + 1);
 }
 
-export async function countRecipients(ex: Executor, tenantId: string, filter: RecipientQuery): Promise<number> {
-  const [row] = await ex.select({ n: count() }).from(recipients).where(filterOf(tenantId, filter));
+/** Rows matching, counting no further than `atMost` (a bounded totalCount). */
+export async function countRecipients(ex: Executor, tenantId: string, filter: RecipientQuery, atMost: number): Promise<number> {
+  const matching = ex.select({ one: sql`1` }).from(recipients).where(filterOf(tenantId, filter)).limit(atMost).as('matching');
+  const [row] = await ex.select({ n: count() }).from(matching);
   return row.n;
 }
 

@@ -89,7 +89,7 @@ export class RecipientsService {
     const query: q.RecipientQuery = { kind: filter?.kind ?? undefined, externalRef: filter?.externalRef ?? undefined };
     return {
       rows: () => q.pageRecipients(this.db, tenantId, query, page.limit, page.afterId),
-      count: () => q.countRecipients(this.db, tenantId, query),
+      count: (atMost: number) => q.countRecipients(this.db, tenantId, query, atMost),
     };
   }
 }
