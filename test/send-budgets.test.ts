@@ -127,6 +127,14 @@ describe('sends per minute', () => {
     }
   });
 
+  it('lets exactly the budget through when a tenant’s sends arrive at once', async () => {
+    const { adminKey, senderKey, clientId } = await tenantWithClient('+14155550149');
+    const answers = await Promise.all(Array.from({ length: PER_MINUTE + 6 }, (_, i) => sms(clientId, `Burst ${i}`, herald.url, senderKey)));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(PER_MINUTE);
+    for (const refused of answers.filter((a) => a.status !== 200)) expectRateLimited(refused, /sends per minute/);
+    expect(await messageCount(adminKey)).toBe(PER_MINUTE);
+  });
+
   it('does not charge an idempotent replay again', async () => {
     const { adminKey, senderKey, clientId } = await tenantWithClient('+14155550145');
     const first = expectSent(await sms(clientId, 'Once', herald.url, senderKey, { idempotencyKey: 'k-1' }));
@@ -170,6 +178,21 @@ describe('international sends', () => {
     expectSent(await sms(clientId, 'Home', herald.url, senderKey));
     expectSent(await sms(canada.id, 'Home too', herald.url, senderKey));
     expect(await budgetOf(adminKey)).toMatchObject({ homeCountries: ['US', 'CA'], internationalPerDay: 1, internationalUsedToday: 1, usedThisMinute: 3 });
+  });
+  it('counts each message updateOrderStatus queues, and WhatsApp to a foreign number as international', async () => {
+    const { adminKey } = await buildTenant(herald);
+    const customer = await buildRecipient(herald, { kind: 'CUSTOMER', phone: '+14155550150', whatsapp: '+33612345670' }, adminKey);
+    const SUBSCRIBE = `mutation($input: SubscribeInput!) { subscribe(input: $input) { userErrors { code } } }`;
+    for (const channel of ['SMS', 'WHATSAPP']) ok(await herald.gql(SUBSCRIBE, { input: { recipientId: customer.id, channel } }, adminKey));
+    const UPDATE = `mutation($input: UpdateOrderStatusInput!) { updateOrderStatus(input: $input) { messages { channel } userErrors { code } } }`;
+    const update = (orderId: string) => post(herald.url, adminKey, UPDATE, { input: { customerId: customer.id, orderId, status: 'shipped' } });
+
+    const first = await update('o-1');
+    expect(first.body.data.updateOrderStatus.messages).toHaveLength(2);
+    expect(await budgetOf(adminKey)).toMatchObject({ usedThisMinute: 2, internationalUsedToday: 1 });
+    // The international allowance (1) is spent: the whole update is refused, its SMS too.
+    expectRateLimited(await update('o-2'), /international/);
+    expect(await messageCount(adminKey)).toBe(2);
   });
 });
 

@@ -20,8 +20,8 @@ export interface SpentWindows {
   minuteStartedAt: Date;
   dayStartedAt: Date;
   internationalStartedAt: Date;
-  /** How many of the sends counted as international (outside the tenant's home countries). */
-  international: number;
+  /** The tenant's home countries the spend was judged by. */
+  homeCountries: string[];
 }
 
 const t = sendBudgets;
@@ -72,10 +72,13 @@ export async function spend(ex: Executor, tenantId: string, sends: number, count
       minuteStartedAt: t.minuteStartedAt,
       dayStartedAt: t.dayStartedAt,
       internationalStartedAt: t.internationalStartedAt,
-      // The counters before and after are not needed; the share that was international is.
-      international: sql<number>`${international}`,
+      homeCountries: sql<string[]>`coalesce(${t.homeCountries}, ${textArray(defaults.homeCountries)}::text[])`,
+      // Every send of a tenant updates this one row, so its lock is held until commit: an
+      // asynchronous commit (this transaction only) releases it without waiting for the WAL
+      // flush. A crash can then forget the last moments' spends, which only gives budget back.
+      asyncCommit: sql<string>`set_config('synchronous_commit', 'off', true)`,
     });
-  return row as SpentWindows | undefined;
+  return row && { minuteStartedAt: row.minuteStartedAt!, dayStartedAt: row.dayStartedAt!, internationalStartedAt: row.internationalStartedAt!, homeCountries: row.homeCountries };
 }
 
 /** Gives back sends not made (a replay, a failed write), to the windows they were spent from only. */

@@ -5,6 +5,7 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { Database } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
+import { naturalBatches } from '../../lib/batching.js';
 import * as q from './budgets.queries.js';
 
 export type BudgetName = 'perMinute' | 'perDay' | 'internationalPerDay';
@@ -31,7 +32,14 @@ export interface Send {
 export interface Spent {
   tenantId: string;
   sends: number;
+  /** How many of the sends were international. */
+  international: number;
   windows: q.SpentWindows;
+}
+
+interface Ask {
+  count: number;
+  countries: readonly string[];
 }
 
 export interface BudgetView {
@@ -60,6 +68,11 @@ export function countryOf(destination: string): string {
 }
 
 export class BudgetsService {
+  // Every send of a tenant updates its one row, whose lock then queues them: the spends of a
+  // tenant arriving while one is out leave together as one statement (naturalBatches), and
+  // a batch the budget cannot cover whole is spent again call by call.
+  private readonly spenders = new Map<string, (ask: Ask) => Promise<Spent>>();
+
   constructor(
     private readonly db: Database,
     private readonly defaults: q.BudgetLimits,
@@ -77,9 +90,31 @@ export class BudgetsService {
   /** The same for `count` sends of which `countries` (one per SMS/WhatsApp destination) can be international. */
   async spendCount(tenantId: string, count: number, countries: readonly string[] = []): Promise<Spent | undefined> {
     if (count === 0) return undefined;
+    let spender = this.spenders.get(tenantId);
+    if (!spender) {
+      spender = naturalBatches((asks: Ask[]) => this.spendBatch(tenantId, asks), { maxInFlight: 1, maxWeight: 100_000, weight: (ask) => ask.count });
+      this.spenders.set(tenantId, spender);
+    }
+    return spender({ count, countries });
+  }
+
+  private async spendBatch(tenantId: string, asks: Ask[]): Promise<Spent[]> {
+    if (asks.length === 1) return [await this.spendOne(tenantId, asks[0].count, asks[0].countries)];
+    const count = asks.reduce((n, a) => n + a.count, 0);
+    const windows = await q.spend(this.db, tenantId, count, asks.flatMap((a) => a.countries), this.defaults);
+    // Not all of them fit (or the tenant has no row yet): naturalBatches spends them one by one.
+    if (!windows) throw new Error('the batch does not fit the budget');
+    return asks.map((a) => this.spent(tenantId, a.count, a.countries, windows));
+  }
+
+  private spent(tenantId: string, count: number, countries: readonly string[], windows: q.SpentWindows): Spent {
+    return { tenantId, sends: count, international: countries.filter((c) => !windows.homeCountries.includes(c)).length, windows };
+  }
+
+  private async spendOne(tenantId: string, count: number, countries: readonly string[]): Promise<Spent> {
     for (let round = 0; round < 3; round++) {
       const windows = await q.spend(this.db, tenantId, count, countries, this.defaults);
-      if (windows) return { tenantId, sends: count, windows };
+      if (windows) return this.spent(tenantId, count, countries, windows);
       const found = await q.findBudget(this.db, tenantId);
       // A tenant's first send: its row is made, then spent from.
       if (!found) await q.ensureBudget(this.db, tenantId);
@@ -99,7 +134,7 @@ export class BudgetsService {
    */
   async refund(spent: Spent | undefined, sends = spent?.sends ?? 0): Promise<void> {
     if (!spent || sends <= 0) return;
-    const international = Math.min(spent.windows.international, sends);
+    const international = Math.min(spent.international, sends);
     await q.refund(this.db, spent.tenantId, spent.windows, Math.min(sends, spent.sends), international).catch(() => undefined);
   }
 
