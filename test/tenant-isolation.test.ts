@@ -648,6 +648,17 @@ const MUTATIONS: Checks = {
       },
     ],
   ],
+  setSendBudget: [
+    [
+      'is the operator’s alone: B gets FORBIDDEN for A’s budget and for its own',
+      async () => {
+        for (const tenantId of [A.tenantId, B.tenantId]) {
+          const query = `mutation($input: SetSendBudgetInput!) { setSendBudget(input: $input) { sendBudget { perMinute } userErrors { code } } }`;
+          expectForbidden(await asB(query, { input: { tenantId, perMinute: 1_000_000 } }), 'setSendBudget');
+        }
+      },
+    ],
+  ],
 };
 
 // ---------------------------------------------------------------------------------------
