@@ -1,6 +1,6 @@
 import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
-import type { Database, DatabaseHandle, Executor } from '../../db/client.js';
+import type { DatabaseHandle, Executor } from '../../db/client.js';
 import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages, tenants } from '../../db/schema/index.js';
 import { arrayLiteral, fromJsonRow, jsonValue, toJsonRows } from '../../db/json-rows.js';
 import { uuidv7Floor } from '../../lib/ids.js';
@@ -289,15 +289,14 @@ export function waitingStatement(ex: Executor) {
 }
 
 /**
- * The gauge's count. JIT off: the planner's guess for a never-analyzed tenants table (960
- * rows) prices the per-tenant counts past jit_above_cost, and compiling them took ~400 ms.
+ * The gauge's count, in the caller's transaction (metrics.ts boundedRead). JIT off for it:
+ * the planner's guess for a never-analyzed tenants table (960 rows) prices the per-tenant
+ * counts past jit_above_cost, and compiling them took ~400 ms.
  */
-export async function countWaiting(db: Database): Promise<number> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`set local jit = off`);
-    const [row] = await waitingStatement(tx);
-    return Number(row.n);
-  });
+export async function countWaiting(tx: Executor): Promise<number> {
+  await tx.execute(sql`set local jit = off`);
+  const [row] = await waitingStatement(tx);
+  return Number(row.n);
 }
 
 /** Messages inserted as given (no job: the caller enqueues them in the same transaction). */
