@@ -6,7 +6,11 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { Database } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
 import { naturalBatches } from '../../lib/batching.js';
+import { BoundedMap } from '../../lib/bounded-cache.js';
 import * as q from './budgets.queries.js';
+
+/** Tenants whose spend batchers are kept. */
+const MAX_SPENDERS = 10_000;
 
 export type BudgetName = 'perMinute' | 'perDay' | 'internationalPerDay';
 
@@ -71,7 +75,9 @@ export class BudgetsService {
   // Every send of a tenant updates its one row, whose lock then queues them: the spends of a
   // tenant arriving while one is out leave together as one statement (naturalBatches), and
   // a batch the budget cannot cover whole is spent again call by call.
-  private readonly spenders = new Map<string, (ask: Ask) => Promise<Spent>>();
+  // Bounded like every per-key cache here: an evicted tenant's batcher finishes what it
+  // holds, and its next spend makes a new one.
+  private readonly spenders = new BoundedMap<string, (ask: Ask) => Promise<Spent>>(MAX_SPENDERS);
 
   constructor(
     private readonly db: Database,
