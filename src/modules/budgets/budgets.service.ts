@@ -65,6 +65,12 @@ const WINDOWS = {
   internationalPerDay: { seconds: 86_400, what: 'international SMS and WhatsApp sends per day' },
 } as const;
 
+/** What a budget's window holds at `now`: its use and end while it runs, nothing once it ended (or never began). */
+function windowAt(budget: BudgetName, used: number | undefined, startedAt: Date | null | undefined, now: Date): { used: number; resetsAt: Date | null } {
+  const endsAt = startedAt ? startedAt.getTime() + WINDOWS[budget].seconds * 1000 : 0;
+  return endsAt > now.getTime() ? { used: used ?? 0, resetsAt: new Date(endsAt) } : { used: 0, resetsAt: null };
+}
+
 /** The country of an SMS or WhatsApp destination; "??" (never a home country) when unknown. */
 export function countryOf(destination: string): string {
   const country = parsePhoneNumberFromString(destination.replace(/^whatsapp:/i, ''))?.country;
@@ -149,13 +155,9 @@ export class BudgetsService {
     const found = await q.findBudget(this.db, tenantId);
     const limits = this.limitsOf(found?.row);
     const now = found?.now ?? new Date();
-    const window = (used: number | undefined, startedAt: Date | null | undefined, seconds: number) => {
-      const live = !!startedAt && startedAt.getTime() + seconds * 1000 > now.getTime();
-      return { used: live ? used! : 0, resetsAt: live ? new Date(startedAt!.getTime() + seconds * 1000) : null };
-    };
-    const minute = window(found?.row.minuteUsed, found?.row.minuteStartedAt, 60);
-    const day = window(found?.row.dayUsed, found?.row.dayStartedAt, 86_400);
-    const international = window(found?.row.internationalUsed, found?.row.internationalStartedAt, 86_400);
+    const minute = windowAt('perMinute', found?.row.minuteUsed, found?.row.minuteStartedAt, now);
+    const day = windowAt('perDay', found?.row.dayUsed, found?.row.dayStartedAt, now);
+    const international = windowAt('internationalPerDay', found?.row.internationalUsed, found?.row.internationalStartedAt, now);
     return {
       ...limits,
       homeCountries: [...limits.homeCountries],
@@ -197,8 +199,8 @@ export class BudgetsService {
     for (const { budget, limit, used, startedAt, need } of checks) {
       if (limit === 0 || need === 0) continue;
       const { seconds, what } = WINDOWS[budget];
-      const live = !!startedAt && startedAt.getTime() + seconds * 1000 > now.getTime();
-      if ((live ? used : 0) + need <= limit) continue;
+      const window = windowAt(budget, used, startedAt, now);
+      if (window.used + need <= limit) continue;
       let refusal: OverBudget;
       if (need > limit) {
         const asks = budget === 'internationalPerDay' ? `${need} international sends (outside ${limits.homeCountries.join(', ')})` : `${need} sends`;
@@ -209,7 +211,7 @@ export class BudgetsService {
           new Date(now.getTime() + seconds * 1000),
         );
       } else {
-        const resetsAt = new Date(startedAt!.getTime() + seconds * 1000);
+        const resetsAt = window.resetsAt!;
         const wait = Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000));
         refusal = new OverBudget(
           `This tenant's budget of ${limit} ${what} is spent (${used} used): it resets at ${resetsAt.toISOString()}, in ${wait} s`,
