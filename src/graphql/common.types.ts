@@ -1,5 +1,10 @@
+import { Matches } from 'class-validator';
 import { Field, ID, InterfaceType, ObjectType } from 'type-graphql';
 import { UserErrorCode } from './enums.js';
+
+/** An idempotencyKey argument (sendSms, sendInvoiceDM, updateOrderStatus): the same rule everywhere. */
+export const IsIdempotencyKey = () =>
+  Matches(/^[\x21-\x7e]{1,255}$/, { message: 'idempotencyKey must be 1 to 255 printable ASCII characters without spaces' });
 
 @ObjectType()
 export class UserError {

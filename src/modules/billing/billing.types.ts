@@ -1,6 +1,6 @@
 import { IsOptional, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { UserError } from '../../graphql/common.types.js';
+import { IsIdempotencyKey, UserError } from '../../graphql/common.types.js';
 import { Message } from '../messages/messages.types.js';
 
 // Field checks that depend on each other (decimals per currency, real dates) are the
@@ -40,7 +40,7 @@ export class SendInvoiceDMInput {
 
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @Matches(/^[\x21-\x7e]{1,255}$/, { message: 'idempotencyKey must be 1 to 255 printable ASCII characters without spaces' })
+  @IsIdempotencyKey()
   idempotencyKey?: string | null;
 }
 

@@ -1,6 +1,6 @@
 import { IsOptional, Matches, MaxLength } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { Node, UserError } from '../../graphql/common.types.js';
+import { IsIdempotencyKey, Node, UserError } from '../../graphql/common.types.js';
 import { ConnectionType } from '../../graphql/connection.js';
 import { Channel, DeliveryOutcome, MessageStatus } from '../../graphql/enums.js';
 import { Gateway } from '../gateways/gateways.types.js';
@@ -193,7 +193,7 @@ export class SendSmsInput {
 
   @Field(() => String, { nullable: true, description: 'Same key and same input within 24 h returns the first message and sends nothing new.' })
   @IsOptional()
-  @Matches(/^[\x21-\x7e]{1,255}$/, { message: 'idempotencyKey must be 1 to 255 printable ASCII characters without spaces' })
+  @IsIdempotencyKey()
   idempotencyKey?: string | null;
 }
 

@@ -1,6 +1,6 @@
 import { IsOptional, Matches, MaxLength } from 'class-validator';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
-import { UserError } from '../../graphql/common.types.js';
+import { IsIdempotencyKey, UserError } from '../../graphql/common.types.js';
 import { DeliveryLog, Message } from '../messages/messages.types.js';
 
 @InputType()
@@ -29,7 +29,7 @@ export class UpdateOrderStatusInput {
       "The same key again within 24 hours returns the first call's messages and notifies no one again; another payload with it is an IDEMPOTENCY_CONFLICT userError.",
   })
   @IsOptional()
-  @Matches(/^[\x21-\x7e]{1,255}$/, { message: 'idempotencyKey must be 1 to 255 printable ASCII characters without spaces' })
+  @IsIdempotencyKey()
   idempotencyKey?: string | null;
 }
 
