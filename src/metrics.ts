@@ -83,12 +83,6 @@ export function createMetrics(gauges: ScrapedGauges = {}) {
       labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     }),
-    graphqlCompiled: new Counter({
-      name: 'herald_graphql_compiled_operations_total',
-      help: 'GraphQL operations at their second execution: compiled by graphql-jit, refused (kept on graphql-js: see src/graphql/executor.ts compilable), or failed to compile',
-      labelNames: ['outcome'] as const,
-      registers: [registry],
-    }),
     httpDuration: new Histogram({
       name: 'herald_http_request_duration_seconds',
       help: 'HTTP request duration by route and status code',

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { DateTimeResolver } from 'graphql-scalars';
-import { type GraphQLSchema, isInterfaceType } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ApiKeysResolver } from '../modules/api-keys/api-keys.resolver.js';
 import { GatewaysResolver } from '../modules/gateways/gateways.resolver.js';
@@ -48,11 +48,5 @@ export async function buildHeraldSchema(options: { emitSchemaFile?: string } = {
     },
     emitSchemaFile: options.emitSchemaFile ? { path: options.emitSchemaFile, sortedSchema: true } : false,
   });
-  // type-graphql wraps every resolveType in an async function; graphql-jit (the executor of
-  // repeated operations, graphql/executor.ts) calls it synchronously. Every Node is a row
-  // whose GraphQL type a resolver has already named in __typename.
-  const node = schema.getType('Node');
-  if (!isInterfaceType(node)) throw new Error('the schema has no Node interface');
-  node.resolveType = (value: { __typename?: string }) => value.__typename;
   return schema;
 }

@@ -12,7 +12,6 @@ import type { Config } from '../config.js';
 import type { AuthInfo, Context } from '../graphql/context.js';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import { UNAVAILABLE_RETRY_AFTER_S, makeFormatError, serviceUnavailable, unauthenticated } from '../graphql/errors.js';
-import { compiledExecution } from '../graphql/executor.js';
 import { checkOperation, documentRules } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Metrics } from '../metrics.js';
@@ -33,7 +32,6 @@ export interface HttpDeps {
     | 'graphqlLimits'
     | 'websocket'
     | 'introspection'
-    | 'graphqlJit'
     | 'rateLimit'
     | 'trustProxy'
     | 'corsOrigins'
@@ -118,16 +116,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<void> {
   const { log, services, metrics, config } = deps;
   const apollo = new ApolloServer<Context>({
-    ...(config.graphqlJit
-      ? {
-          gateway: compiledExecution(deps.schema, {
-            onCompile: (outcome, operationName, reason) => {
-              metrics.graphqlCompiled.inc({ outcome });
-              if (outcome !== 'compiled') log.warn({ operationName, outcome, reason }, 'GraphQL operation kept on graphql-js');
-            },
-          }),
-        }
-      : { schema: deps.schema }),
+    schema: deps.schema,
     formatError: makeFormatError(log),
     introspection: config.introspection,
     // Limits before execution (docs/security.md), as over WebSocket: tokens at parse, the
