@@ -18,34 +18,32 @@
 //       created→SENT, CPU per message (API, workers, their PostgreSQL backends), exactly-once check
 //   7. queries: messages(first: 50, filter…) for every filter over 1,000,000 messages in one
 //      tenant, with EXPLAIN of each and what totalCount costs (scripts/bench/queries.mjs)
-//   8. the figures printed and written to docs/performance.md
+//   8. the figures printed (docs/performance.md keeps the current ones, updated by hand)
 //
 // Settings (environment): BENCH_SECONDS (20), BENCH_CONCURRENCY (32),
 // HERALD_WORKER_CONCURRENCY (32), BENCH_DISPATCH_MESSAGES (5000), BENCH_WARMUP_SECONDS (2),
 // BENCH_POST_SECONDS (10), BENCH_LATENCY_SECONDS (10), BENCH_LATENCY_LOAD (0.7 × dispatch rate),
 // BENCH_ORDER_CUSTOMERS (200), BENCH_BILLING_CUSTOMERS (2000), BENCH_BILLING_CALLS (10),
-// BENCH_BILLING_INVOICES_PER_CALL (10000), BENCH_BILLING_PARALLEL (1: the calls one after
-// another; 10: all at once), BENCH_DM_LIMIT (20000: stop the DM drain once this many are SENT),
+// BENCH_BILLING_INVOICES_PER_CALL (10000), BENCH_BILLING_PARALLEL (2: the second round's calls
+// at a time; the first round is always one after another), BENCH_DM_LIMIT (20000: stop the DM drain once this many are SENT),
 // BENCH_KEEP_DB=1 keeps the databases for inspection.
 // BENCH_SCALE_LAYOUTS (1,2; e.g. 1x32,2x16 or 1,2,1,2), BENCH_SCALE_WORKER_CONCURRENCY (HERALD_WORKER_CONCURRENCY/2).
 // BENCH_ONLY=accept|dispatch|orders|billing|scale|queries (comma-separated for several) runs those stages
-// only: accept/dispatch leave docs/performance.md alone (for profiling), orders/billing/scale/queries
-// replace their own section of it. BENCH_HERALD_NODE_ARGS passes node flags to the Herald
-// processes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+// only. BENCH_HERALD_NODE_ARGS passes node flags to the Herald processes (e.g.
+// "--cpu-prof --cpu-prof-dir=/tmp/prof"). The bench writes no file: it prints its tables.
 //
 // The vendor fakes (Twilio Messages, SendGrid mail/send, X users/by/username and DMs) run in
 // one child process of their own, on one port, so no measurement shares their event loop.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFakeChild } from './bench/fakes.mjs';
 import { queriesStage, querySettings } from './bench/queries.mjs';
 import { scaleStage } from './bench/scale.mjs';
 import {
-  buildIfStale, countWarnings, cpuMeter, fmt, graphqlClient, heraldEnv, loadAverage, machineInfo, markdownTable, mb, ms, nproc, numEnv,
+  buildIfStale, countWarnings, cpuMeter, fmt, graphqlClient, heraldEnv, machineInfo, mb, ms, numEnv,
   openBenchRun, parallel, payloadOf, perOp, queueLatency, renderTable, root, runLoad, sleep, smsBody, startHerald, stopChild,
-  upsertSection, uuidv4, uuidv7, verdict, vmStatus, waitForStatus,
+  uuidv4, uuidv7, verdict, vmStatus, waitForStatus,
 } from './bench/lib.mjs';
 
 // ---------------------------------------------------------------------------------------
@@ -68,7 +66,7 @@ function settings() {
     billingParallel: numEnv('BENCH_BILLING_PARALLEL', 2),
     dmLimit: numEnv('BENCH_DM_LIMIT', 20_000),
     keepDb: process.env.BENCH_KEEP_DB === '1',
-    // For profiling: run one half only (no docs written), extra node flags for Herald.
+    // For profiling: run some stages only, extra node flags for Herald.
     only: process.env.BENCH_ONLY || '',
     heraldNodeArgs: (process.env.BENCH_HERALD_NODE_ARGS || '').split(/\s+/).filter(Boolean),
   };
@@ -261,7 +259,7 @@ async function main() {
     }
     if (run.has('queries')) {
       // ---- 7. messages(first: 50, filter…) over 1,000,000 messages, with EXPLAIN ----------------
-      sections.push(await queriesStage({ s, pg, admin, db: queriesDb, url: urlOf(queriesDb), startRole }));
+      sections.push(await queriesStage({ pg, admin, db: queriesDb, url: urlOf(queriesDb), startRole }));
     }
 
     // ---- 7. report ----------------------------------------------------------------------------
@@ -281,39 +279,17 @@ async function main() {
       ['queue latency QUEUED→SENDING p95', ms(queue.jobP95), '', `< ${TARGETS.queueP95Ms} ms`, verdict(queue.jobP95 !== null && queue.jobP95 < TARGETS.queueP95Ms)],
       ['created → SENT p95', ms(queue.sentP95), 'includes the provider call and the SENT transaction', '', ''],
     ];
-    const docsFile = path.join(root, 'docs', 'performance.md');
-    const fullRun = STAGES.every((stage) => run.has(stage));
-    if (fullRun) {
-      // Sections written by other scripts (the soak) survive a full run's rewrite.
-      const kept = existingSections(docsFile).filter(({ key }) => !sections.some((section) => section.key === key));
-      fs.mkdirSync(path.join(root, 'docs'), { recursive: true });
-      fs.writeFileSync(docsFile, renderMarkdown(machine, s, rows, warnings));
-      for (const { key, writer, markdown } of kept) upsertSection(docsFile, key, markdown, writer);
-    }
     if (run.has('accept') || run.has('dispatch')) console.log('\n' + renderTable(rows));
-    for (const section of sections) {
-      console.log(`\n${section.title}\n${renderTable(section.rows)}`);
-      // A stage replaces its own section only; the other figures stay.
-      upsertSection(docsFile, section.key, section.markdown);
-    }
+    for (const section of sections) console.log(`\n${section.title}\n${renderTable(section.rows)}`);
     console.log(
       `\nmachine: ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memoryGb} GB, Node ${machine.node}, PostgreSQL ${machine.postgres}, load ${machine.load}`,
     );
     if (warnings) console.log(`Herald logged ${warnings} warning/error lines: see ${logFile}`);
-    if (fullRun) console.log('written to docs/performance.md');
-    else if (sections.length) console.log(`sections ${sections.map((x) => x.key).join(', ')} written to docs/performance.md`);
     await cleanup({ keepLogs: warnings > 0 });
   } catch (err) {
     await abort(err instanceof Error ? err.stack ?? err.message : String(err));
   }
   process.exit(0);
-}
-
-/** The `<!-- bench:KEY -->` sections of docs/performance.md as they are now. */
-function existingSections(file) {
-  if (!fs.existsSync(file)) return [];
-  const text = fs.readFileSync(file, 'utf8');
-  return [...text.matchAll(/<!-- bench:([\w-]+) \(written by ([^)]*)\) -->\n([\s\S]*?)\n<!-- \/bench:\1 -->/g)].map((m) => ({ key: m[1], writer: m[2], markdown: m[3] }));
 }
 
 function stagesToRun(only) {
@@ -471,8 +447,6 @@ async function createOrderCustomers(port, n, concurrency) {
 }
 
 async function ordersStage({ s, raw, admin, pg, db, url, startRole }) {
-  const loadBefore = loadAverage();
-  const date = new Date().toISOString();
   console.log(`bench: orders: starting Herald --role api…`);
   const api = await startRole('api', db);
   const setupStarted = performance.now();
@@ -508,7 +482,6 @@ async function ordersStage({ s, raw, admin, pg, db, url, startRole }) {
   await stopChild(api.child);
   const rowRate = raw.rate / ORDER_ROW_EQUIVALENTS;
   const ratio = result.rate / rowRate;
-  const loadAfter = loadAverage();
   console.log(
     `  ${fmt(result.rate)} calls/s (${fmt(result.rate * 3)} messages/s), p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, errors ${result.errors}; ` +
       `ratio to raw INSERT/${ORDER_ROW_EQUIVALENTS} ${ratio.toFixed(2)}; CPU per call: ${perOp(result.cpuMs, result.done)}; ` +
@@ -524,22 +497,7 @@ async function ordersStage({ s, raw, admin, pg, db, url, startRole }) {
     ['updateOrderStatus p99', `${result.p99.toFixed(2)} ms`, '', `< ${TARGETS.orderP99Ms} ms`, verdict(result.p99 < TARGETS.orderP99Ms)],
     ['updateOrderStatus errors', String(result.errors), `of ${result.done + result.errors} calls (non-2xx, GraphQL errors, userErrors, failures, ≠ 3 messages)`, '0', verdict(result.errors === 0)],
   ];
-  const markdown = `## Order-status fan-out (\`updateOrderStatus\`)
-
-Run ${date} (\`BENCH_ONLY=${s.only || ''}\`${s.only ? '' : ', full run'}); load average (1/5/15 min) ${loadBefore} before the stage,
-${loadAfter} after it, on ${nproc()} CPUs: the machine is shared, so the ratio matters more than the rate.
-
-${markdownTable(rows)}
-
-${customers.length} CUSTOMER recipients with phone, e-mail and WhatsApp, each subscribed to SMS, EMAIL and
-WHATSAPP through the default (environment) gateways, set up over GraphQL before timing (createRecipient,
-then subscribe, ${s.concurrency} at a time; ${setupSeconds.toFixed(1)} s). Then \`updateOrderStatus\` over ${s.concurrency}
-keep-alive connections, closed loop, ${s.seconds} s after a ${s.warmupSeconds} s warm-up, customers in turn. Each call
-writes 3 messages and 3 pg-boss jobs in one transaction; the baseline divides the same run's raw
-single-row INSERT rate by ${ORDER_ROW_EQUIVALENTS} (3 messages + 3 jobs ≈ ${ORDER_ROW_EQUIVALENTS} rows' worth). Latency is client-side. No worker
-runs, so nothing is sent. CPU/call: the API process plus the PostgreSQL backends of its database.
-`;
-  return { key: 'orders', title: 'orders (updateOrderStatus)', rows, markdown };
+  return { key: 'orders', title: 'orders (updateOrderStatus)', rows };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -587,8 +545,6 @@ function cycleInvoices(customers, call, perCall) {
 }
 
 async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount }) {
-  const loadBefore = loadAverage();
-  const date = new Date().toISOString();
   const total = s.billingCalls * s.invoicesPerCall;
   console.log(`bench: billing: starting Herald --role api…`);
   const api = await startRole('api', db);
@@ -717,7 +673,6 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
     `  ${fmt(dmRate)} DMs/s (first to last SENT), ${fmt(span.sent)} SENT, ${span.failed} FAILED; the fake got ${fmt(dms)} DMs and ${fmt(lookups)} user lookups; ` +
       `${wallSeconds.toFixed(1)} s from worker spawn; ratio to raw POST ${dmRatio.toFixed(2)}${reached ? '' : ' (TIMED OUT)'}; CPU per DM (worker + fake): ${perOp(dmCpu, span.sent - sentAtReady)}`,
   );
-  const loadAfter = loadAverage();
 
   const roundRows = rounds.flatMap((r) => {
     const ok = r.problems.length === 0 && r.queued === total && r.totalMs <= TARGETS.billingTotalMs;
@@ -735,27 +690,7 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
     ['DMs (worker → X fake)', `${fmt(dmRate)} /s`, `HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}, until ${fmt(target)} SENT; ${fmt(span.sent)} SENT, ${span.failed} FAILED, ${fmt(lookups)} user lookups; CPU/DM (worker + fake) ${perOp(dmCpu, span.sent - sentAtReady)}`, '', ''],
     ['DMs / raw POST', dmRatio.toFixed(2), '', '', ''],
   ];
-  const markdown = `## Billing cycle (\`notifyBillingCycle\`) and X DMs
-
-Run ${date} (\`BENCH_ONLY=${s.only || ''}\`${s.only ? '' : ', full run'}); load average (1/5/15 min) ${loadBefore} before the stage,
-${loadAfter} after it, on ${nproc()} CPUs: the machine is shared, so times and rates move with it.
-
-${markdownTable(rows)}
-
-${fmt(customers.length)} CUSTOMER recipients with X handles written with SQL into the default tenant (no cached X
-user ids). A round is ${s.billingCalls} \`notifyBillingCycle\` calls of ${fmt(s.invoicesPerCall)} invoices each, one cycle id per round,
-distinct invoice numbers, customers in turn (so each customer has ~${fmt(total / customers.length)} invoices per round), sent as
-GraphQL variables over keep-alive HTTP; the first round one call at a time, the second ${s.billingParallel} at a time
-(BENCH_BILLING_PARALLEL), on the same API process, after one 100-invoice warm-up call on another cycle id;
-a round's time runs from its first request written to its last answer read. RSS is the API
-process's VmRSS (/proc) before a round's first and after its last call. Then twitter-api-v2 (Herald's
-client factory, dist/providers/twitter/twitter-api.js) posts DMs from the bench process
-${s.workerConcurrency} at a time to a zero-latency X fake in its own process for ${s.postSeconds} s, and one \`--role worker\`
-(HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}) sends the queued DMs to the same fake (one user lookup per
-handle first, then the DM) until ${fmt(target)} are SENT (BENCH_DM_LIMIT; the rest are left
-queued); the DM rate is measured between the first and the last \`sent_at\`.
-`;
-  return { key: 'billing', title: 'billing (notifyBillingCycle, X DMs)', rows, markdown };
+  return { key: 'billing', title: 'billing (notifyBillingCycle, X DMs)', rows };
 }
 
 async function waitForSent(pool, target, timeoutMs) {
@@ -798,67 +733,6 @@ async function rawPostRate(fakeUrl, account, s, cpu) {
       return sent.sid ? null : 'no sid';
     },
   });
-}
-
-// ---------------------------------------------------------------------------------------
-// output
-
-function renderMarkdown(m, s, rows, warnings) {
-  const table = [
-    '| figure | value | notes | target | result |',
-    '| --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`),
-  ].join('\n');
-  return `# Performance
-
-Measured by \`npm run bench\` (scripts/bench.mjs). Every ratio compares Herald with a raw
-baseline taken in the same run on the same machine, so the ratios matter more than the
-absolute rates. All traffic is loopback; PostgreSQL, Herald, the load generator and the
-Twilio fake share the machine's CPUs.
-
-## Machine
-
-| | |
-| --- | --- |
-| CPUs (nproc) | ${m.nproc} (${m.cpuModel}) |
-| memory | ${m.memoryGb} GB |
-| Node.js | ${m.node} |
-| PostgreSQL | ${m.postgres} (max_connections ${m.pgMaxConnections}) |
-| date | ${m.date} |
-| load average after the run | ${m.load} |
-
-## Results
-
-${table}
-
-Settings: BENCH_SECONDS=${s.seconds}, BENCH_CONCURRENCY=${s.concurrency}, HERALD_WORKER_CONCURRENCY=${s.workerConcurrency},
-BENCH_DISPATCH_MESSAGES=${s.dispatchMessages}, BENCH_WARMUP_SECONDS=${s.warmupSeconds}, BENCH_POST_SECONDS=${s.postSeconds},
-BENCH_LATENCY_SECONDS=${s.latencySeconds}, BENCH_LATENCY_LOAD=${s.latencyLoad}.${warnings ? `\nHerald logged ${warnings} warning/error lines during the run.` : ''}
-
-## How each figure is taken
-
-- **raw single-row INSERT**: a table shaped like \`messages\` (uuid v7 primary key, tenant and
-  recipient uuids, a ~60-character body, status, timestamps, nullable columns) with two of its
-  secondary indexes; one autocommit parameterised INSERT per round trip through \`pg\`, ${s.concurrency}
-  connections, closed loop, ${s.seconds} s after a ${s.warmupSeconds} s warm-up.
-- **sendSms**: \`node dist/main.js --role api\` on a fresh database, 8 CLIENT recipients with
-  phones, the \`sendSms\` mutation over ${s.concurrency} keep-alive HTTP connections, closed loop, same
-  duration. Latency is client-side, request written to answer read. An error is a non-2xx answer,
-  a GraphQL error or a userError.
-- **raw POST**: the twilio SDK with Herald's own RequestClient (dist/providers/twilio/twilio-api.js),
-  ${s.workerConcurrency} concurrent \`messages.create\` calls from the bench process to a zero-latency fake
-  of the Messages API running in its own process.
-- **dispatch**: ${s.dispatchMessages} messages queued through the API, then one \`--role worker\` with
-  HERALD_WORKER_CONCURRENCY=${s.workerConcurrency} sends them to the same fake; the rate is measured between the
-  first and the last \`sent_at\`.
-- **queue latency**: with the worker running, sendSms at ${s.latencyLoad} × min(dispatch rate, accept rate)
-  (open loop) for ${s.latencySeconds} s; QUEUED→SENDING is the pg-boss job's \`started_on - created_on\`
-  (the worker claims the message right after it takes the job).
-- **CPU/…**: CPU time (Linux \`/proc\`) of the named Node processes and of the PostgreSQL
-  backends serving the bench database during the measured window, divided by the operations
-  in it. Rates move with whatever else runs on the machine; CPU per operation moves less, and
-  when the machine is CPU-bound the ratio of CPU per operation bounds the ratio of rates.
-`;
 }
 
 // Last, so every module-level constant above is initialised before main() runs.

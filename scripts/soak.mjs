@@ -17,8 +17,8 @@
 //      the warm-up (SOAK_WARMUP_MINUTES, 5; at most half the run): its slope in MB/hour and
 //      the growth it implies over the fitted span. PASS when that growth is under
 //      SOAK_MAX_GROWTH_MB (20) for every process.
-//   5. the figures, and the per-minute table, in the `soak` section of docs/performance.md
-//      (SOAK_WRITE_DOCS=0: not written; SOAK_DOCS_FILE: another file)
+//   5. the verdict and the figures, printed (docs/performance.md keeps the current ones,
+//      updated by hand)
 //
 // Other settings: SOAK_CONCURRENCY (32: connections, for the rate probe and as the open
 // loop's socket bound), HERALD_WORKER_CONCURRENCY (16), SOAK_KEEP_DB=1 keeps the database.
@@ -29,11 +29,10 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { startFakeChild } from './bench/fakes.mjs';
 import {
-  buildIfStale, countWarnings, createClientRecipients, fmt, graphqlClient, heraldEnv, loadAverage, markdownTable, numEnv, nproc, openBenchRun,
-  payloadOf, root, runLoad, sleep, smsBody, startHerald, upsertSection, verdict, vmStatus,
+  buildIfStale, countWarnings, createClientRecipients, fmt, graphqlClient, heraldEnv, numEnv, openBenchRun,
+  payloadOf, runLoad, sleep, smsBody, startHerald, verdict, vmStatus,
 } from './bench/lib.mjs';
 
 const SEND_SMS = `mutation Soak($input: SendSmsInput!) {
@@ -68,16 +67,12 @@ function settings() {
     sampleSeconds: numEnv('SOAK_SAMPLE_SECONDS', 10),
     maxGrowthMb: numEnv('SOAK_MAX_GROWTH_MB', 20),
     keepDb: process.env.SOAK_KEEP_DB === '1',
-    writeDocs: process.env.SOAK_WRITE_DOCS !== '0',
-    docsFile: process.env.SOAK_DOCS_FILE || path.join(root, 'docs', 'performance.md'),
     heraldNodeArgs: (process.env.SOAK_HERALD_NODE_ARGS || '').split(/\s+/).filter(Boolean),
   };
 }
 
 async function main() {
   const s = settings();
-  const started = new Date();
-  const loadBefore = loadAverage();
   buildIfStale();
   let minute = 0;
   const { pg, dbName: db, urlOf, createDb, tmp, logFile, logStream, children, onCleanup, closing, cleanup, abort, budget } = await openBenchRun({
@@ -237,7 +232,6 @@ async function main() {
     const totals = (await pool.query(`select count(*)::int as n, count(*) filter (where status = 'SENT')::int as sent, count(*) filter (where status = 'FAILED')::int as failed from messages`)).rows[0];
     const posts = await fakes.count();
     const dbSizeEnd = await dbSize(pool);
-    const loadAfter = loadAverage();
     const fitFrom = s.warmupMinutes;
     const fitted = samples.filter((p) => p.t >= fitFrom);
     const span = fitted.length ? fitted.at(-1).t - fitted[0].t : 0;
@@ -286,11 +280,6 @@ async function main() {
     console.log(`  ${upkeepNote}`);
     console.log(`soak: ${verdict(pass)}${short ? ` (a ${s.minutes}-minute run: indicative only; the issue asks for 30)` : ''}`);
 
-    if (s.writeDocs) {
-      const md = renderSection({ upkeepNote, s, started, rate, probe, readRate, procs, label, analysis, minutes, samples, fitFrom, span, fitted, accepted, totals, posts, errors, dbSizeStart, dbSizeEnd, loadBefore, loadAfter, pass, drained, acceptedInFit });
-      upsertSection(s.docsFile, 'soak', md, 'scripts/soak.mjs');
-      console.log(`soak: section soak written to ${path.relative(process.cwd(), s.docsFile) || s.docsFile}`);
-    }
     const warnings = countWarnings(logFile);
     if (warnings) console.log(`soak: Herald logged ${warnings} warning/error lines: see ${logFile}`);
     await cleanup({ keepLogs: warnings > 0 });
@@ -363,66 +352,6 @@ function signed(v, digits = 1) {
 
 function mbOf(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-}
-
-function renderSection({ upkeepNote, s, started, rate, probe, readRate, procs, label, analysis, minutes, fitFrom, span, fitted, accepted, totals, posts, errors, dbSizeStart, dbSizeEnd, loadBefore, loadAfter, pass, drained, acceptedInFit }) {
-  const rows = [];
-  for (const a of analysis) {
-    rows.push([
-      `${a.label} RSS growth (fitted)`,
-      `${signed(a.growth)} MB`,
-      `least squares over minutes ${fitFrom}–${s.minutes} (${fitted.length} samples): ${signed(a.slopePerHour)} MB/hour ± ${a.sePerHour.toFixed(1)}; ${Number.isFinite(a.bytesPerMessage) ? `${signed(a.bytesPerMessage, 0)} bytes per message accepted` : 'n/a'}`,
-      `< ${s.maxGrowthMb} MB`,
-      verdict(a.ok),
-    ]);
-    rows.push([
-      `${a.label} RSS first / last / max`,
-      `${a.first.toFixed(0)} / ${a.last.toFixed(0)} / ${a.max.toFixed(0)} MB`,
-      `VmRSS of pid ${a.pid}; mean after the warm-up ${a.meanAfter.toFixed(0)} MB; V8 heap used: ${signed(a.heapSlopePerHour)} MB/hour (fitted)`,
-      '',
-      '',
-    ]);
-  }
-  const p99s = minutes.map((m) => m.p99).filter(Number.isFinite);
-  rows.push(
-    ['sendSms rate', `${rate} /s`, probe ? `half the ${fmt(probe.rate)}/s accepted in a ${s.probeSeconds} s closed-loop probe (${s.concurrency} connections, worker sending)` : 'SOAK_RATE', '', ''],
-    ['messages', `${fmt(accepted)} accepted, ${fmt(totals.sent)} SENT`, `${totals.failed} FAILED; the fake got ${fmt(posts)} POSTs${drained ? '' : '; backlog not drained'}; ${fmt(minutes.reduce((a, m) => a + m.reads, 0))} read queries`, '', ''],
-    ['errors', String(errors), 'sendSms and reads: non-2xx, GraphQL errors, userErrors', '0', verdict(errors === 0)],
-    ['sendSms p99 per minute', `${p99s.length ? Math.min(...p99s).toFixed(1) : 'n/a'}–${p99s.length ? Math.max(...p99s).toFixed(1) : 'n/a'} ms`, 'lowest and highest minute', '', ''],
-    ['database size', `${mbOf(dbSizeStart)} → ${mbOf(dbSizeEnd)}`, "PostgreSQL's tables grow with every message kept: expected, and not Herald's RSS", '', ''],
-    ['vacuum', upkeepNote, 'every status change leaves a dead row in messages and in the job table', '', ''],
-  );
-  const cols = procs.map((p) => label(p));
-  const perMinute = [
-    `| minute | ${cols.map((c) => `${c} RSS MB | ${c} heap MB`).join(' | ')} | accepted (total) | sent (total) | backlog | errors | sendSms p99 |`,
-    `| ---: | ${cols.map(() => '---: | ---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: |`,
-    ...minutes.map(
-      (m) =>
-        `| ${m.minute} | ${procs.map((p) => `${m.point[p.role].rss.toFixed(1)} | ${Number.isFinite(m.point[p.role].heap) ? m.point[p.role].heap.toFixed(1) : 'n/a'}`).join(' | ')} | ${fmt(m.accepted)} | ${fmt(m.sent)} | ${fmt(m.backlog)} | ${m.errors} | ${m.p99.toFixed(1)} ms |`,
-    ),
-  ].join('\n');
-  return `## Memory soak (\`npm run soak\`)
-
-Run ${started.toISOString()}: ${s.minutes} minutes${s.minutes < 10 ? ' (a short run: indicative only)' : ''}; load average (1/5/15 min) ${loadBefore} before, ${loadAfter} after, on ${nproc()} CPUs
-shared with PostgreSQL, the load generator and the fake. Verdict: **${verdict(pass)}**.
-
-${markdownTable(rows)}
-
-Herald ran as ${procs.map((p) => `\`--role ${p.role}\``).join(' + ')} (HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}) on a fresh PostgreSQL database, Twilio
-pointed at a zero-latency fake in its own process, so every accepted message was also sent. For ${s.minutes}
-minutes: \`sendSms\` at ${rate}/s (open loop, to 8 CLIENT recipients) and read queries at ${readRate.toFixed(1)}/s
-(\`messages(first: 50)\` with recipients and logs, and \`message(id)\` of a recent send, in turn). RSS is
-VmRSS from /proc/<pid>/status, sampled every ${s.sampleSeconds} s; heap is \`nodejs_heap_size_used_bytes\` from the
-process's own /metrics. The line is fitted by least squares through the samples from minute ${fitFrom} on
-(the warm-up, while V8 sizes its heap and the code warms, is left out); PASS when the growth it implies
-over the fitted ${span.toFixed(1)} minutes is under ${s.maxGrowthMb} MB for every process. At this rate that span saw
-${fmt(acceptedInFit)} messages, so a leak of more than ~${acceptedInFit ? fmt((s.maxGrowthMb * 1024 * 1024) / acceptedInFit) : 'n/a'} bytes per message would fail it.
-
-${perMinute}
-
-Accepted and sent are totals since the start (the rate probe's messages included); the backlog is
-QUEUED + SENDING when the minute ended; p99 is the minute's sendSms latency, client-side.
-`;
 }
 
 await main();

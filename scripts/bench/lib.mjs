@@ -1,7 +1,7 @@
 // Shared by the benchmark scripts (scripts/bench.mjs, its stages, scripts/soak.mjs): a
 // standalone run's set-up and clean-up, Herald child processes and their environment, a
 // closed/open-loop load generator, CPU accounting from /proc, GraphQL over keep-alive HTTP,
-// and the figures' rendering into docs/performance.md.
+// and the figures' rendering as a plain-text table. Nothing here writes into docs/.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -295,32 +295,6 @@ export function vmStatus(pid) {
 
 export function mb(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
-}
-
-export function markdownTable(rows) {
-  return [
-    '| figure | value | notes | target | result |',
-    '| --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`),
-  ].join('\n');
-}
-
-/** Replaces the `key` section of docs/performance.md (between its markers), or adds it before "How each figure is taken". */
-/** Writes the `<!-- bench:KEY (written by WRITER) -->` section, in place if it exists. */
-export function upsertSection(file, key, markdown, writer = 'scripts/bench.mjs') {
-  const begin = `<!-- bench:${key} (written by ${writer}) -->`;
-  const end = `<!-- /bench:${key} -->`;
-  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Performance\n';
-  const block = `${begin}\n${markdown.trim()}\n${end}`;
-  const i = text.indexOf(`<!-- bench:${key} (written by `);
-  const j = text.indexOf(end);
-  if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
-  else {
-    const how = text.indexOf('## How each figure is taken');
-    text = how >= 0 ? `${text.slice(0, how)}${block}\n\n${text.slice(how)}` : `${text.trimEnd()}\n\n${block}\n`;
-  }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
 }
 
 export async function waitForStatus(pool, total, timeoutMs) {

@@ -6,10 +6,8 @@
 //
 //   node scripts/bench/queries.mjs      runs it alone: its own database (DATABASE_URL is the
 //                                       admin connection, else postgres@127.0.0.1), its own
-//                                       Herald `--role api`; prints the table and writes the
-//                                       section's markdown to a file in the temp dir
-//                                       (BENCH_QUERY_DOCS=1 writes it into docs/performance.md).
-//   scripts/bench.mjs                   calls queriesStage() and writes the section `queries`.
+//                                       Herald `--role api`; prints the tables.
+//   scripts/bench.mjs                   calls queriesStage() and prints its table.
 //
 // Settings (environment): BENCH_QUERY_MESSAGES (1,000,000: messages of the default tenant),
 // BENCH_QUERY_OTHER_MESSAGES (50,000: messages of a second tenant), BENCH_QUERY_RECIPIENTS
@@ -24,8 +22,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  buildIfStale, fmt, graphqlClient, heraldEnv, loadAverage, markdownTable, nproc, numEnv, openBenchRun, renderTable, root, runLoad, sleep,
-  startHerald, stopChild, upsertSection, verdict,
+  buildIfStale, fmt, graphqlClient, heraldEnv, nproc, numEnv, openBenchRun, renderTable, root, runLoad, sleep,
+  startHerald, stopChild, verdict,
 } from './lib.mjs';
 
 const DEFAULT_TENANT_ID = '00000000-0000-7000-8000-000000000001';
@@ -70,10 +68,8 @@ export const QUERIES_HERALD_ENV = { HERALD_RATE_LIMIT_PER_SECOND: '0' };
 // ---------------------------------------------------------------------------------------
 // the stage
 
-export async function queriesStage({ s, pg, admin, db, url, startRole }) {
+export async function queriesStage({ pg, admin, db, url, startRole }) {
   const q = querySettings();
-  const loadBefore = loadAverage();
-  const date = new Date().toISOString();
   const stageStarted = performance.now();
   console.log(`bench: queries: starting Herald --role api…`);
   let api = await startRole('api', db, QUERIES_HERALD_ENV);
@@ -161,6 +157,10 @@ export async function queriesStage({ s, pg, admin, db, url, startRole }) {
         [DEFAULT_TENANT_ID],
       )
     ).rows[0];
+    console.log(
+      `  statuses ${statusMix(mix.statuses, sizes.t1)}; ${pct(mix.orders, sizes.t1)} with one of ${fmt(mix.distinct_orders)} order ids, ` +
+        `${pct(mix.invoices, sizes.t1)} invoice DMs`,
+    );
 
     // ---- the values the requests cycle through --------------------------------------------------
     const data = await sampleValues(pool, otherTenantId, spanStart, now);
@@ -226,7 +226,6 @@ export async function queriesStage({ s, pg, admin, db, url, startRole }) {
     console.log(`  lazy totalCount: ${lazy.note}`);
 
     // ---- figures ---------------------------------------------------------------------------------
-    const loadAfter = loadAverage();
     const rows = [];
     rows.push([
       'seeding',
@@ -293,48 +292,8 @@ export async function queriesStage({ s, pg, admin, db, url, startRole }) {
     const stageSeconds = (performance.now() - stageStarted) / 1000;
 
     const planRows = plans.map((p) => [p.name, p.indexes.join(', ') || '—', planShape(p), `${p.worstMs.toFixed(2)} ms`, fmt(p.rowsRead), fmt(p.buffers), p.problems.join('; ') || 'ok']);
-    const markdown = `## Message queries (\`messages(first: 50, filter…)\`, ${fmt(sizes.t1)} messages in the tenant)
-
-Run ${date} (\`BENCH_ONLY=${s?.only || ''}\`${s?.only ? '' : ', full run'}); load average (1/5/15 min) ${loadBefore} before the stage,
-${loadAfter} after it, on ${nproc()} CPUs: the machine is shared, so latencies move with it. The stage took ${stageSeconds.toFixed(0)} s.
-
-${markdownTable(rows)}
-
-Data: one \`--role api\` on a fresh database (migrations, default tenant and gateways), a second tenant made
-with \`createTenant\`; then ${fmt(q.recipients)} recipients (and ${fmt(Math.max(10, Math.round(q.recipients / 10)))} in the second tenant) and the messages written
-by one \`INSERT … SELECT … FROM generate_series\` per tenant: UUIDv7 ids made in SQL whose 48-bit millisecond
-prefix is \`created_at\`, in time order over the last ${SPAN_DAYS} days (so the heap is in id order, as in production);
-statuses ${statusMix(mix.statuses, sizes.t1)}: the last day holds a backlog (QUEUED, SCHEDULED,
-SENDING are only among the last day's messages), older messages are final (DELIVERED, SENT, FAILED, CANCELLED uniformly
-spread); channels by kind; ${pct(mix.orders, sizes.t1)} with one of ${fmt(mix.distinct_orders)} order ids (an order's
-messages close in time), ${pct(mix.invoices, sizes.t1)} invoice DMs with a distinct invoice number; \`gateway_id\` the tenant's default
-gateway of the channel. Herald's ${indexDefs.length} secondary indexes on messages are dropped for the INSERTs and rebuilt
-from their own definitions after (so they are packed tighter than indexes grown row by row), and the foreign keys
-are checked once, set-based, instead of by per-row triggers; then \`VACUUM (ANALYZE)\`${q.setupSql ? `; BENCH_QUERY_SETUP_SQL ran before it: \`${q.setupSql}\`` : ''}.
-
-Latency: \`messages(first: 50, …) { edges { node { id status channel } } pageInfo { hasNextPage endCursor } }\` over
-keep-alive HTTP with the tenant's ADMIN key, client-side (request written → answer read), one request at a time,
-the filters in turn (round k sends every filter's k-th value, so load from elsewhere on the machine lands on all
-alike), ${q.warmup} warm-up rounds then ${q.requests} measured, each filter cycling through distinct values (statuses, channels,
-recipients, orders, invoices, time windows, cursors at random depths, the last page of a backlog listing); an
-answer with an error, more than 50 edges, or a node outside its filter counts as an error. The floor row is
-\`{ viewer { id } }\` in the same rounds: HTTP, GraphQL and the API-key check without the messages query; when
-its own p99 nears the target, the machine, not the query, sets the p99s (compare each filter's SQL time). Herald's per-key rate limit is off for the stage
-(HERALD_RATE_LIMIT_PER_SECOND=0). Plans: the SQL Herald's compiled \`pageMessages\`/\`countMessages\`
-(dist/modules/messages/messages.queries.js) produce for up to 8 of each filter's values, captured through
-drizzle's logger and run under \`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)\` with the same bind parameters on the bench
-database; a plan with a Seq Scan on messages, a Sort of more than ${fmt(PLAN_MAX_SORTED)} rows, or more than ${fmt(PLAN_MAX_ROWS_READ)} rows read
-(returned by scans + removed by filters) to return ${PAGE + 1} is a MISS. "SQL" is the worst execution time of those plans.
-
-totalCount: the same query with \`totalCount\` selected, ${q.countRequests} requests per filter; its cost is stated, not
-targeted (a COUNT reads every matching index entry; Herald runs it only when the field is selected). The
-lazy-count check: ${lazy.method}
-
-| filter | indexes | plan | SQL (worst) | rows read | buffers | problems |
-| --- | --- | --- | --- | --- | --- | --- |
-${planRows.map((r) => `| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`).join('\n')}
-`;
-    return { key: 'queries', title: `queries (messages(first: 50, filter…), ${fmt(sizes.t1)} messages)`, rows, markdown };
+    console.log(`\nqueries: plans (worst of each filter's EXPLAIN ANALYZE), the stage took ${stageSeconds.toFixed(0)} s\n${renderPlans(planRows)}`);
+    return { key: 'queries', title: `queries (messages(first: 50, filter…), ${fmt(sizes.t1)} messages)`, rows };
   } finally {
     await pool.end().catch(() => undefined);
     if (api?.child) await stopChild(api.child).catch(() => undefined);
@@ -776,16 +735,18 @@ function planShape(p) {
   return p.nodes.join(' + ');
 }
 
+function renderPlans(planRows) {
+  const all = [['filter', 'indexes', 'plan', 'SQL (worst)', 'rows read', 'buffers', 'problems'], ...planRows];
+  const widths = all[0].map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
+  return all.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
 /**
  * Herald restarted with `log_statement = all` on the bench database (new sessions only), then
  * queries without totalCount and with it; the server log tells which statements ran.
  */
 async function checkLazyCount({ admin, db, q, cases, countCases, sqlOf, start }) {
-  const method =
-    `Herald is restarted with \`ALTER DATABASE … SET log_statement = 'all'\` on the bench database; queries without totalCount, then with it, ` +
-    `are sent; the statements logged for the database in PostgreSQL's log (${q.pgLog ?? 'not found'}) are matched against the COUNT and page SQL that ` +
-    `Herald's compiled countMessages/pageMessages produce for those filters (captured through drizzle's logger).`;
-  if (!q.pgLog || !canRead(q.pgLog)) return { without: null, withCount: null, note: `not checked: PostgreSQL's log is not readable here (BENCH_PG_LOG)`, method };
+  if (!q.pgLog || !canRead(q.pgLog)) return { without: null, withCount: null, note: `not checked: PostgreSQL's log is not readable here (BENCH_PG_LOG)` };
   const probe = countCases.map((c) => c.variants[0]);
   const countSql = new Set();
   for (const vars of probe) countSql.add((await sqlOf.count(DEFAULT_TENANT_ID, vars)).sql);
@@ -829,7 +790,7 @@ async function checkLazyCount({ admin, db, q, cases, countCases, sqlOf, start })
     const note =
       `server log, log_statement=all: ${without.length} queries without totalCount → ${a.pages} page statements, ${a.counts} COUNT; ` +
       `${probe.length} with totalCount → ${b.pages} page statements, ${b.counts} COUNT`;
-    return { without: a.counts, withCount: b.counts, expectedWith: probe.length, pagesWithout: a.pages, note: a.pages === 0 ? `${note} (the log shows no page statements: check not conclusive)` : note, method };
+    return { without: a.counts, withCount: b.counts, expectedWith: probe.length, pagesWithout: a.pages, note: a.pages === 0 ? `${note} (the log shows no page statements: check not conclusive)` : note };
   } finally {
     if (api?.child) await stopChild(api.child);
     await admin.query(`alter database ${db} reset log_statement`).catch(() => undefined);
@@ -898,15 +859,8 @@ async function main() {
   const nodeArgs = (process.env.BENCH_HERALD_NODE_ARGS || '').split(/\s+/).filter(Boolean);
   const startRole = (role, _db, extra) => startHerald(role, heraldEnv(env, extra), children, logStream, nodeArgs);
   try {
-    const section = await queriesStage({ s: { only: 'queries' }, pg, admin, db, url, startRole });
+    const section = await queriesStage({ pg, admin, db, url, startRole });
     console.log(`\n${section.title}\n${renderTable(section.rows)}`);
-    const out = path.join(tmp, 'queries.md');
-    fs.writeFileSync(out, section.markdown);
-    if (process.env.BENCH_QUERY_DOCS === '1') {
-      upsertSection(path.join(root, 'docs', 'performance.md'), section.key, section.markdown);
-      console.log('section queries written to docs/performance.md');
-    }
-    console.log(`markdown: ${out}`);
     await cleanup();
   } catch (err) {
     await abort(err instanceof Error ? (err.stack ?? err.message) : String(err));

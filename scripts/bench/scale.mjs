@@ -25,11 +25,10 @@
 //     max_connections (100) is easily taken by another run
 //
 // As a stage of scripts/bench.mjs: `scaleStage({ s, pg, admin, db, url, startRole, fakes })`
-// returns { key: 'scale', title, rows, markdown }. Alone: `node scripts/bench/scale.mjs`
+// returns { key: 'scale', title, rows, results }. Alone: `node scripts/bench/scale.mjs`
 // makes its own database (DATABASE_URL is the admin connection, else
-// postgres://postgres@127.0.0.1:5432/postgres), starts the fakes and Herald, prints the
-// table and replaces the `scale` section of docs/performance.md (BENCH_WRITE_DOCS=0: not;
-// BENCH_DOCS_FILE: another file).
+// postgres://postgres@127.0.0.1:5432/postgres), starts the fakes and Herald and prints the
+// table.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -37,8 +36,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFakeChild } from './fakes.mjs';
 import {
-  buildIfStale, countWarnings, createClientRecipients, fmt, graphqlClient, heraldEnv, loadAverage, markdownTable, ms, nproc, numEnv, openBenchRun,
-  payloadOf, postgresPids, procCpuMs, renderTable, root, runLoad, sleep, smsBody, startHerald, stopChild, upsertSection, verdict,
+  buildIfStale, countWarnings, createClientRecipients, fmt, graphqlClient, heraldEnv, ms, nproc, numEnv, openBenchRun,
+  payloadOf, postgresPids, procCpuMs, renderTable, runLoad, sleep, smsBody, startHerald, stopChild, verdict,
 } from './lib.mjs';
 
 const SEND_SMS = `mutation Bench($input: SendSmsInput!) {
@@ -63,8 +62,6 @@ export function scaleSettings(s) {
 
 export async function scaleStage({ s, pg, admin, db, url, startRole, fakes }) {
   const cfg = scaleSettings(s);
-  const loadBefore = loadAverage();
-  const date = new Date().toISOString();
   const cores = nproc();
   // Two connections kept open all stage long: on a shared server a reconnect can find
   // max_connections used up by someone else's run.
@@ -88,11 +85,9 @@ export async function scaleStage({ s, pg, admin, db, url, startRole, fakes }) {
     for (const layout of cfg.layouts) {
       results.push(await runLayout({ s, pool, admin, db, startRole, fakes, api, recipients, layout, workers, cores }));
     }
-    const loadAfter = loadAverage();
     const maxConnections = Number((await admin.query('show max_connections')).rows[0].max_connections);
     const { rows } = tableOf(results, s, cfg, cores, maxConnections);
-    const markdown = renderSection({ s, cfg, rows, date, loadBefore, loadAfter, cores, maxConnections });
-    return { key: 'scale', title: 'scale (1 API + workers as separate processes)', rows, markdown, results };
+    return { key: 'scale', title: 'scale (1 API + workers as separate processes)', rows, results };
   } finally {
     for (const w of workers) await stopChild(w.child).catch(() => undefined);
     if (api) await stopChild(api.child).catch(() => undefined);
@@ -585,29 +580,6 @@ function tableOf(results, s, cfg, cores, maxConnections) {
   return { rows, summary };
 }
 
-function renderSection({ s, cfg, rows, date, loadBefore, loadAfter, cores, maxConnections }) {
-  return `## Scale: 1 API + ${Math.max(...cfg.layouts.map((l) => l.workers))} workers as separate processes
-
-Run ${date} (${s.standalone ? '`node scripts/bench/scale.mjs`' : s.only ? `\`BENCH_ONLY=${s.only}\`` : '`npm run bench`, full run'}); load average (1/5/15 min) ${loadBefore} before the stage,
-${loadAfter} after it, on ${cores} CPUs shared by PostgreSQL, Herald, the load generator and the fake: one run on a
-shared machine, so rates move with it; CPU per message moves less.
-
-${markdownTable(rows)}
-
-One \`--role api\` process runs throughout; for each layout (${cfg.layouts.map(layoutName).join(', then ')}) the
-\`--role worker\` processes start (HERALD_WORKER_CONCURRENCY as named), then \`sendSms\` runs over ${s.concurrency}
-keep-alive connections, closed loop, ${s.seconds} s after a ${s.warmupSeconds} s warm-up, to ${cfg.recipients} CLIENT recipients,
-while the workers send to a zero-latency Twilio fake in its own process. Over that window: accepted/s
-(answers), sent/s (messages whose \`sent_at\` is in the window), each worker's share (its own
-\`herald_messages_total{status="SENT"}\`), created → SENT of the messages created in the window (the
-backlog's wait included), CPU from /proc of the API, the workers and the PostgreSQL backends serving
-each (a backend is attributed to the process holding its client socket), and the machine's CPU from
-/proc/stat. When the load stops the backlog drains, and every message of the layout must have been
-POSTed to the fake once: POSTs = SENT = accepted, one SUCCESS log each, nothing FAILED. The
-layouts run one after another on one database (max_connections ${maxConnections}).
-`;
-}
-
 // ---------------------------------------------------------------------------------------
 // alone: node scripts/bench/scale.mjs
 
@@ -619,7 +591,6 @@ async function main() {
     warmupSeconds: numEnv('BENCH_WARMUP_SECONDS', 2, 0),
     keepDb: process.env.BENCH_KEEP_DB === '1',
     only: 'scale',
-    standalone: true,
     heraldNodeArgs: (process.env.BENCH_HERALD_NODE_ARGS || '').split(/\s+/).filter(Boolean),
   };
   const cfg = scaleSettings(s);
@@ -640,11 +611,6 @@ async function main() {
     const startRole = (role, _db, extra) => startHerald(role, heraldEnv(env, extra), children, logStream, s.heraldNodeArgs);
     const section = await scaleStage({ s, pg, admin, db, url, startRole, fakes });
     console.log(`\n${section.title}\n${renderTable(section.rows)}`);
-    if (process.env.BENCH_WRITE_DOCS !== '0') {
-      const docsFile = process.env.BENCH_DOCS_FILE || path.join(root, 'docs', 'performance.md');
-      upsertSection(docsFile, section.key, section.markdown);
-      console.log(`section scale written to ${path.relative(process.cwd(), docsFile) || docsFile}`);
-    }
     const warnings = countWarnings(logFile);
     if (warnings) console.log(`Herald logged ${warnings} warning/error lines: see ${logFile}`);
     await cleanup({ keepLogs: warnings > 0 });
