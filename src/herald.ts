@@ -44,8 +44,8 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     );
   }
   // A dispatching process runs workerConcurrency sends at once, each holding a connection
-  // for its statements: the pool must not be the narrower queue (measured: 20 connections
-  // for 32 sends halved the drain rate).
+  // for its statements: the pool must not be the narrower queue, or sends wait for a
+  // connection instead of for their provider.
   const poolSize = role === 'api' ? undefined : Math.max(20, config.workerConcurrency + 4);
   const handle = await openDatabase(
     {

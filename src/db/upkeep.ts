@@ -1,8 +1,7 @@
 // Every status change leaves a dead row in messages and in pg-boss's job table (status is
 // indexed, so no update is HOT): without vacuuming they pile up and the planner works from
-// no statistics. Measured in a soak on a PostgreSQL with autovacuum off: 69,000 dead rows
-// in each of messages and the job table after 5 minutes, and the worker's send rate falling
-// by the minute (docs/scaling.md). On PostgreSQL that is autovacuum's work, and Herald says
+// no statistics: with autovacuum off, dead rows fill both tables within minutes and the
+// worker's send rate falls by the minute (docs/scaling.md). On PostgreSQL that is autovacuum's work, and Herald says
 // once at start when it is off. PGlite (the embedded default) runs PostgreSQL as a single
 // backend: it reports `autovacuum = on` but no autovacuum worker ever runs, and its
 // statistics views count no dead rows, so there Herald does the vacuum's work on a timer.

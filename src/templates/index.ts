@@ -68,7 +68,7 @@ export function formatDueDate(isoDate: string): string {
   return dueDates([isoDate], () => dueDateFormat.format(new Date(`${isoDate}T00:00:00Z`)));
 }
 
-/** The invoice-due DM (seed 000). */
+/** The invoice-due DM. */
 export function invoiceDueText(invoice: InvoiceFacts, displayName: string): string {
   const lines = [
     `Hi ${displayName}, your invoice ${invoice.number} for ${formatAmount(invoice.amountDue, invoice.currency)} is due on ${formatDueDate(invoice.dueDate)}.`,

@@ -23,8 +23,8 @@ export const messages = pgTable(
     // No foreign keys on the two append-heavy tables (here and in delivery_logs): every
     // writer reads the tenant's recipient and gateway just before writing, nothing
     // deletes tenants, recipients or gateways, and each key would cost an index probe
-    // plus a KEY SHARE lock on the (shared, hot) tenant and gateway rows per row written:
-    // ≈ 20 % of the database time of a 10,000-invoice billing call (docs/performance.md).
+    // plus a KEY SHARE lock on the (shared, hot) tenant and gateway rows per row written,
+    // a large share of a bulk write's database time.
     tenantId: uuid('tenant_id').notNull(),
     recipientId: uuid('recipient_id').notNull(),
     gatewayId: uuid('gateway_id'),
@@ -61,7 +61,7 @@ export const messages = pgTable(
     index('messages_tenant_channel_id').on(t.tenantId, t.channel, t.id),
     index('messages_tenant_recipient_id').on(t.tenantId, t.recipientId, t.id),
     // A recipient's messages in one status, newest first: without it a rare status reads
-    // the recipient's whole history (p99 22–25 ms at 1,000,000 messages; docs/performance.md).
+    // the recipient's whole history.
     index('messages_tenant_recipient_status_id').on(t.tenantId, t.recipientId, t.status, t.id),
     index('messages_tenant_order_id').on(t.tenantId, t.orderId, t.id).where(sql`${t.orderId} is not null`),
     // Finds an invoice's messages, and DMs an invoice once per billing cycle however often

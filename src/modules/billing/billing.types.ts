@@ -63,7 +63,7 @@ export class BillingCycleInvoiceInput {
   invoice!: InvoiceInput;
 }
 
-@InputType({ description: 'A billing run that has finished: every invoice in it gets a DM (seed: twitter notification).' })
+@InputType({ description: 'A billing run that has finished: every invoice in it gets an X DM.' })
 export class NotifyBillingCycleInput {
   @Field()
   @Matches(/\S/, { message: 'cycleId must not be empty' })

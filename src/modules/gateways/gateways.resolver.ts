@@ -10,7 +10,7 @@ import { AddChannelGatewayInput, AddChannelGatewayPayload, ChannelInfo, Gateway,
 @UseMiddleware(RefusalsAsUserErrors)
 export class GatewaysResolver {
   @Authorized(Role.READ)
-  @Query(() => [ChannelInfo], { description: 'Every channel with the gateways configured for it (seed: fetch-channels-gateways).' })
+  @Query(() => [ChannelInfo], { description: 'Every channel with the gateways configured for it.' })
   channels(@Ctx() ctx: Context) {
     return ctx.services.gateways.channels(tenantOf(ctx));
   }

@@ -4,7 +4,7 @@ import { Channel } from '../../graphql/enums.js';
 import { Gateway } from '../gateways/gateways.types.js';
 import { Recipient } from '../recipients/recipients.types.js';
 
-@ObjectType({ description: "A recipient's choice to be notified on a channel through a gateway (seed: subscriptions table)." })
+@ObjectType({ description: "A recipient's choice to be notified on a channel through a gateway." })
 export class ChannelSubscription {
   @Field(() => Channel)
   channel!: Channel;
