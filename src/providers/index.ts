@@ -1,5 +1,5 @@
 // The provider for a gateway: one adapter per vendor, chosen by the gateway's provider.
-import type { ProviderValue } from '../db/schema/index.js';
+import type { Provider as ProviderName } from './channels.js';
 import { createSandboxProvider } from './sandbox/sandbox-provider.js';
 import { createSendgridProvider } from './sendgrid/sendgrid-provider.js';
 import { createTwilioProvider } from './twilio/twilio-provider.js';
@@ -9,7 +9,7 @@ import type { Provider, ProviderSettings } from './types.js';
 export type { GatewayForSend, OutboundMessage, Provider, ProviderError, ProviderSettings, SendResult } from './types.js';
 export { clearSandboxOutbox, sandboxOutbox } from './sandbox/sandbox-provider.js';
 
-export type ProviderFactory = (provider: ProviderValue) => Provider;
+export type ProviderFactory = (provider: ProviderName) => Provider;
 
 /** Adapters are made once here and shared: each is safe to call concurrently. */
 export function createProviders(settings: ProviderSettings): ProviderFactory {
@@ -18,7 +18,7 @@ export function createProviders(settings: ProviderSettings): ProviderFactory {
   const sendgrid = createSendgridProvider(settings);
   const twitter = createTwitterProvider(settings);
 
-  return (provider: ProviderValue): Provider => {
+  return (provider: ProviderName): Provider => {
     switch (provider) {
       case 'TWILIO':
         return twilio;

@@ -1,13 +1,13 @@
 // One interface for every channel and vendor. Adapters fold vendor errors into three
 // kinds the dispatcher acts on; the vendor's own code is kept for the log.
-import type { ChannelValue, ProviderValue } from '../db/schema/index.js';
-import type { Credentials } from '../modules/gateways/credentials.js';
+import type { Channel, Provider as ProviderName } from './channels.js';
+import type { Credentials } from './credentials.js';
 
 /** What an adapter needs to send one message: nothing it could use to reach the database. */
 export interface OutboundMessage {
   /** Herald's message id (uuid), carried to the vendor where it allows (custom_args, …). */
   id: string;
-  channel: ChannelValue;
+  channel: Channel;
   /** Full address: E.164 phone, e-mail address, or X user id/handle. */
   destination: string;
   body: string;
@@ -17,7 +17,7 @@ export interface OutboundMessage {
 
 export interface GatewayForSend {
   id: string;
-  provider: ProviderValue;
+  provider: ProviderName;
   /** Decrypted credentials; null for SANDBOX. */
   credentials: Credentials | null;
 }

@@ -1,28 +1,11 @@
 // What each provider needs to send, checked before anything is stored. Messages name
 // fields, never their values: these are secrets.
-import { EventWebhook } from '@sendgrid/eventwebhook';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { EMAIL_PATTERN } from '../../config.js';
 import { Channel, Provider } from '../../graphql/enums.js';
+import type { Credentials, TwitterCredentials } from '../../providers/credentials.js';
+import { isSendgridVerificationKey } from '../../providers/sendgrid/signature.js';
 
-export interface TwilioCredentials {
-  accountSid: string;
-  authToken: string;
-  from: string;
-}
-export interface SendgridCredentials {
-  apiKey: string;
-  from: string;
-  /** The verification key of the account's signed event webhook: events signed with it may change this gateway's messages. */
-  webhookPublicKey?: string;
-}
-export interface TwitterCredentials {
-  appKey: string;
-  appSecret: string;
-  accessToken: string;
-  accessSecret: string;
-}
-export type Credentials = TwilioCredentials | SendgridCredentials | TwitterCredentials;
 
 /** Which providers can carry which channel. */
 export const PROVIDERS_FOR: Record<Channel, Provider[]> = {
@@ -91,15 +74,6 @@ export function parseCredentials(provider: Provider, raw: string | null | undefi
       return { value: values as unknown as TwitterCredentials };
   }
   return {};
-}
-
-export function isSendgridVerificationKey(value: string): boolean {
-  try {
-    new EventWebhook().convertPublicKeyToECDSA(value);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** E.164 form of a phone number written with its country code, or null. */

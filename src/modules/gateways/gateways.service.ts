@@ -7,7 +7,8 @@ import { fromGlobalId, toGlobalId } from '../../lib/ids.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { boundedCache } from '../../lib/bounded-cache.js';
 import type { SecretBox } from '../../lib/secret-box.js';
-import { type Credentials, PROVIDERS_FOR, parseCredentials } from './credentials.js';
+import type { Credentials } from '../../providers/credentials.js';
+import { PROVIDERS_FOR, parseCredentials } from './credentials.js';
 import type { AddChannelGatewayInput, Gateway, UpdateGatewayInput } from './gateways.types.js';
 import * as q from './gateways.queries.js';
 

@@ -4,15 +4,15 @@
 // forward (a late "sent" never undoes DELIVERED). A receipt may overtake the worker's own
 // SENT write: Twilio's callback URL names Herald's message, so it is applied even before
 // the provider's id is known here.
-import { EventWebhook } from '@sendgrid/eventwebhook';
-import twilio from 'twilio';
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import { webhookEvents } from '../../db/schema/index.js';
 import type { Metrics } from '../../metrics.js';
 import { STATUS_CALLBACK_MESSAGE_PARAM } from '../../providers/twilio/twilio-provider.js';
+import type { SendgridCredentials, TwilioCredentials } from '../../providers/credentials.js';
+import { type SendgridWebhookKey, sendgridSignatureHolds, sendgridWebhookKey } from '../../providers/sendgrid/signature.js';
+import { twilioSignatureHolds } from '../../providers/twilio/signature.js';
 import { BoundedMap } from '../../lib/bounded-cache.js';
-import type { SendgridCredentials, TwilioCredentials } from '../gateways/credentials.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import type { GatewaysService } from '../gateways/gateways.service.js';
 import { deliveryLogOf } from '../messages/delivery-log.js';
@@ -41,11 +41,9 @@ const TWILIO_ERRORS: Record<string, string> = {
   '30034': 'the sender number is not registered for A2P 10DLC messaging',
 };
 
-type EcdsaKey = ReturnType<EventWebhook['convertPublicKeyToECDSA']>;
-
 /** A key a SendGrid request may be signed with, and whose messages its events may change. */
 interface SendgridVerifier {
-  key: EcdsaKey;
+  key: SendgridWebhookKey;
   /** The environment's key: the default tenant's SendGrid messages. */
   defaultTenant: boolean;
   /** The SendGrid gateways carrying this key as their webhookPublicKey. */
@@ -82,8 +80,8 @@ export interface WebhookAnswer {
 }
 
 export class ReceiptsService {
-  private readonly envSendgridKey: EcdsaKey | undefined;
-  private readonly convertedKeys = new BoundedMap<string, EcdsaKey>(MAX_SENDGRID_KEYS);
+  private readonly envSendgridKey: SendgridWebhookKey | undefined;
+  private readonly convertedKeys = new BoundedMap<string, SendgridWebhookKey>(MAX_SENDGRID_KEYS);
   private readonly throttled: ThrottledLog;
 
   constructor(
@@ -93,7 +91,7 @@ export class ReceiptsService {
     private readonly log: Logger,
     sendgridPublicKey: string | undefined,
   ) {
-    this.envSendgridKey = sendgridPublicKey ? new EventWebhook().convertPublicKeyToECDSA(sendgridPublicKey) : undefined;
+    this.envSendgridKey = sendgridPublicKey ? sendgridWebhookKey(sendgridPublicKey) : undefined;
     this.throttled = new ThrottledLog(log);
   }
 
@@ -117,7 +115,7 @@ export class ReceiptsService {
     }
     const gateway = message.gatewayId ? await gatewaysQ.findGateway(this.db, message.tenantId, message.gatewayId) : undefined;
     const credentials = gateway?.provider === 'TWILIO' ? (this.gateways.credentialsOf(gateway) as TwilioCredentials | null) : null;
-    if (!credentials || !twilio.validateRequest(credentials.authToken, signature, url, params)) {
+    if (!credentials || !twilioSignatureHolds(credentials.authToken, signature, url, params)) {
       return this.refuse('twilio', 'X-Twilio-Signature does not match');
     }
 
@@ -178,15 +176,8 @@ export class ReceiptsService {
       return this.refuse('sendgrid', 'stale or malformed signature timestamp');
     }
     const scope: SendgridScope = { defaultTenant: false, gatewayIds: new Set() };
-    const webhook = new EventWebhook();
     for (const verifier of verifiers) {
-      let valid = false;
-      try {
-        valid = webhook.verifySignature(verifier.key, rawBody, signature, timestamp);
-      } catch {
-        valid = false;
-      }
-      if (!valid) continue;
+      if (!sendgridSignatureHolds(verifier.key, rawBody, signature, timestamp)) continue;
       scope.defaultTenant ||= verifier.defaultTenant;
       for (const id of verifier.gatewayIds) scope.gatewayIds.add(id);
     }
@@ -249,7 +240,7 @@ export class ReceiptsService {
     for (const [publicKey, gatewayIds] of byKey) {
       let key = this.convertedKeys.get(publicKey);
       if (!key) {
-        key = new EventWebhook().convertPublicKeyToECDSA(publicKey);
+        key = sendgridWebhookKey(publicKey);
         this.convertedKeys.set(publicKey, key);
       }
       out.push({ key, defaultTenant: false, gatewayIds });

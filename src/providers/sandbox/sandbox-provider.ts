@@ -2,7 +2,7 @@
 // Tests and fresh installs use it; Twilio's magic invalid number fails as Twilio would.
 import { randomUUID } from 'node:crypto';
 import { maskPhone } from '../../lib/mask.js';
-import type { ChannelValue } from '../../db/schema/index.js';
+import type { Channel } from '../channels.js';
 import type { GatewayForSend, OutboundMessage, Provider, SendResult } from '../types.js';
 
 /** Twilio's test number that is "not a valid phone number" (error 21211). */
@@ -15,7 +15,7 @@ export interface SandboxSend {
   providerMessageId: string;
   messageId: string;
   gatewayId: string;
-  channel: ChannelValue;
+  channel: Channel;
   destination: string;
   body: string;
   subject: string | null;

@@ -1,7 +1,7 @@
 // E-mail through SendGrid's v3 mail/send. Each gateway sends with its own API key and
 // sender; delivery events arrive later on /webhooks/sendgrid/events and find their message
 // by the custom_args sent here.
-import type { SendgridCredentials } from '../../modules/gateways/credentials.js';
+import type { SendgridCredentials } from '../credentials.js';
 import type { GatewayForSend, OutboundMessage, Provider, ProviderError, ProviderSettings, SendResult } from '../types.js';
 import { sendgridMailService } from './sendgrid-api.js';
 import { toProviderError } from './transform.js';

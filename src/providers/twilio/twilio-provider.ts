@@ -1,6 +1,6 @@
 // SMS and WhatsApp through Twilio's Messages API. Each gateway sends with its own
 // account; delivery outcomes arrive later on /webhooks/twilio/status.
-import type { TwilioCredentials } from '../../modules/gateways/credentials.js';
+import type { TwilioCredentials } from '../credentials.js';
 import type { GatewayForSend, OutboundMessage, Provider, ProviderSettings, SendResult } from '../types.js';
 import { twilioClient } from './twilio-api.js';
 import { toProviderError } from './transform.js';

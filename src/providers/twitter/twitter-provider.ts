@@ -1,7 +1,7 @@
 // X (Twitter) Direct Messages through X API v2, with the gateway's OAuth 1.0a user
 // context. A recipient is named by @handle; the dispatcher resolves it to a user id once
 // (resolveRecipient) and sends to the id.
-import type { TwitterCredentials } from '../../modules/gateways/credentials.js';
+import type { TwitterCredentials } from '../credentials.js';
 import type { GatewayForSend, OutboundMessage, Provider, ProviderError, ProviderSettings, SendResult } from '../types.js';
 import { lookupProblem, toProviderError, type XProblem } from './transform.js';
 import { twitterClient } from './twitter-api.js';
