@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
-import { Channel, Provider } from './graphql/enums.js';
+import { Channel, Provider } from './domain/enums.js';
 import { countApiKeys } from './modules/api-keys/api-keys.queries.js';
 import { insertGateways, listGateways, updateGateway } from './modules/gateways/gateways.queries.js';
 import { type EnvGateway, SANDBOX_GATEWAY_NAME, sandboxGatewayRows } from './modules/gateways/gateways.service.js';

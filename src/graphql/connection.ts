@@ -2,6 +2,10 @@
 // so "after cursor, newest first" is `id < cursor ORDER BY id DESC`: an index range
 // scan at any depth, never an OFFSET.
 import { type ClassType, Field, Int, ObjectType } from 'type-graphql';
+import type { PageRequest } from '../domain/paging.js';
+
+// Until every service imports it from domain/paging.ts.
+export type { PageRequest };
 import { PageInfo } from './common.types.js';
 import { badUserInput } from './errors.js';
 
@@ -14,11 +18,6 @@ export const MAX_PAGE_SIZE = 100;
  * over a tenant's whole history would cost a full scan per field selected.
  */
 export const MAX_TOTAL_COUNT = 10_000;
-
-export interface PageRequest {
-  limit: number;
-  afterId?: string;
-}
 
 export function encodeCursor(uuid: string): string {
   return Buffer.from(`c1:${uuid}`, 'utf8').toString('base64url');

@@ -1,15 +1,9 @@
 import type { Logger } from 'pino';
-import type { ApiKeyRoleValue } from '../db/schema/index.js';
+import type { AuthInfo } from '../domain/auth.js';
 import type { Loaders } from './loaders.js';
 import type { Services } from '../services.js';
 
-export interface AuthInfo {
-  apiKeyId: string;
-  tenantId: string;
-  role: ApiKeyRoleValue;
-  /** An ADMIN key of the default tenant: may create tenants. */
-  isOperator: boolean;
-}
+export type { AuthInfo };
 
 export interface Context {
   auth: AuthInfo | null;

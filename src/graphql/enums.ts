@@ -1,37 +1,12 @@
-// The closed sets of the API. Values equal the database enums (db/schema/enums.ts).
+// The API's enums: the domain's closed sets (domain/enums.ts, domain/refusal.ts),
+// registered with type-graphql here, in the GraphQL layer, so services that use the
+// sets never register anything. graphql/schema.ts imports this before building.
 import { registerEnumType } from 'type-graphql';
+import { ApiKeyRole, Channel, DeliveryOutcome, MessageStatus, Provider, RecipientKind } from '../domain/enums.js';
+import { UserErrorCode } from '../domain/refusal.js';
 
-export enum Channel {
-  SMS = 'SMS',
-  EMAIL = 'EMAIL',
-  WHATSAPP = 'WHATSAPP',
-  TWITTER_DM = 'TWITTER_DM',
-}
-export enum Provider {
-  TWILIO = 'TWILIO',
-  SENDGRID = 'SENDGRID',
-  TWITTER = 'TWITTER',
-  SANDBOX = 'SANDBOX',
-}
-export enum RecipientKind {
-  CLIENT = 'CLIENT',
-  STAFF = 'STAFF',
-  CUSTOMER = 'CUSTOMER',
-}
-export enum ApiKeyRole {
-  ADMIN = 'ADMIN',
-  SENDER = 'SENDER',
-  READER = 'READER',
-}
-export enum UserErrorCode {
-  INVALID_INPUT = 'INVALID_INPUT',
-  NOT_FOUND = 'NOT_FOUND',
-  RECIPIENT_NOT_REACHABLE = 'RECIPIENT_NOT_REACHABLE',
-  NOT_SUBSCRIBED = 'NOT_SUBSCRIBED',
-  GATEWAY_NOT_CONFIGURED = 'GATEWAY_NOT_CONFIGURED',
-  IDEMPOTENCY_CONFLICT = 'IDEMPOTENCY_CONFLICT',
-  INVALID_STATE = 'INVALID_STATE',
-}
+export { ALL_CHANNELS, ApiKeyRole, Channel, DeliveryOutcome, MessageStatus, Provider, RecipientKind } from '../domain/enums.js';
+export { UserErrorCode } from '../domain/refusal.js';
 
 registerEnumType(Channel, { name: 'Channel', description: 'Channels a message can travel on.' });
 registerEnumType(Provider, {
@@ -41,23 +16,6 @@ registerEnumType(Provider, {
 registerEnumType(RecipientKind, { name: 'RecipientKind' });
 registerEnumType(ApiKeyRole, { name: 'ApiKeyRole' });
 registerEnumType(UserErrorCode, { name: 'UserErrorCode' });
-
-export const ALL_CHANNELS = Object.values(Channel);
-
-export enum MessageStatus {
-  SCHEDULED = 'SCHEDULED',
-  QUEUED = 'QUEUED',
-  SENDING = 'SENDING',
-  SENT = 'SENT',
-  DELIVERED = 'DELIVERED',
-  FAILED = 'FAILED',
-  CANCELLED = 'CANCELLED',
-}
-export enum DeliveryOutcome {
-  SUCCESS = 'SUCCESS',
-  FAILURE = 'FAILURE',
-}
-
 registerEnumType(MessageStatus, {
   name: 'MessageStatus',
   description: [

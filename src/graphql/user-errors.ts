@@ -1,5 +1,5 @@
-// Business refusals. Services throw a Refusal; class-validator failures arrive as
-// type-graphql's ArgumentValidationError. Both become the mutation payload's
+// Business refusals. Services throw a Refusal (domain/refusal.ts); class-validator failures
+// arrive as type-graphql's ArgumentValidationError. Both become the mutation payload's
 // `userErrors` here, once, at the edge, so no resolver maps errors by hand. A spent send
 // budget (OverBudget) becomes the top-level RATE_LIMITED error here too.
 import type { ValidationError } from 'class-validator';
@@ -14,36 +14,11 @@ import {
 } from 'graphql';
 import { ArgumentValidationError, type MiddlewareFn } from 'type-graphql';
 import { OverBudget } from '../modules/budgets/budgets.service.js';
-import { UserErrorCode } from './enums.js';
+import { Refusal, UserErrorCode, type UserErrorShape } from '../domain/refusal.js';
 import { rateLimited } from './errors.js';
 
-export interface UserErrorShape {
-  field?: string[] | null;
-  message: string;
-  code: UserErrorCode;
-}
-
-export class Refusal extends Error {
-  constructor(readonly userErrors: UserErrorShape[]) {
-    super(userErrors.map((e) => e.message).join('; '));
-    this.name = 'Refusal';
-  }
-}
-
-export const refuse = (code: UserErrorCode, message: string, field?: string[]): Refusal => new Refusal([{ code, message, field }]);
-export const invalid = (field: string[], message: string): Refusal => refuse(UserErrorCode.INVALID_INPUT, message, field);
-export const notFound = (field: string[], message: string): Refusal => refuse(UserErrorCode.NOT_FOUND, message, field);
-
-/** Collects several field problems before refusing, so the caller sees all of them at once. */
-export class Problems {
-  private readonly list: UserErrorShape[] = [];
-  add(field: string[], message: string, code = UserErrorCode.INVALID_INPUT): void {
-    this.list.push({ field, message, code });
-  }
-  throwIfAny(): void {
-    if (this.list.length > 0) throw new Refusal(this.list);
-  }
-}
+// Until every service imports them from domain/refusal.ts.
+export { Problems, Refusal, invalid, notFound, refuse, type UserErrorShape } from '../domain/refusal.js';
 
 export function validationToUserErrors(errors: ValidationError[], argName: string): UserErrorShape[] {
   const out: UserErrorShape[] = [];

@@ -1,11 +1,9 @@
 import { pgEnum } from 'drizzle-orm/pg-core';
+import { API_KEY_ROLES, CHANNELS, PROVIDERS, RECIPIENT_KINDS } from '../../domain/enums.js';
 
-export const channelEnum = pgEnum('channel', ['SMS', 'EMAIL', 'WHATSAPP', 'TWITTER_DM']);
-export const providerEnum = pgEnum('provider', ['TWILIO', 'SENDGRID', 'TWITTER', 'SANDBOX']);
-export const recipientKindEnum = pgEnum('recipient_kind', ['CLIENT', 'STAFF', 'CUSTOMER']);
-export const apiKeyRoleEnum = pgEnum('api_key_role', ['ADMIN', 'SENDER', 'READER']);
+export const channelEnum = pgEnum('channel', CHANNELS);
+export const providerEnum = pgEnum('provider', PROVIDERS);
+export const recipientKindEnum = pgEnum('recipient_kind', RECIPIENT_KINDS);
+export const apiKeyRoleEnum = pgEnum('api_key_role', API_KEY_ROLES);
 
-export type ChannelValue = (typeof channelEnum.enumValues)[number];
-export type ProviderValue = (typeof providerEnum.enumValues)[number];
-export type RecipientKindValue = (typeof recipientKindEnum.enumValues)[number];
-export type ApiKeyRoleValue = (typeof apiKeyRoleEnum.enumValues)[number];
+export type { ApiKeyRole as ApiKeyRoleValue, Channel as ChannelValue, Provider as ProviderValue, RecipientKind as RecipientKindValue } from '../../domain/enums.js';

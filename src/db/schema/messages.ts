@@ -1,10 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, json, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { DELIVERY_OUTCOMES, MESSAGE_STATUSES } from '../../domain/enums.js';
 import { channelEnum } from './enums.js';
 
-export const messageStatusEnum = pgEnum('message_status', ['SCHEDULED', 'QUEUED', 'SENDING', 'SENT', 'DELIVERED', 'FAILED', 'CANCELLED']);
-export const deliveryOutcomeEnum = pgEnum('delivery_outcome', ['SUCCESS', 'FAILURE']);
-export type MessageStatusValue = (typeof messageStatusEnum.enumValues)[number];
+export const messageStatusEnum = pgEnum('message_status', MESSAGE_STATUSES);
+export const deliveryOutcomeEnum = pgEnum('delivery_outcome', DELIVERY_OUTCOMES);
+export type { MessageStatus as MessageStatusValue } from '../../domain/enums.js';
 
 export interface InvoiceData {
   number: string;

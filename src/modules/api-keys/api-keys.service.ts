@@ -5,9 +5,8 @@
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import type { ApiKeyRoleValue } from '../../db/schema/index.js';
-import type { AuthInfo } from '../../graphql/context.js';
-import { UserErrorCode } from '../../graphql/enums.js';
-import { notFound, refuse } from '../../graphql/user-errors.js';
+import type { AuthInfo } from '../../domain/auth.js';
+import { notFound, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { generateApiKey, hashApiKey } from '../../lib/api-key.js';
 import { fromGlobalId, toGlobalId, uuidv7 } from '../../lib/ids.js';
 import type { DatabaseListener } from '../../realtime/listener.js';

@@ -2,10 +2,9 @@
 // fields, never their values: these are secrets.
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { EMAIL_PATTERN } from '../../config.js';
-import { Channel, Provider } from '../../graphql/enums.js';
+import { Channel, Provider } from '../../domain/enums.js';
 import type { Credentials, TwitterCredentials } from '../../providers/credentials.js';
 import { isSendgridVerificationKey } from '../../providers/sendgrid/signature.js';
-
 
 /** Which providers can carry which channel. */
 export const PROVIDERS_FOR: Record<Channel, Provider[]> = {

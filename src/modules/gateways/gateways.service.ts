@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import { type ChannelValue } from '../../db/schema/index.js';
-import { ALL_CHANNELS, Channel, Provider } from '../../graphql/enums.js';
-import { invalid, notFound } from '../../graphql/user-errors.js';
+import { ALL_CHANNELS, type Channel, Provider } from '../../domain/enums.js';
+import { invalid, notFound } from '../../domain/refusal.js';
 import { fromGlobalId, toGlobalId } from '../../lib/ids.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { boundedCache } from '../../lib/bounded-cache.js';

@@ -1,8 +1,8 @@
 import type { Database } from '../../db/client.js';
-import type { RecipientKind } from '../../graphql/enums.js';
-import { notFound, Problems } from '../../graphql/user-errors.js';
+import type { RecipientKind } from '../../domain/enums.js';
+import type { PageRequest } from '../../domain/paging.js';
+import { notFound, Problems } from '../../domain/refusal.js';
 import { fromGlobalId, toGlobalId, uuidv7 } from '../../lib/ids.js';
-import type { PageRequest } from '../../graphql/connection.js';
 import { normalizePhone } from '../gateways/credentials.js';
 import type { CreateRecipientInput, Recipient, RecipientFilter, UpdateRecipientInput } from './recipients.types.js';
 import * as q from './recipients.queries.js';

@@ -1,6 +1,5 @@
 import type { Database } from '../../db/client.js';
-import { UserErrorCode } from '../../graphql/enums.js';
-import { invalid, notFound, refuse } from '../../graphql/user-errors.js';
+import { invalid, notFound, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { fromGlobalId } from '../../lib/ids.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';

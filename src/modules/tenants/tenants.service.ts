@@ -1,7 +1,6 @@
 import { type CountryCode, isSupportedCountry } from 'libphonenumber-js';
 import type { Database } from '../../db/client.js';
-import { UserErrorCode } from '../../graphql/enums.js';
-import { invalid, refuse } from '../../graphql/user-errors.js';
+import { invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { fromGlobalId, toGlobalId, uuidv7 } from '../../lib/ids.js';
 import type { ApiKeysService } from '../api-keys/api-keys.service.js';
 import type { BudgetView, BudgetsService } from '../budgets/budgets.service.js';

@@ -1,0 +1,44 @@
+// Business refusals. A service throws a Refusal when it will not do what was asked, and
+// nothing is stored; the GraphQL layer turns it into the payload's `userErrors`
+// (graphql/user-errors.ts), once, at the edge.
+import { enumOf } from '../lib/enum-of.js';
+
+export const USER_ERROR_CODES = [
+  'INVALID_INPUT',
+  'NOT_FOUND',
+  'RECIPIENT_NOT_REACHABLE',
+  'NOT_SUBSCRIBED',
+  'GATEWAY_NOT_CONFIGURED',
+  'IDEMPOTENCY_CONFLICT',
+  'INVALID_STATE',
+] as const;
+export type UserErrorCode = (typeof USER_ERROR_CODES)[number];
+export const UserErrorCode = enumOf(USER_ERROR_CODES);
+
+export interface UserErrorShape {
+  field?: string[] | null;
+  message: string;
+  code: UserErrorCode;
+}
+
+export class Refusal extends Error {
+  constructor(readonly userErrors: UserErrorShape[]) {
+    super(userErrors.map((e) => e.message).join('; '));
+    this.name = 'Refusal';
+  }
+}
+
+export const refuse = (code: UserErrorCode, message: string, field?: string[]): Refusal => new Refusal([{ code, message, field }]);
+export const invalid = (field: string[], message: string): Refusal => refuse(UserErrorCode.INVALID_INPUT, message, field);
+export const notFound = (field: string[], message: string): Refusal => refuse(UserErrorCode.NOT_FOUND, message, field);
+
+/** Collects several field problems before refusing, so the caller sees all of them at once. */
+export class Problems {
+  private readonly list: UserErrorShape[] = [];
+  add(field: string[], message: string, code: UserErrorCode = UserErrorCode.INVALID_INPUT): void {
+    this.list.push({ field, message, code });
+  }
+  throwIfAny(): void {
+    if (this.list.length > 0) throw new Refusal(this.list);
+  }
+}
