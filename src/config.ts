@@ -1,9 +1,11 @@
-// The one place that reads the environment. Every variable of RUNNING.md is parsed
-// and checked here, so a bad value stops the start with a line naming it instead of
-// failing later, deep inside a send.
+// The one place that reads the environment. Each variable has one declaration below: its
+// parser, its default and its description, which is the README's configuration table
+// (src/config-docs.test.ts keeps the two equal). A bad value stops the start with a line
+// naming the variable instead of failing later, deep inside a send.
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { EventWebhook } from '@sendgrid/eventwebhook';
+import { cleanEnv, EnvError, makeValidator, str } from 'envalid';
 import { type CountryCode, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -52,8 +54,6 @@ export interface Config {
   websocket: { connectionInitTimeoutMs: number; maxSubscriptionsPerConnection: number; maxSubscriptionsPerKey: number };
   /** Schema introspection (__schema, __type); GraphiQL needs it to load the schema. */
   introspection: boolean;
-  /** Operations executed again are compiled by graphql-jit (src/graphql/executor.ts); false: graphql-js only. */
-  graphqlJit: boolean;
   /**
    * Requests on /graphql per valid API key, or per client address for requests without a
    * valid key: `burst` per window of burst/perSecond seconds (src/http/rate-limit.ts); perSecond 0 turns it off.
@@ -102,205 +102,85 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
+// Validators. Each one's error message follows the variable's name ("PORT must be …"), and
+// none echoes a value that may be a secret.
 
-/** Reads and checks the environment; throws ConfigError listing every bad variable. */
-export function loadConfig(env: Env = process.env): Config {
-  const problems: string[] = [];
-  const get = (name: string): string | undefined => {
-    const value = env[name];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  };
+const invalid = (problem: string): never => {
+  throw new EnvError(problem);
+};
 
-  const url = (name: string, protocols: string[]): string | undefined => {
-    const value = get(name);
-    if (value === undefined) return undefined;
+const wholeNumber = (min: number, max: number) =>
+  makeValidator<number>((input) =>
+    /^\d+$/.test(input) && Number(input) >= min && Number(input) <= max
+      ? Number(input)
+      : invalid(`must be a whole number from ${min} to ${max}, got "${input}"`),
+  );
+
+const urlOf = (...protocols: string[]) =>
+  makeValidator<string>((input) => {
+    let parsed: URL | undefined;
     try {
-      const parsed = new URL(value);
-      if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
-      return value.replace(/\/+$/, '');
+      parsed = new URL(input);
     } catch {
-      problems.push(`${name} must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL, got "${value}"`);
-      return undefined;
+      // reported below
     }
-  };
-
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const value = get(name);
-    if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
-      return fallback;
+    if (!parsed || !protocols.includes(parsed.protocol)) {
+      invalid(`must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL, got "${input}"`);
     }
-    return Number(value);
-  };
+    return input.replace(/\/+$/, '');
+  });
 
-  // A credential set is all or nothing: half of one is a typo, not a choice.
-  const allOrNothing = (names: string[]): string[] | undefined => {
-    const values = names.map(get);
-    const present = names.filter((_, i) => values[i] !== undefined);
-    if (present.length === 0) return undefined;
-    if (present.length < names.length) {
-      const missing = names.filter((_, i) => values[i] === undefined);
-      problems.push(`${missing.join(', ')} must be set together with ${present.join(', ')}`);
-      return undefined;
-    }
-    return values as string[];
-  };
+const flag = makeValidator<boolean>((input) => {
+  const value = input.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  return invalid(`must be true or false, got "${value}"`);
+});
 
-  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
-  const host = get('HOST') ?? '127.0.0.1';
-  const port = int('PORT', 4000, 0, 65535);
-  const publicUrl = url('PUBLIC_URL', ['http:', 'https:']) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+const logLevel = makeValidator<LogLevel>((input) =>
+  LOG_LEVELS.includes(input as LogLevel) ? (input as LogLevel) : invalid(`must be one of ${LOG_LEVELS.join(', ')}, got "${input}"`),
+);
 
-  const bootstrapAdminKey = get('HERALD_BOOTSTRAP_ADMIN_KEY');
-  if (bootstrapAdminKey !== undefined && (bootstrapAdminKey.length < 16 || bootstrapAdminKey.length > 256 || /\s/.test(bootstrapAdminKey))) {
-    problems.push('HERALD_BOOTSTRAP_ADMIN_KEY must be 16 to 256 characters without spaces');
-  }
+const adminKey = makeValidator<string>((input) =>
+  input.length >= 16 && input.length <= 256 && !/\s/.test(input) ? input : invalid('must be 16 to 256 characters without spaces'),
+);
 
-  let secretKey: Buffer | undefined;
-  const rawSecret = get('HERALD_SECRET_KEY');
-  if (rawSecret !== undefined) {
-    secretKey = parseSecretKey(rawSecret);
-    if (!secretKey) problems.push('HERALD_SECRET_KEY must be 32 bytes as 64 hex characters or base64');
-  }
-  // Rotation: the old key(s), comma-separated, still open what they sealed; only the new one seals.
-  const previousSecretKeys: Buffer[] = [];
-  const rawPrevious = get('HERALD_SECRET_KEY_PREVIOUS');
-  if (rawPrevious !== undefined) {
-    if (rawSecret === undefined) problems.push('HERALD_SECRET_KEY_PREVIOUS needs HERALD_SECRET_KEY (the new key) set too');
-    for (const [i, raw] of rawPrevious.split(',').map((k) => k.trim()).filter(Boolean).entries()) {
-      const key = parseSecretKey(raw);
-      if (key) previousSecretKeys.push(key);
-      else problems.push(`HERALD_SECRET_KEY_PREVIOUS entry ${i + 1} must be 32 bytes as 64 hex characters or base64`);
-    }
-  }
+const secretKey = makeValidator<Buffer>((input) => parseSecretKey(input) ?? invalid('must be 32 bytes as 64 hex characters or base64'));
 
-  const bool = (name: string, fallback: boolean): boolean => {
-    const value = get(name)?.toLowerCase();
-    if (value === undefined) return fallback;
-    if (['true', '1', 'yes', 'on'].includes(value)) return true;
-    if (['false', '0', 'no', 'off'].includes(value)) return false;
-    problems.push(`${name} must be true or false, got "${value}"`);
-    return fallback;
-  };
+const secretKeys = makeValidator<Buffer[]>((input) =>
+  input
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean)
+    .map((raw, i) => parseSecretKey(raw) ?? invalid(`entry ${i + 1} must be 32 bytes as 64 hex characters or base64`)),
+);
 
-  const logLevel = (get('LOG_LEVEL') ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+const twilioAccountSid = makeValidator<string>((input) =>
+  /^AC[0-9a-fA-F]{32}$/.test(input) ? input : invalid('must be "AC" followed by 32 hex characters'),
+);
 
-  const twilioCore = allOrNothing(['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN']);
-  const smsFrom = get('TWILIO_SMS_FROM');
-  const whatsappFrom = get('TWILIO_WHATSAPP_FROM');
-  let twilio: TwilioEnv | undefined;
-  if (twilioCore) {
-    const [accountSid, authToken] = twilioCore;
-    if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) problems.push('TWILIO_ACCOUNT_SID must be "AC" followed by 32 hex characters');
-    if (!smsFrom && !whatsappFrom) problems.push('TWILIO_SMS_FROM or TWILIO_WHATSAPP_FROM must be set with TWILIO_ACCOUNT_SID');
-    twilio = { accountSid, authToken, smsFrom, whatsappFrom };
-  } else if ((smsFrom || whatsappFrom) && !get('TWILIO_ACCOUNT_SID') && !get('TWILIO_AUTH_TOKEN')) {
-    problems.push(`TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN must be set together with ${smsFrom ? 'TWILIO_SMS_FROM' : 'TWILIO_WHATSAPP_FROM'}`);
-  }
-  for (const name of ['TWILIO_SMS_FROM', 'TWILIO_WHATSAPP_FROM']) {
-    const value = get(name);
-    if (value !== undefined && !/^\+[1-9]\d{6,14}$/.test(value)) problems.push(`${name} must be an E.164 number such as +14155550123, got "${value}"`);
-  }
+const phoneNumber = makeValidator<string>((input) =>
+  /^\+[1-9]\d{6,14}$/.test(input) ? input : invalid(`must be an E.164 number such as +14155550123, got "${input}"`),
+);
 
-  const sendgridSet = allOrNothing(['SENDGRID_API_KEY', 'SENDGRID_FROM_EMAIL']);
-  let sendgrid: SendgridEnv | undefined;
-  if (sendgridSet) {
-    const [apiKey, fromEmail] = sendgridSet;
-    if (!EMAIL_PATTERN.test(fromEmail)) problems.push(`SENDGRID_FROM_EMAIL must be an e-mail address, got "${fromEmail}"`);
-    sendgrid = { apiKey, fromEmail };
-  }
+const emailAddress = makeValidator<string>((input) => (EMAIL_PATTERN.test(input) ? input : invalid(`must be an e-mail address, got "${input}"`)));
 
-  const twitterSet = allOrNothing(['TWITTER_APP_KEY', 'TWITTER_APP_SECRET', 'TWITTER_ACCESS_TOKEN', 'TWITTER_ACCESS_SECRET']);
-  const twitter = twitterSet
-    ? { appKey: twitterSet[0], appSecret: twitterSet[1], accessToken: twitterSet[2], accessSecret: twitterSet[3] }
-    : undefined;
-
-  const providerBaseUrls = {
-    twilio: url('TWILIO_API_BASE_URL', ['http:', 'https:']),
-    sendgrid: url('SENDGRID_API_BASE_URL', ['http:', 'https:']),
-    twitter: url('TWITTER_API_BASE_URL', ['http:', 'https:']),
-  };
-
-  const config: Config = {
-    databaseUrl,
-    dataDir: path.resolve(get('HERALD_DATA_DIR') ?? './.herald-data'),
-    pgliteVacuumMs: int('HERALD_PGLITE_VACUUM_SECONDS', 300, 0, 86_400) * 1_000,
-    host,
-    port,
-    publicUrl,
-    bootstrapAdminKey,
-    secretKey,
-    previousSecretKeys,
-    maxBodyBytes: int('HERALD_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    requestTimeoutMs: int('HERALD_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
-    connectionTimeoutMs: int('HERALD_CONNECTION_TIMEOUT_MS', 120_000, 0, 3_600_000),
-    graphqlLimits: {
-      maxDepth: int('HERALD_MAX_QUERY_DEPTH', 12, 2, 1_000),
-      maxCost: int('HERALD_MAX_QUERY_COST', 5_000, 1, 100_000_000),
-      maxAliases: int('HERALD_MAX_ALIASES', 30, 0, 100_000),
-      maxDirectives: int('HERALD_MAX_DIRECTIVES', 50, 0, 100_000),
-      maxTokens: int('HERALD_MAX_QUERY_TOKENS', 2_000, 100, 1_000_000),
-    },
-    websocket: {
-      connectionInitTimeoutMs: int('HERALD_WS_CONNECTION_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
-      maxSubscriptionsPerConnection: int('HERALD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 10, 1, 10_000),
-      maxSubscriptionsPerKey: int('HERALD_WS_MAX_SUBSCRIPTIONS_PER_KEY', 50, 1, 1_000_000),
-    },
-    introspection: bool('HERALD_INTROSPECTION', true),
-    graphqlJit: bool('HERALD_GRAPHQL_JIT', true),
-    rateLimit: {
-      perSecond: int('HERALD_RATE_LIMIT_PER_SECOND', 500, 0, 1_000_000),
-      burst: int('HERALD_RATE_LIMIT_BURST', 1_000, 1, 10_000_000),
-    },
-    trustProxy: trustProxy(get('HERALD_TRUST_PROXY'), problems),
-    corsOrigins: corsOrigins(get('HERALD_CORS_ORIGINS'), problems),
-    metricsToken: metricsToken(get('HERALD_METRICS_TOKEN'), problems),
-    metricsGaugeMaxAgeMs: int('HERALD_METRICS_GAUGE_SECONDS', 10, 0, 3_600) * 1_000,
-    sendBudget: sendBudget(get, int, problems, [twilio?.smsFrom, twilio?.whatsappFrom]),
-    logLevel,
-    twilio,
-    sendgrid,
-    twitter,
-    sendgridWebhookPublicKey: sendgridPublicKey(get('SENDGRID_WEBHOOK_PUBLIC_KEY'), problems),
-    providerBaseUrls,
-    workerConcurrency: int('HERALD_WORKER_CONCURRENCY', 8, 1, 256),
-    sendTimeoutMs: int('HERALD_SEND_TIMEOUT_MS', 10_000, 100, MAX_SEND_TIMEOUT_MS),
-    statementTimeoutMs: int('HERALD_STATEMENT_TIMEOUT_MS', 5_000, 0, 3_600_000),
-    bulkStatementTimeoutMs: int('HERALD_BULK_STATEMENT_TIMEOUT_MS', 60_000, 0, 3_600_000),
-    // Defaults outlast a 10-minute provider outage: 25 attempts, 1 s doubling to 60 s.
-    retry: {
-      baseDelayMs: int('HERALD_RETRY_BASE_MS', 1_000, 10, 600_000),
-      maxDelayMs: int('HERALD_RETRY_MAX_DELAY_MS', 60_000, 10, 3_600_000),
-      maxAttempts: int('HERALD_RETRY_MAX_ATTEMPTS', 25, 1, 1_000),
-    },
-  };
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
-}
-
-function sendgridPublicKey(value: string | undefined, problems: string[]): string | undefined {
-  if (value === undefined) return undefined;
+const sendgridPublicKey = makeValidator<string>((input) => {
   try {
-    new EventWebhook().convertPublicKeyToECDSA(value);
-    return value;
+    new EventWebhook().convertPublicKeyToECDSA(input);
+    return input;
   } catch {
-    problems.push('SENDGRID_WEBHOOK_PUBLIC_KEY must be the verification key SendGrid shows for the signed event webhook (base64)');
-    return undefined;
+    return invalid('must be the verification key SendGrid shows for the signed event webhook (base64)');
   }
-}
+});
 
-// Off unless set: trusting X-Forwarded-For from anyone would let every client pick its own address.
-function trustProxy(value: string | undefined, problems: string[]): false | number | string[] {
-  if (value === undefined) return false;
-  if (/^\d+$/.test(value)) {
-    const hops = Number(value);
+// The names proxy-addr knows, addresses, and CIDRs with a prefix that fits the address.
+const proxies = makeValidator<number | string[]>((input) => {
+  if (/^\d+$/.test(input)) {
+    const hops = Number(input);
     if (hops >= 1 && hops <= 100) return hops;
   } else {
-    const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
-    // The names proxy-addr knows, addresses, and CIDRs with a prefix that fits the address.
+    const entries = input.split(',').map((e) => e.trim()).filter(Boolean);
     const valid = (entry: string): boolean => {
       if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
       const [address, prefix, ...rest] = entry.split('/');
@@ -310,71 +190,295 @@ function trustProxy(value: string | undefined, problems: string[]): false | numb
     };
     if (entries.length > 0 && entries.every(valid)) return entries;
   }
-  problems.push(`HERALD_TRUST_PROXY must be a hop count from 1 to 100 or a comma-separated list of proxy addresses or CIDRs (such as 10.0.0.0/8), got "${value}"`);
-  return false;
-}
+  return invalid(`must be a hop count from 1 to 100 or a comma-separated list of proxy addresses or CIDRs (such as 10.0.0.0/8), got "${input}"`);
+});
 
-function corsOrigins(value: string | undefined, problems: string[]): string[] {
-  if (value === undefined) return [];
-  const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
-  for (const origin of origins) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      // reported below
-    }
-    // Browsers send the origin alone (scheme, host, port): anything else would never match.
-    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
-      problems.push(`HERALD_CORS_ORIGINS entries must be origins such as https://app.example.com (no path, no trailing slash, no *), got "${origin}"`);
-    }
-  }
-  return origins;
-}
+// Browsers send the origin alone (scheme, host, port): anything else would never match.
+const origins = makeValidator<string[]>((input) =>
+  input
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((origin) => {
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(origin);
+      } catch {
+        // reported below
+      }
+      return parsed && ['http:', 'https:'].includes(parsed.protocol) && parsed.origin === origin
+        ? origin
+        : invalid(`entries must be origins such as https://app.example.com (no path, no trailing slash, no *), got "${origin}"`);
+    }),
+);
 
-function metricsToken(value: string | undefined, problems: string[]): string | undefined {
-  if (value !== undefined && (value.length < 16 || /\s/.test(value))) {
-    problems.push('HERALD_METRICS_TOKEN must be at least 16 characters without spaces');
-    return undefined;
-  }
-  return value;
-}
+const bearerToken = makeValidator<string>((input) =>
+  input.length >= 16 && !/\s/.test(input) ? input : invalid('must be at least 16 characters without spaces'),
+);
 
-// On by default, against a leaked key pumping SMS on the tenant's bill: figures a small
-// business does not reach by accident. Home countries default to those of the environment's
-// Twilio numbers, else the US.
-function sendBudget(
-  get: (name: string) => string | undefined,
-  int: (name: string, fallback: number, min: number, max: number) => number,
-  problems: string[],
-  senderNumbers: (string | undefined)[],
-): SendBudgetDefaults {
-  const legacy = get('HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE');
-  if (legacy !== undefined && get('HERALD_SEND_BUDGET_PER_MINUTE') !== undefined) {
-    problems.push('HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE is the old name of HERALD_SEND_BUDGET_PER_MINUTE: set only HERALD_SEND_BUDGET_PER_MINUTE');
+const countryCodes = makeValidator<string[]>((input) => {
+  const codes = [...new Set(input.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean))];
+  if (codes.length === 0 || !codes.every((c) => isSupportedCountry(c as CountryCode))) {
+    invalid(`must be comma-separated ISO 3166 country codes such as US,CA, got "${input}"`);
   }
-  const perMinute =
-    legacy !== undefined && get('HERALD_SEND_BUDGET_PER_MINUTE') === undefined
-      ? int('HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE', 1_000, 0, 100_000_000)
-      : int('HERALD_SEND_BUDGET_PER_MINUTE', 1_000, 0, 100_000_000);
-  const raw = get('HERALD_HOME_COUNTRIES');
-  let homeCountries: string[];
-  if (raw === undefined) {
-    const fromNumbers = senderNumbers.flatMap((n) => (n ? (parsePhoneNumberFromString(n)?.country ?? []) : []));
-    homeCountries = fromNumbers.length > 0 ? [...new Set(fromNumbers)] : ['US'];
-  } else {
-    homeCountries = [...new Set(raw.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean))];
-    const unknown = homeCountries.filter((c) => !isSupportedCountry(c as CountryCode));
-    if (homeCountries.length === 0 || unknown.length > 0) {
-      problems.push(`HERALD_HOME_COUNTRIES must be comma-separated ISO 3166 country codes such as US,CA, got "${raw}"`);
-      homeCountries = ['US'];
+  return codes;
+});
+
+// Descriptions that one README row gives to several variables.
+const LISTEN = 'where the HTTP server listens';
+const TWILIO_GATEWAY = "the default tenant's default Twilio gateways for SMS / WhatsApp";
+const SENDGRID_GATEWAY = "the default tenant's default SendGrid gateway for email";
+const X_GATEWAY = "the default tenant's default X gateway for DMs";
+const PROVIDER_BASE_URL = 'where each provider SDK sends requests (a proxy, a local fake)';
+const RETRY = 'retry backoff (±20 % jitter) and the attempts before a message is FAILED';
+const RATE_LIMIT =
+  'requests on `/graphql`: `BURST` per window of `BURST / PER_SECOND` seconds, counted per valid API key, and per client address for requests without a valid key; over it → 429 `RATE_LIMITED` with `Retry-After`; rate `0` turns it off ([docs/security.md](docs/security.md#rate-limits))';
+const HTTP_TIMEOUTS = 'time for a whole request to arrive; idle socket timeout (`0` = none)';
+
+/**
+ * Every variable Herald reads, in the README's order. `desc` is the variable's text in the
+ * README's configuration table and `default` its default there ("unset…" when undefined:
+ * absent, or worked out in loadConfig from other variables).
+ */
+export const ENVIRONMENT = {
+  DATABASE_URL: urlOf('postgres:', 'postgresql:')({ default: undefined, desc: '`postgres://…` of PostgreSQL 13+' }),
+  HERALD_DATA_DIR: str({ default: './.herald-data', desc: 'embedded database files, and the generated secret key' }),
+  HERALD_PGLITE_VACUUM_SECONDS: wholeNumber(0, 86_400)({
+    default: 300,
+    desc: 'on PGlite only (it runs no autovacuum): VACUUM (ANALYZE) of `messages`, `delivery_logs` and `pgboss.job` this often, requests waiting meanwhile; `0` = never',
+  }),
+  PORT: wholeNumber(0, 65_535)({ default: 4000, desc: LISTEN }),
+  HOST: str({ default: '127.0.0.1', desc: LISTEN }),
+  PUBLIC_URL: urlOf('http:', 'https:')({ default: undefined, desc: 'externally visible base URL (webhook signatures)' }),
+  HERALD_BOOTSTRAP_ADMIN_KEY: adminKey({
+    default: undefined,
+    desc: 'an ADMIN key with exactly this secret (16–256 chars) exists for the default tenant after start',
+  }),
+  HERALD_SECRET_KEY: secretKey({
+    default: undefined,
+    desc: '32 bytes (64 hex chars or base64) encrypting gateway credentials (AES-256-GCM); set it in production and give every process sharing a database the same one',
+  }),
+  HERALD_MAX_BODY_BYTES: wholeNumber(1024, 1024 * 1024 * 1024)({ default: 8 * 1024 * 1024, desc: 'largest request body; larger → 413' }),
+  TWILIO_ACCOUNT_SID: twilioAccountSid({ default: undefined, desc: TWILIO_GATEWAY }),
+  TWILIO_AUTH_TOKEN: str({ default: undefined, desc: TWILIO_GATEWAY }),
+  TWILIO_SMS_FROM: phoneNumber({ default: undefined, desc: TWILIO_GATEWAY }),
+  TWILIO_WHATSAPP_FROM: phoneNumber({ default: undefined, desc: TWILIO_GATEWAY }),
+  SENDGRID_API_KEY: str({ default: undefined, desc: SENDGRID_GATEWAY }),
+  SENDGRID_FROM_EMAIL: emailAddress({ default: undefined, desc: SENDGRID_GATEWAY }),
+  TWITTER_APP_KEY: str({ default: undefined, desc: X_GATEWAY }),
+  TWITTER_APP_SECRET: str({ default: undefined, desc: X_GATEWAY }),
+  TWITTER_ACCESS_TOKEN: str({ default: undefined, desc: X_GATEWAY }),
+  TWITTER_ACCESS_SECRET: str({ default: undefined, desc: X_GATEWAY }),
+  TWILIO_API_BASE_URL: urlOf('http:', 'https:')({ default: undefined, desc: PROVIDER_BASE_URL }),
+  SENDGRID_API_BASE_URL: urlOf('http:', 'https:')({ default: undefined, desc: PROVIDER_BASE_URL }),
+  TWITTER_API_BASE_URL: urlOf('http:', 'https:')({ default: undefined, desc: PROVIDER_BASE_URL }),
+  SENDGRID_WEBHOOK_PUBLIC_KEY: sendgridPublicKey({
+    default: undefined,
+    desc: "verification key of SendGrid's signed event webhook, for the default tenant's e-mail; unset (and no gateway `webhookPublicKey`): SendGrid events are refused",
+  }),
+  LOG_LEVEL: logLevel({ default: 'info', desc: 'pino level' }),
+  // Applied by src/production-mode.ts before graphql-js loads (it reads NODE_ENV once, then);
+  // declared here so that it is documented with the rest.
+  NODE_ENV: str({ default: 'production', desc: "`development` turns on graphql-js's development-only checks (slower on every request)" }),
+  HERALD_WORKER_CONCURRENCY: wholeNumber(1, 256)({ default: 8, desc: 'sends one worker process makes at once' }),
+  HERALD_SEND_TIMEOUT_MS: wholeNumber(100, MAX_SEND_TIMEOUT_MS)({ default: 10_000, desc: 'a provider call slower than this is a temporary failure' }),
+  HERALD_STATEMENT_TIMEOUT_MS: wholeNumber(0, 3_600_000)({
+    default: 5_000,
+    desc: "PostgreSQL cancels a statement of Herald's own pool running longer than this (SQLSTATE 57014, logged under the error id the caller is shown), so one slow query cannot hold a connection; `0` = none. Not applicable on PGlite (one process, one connection)",
+  }),
+  HERALD_BULK_STATEMENT_TIMEOUT_MS: wholeNumber(0, 3_600_000)({
+    default: 60_000,
+    desc: "the same for a bulk write's statements (`notifyBillingCycle`); `0` = none. Migrations run with no statement timeout",
+  }),
+  // The defaults outlast a 10-minute provider outage.
+  HERALD_RETRY_BASE_MS: wholeNumber(10, 600_000)({ default: 1_000, desc: RETRY }),
+  HERALD_RETRY_MAX_DELAY_MS: wholeNumber(10, 3_600_000)({ default: 60_000, desc: RETRY }),
+  HERALD_RETRY_MAX_ATTEMPTS: wholeNumber(1, 1_000)({ default: 25, desc: RETRY }),
+  HERALD_SECRET_KEY_PREVIOUS: secretKeys({
+    default: undefined,
+    desc: 'old secret keys (comma-separated) that still open credentials sealed before a rotation; never used to seal; drop them after `npm run rotate-secrets` ([docs/security.md](docs/security.md#rotating-herald_secret_key))',
+  }),
+  HERALD_MAX_QUERY_DEPTH: wholeNumber(2, 1_000)({ default: 12, desc: 'most fields on one path of a GraphQL operation; deeper → 400 `QUERY_TOO_DEEP`' }),
+  HERALD_MAX_QUERY_COST: wholeNumber(1, 100_000_000)({
+    default: 5_000,
+    desc: 'most objects an operation may ask for (lists × `first`, other lists × 10); more → 400 `QUERY_TOO_COSTLY`',
+  }),
+  HERALD_MAX_ALIASES: wholeNumber(0, 100_000)({ default: 30, desc: 'most aliases in a document; more → 400 `TOO_MANY_ALIASES`' }),
+  HERALD_MAX_QUERY_TOKENS: wholeNumber(100, 1_000_000)({
+    default: 2_000,
+    desc: 'most tokens in a document (variables do not count); more → 400 `GRAPHQL_PARSE_FAILED`',
+  }),
+  HERALD_MAX_DIRECTIVES: wholeNumber(0, 100_000)({
+    default: 50,
+    desc: 'most directives in an operation, fragments included; more → 400 `GRAPHQL_VALIDATION_FAILED`',
+  }),
+  HERALD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: wholeNumber(1, 10_000)({
+    default: 10,
+    desc: 'subscriptions one WebSocket connection may hold; the next → `TOO_MANY_SUBSCRIPTIONS` on that subscribe (the connection stays)',
+  }),
+  HERALD_WS_MAX_SUBSCRIPTIONS_PER_KEY: wholeNumber(1, 1_000_000)({
+    default: 50,
+    desc: 'subscriptions one API key may hold across its WebSocket connections to one process; the next → `TOO_MANY_SUBSCRIPTIONS`',
+  }),
+  HERALD_WS_CONNECTION_INIT_TIMEOUT_MS: wholeNumber(100, 600_000)({
+    default: 5_000,
+    desc: 'a WebSocket that has not sent `connection_init` by then is closed (4408)',
+  }),
+  HERALD_INTROSPECTION: flag({ default: true, desc: '`false` refuses `__schema`/`__type` (GraphiQL then cannot load the schema)' }),
+  HERALD_RATE_LIMIT_PER_SECOND: wholeNumber(0, 1_000_000)({ default: 500, desc: RATE_LIMIT }),
+  HERALD_RATE_LIMIT_BURST: wholeNumber(1, 10_000_000)({ default: 1_000, desc: RATE_LIMIT }),
+  // Off unless set: trusting X-Forwarded-For from anyone would let every client pick its own address.
+  HERALD_TRUST_PROXY: proxies({
+    default: undefined,
+    desc: 'hop count (`1`) or comma-separated addresses/CIDRs of trusted proxies; the client address for rate limits then comes from `X-Forwarded-For`, which is ignored otherwise',
+  }),
+  HERALD_CORS_ORIGINS: origins({
+    default: undefined,
+    desc: 'comma-separated origins (`https://app.example.com`) allowed to call `/graphql` from a browser; others get no CORS headers',
+  }),
+  HERALD_METRICS_TOKEN: bearerToken({
+    default: undefined,
+    desc: 'when set (16+ characters), `/metrics` requires `Authorization: Bearer <token>`, else 401',
+  }),
+  HERALD_METRICS_GAUGE_SECONDS: wholeNumber(0, 3_600)({
+    default: 10,
+    desc: 'a `/metrics` gauge read from the database (`herald_queue_depth`, `herald_sending_overdue`) is read at most this often, each read cut off after 2 s (NaN then); `0` = at every scrape',
+  }),
+  // Send budgets are on by default, against a leaked key pumping SMS on the tenant's bill:
+  // figures a small business does not reach by accident.
+  HERALD_SEND_BUDGET_PER_MINUTE: wholeNumber(0, 100_000_000)({
+    default: 1_000,
+    desc: 'messages a tenant may queue per minute, counted in PostgreSQL across all API processes ([Send budgets](#send-budgets)); `0` = no limit. `HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE`, its old name, is still read (not both)',
+  }),
+  HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: wholeNumber(0, 100_000_000)({
+    default: undefined,
+    desc: 'the old name of `HERALD_SEND_BUDGET_PER_MINUTE`, still read when that one is unset',
+  }),
+  HERALD_SEND_BUDGET_PER_DAY: wholeNumber(0, 1_000_000_000)({ default: 50_000, desc: 'messages a tenant may queue per day; `0` = no limit' }),
+  HERALD_INTERNATIONAL_SENDS_PER_DAY: wholeNumber(0, 1_000_000_000)({
+    default: 100,
+    desc: 'SMS and WhatsApp messages a tenant may queue per day to numbers outside its home countries; `0` = no limit',
+  }),
+  // Unset: the countries of the environment's Twilio numbers, else the US.
+  HERALD_HOME_COUNTRIES: countryCodes({
+    default: undefined,
+    desc: 'comma-separated ISO 3166 codes (`US,CA`) whose numbers are not international',
+  }),
+  HERALD_REQUEST_TIMEOUT_MS: wholeNumber(0, 3_600_000)({ default: 30_000, desc: HTTP_TIMEOUTS }),
+  HERALD_CONNECTION_TIMEOUT_MS: wholeNumber(0, 3_600_000)({ default: 120_000, desc: HTTP_TIMEOUTS }),
+};
+
+export type EnvironmentVariable = keyof typeof ENVIRONMENT;
+
+/** Old names still read, each with the variable that replaced it; setting both is refused. */
+export const RENAMED: Partial<Record<EnvironmentVariable, EnvironmentVariable>> = {
+  HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: 'HERALD_SEND_BUDGET_PER_MINUTE',
+};
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and checks the environment; throws ConfigError listing every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  // A variable set to blanks counts as unset.
+  const set: Partial<Record<EnvironmentVariable, string>> = {};
+  for (const name of Object.keys(ENVIRONMENT) as EnvironmentVariable[]) {
+    const value = env[name]?.trim();
+    if (value) set[name] = value;
+  }
+
+  const problems: string[] = [];
+  const e = cleanEnv(set, ENVIRONMENT, {
+    reporter: ({ errors }) => {
+      for (const [name, error] of Object.entries(errors)) if (error) problems.push(`${name} ${error.message}`);
+    },
+  });
+
+  for (const [old, current] of Object.entries(RENAMED)) {
+    if (set[old as EnvironmentVariable] !== undefined && set[current] !== undefined) {
+      problems.push(`${old} is the old name of ${current}: set only ${current}`);
     }
   }
+
+  // A credential set is all or nothing: half of one is a typo, not a choice.
+  const allOrNothing = (names: EnvironmentVariable[]): boolean => {
+    const present = names.filter((name) => set[name] !== undefined);
+    if (present.length > 0 && present.length < names.length) {
+      const missing = names.filter((name) => set[name] === undefined);
+      problems.push(`${missing.join(', ')} must be set together with ${present.join(', ')}`);
+    }
+    return present.length === names.length;
+  };
+  const senders = set.TWILIO_SMS_FROM !== undefined || set.TWILIO_WHATSAPP_FROM !== undefined;
+  const hasTwilio = allOrNothing(['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN']);
+  if (hasTwilio && !senders) problems.push('TWILIO_SMS_FROM or TWILIO_WHATSAPP_FROM must be set with TWILIO_ACCOUNT_SID');
+  if (senders && set.TWILIO_ACCOUNT_SID === undefined && set.TWILIO_AUTH_TOKEN === undefined) {
+    problems.push(`TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN must be set together with ${set.TWILIO_SMS_FROM ? 'TWILIO_SMS_FROM' : 'TWILIO_WHATSAPP_FROM'}`);
+  }
+  const hasSendgrid = allOrNothing(['SENDGRID_API_KEY', 'SENDGRID_FROM_EMAIL']);
+  const hasTwitter = allOrNothing(['TWITTER_APP_KEY', 'TWITTER_APP_SECRET', 'TWITTER_ACCESS_TOKEN', 'TWITTER_ACCESS_SECRET']);
+
+  // Rotation: the old key(s) still open what they sealed; only the new one seals.
+  if (set.HERALD_SECRET_KEY_PREVIOUS !== undefined && set.HERALD_SECRET_KEY === undefined) {
+    problems.push('HERALD_SECRET_KEY_PREVIOUS needs HERALD_SECRET_KEY (the new key) set too');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const twilio: TwilioEnv | undefined = hasTwilio
+    ? { accountSid: e.TWILIO_ACCOUNT_SID!, authToken: e.TWILIO_AUTH_TOKEN!, smsFrom: e.TWILIO_SMS_FROM, whatsappFrom: e.TWILIO_WHATSAPP_FROM }
+    : undefined;
+  const senderCountries = [twilio?.smsFrom, twilio?.whatsappFrom].flatMap((n) => (n ? (parsePhoneNumberFromString(n)?.country ?? []) : []));
+  const host = e.HOST;
   return {
-    perMinute,
-    perDay: int('HERALD_SEND_BUDGET_PER_DAY', 50_000, 0, 1_000_000_000),
-    internationalPerDay: int('HERALD_INTERNATIONAL_SENDS_PER_DAY', 100, 0, 1_000_000_000),
-    homeCountries,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.HERALD_DATA_DIR),
+    pgliteVacuumMs: e.HERALD_PGLITE_VACUUM_SECONDS * 1_000,
+    host,
+    port: e.PORT,
+    publicUrl: e.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${e.PORT}`,
+    bootstrapAdminKey: e.HERALD_BOOTSTRAP_ADMIN_KEY,
+    secretKey: e.HERALD_SECRET_KEY,
+    previousSecretKeys: e.HERALD_SECRET_KEY_PREVIOUS ?? [],
+    maxBodyBytes: e.HERALD_MAX_BODY_BYTES,
+    requestTimeoutMs: e.HERALD_REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: e.HERALD_CONNECTION_TIMEOUT_MS,
+    graphqlLimits: {
+      maxDepth: e.HERALD_MAX_QUERY_DEPTH,
+      maxCost: e.HERALD_MAX_QUERY_COST,
+      maxAliases: e.HERALD_MAX_ALIASES,
+      maxDirectives: e.HERALD_MAX_DIRECTIVES,
+      maxTokens: e.HERALD_MAX_QUERY_TOKENS,
+    },
+    websocket: {
+      connectionInitTimeoutMs: e.HERALD_WS_CONNECTION_INIT_TIMEOUT_MS,
+      maxSubscriptionsPerConnection: e.HERALD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxSubscriptionsPerKey: e.HERALD_WS_MAX_SUBSCRIPTIONS_PER_KEY,
+    },
+    introspection: e.HERALD_INTROSPECTION,
+    rateLimit: { perSecond: e.HERALD_RATE_LIMIT_PER_SECOND, burst: e.HERALD_RATE_LIMIT_BURST },
+    trustProxy: e.HERALD_TRUST_PROXY ?? false,
+    corsOrigins: e.HERALD_CORS_ORIGINS ?? [],
+    metricsToken: e.HERALD_METRICS_TOKEN,
+    metricsGaugeMaxAgeMs: e.HERALD_METRICS_GAUGE_SECONDS * 1_000,
+    sendBudget: {
+      perMinute: set.HERALD_SEND_BUDGET_PER_MINUTE === undefined ? (e.HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE ?? e.HERALD_SEND_BUDGET_PER_MINUTE) : e.HERALD_SEND_BUDGET_PER_MINUTE,
+      perDay: e.HERALD_SEND_BUDGET_PER_DAY,
+      internationalPerDay: e.HERALD_INTERNATIONAL_SENDS_PER_DAY,
+      homeCountries: e.HERALD_HOME_COUNTRIES ?? (senderCountries.length > 0 ? [...new Set(senderCountries)] : ['US']),
+    },
+    logLevel: e.LOG_LEVEL,
+    twilio,
+    sendgrid: hasSendgrid ? { apiKey: e.SENDGRID_API_KEY!, fromEmail: e.SENDGRID_FROM_EMAIL! } : undefined,
+    twitter: hasTwitter
+      ? { appKey: e.TWITTER_APP_KEY!, appSecret: e.TWITTER_APP_SECRET!, accessToken: e.TWITTER_ACCESS_TOKEN!, accessSecret: e.TWITTER_ACCESS_SECRET! }
+      : undefined,
+    sendgridWebhookPublicKey: e.SENDGRID_WEBHOOK_PUBLIC_KEY,
+    providerBaseUrls: { twilio: e.TWILIO_API_BASE_URL, sendgrid: e.SENDGRID_API_BASE_URL, twitter: e.TWITTER_API_BASE_URL },
+    workerConcurrency: e.HERALD_WORKER_CONCURRENCY,
+    sendTimeoutMs: e.HERALD_SEND_TIMEOUT_MS,
+    statementTimeoutMs: e.HERALD_STATEMENT_TIMEOUT_MS,
+    bulkStatementTimeoutMs: e.HERALD_BULK_STATEMENT_TIMEOUT_MS,
+    retry: { baseDelayMs: e.HERALD_RETRY_BASE_MS, maxDelayMs: e.HERALD_RETRY_MAX_DELAY_MS, maxAttempts: e.HERALD_RETRY_MAX_ATTEMPTS },
   };
 }
 
