@@ -1,6 +1,6 @@
 // Every text Herald writes to a person, in one place, so a later change can make them
 // per tenant without hunting through services.
-import { boundedCache } from '../lib/bounded-cache.js';
+import { LRUCache } from 'lru-cache';
 
 export interface OrderStatusFacts {
   orderId: string;
@@ -61,11 +61,14 @@ export function formatAmount(amount: string, currency: string): string {
 }
 
 // A billing cycle's invoices share a few due dates: each is formatted once.
-const dueDates = boundedCache<string>();
+const dueDates = new LRUCache<string, string>({
+  max: 500,
+  memoMethod: (isoDate) => dueDateFormat.format(new Date(`${isoDate}T00:00:00Z`)),
+});
 
 /** "December 1, 2026" */
 export function formatDueDate(isoDate: string): string {
-  return dueDates([isoDate], () => dueDateFormat.format(new Date(`${isoDate}T00:00:00Z`)));
+  return dueDates.memo(isoDate);
 }
 
 /** The invoice-due DM. */

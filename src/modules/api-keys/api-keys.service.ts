@@ -2,6 +2,7 @@
 // authenticates without a database round trip; a revocation reaches every process's cache
 // through NOTIFY on the process's LISTEN connection, and while that connection is down
 // cached keys are trusted for a second only.
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import type { ApiKeyRoleValue } from '../../db/schema/index.js';
@@ -40,8 +41,15 @@ export function toApiKeyView(row: q.ApiKeyInfo): ApiKey & { __typename: 'ApiKey'
 }
 
 export class ApiKeysService {
-  private readonly cache = new Map<string, { auth: AuthInfo | null; at: number }>();
-  private readonly lastTouched = new Map<string, number>();
+  // By key hash. Each entry lives HIT_TTL_MS or MISS_TTL_MS (set with it); a hit older than
+  // UNWATCHED_HIT_TTL_MS is not trusted while the listener is down, whatever its TTL left.
+  private readonly cache = new LRUCache<string, { auth: AuthInfo | null; at: number }>({
+    max: MAX_ENTRIES,
+    ttl: HIT_TTL_MS,
+    perf: { now: () => this.now() },
+  });
+  // Keys whose last_used_at this process wrote within LAST_USED_INTERVAL_MS.
+  private readonly lastTouched = new LRUCache<string, true>({ max: MAX_ENTRIES, ttl: LAST_USED_INTERVAL_MS, perf: { now: () => this.now() } });
   private readonly revokedHandlers = new Set<(apiKeyId: string) => void>();
   private listener?: Pick<DatabaseListener, 'isUp'>;
   // Bumped by every revocation heard: a lookup that started before one is not cached.
@@ -78,8 +86,8 @@ export class ApiKeysService {
     const hash = hashApiKey(key);
     const now = this.now();
     const cached = this.cache.get(hash);
-    if (cached && now - cached.at < this.ttl(cached.auth)) {
-      if (cached.auth) this.touch(cached.auth.apiKeyId, now);
+    if (cached && (!cached.auth || this.listener?.isUp || now - cached.at < UNWATCHED_HIT_TTL_MS)) {
+      if (cached.auth) this.touch(cached.auth.apiKeyId);
       return cached.auth;
     }
     const revocations = this.revocations;
@@ -88,11 +96,8 @@ export class ApiKeysService {
       row && !this.revoked.has(row.id)
         ? { apiKeyId: row.id, tenantId: row.tenantId, role: row.role, isOperator: row.isDefaultTenant && row.role === 'ADMIN' }
         : null;
-    if (revocations === this.revocations) {
-      if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
-      this.cache.set(hash, { auth, at: now });
-    }
-    if (auth) this.touch(auth.apiKeyId, now);
+    if (revocations === this.revocations) this.cache.set(hash, { auth, at: now }, { ttl: auth ? HIT_TTL_MS : MISS_TTL_MS });
+    if (auth) this.touch(auth.apiKeyId);
     return auth;
   }
 
@@ -153,16 +158,11 @@ export class ApiKeysService {
     return revoked;
   }
 
-  private ttl(auth: AuthInfo | null): number {
-    if (!auth) return MISS_TTL_MS;
-    return this.listener?.isUp ? HIT_TTL_MS : UNWATCHED_HIT_TTL_MS;
-  }
-
   private forget(uuid: string): void {
     this.revocations++;
     if (this.revoked.size >= MAX_ENTRIES) this.revoked.clear();
     this.revoked.add(uuid);
-    for (const [hash, entry] of this.cache) if (entry.auth?.apiKeyId === uuid) this.cache.delete(hash);
+    for (const [hash, entry] of [...this.cache.entries()]) if (entry.auth?.apiKeyId === uuid) this.cache.delete(hash);
     this.lastTouched.delete(uuid);
     for (const handler of this.revokedHandlers) {
       try {
@@ -175,11 +175,9 @@ export class ApiKeysService {
   }
 
   // Off the request's path: a failed write costs a log line, never the request.
-  private touch(apiKeyId: string, now: number): void {
-    const last = this.lastTouched.get(apiKeyId);
-    if (last !== undefined && now - last < LAST_USED_INTERVAL_MS) return;
-    if (this.lastTouched.size >= MAX_ENTRIES) this.lastTouched.clear();
-    this.lastTouched.set(apiKeyId, now);
+  private touch(apiKeyId: string): void {
+    if (this.lastTouched.has(apiKeyId)) return;
+    this.lastTouched.set(apiKeyId, true);
     q.touchLastUsed(this.db, apiKeyId, LAST_USED_INTERVAL_MS / 2000).catch((err: Error) =>
       this.log.warn({ err: { message: err.message }, apiKeyId }, 'could not record the use of an API key'),
     );

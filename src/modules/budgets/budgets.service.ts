@@ -3,10 +3,10 @@
 // SMS pumping). Every sending service spends here before it writes; the counters live in
 // PostgreSQL (budgets.queries.ts), so all API processes share them.
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { LRUCache } from 'lru-cache';
 import type { Database } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
 import { naturalBatches } from '../../lib/batching.js';
-import { BoundedMap } from '../../lib/bounded-cache.js';
 import * as q from './budgets.queries.js';
 
 /** Tenants whose spend batchers are kept. */
@@ -83,7 +83,7 @@ export class BudgetsService {
   // a batch the budget cannot cover whole is spent again call by call.
   // Bounded like every per-key cache here: an evicted tenant's batcher finishes what it
   // holds, and its next spend makes a new one.
-  private readonly spenders = new BoundedMap<string, (ask: Ask) => Promise<Spent>>(MAX_SPENDERS);
+  private readonly spenders = new LRUCache<string, (ask: Ask) => Promise<Spent>>({ max: MAX_SPENDERS });
 
   constructor(
     private readonly db: Database,

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import { type ChannelValue } from '../../db/schema/index.js';
@@ -5,7 +6,6 @@ import { ALL_CHANNELS, type Channel, Provider } from '../../domain/enums.js';
 import { invalid, notFound } from '../../domain/refusal.js';
 import { fromGlobalId, toGlobalId } from '../../lib/ids.js';
 import { uuidv7 } from '../../lib/ids.js';
-import { boundedCache } from '../../lib/bounded-cache.js';
 import type { SecretBox } from '../../lib/secret-box.js';
 import type { Credentials } from '../../providers/credentials.js';
 import { PROVIDERS_FOR, parseCredentials } from './credentials.js';
@@ -44,7 +44,10 @@ export function sandboxGatewayRows(tenantId: string, isDefault = true): q.NewGat
 }
 
 export class GatewaysService {
-  private readonly opened = boundedCache<Credentials>();
+  private readonly opened = new LRUCache<string, Credentials, { id: string; sealed: string }>({
+    max: 500,
+    memoMethod: (_key, _stale, { context: { id, sealed } }) => Object.freeze(JSON.parse(this.secrets.open(sealed, id))) as Credentials,
+  });
 
   constructor(
     private readonly db: Database,
@@ -161,7 +164,8 @@ export class GatewaysService {
   credentialsOf(row: q.GatewayRow): Credentials | null {
     const sealed = row.credentials;
     if (!sealed) return null;
-    return this.opened([row.id, sealed], () => Object.freeze(JSON.parse(this.secrets.open(sealed, row.id))) as Credentials);
+    const context = { id: row.id, sealed };
+    return this.opened.memo(JSON.stringify(context), { context });
   }
 
   /**

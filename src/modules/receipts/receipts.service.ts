@@ -4,6 +4,7 @@
 // forward (a late "sent" never undoes DELIVERED). A receipt may overtake the worker's own
 // SENT write: Twilio's callback URL names Herald's message, so it is applied even before
 // the provider's id is known here.
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import { webhookEvents } from '../../db/schema/index.js';
@@ -12,7 +13,6 @@ import { STATUS_CALLBACK_MESSAGE_PARAM } from '../../providers/twilio/twilio-pro
 import type { SendgridCredentials, TwilioCredentials } from '../../providers/credentials.js';
 import { type SendgridWebhookKey, sendgridSignatureHolds, sendgridWebhookKey } from '../../providers/sendgrid/signature.js';
 import { twilioSignatureHolds } from '../../providers/twilio/signature.js';
-import { BoundedMap } from '../../lib/bounded-cache.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import type { GatewaysService } from '../gateways/gateways.service.js';
 import { deliveryLogOf } from '../messages/delivery-log.js';
@@ -59,7 +59,7 @@ interface SendgridScope {
  * number held back since the last one. Kinds are few (reasons, gateways), so the map stays small.
  */
 class ThrottledLog {
-  private readonly last = new BoundedMap<string, { at: number; held: number }>(1_000);
+  private readonly last = new LRUCache<string, { at: number; held: number }>({ max: 1_000 });
 
   constructor(private readonly log: Logger) {}
 
@@ -81,7 +81,7 @@ export interface WebhookAnswer {
 
 export class ReceiptsService {
   private readonly envSendgridKey: SendgridWebhookKey | undefined;
-  private readonly convertedKeys = new BoundedMap<string, SendgridWebhookKey>(MAX_SENDGRID_KEYS);
+  private readonly convertedKeys = new LRUCache<string, SendgridWebhookKey>({ max: MAX_SENDGRID_KEYS });
   private readonly throttled: ThrottledLog;
 
   constructor(

@@ -3,7 +3,7 @@
 // SDK's documented paths (/2010-04-01/Accounts/{sid}/Messages.json) stay.
 import twilio from 'twilio';
 import type SdkRequestClient from 'twilio/lib/base/RequestClient.js';
-import { boundedCache } from '../../lib/bounded-cache.js';
+import { LRUCache } from 'lru-cache';
 
 const { RequestClient, RestException } = twilio;
 
@@ -61,14 +61,18 @@ function isProblemDetails(body: unknown): boolean {
   return typeof b === 'object' && b !== null && typeof b.type === 'string' && typeof b.title === 'string' && typeof b.status === 'number';
 }
 
-const clients = boundedCache<twilio.Twilio>();
+// Bounded so the clients of rotated tokens and deleted gateways do not pile up.
+const clients = new LRUCache<string, twilio.Twilio, TwilioApiOptions>({
+  max: 500,
+  memoMethod: (_key, _stale, { context: o }) =>
+    twilio(o.accountSid, o.authToken, {
+      httpClient: new HeraldRequestClient({ baseUrl: o.baseUrl, timeoutMs: o.timeoutMs }),
+      autoRetry: false,
+    }),
+});
 
 /** The cached SDK client for this account, token, endpoint and timeout. Throws if the SDK refuses the credentials. */
 export function twilioClient(options: TwilioApiOptions): twilio.Twilio {
-  return clients([options.accountSid, options.authToken, options.baseUrl, options.timeoutMs], () =>
-    twilio(options.accountSid, options.authToken, {
-      httpClient: new HeraldRequestClient({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs }),
-      autoRetry: false,
-    }),
-  );
+  const key = JSON.stringify([options.accountSid, options.authToken, options.baseUrl, options.timeoutMs]);
+  return clients.memo(key, { context: options });
 }

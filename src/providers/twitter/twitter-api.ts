@@ -5,7 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { TwitterApi, type ITwitterApiClientPlugin, type TwitterApiv2 } from 'twitter-api-v2';
-import { boundedCache } from '../../lib/bounded-cache.js';
+import { LRUCache } from 'lru-cache';
 
 export interface TwitterApiOptions {
   /** OAuth 1.0a user context of the sending account. */
@@ -46,16 +46,9 @@ export function originOf(baseUrl: string): string {
   return url.origin;
 }
 
-const clients = boundedCache<TwitterApiv2>();
-
-/**
- * The cached v2 client for these credentials, endpoint and timeout. Throws on a malformed
- * base URL. An evicted client's agent is not destroyed: a send may still be using it; its
- * idle keep-alive sockets close when the server drops them.
- */
-export function twitterClient(options: TwitterApiOptions): TwitterApiv2 {
-  const key = [options.appKey, options.appSecret, options.accessToken, options.accessSecret, options.baseUrl, options.timeoutMs];
-  return clients(key, () => {
+const clients = new LRUCache<string, TwitterApiv2, TwitterApiOptions>({
+  max: 500,
+  memoMethod: (_key, _stale, { context: options }) => {
     const origin = options.baseUrl ? originOf(options.baseUrl) : undefined;
     // The SDK always calls https.request; for an http:// origin Node accepts that only
     // with a plain http.Agent, whose protocol then matches the URL's.
@@ -69,5 +62,15 @@ export function twitterClient(options: TwitterApiOptions): TwitterApiv2 {
       },
       { httpAgent, plugins: [requestConfigPlugin({ origin, timeoutMs: options.timeoutMs })] },
     ).v2;
-  });
+  },
+});
+
+/**
+ * The cached v2 client for these credentials, endpoint and timeout. Throws on a malformed
+ * base URL. An evicted client's agent is not destroyed: a send may still be using it; its
+ * idle keep-alive sockets close when the server drops them.
+ */
+export function twitterClient(options: TwitterApiOptions): TwitterApiv2 {
+  const key = JSON.stringify([options.appKey, options.appSecret, options.accessToken, options.accessSecret, options.baseUrl, options.timeoutMs]);
+  return clients.memo(key, { context: options });
 }
