@@ -1,45 +1,14 @@
 // Ids: UUIDv7 in the database (time-ordered, so newest-first keyset pagination is an
 // index scan on the id alone), and prefixed opaque ids in the API (`rcp_…`), so a
 // Node id names its type and a wrong-typed id is simply not found.
-import { randomFillSync } from 'node:crypto';
+import { v7 } from 'uuid';
 
-let lastMs = 0;
-let sequence = 0;
-
-// Random bytes drawn from a pool refilled 4 KiB at a time: one call into the CSPRNG per
-// ~400 ids instead of two per id (bulk inserts make ids by the ten thousand).
-const pool = Buffer.alloc(4096);
-let poolAt = pool.length;
-
-/** Where `length` fresh random bytes start in the pool. */
-function randomAt(length: number): number {
-  if (poolAt + length > pool.length) {
-    randomFillSync(pool);
-    poolAt = 0;
-  }
-  poolAt += length;
-  return poolAt - length;
-}
-
-/** UUIDv7 with a per-process monotonic counter, so ids made in the same millisecond keep their order. */
-export function uuidv7(now = Date.now()): string {
-  if (now <= lastMs) {
-    sequence = (sequence + 1) & 0xfff;
-    if (sequence === 0) lastMs += 1; // counter wrapped: borrow the next millisecond
-    now = lastMs;
-  } else {
-    lastMs = now;
-    sequence = pool.readUInt16BE(randomAt(2)) & 0x7ff;
-  }
-  const bytes = Buffer.alloc(16);
-  const at = randomAt(8);
-  pool.copy(bytes, 8, at, at + 8);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = 0x70 | (sequence >> 8);
-  bytes[7] = sequence & 0xff;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+/**
+ * A UUIDv7. Ids made by this process keep their order even within one millisecond (uuid's
+ * v7 counts within it); one made for a given `now` (ms since the epoch) has that time only.
+ */
+export function uuidv7(now?: number): string {
+  return now === undefined ? v7() : v7({ msecs: now });
 }
 
 export const ID_PREFIX = {
