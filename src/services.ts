@@ -21,6 +21,7 @@ import { RecipientsService } from './modules/recipients/recipients.service.js';
 import { SubscriptionsService } from './modules/subscriptions/subscriptions.service.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
 import { BudgetsService } from './modules/budgets/budgets.service.js';
+import { MessageEventsService } from './modules/messages/message-events.service.js';
 import type { BudgetLimits } from './modules/budgets/budgets.queries.js';
 
 export function createServices(db: Database, prepared: DatabaseHandle['prepared'], secrets: SecretBox, outbox: Outbox, metrics: Metrics, statusHub: StatusHub, options: ServiceOptions) {
@@ -40,6 +41,7 @@ export function createServices(db: Database, prepared: DatabaseHandle['prepared'
     recipients: new RecipientsService(db),
     subscriptions: new SubscriptionsService(db),
     messages,
+    messageEvents: new MessageEventsService(db, statusHub),
     budgets,
     orders: new OrdersService(db, prepared, outbox, metrics, budgets),
     billing: new BillingService(messages, outbox, metrics, budgets),

@@ -3,7 +3,7 @@ import { Role } from '../../graphql/auth-checker.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { badUserInput } from '../../graphql/errors.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
-import { toApiKeyView } from './api-keys.service.js';
+import { toApiKeyView } from './api-keys.views.js';
 import { ApiKey, CreateApiKeyInput, CreateApiKeyPayload, RevokeApiKeyInput, RevokeApiKeyPayload } from './api-keys.types.js';
 
 const MAX_UNUSED_DAYS = 36_500;

@@ -9,9 +9,8 @@ import type { ApiKeyRoleValue } from '../../db/schema/index.js';
 import type { AuthInfo } from '../../domain/auth.js';
 import { notFound, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { generateApiKey, hashApiKey } from '../../lib/api-key.js';
-import { fromGlobalId, toGlobalId, uuidv7 } from '../../lib/ids.js';
+import { fromGlobalId, uuidv7 } from '../../lib/ids.js';
 import type { DatabaseListener } from '../../realtime/listener.js';
-import type { ApiKey } from './api-keys.types.js';
 import * as q from './api-keys.queries.js';
 
 /** The NOTIFY channel of revocations; the payload is the key's uuid. */
@@ -27,18 +26,6 @@ const MAX_ENTRIES = 10_000;
 const LAST_USED_INTERVAL_MS = 60_000;
 // revoked_at comes from the database clock, the gap's start from this process's.
 const CLOCK_MARGIN_MS = 5_000;
-
-export function toApiKeyView(row: q.ApiKeyInfo): ApiKey & { __typename: 'ApiKey' } {
-  return {
-    __typename: 'ApiKey',
-    id: toGlobalId('ApiKey', row.id),
-    name: row.name,
-    role: row.role as ApiKey['role'],
-    createdAt: row.createdAt,
-    lastUsedAt: row.lastUsedAt,
-    revokedAt: row.revokedAt,
-  };
-}
 
 export class ApiKeysService {
   // By key hash. Each entry lives HIT_TTL_MS or MISS_TTL_MS (set with it); a hit older than

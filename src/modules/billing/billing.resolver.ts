@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, Mutation, Resolver, UseMiddleware } from 'type-gr
 import { Role } from '../../graphql/auth-checker.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
-import { toMessageView } from '../messages/messages.service.js';
+import { toMessageView } from '../messages/messages.views.js';
 import { NotifyBillingCycleInput, NotifyBillingCyclePayload, SendInvoiceDMInput, SendInvoiceDMPayload } from './billing.types.js';
 
 @Resolver()

@@ -3,7 +3,7 @@ import { Role } from '../../graphql/auth-checker.js';
 import type { Context } from '../../graphql/context.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { Tenant } from '../tenants/tenants.types.js';
-import { toTenantView } from '../tenants/tenants.service.js';
+import { toTenantView } from '../tenants/tenants.views.js';
 import { SendBudget, SetSendBudgetInput, SetSendBudgetPayload } from './budgets.types.js';
 
 @Resolver(() => Tenant)

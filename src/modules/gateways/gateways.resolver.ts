@@ -3,7 +3,7 @@ import { Role } from '../../graphql/auth-checker.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { Channel } from '../../graphql/enums.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
-import { toGatewayView } from './gateways.service.js';
+import { toGatewayView } from './gateways.views.js';
 import { AddChannelGatewayInput, AddChannelGatewayPayload, ChannelInfo, Gateway, UpdateGatewayInput, UpdateGatewayPayload } from './gateways.types.js';
 
 @Resolver(() => Gateway)
@@ -11,8 +11,9 @@ import { AddChannelGatewayInput, AddChannelGatewayPayload, ChannelInfo, Gateway,
 export class GatewaysResolver {
   @Authorized(Role.READ)
   @Query(() => [ChannelInfo], { description: 'Every channel with the gateways configured for it.' })
-  channels(@Ctx() ctx: Context) {
-    return ctx.services.gateways.channels(tenantOf(ctx));
+  async channels(@Ctx() ctx: Context) {
+    const channels = await ctx.services.gateways.channels(tenantOf(ctx));
+    return channels.map(({ channel, gateways }) => ({ channel, gateways: gateways.map(toGatewayView) }));
   }
 
   @Authorized(Role.READ)

@@ -4,31 +4,16 @@ import type { Database, Executor } from '../../db/client.js';
 import { type ChannelValue } from '../../db/schema/index.js';
 import { ALL_CHANNELS, type Channel, Provider } from '../../domain/enums.js';
 import { invalid, notFound } from '../../domain/refusal.js';
-import { fromGlobalId, toGlobalId } from '../../lib/ids.js';
+import { fromGlobalId } from '../../lib/ids.js';
 import { uuidv7 } from '../../lib/ids.js';
 import type { SecretBox } from '../../lib/secret-box.js';
 import type { Credentials } from '../../providers/credentials.js';
 import { PROVIDERS_FOR, parseCredentials } from './credentials.js';
-import type { AddChannelGatewayInput, Gateway, UpdateGatewayInput } from './gateways.types.js';
+import type { AddChannelGatewayInput, UpdateGatewayInput } from './gateways.types.js';
 import * as q from './gateways.queries.js';
 
 export const SANDBOX_GATEWAY_NAME = 'sandbox';
 export const ENV_GATEWAY_PREFIX = 'env:';
-
-export function toGatewayView(row: q.GatewayRow): Gateway & { __typename: 'Gateway'; dbId: string } {
-  return {
-    __typename: 'Gateway',
-    id: toGlobalId('Gateway', row.id),
-    dbId: row.id,
-    name: row.name,
-    channel: row.channel as Channel,
-    provider: row.provider as Provider,
-    enabled: row.enabled,
-    isDefault: row.isDefault,
-    maxPerSecond: row.maxPerSecond,
-    createdAt: row.createdAt,
-  };
-}
 
 /** The SANDBOX gateway every channel of a new tenant starts with, as its default. */
 export function sandboxGatewayRows(tenantId: string, isDefault = true): q.NewGatewayRow[] {
@@ -54,13 +39,20 @@ export class GatewaysService {
     private readonly secrets: SecretBox,
   ) {}
 
+  /** The tenant's gateway by its API id; undefined for another tenant's or a malformed id. */
+  async get(tenantId: string, id: string): Promise<q.GatewayRow | undefined> {
+    const ref = fromGlobalId(id, 'Gateway');
+    return ref ? q.findGateway(this.db, tenantId, ref.uuid) : undefined;
+  }
+
   list(tenantId: string, channel?: Channel | null) {
     return q.listGateways(this.db, tenantId, channel ?? undefined);
   }
 
+  /** Every channel with its gateways. */
   async channels(tenantId: string) {
     const rows = await q.listGateways(this.db, tenantId);
-    return ALL_CHANNELS.map((channel) => ({ channel, gateways: rows.filter((r) => r.channel === channel).map(toGatewayView) }));
+    return ALL_CHANNELS.map((channel) => ({ channel, gateways: rows.filter((r) => r.channel === channel) }));
   }
 
   async add(tenantId: string, input: AddChannelGatewayInput): Promise<q.GatewayRow> {

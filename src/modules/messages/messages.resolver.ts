@@ -3,11 +3,11 @@ import { Role } from '../../graphql/auth-checker.js';
 import { pageRequest, toConnection } from '../../graphql/connection.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
-import { toGatewayView } from '../gateways/gateways.service.js';
+import { toGatewayView } from '../gateways/gateways.views.js';
 import { Gateway } from '../gateways/gateways.types.js';
-import { toRecipientView } from '../recipients/recipients.service.js';
+import { toRecipientView } from '../recipients/recipients.views.js';
 import { Recipient } from '../recipients/recipients.types.js';
-import { toDeliveryLogView, toMessageView } from './messages.service.js';
+import { toDeliveryLogView, toMessageView } from './messages.views.js';
 import {
   CancelMessageInput,
   CancelMessagePayload,

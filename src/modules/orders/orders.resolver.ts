@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, Mutation, Resolver, UseMiddleware } from 'type-gr
 import { Role } from '../../graphql/auth-checker.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
-import { toDeliveryLogView, toMessageView } from '../messages/messages.service.js';
+import { toDeliveryLogView, toMessageView } from '../messages/messages.views.js';
 import { UpdateOrderStatusInput, UpdateOrderStatusPayload } from './orders.types.js';
 
 @Resolver()

@@ -5,7 +5,7 @@ import { type Context, tenantOf } from '../../graphql/context.js';
 import { type Channel } from '../../graphql/enums.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { ChannelSubscription } from '../subscriptions/subscriptions.types.js';
-import { toRecipientView } from './recipients.service.js';
+import { toRecipientView } from './recipients.views.js';
 import {
   CreateRecipientInput,
   CreateRecipientPayload,

@@ -1,27 +1,10 @@
 import type { Database } from '../../db/client.js';
-import type { RecipientKind } from '../../domain/enums.js';
 import type { PageRequest } from '../../domain/paging.js';
 import { notFound, Problems } from '../../domain/refusal.js';
-import { fromGlobalId, toGlobalId, uuidv7 } from '../../lib/ids.js';
+import { fromGlobalId, uuidv7 } from '../../lib/ids.js';
 import { normalizePhone } from '../gateways/credentials.js';
-import type { CreateRecipientInput, Recipient, RecipientFilter, UpdateRecipientInput } from './recipients.types.js';
+import type { CreateRecipientInput, RecipientFilter, UpdateRecipientInput } from './recipients.types.js';
 import * as q from './recipients.queries.js';
-
-export function toRecipientView(row: q.RecipientRow): Recipient & { __typename: 'Recipient' } {
-  return {
-    __typename: 'Recipient',
-    id: toGlobalId('Recipient', row.id),
-    dbId: row.id,
-    kind: row.kind as RecipientKind,
-    externalRef: row.externalRef,
-    displayName: row.displayName,
-    phone: row.phone,
-    email: row.email,
-    whatsapp: row.whatsapp,
-    twitterHandle: row.twitterHandle,
-    createdAt: row.createdAt,
-  };
-}
 
 type ContactInput = Pick<CreateRecipientInput, 'phone' | 'email' | 'whatsapp' | 'twitterHandle'>;
 

@@ -2,9 +2,9 @@ import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root, UseMiddl
 import { Role } from '../../graphql/auth-checker.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
-import { toGatewayView } from '../gateways/gateways.service.js';
+import { toGatewayView } from '../gateways/gateways.views.js';
 import { Gateway } from '../gateways/gateways.types.js';
-import { toRecipientView } from '../recipients/recipients.service.js';
+import { toRecipientView } from '../recipients/recipients.views.js';
 import { ChannelSubscription, SubscribeInput, SubscribePayload, UnsubscribeInput, UnsubscribePayload } from './subscriptions.types.js';
 
 @Resolver(() => ChannelSubscription)

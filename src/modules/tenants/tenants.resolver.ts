@@ -4,13 +4,12 @@ import { Node } from '../../graphql/common.types.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { fromGlobalId } from '../../lib/ids.js';
-import { toApiKeyView } from '../api-keys/api-keys.service.js';
-import { findGateway } from '../gateways/gateways.queries.js';
-import { toGatewayView } from '../gateways/gateways.service.js';
+import { toApiKeyView } from '../api-keys/api-keys.views.js';
+import { toGatewayView } from '../gateways/gateways.views.js';
 import { findLog } from '../messages/messages.queries.js';
-import { toDeliveryLogView, toMessageView } from '../messages/messages.service.js';
-import { toRecipientView } from '../recipients/recipients.service.js';
-import { toTenantView } from './tenants.service.js';
+import { toDeliveryLogView, toMessageView } from '../messages/messages.views.js';
+import { toRecipientView } from '../recipients/recipients.views.js';
+import { toTenantView } from './tenants.views.js';
 import { CreateTenantInput, CreateTenantPayload, Tenant } from './tenants.types.js';
 
 @Resolver(() => Tenant)
@@ -39,7 +38,7 @@ export class TenantsResolver {
         return row ? toRecipientView(row) : null;
       }
       case 'Gateway': {
-        const row = await findGateway(ctx.services.db, tenantId, ref.uuid);
+        const row = await ctx.services.gateways.get(tenantId, id);
         return row ? toGatewayView(row) : null;
       }
       case 'Message': {

@@ -1,21 +1,16 @@
 import { type CountryCode, isSupportedCountry } from 'libphonenumber-js';
 import type { Database } from '../../db/client.js';
 import { invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
-import { fromGlobalId, toGlobalId, uuidv7 } from '../../lib/ids.js';
+import { fromGlobalId, uuidv7 } from '../../lib/ids.js';
 import type { ApiKeysService } from '../api-keys/api-keys.service.js';
 import type { BudgetView, BudgetsService } from '../budgets/budgets.service.js';
 import type { SetSendBudgetInput } from '../budgets/budgets.types.js';
 import { insertGateways } from '../gateways/gateways.queries.js';
 import { sandboxGatewayRows } from '../gateways/gateways.service.js';
-import type { Tenant } from './tenants.types.js';
 import * as q from './tenants.queries.js';
 
 /** The operator tenant's fixed id: environment gateways and the first key belong to it. */
 export const DEFAULT_TENANT_ID = '00000000-0000-7000-8000-000000000001';
-
-export function toTenantView(row: q.TenantRow): Tenant & { __typename: 'Tenant' } {
-  return { __typename: 'Tenant', id: toGlobalId('Tenant', row.id), dbId: row.id, name: row.name, createdAt: row.createdAt } as Tenant & { __typename: 'Tenant' };
-}
 
 export class TenantsService {
   constructor(

@@ -1,0 +1,20 @@
+// The GraphQL view of a gateway row: global id, and the database id nested fields load by.
+import type { Channel, Provider } from '../../domain/enums.js';
+import { toGlobalId } from '../../lib/ids.js';
+import type * as q from './gateways.queries.js';
+import type { Gateway } from './gateways.types.js';
+
+export function toGatewayView(row: q.GatewayRow): Gateway & { __typename: 'Gateway'; dbId: string } {
+  return {
+    __typename: 'Gateway',
+    id: toGlobalId('Gateway', row.id),
+    dbId: row.id,
+    name: row.name,
+    channel: row.channel as Channel,
+    provider: row.provider as Provider,
+    enabled: row.enabled,
+    isDefault: row.isDefault,
+    maxPerSecond: row.maxPerSecond,
+    createdAt: row.createdAt,
+  };
+}

@@ -1,0 +1,61 @@
+// The GraphQL views of message and delivery-log rows: global ids, the database ids nested
+// fields load by, and the destination masked (the full address never leaves Herald).
+import type { Channel, DeliveryOutcome, MessageStatus } from '../../domain/enums.js';
+import { toGlobalId } from '../../lib/ids.js';
+import { maskEmail, maskPhone } from '../../lib/mask.js';
+import type * as q from './messages.queries.js';
+import type { DeliveryLog, Message } from './messages.types.js';
+
+export function maskDestination(channel: Channel, destination: string): string {
+  switch (channel) {
+    case 'SMS':
+    case 'WHATSAPP':
+      return maskPhone(destination);
+    case 'EMAIL':
+      return maskEmail(destination);
+    case 'TWITTER_DM':
+      return destination.length <= 2 ? '***' : `${destination.slice(0, 2)}***`;
+  }
+}
+
+export function toMessageView(row: q.MessageRow): Message & { __typename: 'Message' } {
+  return {
+    __typename: 'Message',
+    id: toGlobalId('Message', row.id),
+    dbId: row.id,
+    recipientDbId: row.recipientId,
+    gatewayDbId: row.gatewayId,
+    channel: row.channel as Channel,
+    status: row.status as MessageStatus,
+    body: row.body,
+    subject: row.subject,
+    destination: maskDestination(row.channel, row.destination),
+    scheduledAt: row.scheduledAt,
+    sentAt: row.sentAt,
+    deliveredAt: row.deliveredAt,
+    attempts: row.attempts,
+    providerMessageId: row.providerMessageId,
+    errorCode: row.errorCode,
+    errorMessage: row.errorMessage,
+    orderId: row.orderId,
+    invoice: row.invoice ? { number: row.invoice.number, amountDue: row.invoice.amountDue, currency: row.invoice.currency, dueDate: row.invoice.dueDate } : null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  } as Message & { __typename: 'Message' };
+}
+
+export function toDeliveryLogView(row: q.DeliveryLogRow): DeliveryLog & { __typename: 'DeliveryLog' } {
+  return {
+    __typename: 'DeliveryLog',
+    id: toGlobalId('DeliveryLog', row.id),
+    outcome: row.outcome as DeliveryOutcome,
+    channel: (row.channel as Channel | null) ?? null,
+    reason: row.reason,
+    orderId: row.orderId,
+    orderStatus: row.orderStatus,
+    at: row.at,
+    messageDbId: row.messageId,
+    recipientDbId: row.recipientId,
+    gatewayDbId: row.gatewayId,
+  } as DeliveryLog & { __typename: 'DeliveryLog' };
+}

@@ -1,0 +1,8 @@
+// The GraphQL view of a tenant row.
+import { toGlobalId } from '../../lib/ids.js';
+import type * as q from './tenants.queries.js';
+import type { Tenant } from './tenants.types.js';
+
+export function toTenantView(row: q.TenantRow): Tenant & { __typename: 'Tenant' } {
+  return { __typename: 'Tenant', id: toGlobalId('Tenant', row.id), dbId: row.id, name: row.name, createdAt: row.createdAt } as Tenant & { __typename: 'Tenant' };
+}
