@@ -100,6 +100,11 @@ describe('SendGrid error mapping', () => {
     expect(toProviderError(responseError(429, '', { 'x-ratelimit-reset': 'soon' }), now).retryAt).toBeUndefined();
   });
 
+  it('reads Retry-After when X-RateLimit-Reset is missing or unreadable', () => {
+    expect(toProviderError(responseError(429, '', { 'Retry-After': '30' }), now).retryAt).toEqual(new Date('2025-01-01T12:00:30Z'));
+    expect(toProviderError(responseError(429, '', { 'x-ratelimit-reset': 'soon', 'retry-after': '5' }), now).retryAt).toEqual(new Date('2025-01-01T12:00:05Z'));
+  });
+
   it('reads a reset too small to be a date as seconds from now', () => {
     expect(toProviderError(responseError(429, '', { 'x-ratelimit-reset': '30' }), now).retryAt).toEqual(new Date('2025-01-01T12:00:30Z'));
   });

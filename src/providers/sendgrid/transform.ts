@@ -3,6 +3,7 @@
 // network error) and stays testable without a server.
 import { maskEmail } from '../../lib/mask.js';
 import { networkCodeOf, unexpected, unreachable } from '../network.js';
+import { headerValue, retryAfter } from '../retry-after.js';
 import type { ProviderError } from '../types.js';
 
 const MAX_MESSAGE_LENGTH = 500;
@@ -33,7 +34,7 @@ export function toProviderError(error: unknown, now: Date = new Date(), secrets:
         kind: 'rate_limited',
         code: '429',
         message: vendorMessage ? `SendGrid rate limit: ${vendorMessage}` : 'SendGrid rate limit reached',
-        retryAt: rateLimitReset(headersOf(e), now),
+        retryAt: rateLimitReset(e.response?.headers, now) ?? retryAfter(e.response?.headers, now),
       };
     }
     // 408: SendGrid gave up waiting for our request, so it did not take the message.
@@ -100,25 +101,17 @@ function firstVendorMessage(response: ErrorShape['response']): string {
   return first?.message ?? '';
 }
 
-function headersOf(e: ErrorShape): Record<string, unknown> {
-  const h = e.response?.headers;
-  return typeof h === 'object' && h !== null ? (h as Record<string, unknown>) : {};
-}
-
 /** Anything below this cannot be an epoch second of SendGrid's lifetime (2001-09-09). */
 const EPOCH_FLOOR = 1_000_000_000;
 
 /**
  * X-RateLimit-Reset: when the limit resets, in epoch seconds; undefined when absent or
- * unreadable. A number too small to be an epoch second is read as seconds from now rather
- * than as a moment in 1970.
+ * unreadable (Retry-After is read then). A number too small to be an epoch second is read
+ * as seconds from now rather than as a moment in 1970.
  */
-export function rateLimitReset(headers: Record<string, unknown>, now: Date): Date | undefined {
-  const key = Object.keys(headers).find((k) => k.toLowerCase() === 'x-ratelimit-reset');
-  if (key === undefined) return undefined;
-  const raw = headers[key];
-  const value = String(Array.isArray(raw) ? raw[0] : raw).trim();
-  if (!/^\d+(\.\d+)?$/.test(value)) return undefined;
+export function rateLimitReset(headers: unknown, now: Date): Date | undefined {
+  const value = headerValue(headers, 'x-ratelimit-reset');
+  if (value === undefined || !/^\d+(\.\d+)?$/.test(value)) return undefined;
   const seconds = Number(value);
   return seconds < EPOCH_FLOOR ? new Date(now.getTime() + Math.round(seconds * 1000)) : new Date(Math.round(seconds * 1000));
 }

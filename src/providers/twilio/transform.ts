@@ -3,6 +3,7 @@
 // network error) and stays testable without a server.
 import { maskPhone } from '../../lib/mask.js';
 import { networkCodeOf, unexpected, unreachable } from '../network.js';
+import { retryAfter } from '../retry-after.js';
 import type { ProviderError } from '../types.js';
 
 /** Twilio's own code for "too many requests", sent with HTTP 429. */
@@ -32,7 +33,7 @@ export function toProviderError(error: unknown, now: Date = new Date()): Provide
         kind: 'rate_limited',
         code: twilioCode ?? '429',
         message: vendorMessage ? `Twilio rate limit: ${vendorMessage}` : 'Twilio rate limit reached',
-        retryAt: retryAfter(headersOf(e), now),
+        retryAt: retryAfter(e.headers ?? e.response?.headers, now),
       };
     }
     // 408: Twilio gave up waiting for us; the message was not accepted, so a retry is safe.
@@ -77,18 +78,3 @@ function readableVendorMessage(e: ErrorShape): string {
   return maskPhones(text.trim()).slice(0, 500);
 }
 
-function headersOf(e: ErrorShape): Record<string, unknown> {
-  const h = e.headers ?? e.response?.headers;
-  return typeof h === 'object' && h !== null ? (h as Record<string, unknown>) : {};
-}
-
-/** Retry-After as seconds or an HTTP date, or undefined when absent or unreadable. */
-export function retryAfter(headers: Record<string, unknown>, now: Date): Date | undefined {
-  const key = Object.keys(headers).find((k) => k.toLowerCase() === 'retry-after');
-  if (key === undefined) return undefined;
-  const raw = headers[key];
-  const value = String(Array.isArray(raw) ? raw[0] : raw).trim();
-  if (/^\d+(\.\d+)?$/.test(value)) return new Date(now.getTime() + Math.round(Number(value) * 1000));
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : new Date(at);
-}

@@ -2,6 +2,7 @@
 // ApiPartialResponseError) and X's inline lookup errors into the three kinds the dispatcher
 // acts on. Pure: it reads errors by shape, so it is testable without a server.
 import { NETWORK_CODES, unexpected, unreachable } from '../network.js';
+import { retryAfter } from '../retry-after.js';
 import type { ProviderError } from '../types.js';
 
 /** Which call failed: the words for a 403 or 404 differ. */
@@ -165,12 +166,7 @@ export function resetAt(e: { rateLimit?: unknown; headers?: unknown }, now: Date
   const exhausted = limits.filter((l) => l.remaining === 0);
   const chosen = (exhausted.length > 0 ? exhausted : limits.slice(0, 1)).map((l) => l.reset!);
   if (chosen.length > 0) return new Date(Math.max(...chosen) * 1000);
-
-  const retryAfter = headers['retry-after'];
-  if (retryAfter === undefined) return undefined;
-  if (/^\d+(\.\d+)?$/.test(retryAfter)) return new Date(now.getTime() + Math.round(Number(retryAfter) * 1000));
-  const at = Date.parse(retryAfter);
-  return Number.isNaN(at) ? undefined : new Date(at);
+  return retryAfter(headers, now);
 }
 
 function rateLimitFromHeaders(h: Record<string, string>): RateLimitShape {
