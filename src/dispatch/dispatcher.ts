@@ -13,12 +13,12 @@ import type { Database, DatabaseHandle } from '../db/client.js';
 import type { ProviderValue } from '../db/schema/index.js';
 import type { Metrics } from '../metrics.js';
 import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
-import type { GatewaysService } from '../modules/gateways/gateways.service.js';
 import { deliveryLogOf } from '../modules/messages/delivery-log.js';
 import * as q from '../modules/messages/messages.queries.js';
 import type { Outbox } from '../modules/messages/messages.service.js';
 import { naturalBatches } from '../lib/batching.js';
 import * as recipientsQ from '../modules/recipients/recipients.queries.js';
+import type { Credentials } from '../providers/credentials.js';
 import type { GatewayForSend, Provider, ProviderError, SendResult } from '../providers/types.js';
 import type { DispatchJob } from './queue.js';
 import { type RetryPolicy, decide } from './retry-policy.js';
@@ -41,11 +41,16 @@ export function longestSendMs(sendTimeoutMs: number): number {
   return IN_PROCESS_WAIT_MS + 2 * sendTimeoutMs;
 }
 
+/** Opens a gateway's sealed credentials (GatewaysService, wired in herald.ts, with its cache). */
+export interface CredentialsOpener {
+  credentialsOf(gateway: gatewaysQ.GatewayRow): Credentials | null;
+}
+
 export interface DispatcherDeps {
   db: Database;
   /** The hot statements, prepared (DatabaseHandle.prepared). */
   prepared: DatabaseHandle['prepared'];
-  gateways: GatewaysService;
+  gateways: CredentialsOpener;
   providerFor: (provider: ProviderValue) => Provider;
   outbox: Outbox;
   policy: RetryPolicy;
