@@ -1,7 +1,8 @@
 import { Matches, MaxLength } from 'class-validator';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
-import { Node, UserError } from '../../graphql/common.types.js';
+import { Node } from '../../graphql/common.types.js';
 import { ApiKeyRole } from '../../graphql/enums.js';
+import { PayloadType } from '../../graphql/payload.js';
 
 @ObjectType({ implements: Node, description: 'An API key of the tenant; its secret is never shown again after creation.' })
 export class ApiKey implements Node {
@@ -38,17 +39,11 @@ export class CreateApiKeyInput {
   role!: ApiKeyRole;
 }
 
-@ObjectType()
-export class CreateApiKeyPayload {
-  @Field(() => ApiKey, { nullable: true })
-  apiKey?: ApiKey | null;
-
-  @Field(() => String, { nullable: true, description: 'The secret, shown once and never again.' })
-  key?: string | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const CreateApiKeyPayload = PayloadType('CreateApiKeyPayload', {
+  apiKey: ApiKey,
+  key: { type: String, description: 'The secret, shown once and never again.' },
+});
+export type CreateApiKeyPayload = InstanceType<typeof CreateApiKeyPayload>;
 
 @InputType()
 export class RevokeApiKeyInput {
@@ -57,11 +52,5 @@ export class RevokeApiKeyInput {
   id!: string;
 }
 
-@ObjectType()
-export class RevokeApiKeyPayload {
-  @Field(() => ApiKey, { nullable: true })
-  apiKey?: ApiKey | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const RevokeApiKeyPayload = PayloadType('RevokeApiKeyPayload', { apiKey: ApiKey });
+export type RevokeApiKeyPayload = InstanceType<typeof RevokeApiKeyPayload>;

@@ -1,6 +1,7 @@
 import { IsOptional, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { IsIdempotencyKey, UserError } from '../../graphql/common.types.js';
+import { PayloadType } from '../../graphql/payload.js';
 import { Message } from '../messages/messages.types.js';
 
 // Field checks that depend on each other (decimals per currency, real dates) are the
@@ -44,14 +45,8 @@ export class SendInvoiceDMInput {
   idempotencyKey?: string | null;
 }
 
-@ObjectType()
-export class SendInvoiceDMPayload {
-  @Field(() => Message, { nullable: true })
-  message?: Message | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const SendInvoiceDMPayload = PayloadType('SendInvoiceDMPayload', { message: Message });
+export type SendInvoiceDMPayload = InstanceType<typeof SendInvoiceDMPayload>;
 
 @InputType()
 export class BillingCycleInvoiceInput {

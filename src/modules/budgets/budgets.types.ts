@@ -1,6 +1,6 @@
 import { ArrayMaxSize, IsOptional, Matches, Max, Min } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { UserError } from '../../graphql/common.types.js';
+import { PayloadType } from '../../graphql/payload.js';
 import { Tenant } from '../tenants/tenants.types.js';
 
 const MAX_BUDGET = 1_000_000_000;
@@ -68,14 +68,5 @@ export class SetSendBudgetInput {
   homeCountries?: string[] | null;
 }
 
-@ObjectType()
-export class SetSendBudgetPayload {
-  @Field(() => Tenant, { nullable: true })
-  tenant?: Tenant | null;
-
-  @Field(() => SendBudget, { nullable: true })
-  sendBudget?: SendBudget | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const SetSendBudgetPayload = PayloadType('SetSendBudgetPayload', { tenant: Tenant, sendBudget: SendBudget });
+export type SetSendBudgetPayload = InstanceType<typeof SetSendBudgetPayload>;

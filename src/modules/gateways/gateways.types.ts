@@ -1,7 +1,8 @@
 import { IsBoolean, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
 import { Field, Float, ID, InputType, ObjectType } from 'type-graphql';
-import { Node, UserError } from '../../graphql/common.types.js';
+import { Node } from '../../graphql/common.types.js';
 import { Channel, Provider } from '../../graphql/enums.js';
+import { PayloadType } from '../../graphql/payload.js';
 
 @ObjectType({ implements: Node })
 export class Gateway implements Node {
@@ -90,14 +91,8 @@ export class AddChannelGatewayInput {
   maxPerSecond?: number | null;
 }
 
-@ObjectType()
-export class AddChannelGatewayPayload {
-  @Field(() => Gateway, { nullable: true })
-  gateway?: Gateway | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const AddChannelGatewayPayload = PayloadType('AddChannelGatewayPayload', { gateway: Gateway });
+export type AddChannelGatewayPayload = InstanceType<typeof AddChannelGatewayPayload>;
 
 @InputType()
 export class UpdateGatewayInput {
@@ -129,11 +124,5 @@ export class UpdateGatewayInput {
   maxPerSecond?: number | null;
 }
 
-@ObjectType()
-export class UpdateGatewayPayload {
-  @Field(() => Gateway, { nullable: true })
-  gateway?: Gateway | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const UpdateGatewayPayload = PayloadType('UpdateGatewayPayload', { gateway: Gateway });
+export type UpdateGatewayPayload = InstanceType<typeof UpdateGatewayPayload>;

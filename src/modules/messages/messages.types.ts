@@ -1,8 +1,9 @@
 import { IsOptional, Matches, MaxLength } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { IsIdempotencyKey, Node, UserError } from '../../graphql/common.types.js';
+import { IsIdempotencyKey, Node } from '../../graphql/common.types.js';
 import { ConnectionType } from '../../graphql/connection.js';
 import { Channel, DeliveryOutcome, MessageStatus } from '../../graphql/enums.js';
+import { PayloadType } from '../../graphql/payload.js';
 import { Gateway } from '../gateways/gateways.types.js';
 import { Recipient } from '../recipients/recipients.types.js';
 
@@ -197,14 +198,8 @@ export class SendSmsInput {
   idempotencyKey?: string | null;
 }
 
-@ObjectType()
-export class SendSmsPayload {
-  @Field(() => Message, { nullable: true })
-  message?: Message | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const SendSmsPayload = PayloadType('SendSmsPayload', { message: Message });
+export type SendSmsPayload = InstanceType<typeof SendSmsPayload>;
 
 @InputType()
 export class CancelMessageInput {
@@ -212,14 +207,8 @@ export class CancelMessageInput {
   id!: string;
 }
 
-@ObjectType()
-export class CancelMessagePayload {
-  @Field(() => Message, { nullable: true })
-  message?: Message | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const CancelMessagePayload = PayloadType('CancelMessagePayload', { message: Message });
+export type CancelMessagePayload = InstanceType<typeof CancelMessagePayload>;
 
 @InputType()
 export class RetryMessageInput {
@@ -227,11 +216,5 @@ export class RetryMessageInput {
   id!: string;
 }
 
-@ObjectType()
-export class RetryMessagePayload {
-  @Field(() => Message, { nullable: true })
-  message?: Message | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const RetryMessagePayload = PayloadType('RetryMessagePayload', { message: Message });
+export type RetryMessagePayload = InstanceType<typeof RetryMessagePayload>;

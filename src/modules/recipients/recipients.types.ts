@@ -1,8 +1,9 @@
 import { IsEmail, IsOptional, Matches, MaxLength } from 'class-validator';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
-import { Node, UserError } from '../../graphql/common.types.js';
+import { Node } from '../../graphql/common.types.js';
 import { ConnectionType } from '../../graphql/connection.js';
 import { RecipientKind } from '../../graphql/enums.js';
+import { PayloadType } from '../../graphql/payload.js';
 
 export const TWITTER_HANDLE = /^@?[A-Za-z0-9_]{1,15}$/;
 const NOT_BLANK = /\S/;
@@ -107,20 +108,8 @@ export class RecipientFilter {
   externalRef?: string | null;
 }
 
-@ObjectType()
-export class CreateRecipientPayload {
-  @Field(() => Recipient, { nullable: true })
-  recipient?: Recipient | null;
+export const CreateRecipientPayload = PayloadType('CreateRecipientPayload', { recipient: Recipient });
+export type CreateRecipientPayload = InstanceType<typeof CreateRecipientPayload>;
 
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
-
-@ObjectType()
-export class UpdateRecipientPayload {
-  @Field(() => Recipient, { nullable: true })
-  recipient?: Recipient | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const UpdateRecipientPayload = PayloadType('UpdateRecipientPayload', { recipient: Recipient });
+export type UpdateRecipientPayload = InstanceType<typeof UpdateRecipientPayload>;

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
-import { UserError } from '../../graphql/common.types.js';
 import { Channel } from '../../graphql/enums.js';
+import { PayloadType } from '../../graphql/payload.js';
 import { Gateway } from '../gateways/gateways.types.js';
 import { Recipient } from '../recipients/recipients.types.js';
 
@@ -30,14 +30,8 @@ export class SubscribeInput {
   gatewayId?: string | null;
 }
 
-@ObjectType()
-export class SubscribePayload {
-  @Field(() => Recipient, { nullable: true })
-  recipient?: Recipient | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const SubscribePayload = PayloadType('SubscribePayload', { recipient: Recipient });
+export type SubscribePayload = InstanceType<typeof SubscribePayload>;
 
 @InputType()
 export class UnsubscribeInput {
@@ -48,11 +42,5 @@ export class UnsubscribeInput {
   channel!: Channel;
 }
 
-@ObjectType()
-export class UnsubscribePayload {
-  @Field(() => Recipient, { nullable: true })
-  recipient?: Recipient | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const UnsubscribePayload = PayloadType('UnsubscribePayload', { recipient: Recipient });
+export type UnsubscribePayload = InstanceType<typeof UnsubscribePayload>;

@@ -1,6 +1,7 @@
 import { Matches, MaxLength } from 'class-validator';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
-import { Node, UserError } from '../../graphql/common.types.js';
+import { Node } from '../../graphql/common.types.js';
+import { PayloadType } from '../../graphql/payload.js';
 
 @ObjectType({ implements: Node })
 export class Tenant implements Node {
@@ -22,14 +23,8 @@ export class CreateTenantInput {
   name!: string;
 }
 
-@ObjectType()
-export class CreateTenantPayload {
-  @Field(() => Tenant, { nullable: true })
-  tenant?: Tenant | null;
-
-  @Field(() => String, { nullable: true, description: 'An ADMIN key of the new tenant, shown once.' })
-  adminKey?: string | null;
-
-  @Field(() => [UserError])
-  userErrors!: UserError[];
-}
+export const CreateTenantPayload = PayloadType('CreateTenantPayload', {
+  tenant: Tenant,
+  adminKey: { type: String, description: 'An ADMIN key of the new tenant, shown once.' },
+});
+export type CreateTenantPayload = InstanceType<typeof CreateTenantPayload>;
