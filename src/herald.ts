@@ -10,7 +10,8 @@ import { buildHeraldSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
 import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
-import { QueueOutbox, startQueue, startWorker } from './dispatch/queue.js';
+import { QueueOutbox } from './dispatch/outbox.js';
+import { startQueue, startWorker } from './dispatch/queue.js';
 import { boundedRead, createMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { countWaiting } from './modules/messages/messages.queries.js';
@@ -53,7 +54,6 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       dataDir: config.dataDir,
       poolSize,
       statementTimeoutMs: config.statementTimeoutMs,
-      bulkStatementTimeoutMs: config.bulkStatementTimeoutMs,
     },
     log,
   );
@@ -64,7 +64,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     maxAgeMs: config.metricsGaugeMaxAgeMs,
     log,
   });
-  const outbox = new QueueOutbox(handle);
+  const outbox = new QueueOutbox(handle.db, { bulkStatementTimeoutMs: config.bulkStatementTimeoutMs });
   const statusHub = new StatusHub(log);
   const services = createServices(handle.db, handle.prepared, new SecretBox(key, config.previousSecretKeys), outbox, metrics, statusHub, {
     log,
@@ -95,7 +95,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     const { firstKey } = await migrate(handle, config.databaseUrl, log, () => bootstrap(handle.db, services, config, log));
     if (role !== 'worker') await statusHub.start(handle, config.databaseUrl);
     boss = await startQueue(handle, log, config.databaseUrl);
-    await outbox.attach(boss);
+    outbox.attach(boss);
     if (role !== 'api') {
       dispatcher = new Dispatcher({
         db: handle.db,

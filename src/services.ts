@@ -12,7 +12,8 @@ export interface ServiceOptions {
   /** Every tenant's send budget unless the operator set its own. */
   sendBudget: BudgetLimits;
 }
-import { MessagesService, type Outbox } from './modules/messages/messages.service.js';
+import type { Outbox } from './dispatch/outbox.js';
+import { MessagesService } from './modules/messages/messages.service.js';
 import { OrdersService } from './modules/orders/orders.service.js';
 import { BillingService } from './modules/billing/billing.service.js';
 import { ApiKeysService } from './modules/api-keys/api-keys.service.js';

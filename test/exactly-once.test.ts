@@ -9,7 +9,7 @@
 import pg from 'pg';
 import { MAX_SEND_TIMEOUT_MS } from '../src/config.js';
 import { longestSendMs } from '../src/dispatch/dispatcher.js';
-import { DISPATCH_QUEUE } from '../src/dispatch/queue.js';
+import { DISPATCH_QUEUE } from '../src/dispatch/jobs.js';
 import { fromGlobalId } from '../src/lib/ids.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fakeTwilioAccount, startTwilioFake, type TwilioFake } from './fakes/twilio-fake.js';

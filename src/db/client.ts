@@ -48,13 +48,6 @@ export interface DatabaseHandle {
    * planned once, not per call); PGlite runs it as is. Raw rows, pg's type parsing.
    */
   prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]>;
-  /**
-   * Statements on one connection inside BEGIN … COMMIT (ROLLBACK when `work` throws).
-   * `run` may be called again before an earlier statement is done: the statements go out
-   * one after another in the order given, so the caller can prepare the next one meanwhile.
-   * `bulk`: a bulk write's statements, allowed the bulk statement timeout instead of the pool's.
-   */
-  inTransaction<R>(work: (run: Run) => Promise<R>, options?: { bulk?: boolean }): Promise<R>;
   close(): Promise<void>;
 }
 
@@ -67,8 +60,6 @@ export interface DatabaseOptions {
    * 57014), so one slow query cannot hold a connection for ever; 0 or unset: none.
    */
   statementTimeoutMs?: number;
-  /** The same for the statements of a bulk write (`inTransaction(…, { bulk: true })`); 0: none. */
-  bulkStatementTimeoutMs?: number;
 }
 
 export async function openDatabase(options: DatabaseOptions, log: Logger): Promise<DatabaseHandle> {
@@ -119,24 +110,6 @@ export async function openDatabase(options: DatabaseOptions, log: Logger): Promi
       },
       ping: () => ping(db),
       prepared: async <T>(name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as T[],
-      async inTransaction(work, { bulk = false } = {}) {
-        const client = await pool.connect();
-        let broken: Error | undefined;
-        try {
-          await client.query('begin');
-          if (bulk) await client.query(`select set_config('statement_timeout', $1, true)`, [String(options.bulkStatementTimeoutMs ?? 0)]);
-          // In order through our own chain: pg's own queue (a query() while one is running) is deprecated.
-          const result = await work(inOrder(async <T>(name: string, text: string, values: unknown[]) => (await client.query({ name, text, values })).rows as T[]));
-          await client.query('commit');
-          return result;
-        } catch (err) {
-          await client.query('rollback').catch((e: Error) => (broken = e));
-          throw err;
-        } finally {
-          // A connection that could not even roll back is not given back to the pool.
-          client.release(broken);
-        }
-      },
       close: () => pool.end(),
     };
   }
@@ -158,26 +131,10 @@ export async function openDatabase(options: DatabaseOptions, log: Logger): Promi
       }),
     ping: () => ping(db),
     prepared: async <T>(_name: string, text: string, values: unknown[]) => (await pglite.query<T>(text, values)).rows,
-    inTransaction: (work) =>
-      // One statement at a time on PGlite's single connection, in the order given.
-      pglite.transaction((tx) => work(inOrder(async <T>(_name: string, text: string, values: unknown[]) => (await tx.query<T>(text, values)).rows))),
     close: async () => {
       await pglite.close();
       releaseLock();
     },
-  };
-}
-
-/** One statement of a transaction: its rows. */
-export type Run = <T>(name: string, text: string, values: unknown[]) => Promise<T[]>;
-
-/** `run` with each statement started only when the one before it has finished (failed or not). */
-function inOrder(run: Run): Run {
-  let last: Promise<unknown> = Promise.resolve();
-  return <T>(name: string, text: string, values: unknown[]) => {
-    const rows = last.then(() => run<T>(name, text, values));
-    last = rows.catch(() => undefined);
-    return rows;
   };
 }
 

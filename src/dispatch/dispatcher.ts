@@ -15,12 +15,12 @@ import type { Metrics } from '../metrics.js';
 import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
 import { deliveryLogOf } from '../modules/messages/delivery-log.js';
 import * as q from '../modules/messages/messages.queries.js';
-import type { Outbox } from '../modules/messages/messages.service.js';
+import type { Outbox } from './outbox.js';
 import { naturalBatches } from '../lib/batching.js';
 import * as recipientsQ from '../modules/recipients/recipients.queries.js';
 import type { Credentials } from '../providers/credentials.js';
 import type { GatewayForSend, Provider, ProviderError, SendResult } from '../providers/types.js';
-import type { DispatchJob } from './queue.js';
+import type { DispatchJob } from './jobs.js';
 import { type RetryPolicy, decide } from './retry-policy.js';
 
 // A slot or pause this close is taken as now: the queue's own start-up jitter is larger.

@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics.js';
 import { deliveryLogOf } from '../modules/messages/delivery-log.js';
 import * as q from '../modules/messages/messages.queries.js';
 import { endOverdueSend, overdueSending } from '../modules/messages/orphans.queries.js';
-import type { Outbox } from '../modules/messages/messages.service.js';
+import type { Outbox } from './outbox.js';
 import { RECORD_RETRY_MAX_MS, longestSendMs } from './dispatcher.js';
 import type { RetryPolicy } from './retry-policy.js';
 

@@ -35,29 +35,38 @@ export function messagesByIds(ex: Executor, tenantId: string, ids: readonly stri
 }
 
 /**
- * What an insert does with a row the unique indexes refuse (idempotency key, invoice once
- * per cycle): 'skip' leaves it out (on conflict do nothing), 'fail' fails the statement.
- * 'fail' is the cheaper one where no row can conflict: PostgreSQL checks every unique index
- * before each row of an on-conflict insert and confirms the row after.
+ * Many messages in one INSERT, their rows as one JSON parameter: a bulk write (a billing
+ * cycle's invoice DMs) sends 10,000 rows, and a parameter per value would cost more to
+ * build than the insert costs PostgreSQL. The columns are those a bulk write sets; the
+ * others take their defaults. `skipExisting` leaves out a row the unique indexes refuse.
  */
-export type OnExisting = 'fail' | 'skip';
-
-/** The clause of an insert into messages that says what OnExisting says. */
-export function onExistingClause(existing: OnExisting): string {
-  return existing === 'skip' ? 'on conflict do nothing' : '';
-}
-
-/**
- * A batch of messages as one INSERT (all rows in one JSON parameter `$n`, any size), for
- * use as a CTE; the inserted rows are returned.
- */
-export function insertMessagesText(param: number, existing: OnExisting): string {
-  return `insert into messages select * from json_populate_recordset(null::messages, $${param}::json) ${onExistingClause(existing)} returning *`;
-}
-
-/** Delivery logs as one INSERT (one JSON parameter `$n`), for use as a CTE. */
-export function insertLogsText(param: number): string {
-  return `insert into delivery_logs select * from json_populate_recordset(null::delivery_logs, $${param}::json) returning *`;
+export async function insertBulkMessages(ex: Executor, rows: readonly NewMessageRow[], skipExisting: boolean): Promise<{ id: string; scheduledAt: Date | null }[]> {
+  const json = JSON.stringify(
+    rows.map((m) => ({
+      id: m.id,
+      tenant_id: m.tenantId,
+      recipient_id: m.recipientId,
+      gateway_id: m.gatewayId ?? null,
+      channel: m.channel,
+      status: m.status,
+      body: m.body,
+      destination: m.destination,
+      scheduled_at: m.scheduledAt ?? null,
+      invoice: m.invoice ?? null,
+      invoice_number: m.invoiceNumber ?? null,
+      billing_cycle_id: m.billingCycleId ?? null,
+      created_at: m.createdAt,
+    })),
+  );
+  const result = await ex.execute(sql`
+    insert into messages (id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, created_at)
+    select id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, coalesce(created_at, now())
+      from json_populate_recordset(null::messages, ${json}::json)
+    ${skipExisting ? sql`on conflict do nothing` : sql``}
+    returning id, scheduled_at`);
+  // Both drivers (node-postgres, PGlite) answer execute() with { rows }.
+  const written = (result as unknown as { rows: { id: string; scheduled_at: Date | string | null }[] }).rows;
+  return written.map((r) => ({ id: r.id, scheduledAt: r.scheduled_at === null ? null : new Date(r.scheduled_at) }));
 }
 
 export async function findByIdempotencyKey(ex: Executor, tenantId: string, key: string): Promise<MessageRow | undefined> {

@@ -10,6 +10,7 @@ import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js';
 import { maskEmail, maskPhone } from '../../lib/mask.js';
 import type { Metrics } from '../../metrics.js';
+import type { Outbox } from '../../dispatch/outbox.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
@@ -18,38 +19,6 @@ import * as q from './messages.queries.js';
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
-
-/** New messages to accept, with the delivery logs written alongside them. */
-export interface NewMessages {
-  messages: readonly q.NewMessageRow[];
-  logs?: readonly q.NewDeliveryLogRow[];
-}
-
-export interface WrittenMessages {
-  /** The messages inserted (those the unique indexes refused are not among them). */
-  messages: q.MessageRow[];
-  logs: q.DeliveryLogRow[];
-  inserted: number;
-}
-
-/** The dispatch queue as message writers see it (dispatch/queue.ts, once the queue runs). */
-export interface Outbox {
-  /** Messages + their jobs (due at scheduledAt, else now) + logs, atomically, in one statement. */
-  write(batch: NewMessages): Promise<WrittenMessages>;
-  /**
-   * A bulk write given in parts, each part built while the one before it is being
-   * written; every part commits or none does. How many messages were inserted, and whether
-   * the write met messages already there (left out) and so was written a second time.
-   */
-  writeParts(parts: Iterable<NewMessages>): Promise<BulkWritten>;
-  /** Jobs for existing messages, inside the caller's transaction. */
-  enqueue(tx: Executor, jobs: { messageId: string; startAfter?: Date; attempt?: number; slotAt?: string; rateLimited?: number }[]): Promise<void>;
-}
-
-export interface BulkWritten {
-  inserted: number;
-  rewritten: boolean;
-}
 
 export function maskDestination(channel: ChannelValue, destination: string): string {
   switch (channel) {

@@ -14,7 +14,8 @@ import type { BudgetsService } from '../budgets/budgets.service.js';
 import { orderStatusEmail, orderStatusText } from '../../templates/index.js';
 import * as idempotencyQ from '../idempotency/idempotency.queries.js';
 import * as messagesQ from '../messages/messages.queries.js';
-import { IDEMPOTENCY_WINDOW_MS, type Outbox, requestHash } from '../messages/messages.service.js';
+import type { Outbox } from '../../dispatch/outbox.js';
+import { IDEMPOTENCY_WINDOW_MS, requestHash } from '../messages/messages.service.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { UpdateOrderStatusInput } from './orders.types.js';
 

@@ -1,12 +1,11 @@
-// Accepting a message is one statement (message + pg-boss job + logs as CTEs, see
-// QueueOutbox.write). Its job must be the job pg-boss's own send() would have written,
-// so the queue's retry, expiry, retention and heartbeat settings hold for it too.
+// The outbox writes a message, its logs and its job in one transaction (dispatch/outbox.ts).
+// Its job must be the job pg-boss's own send() would have written, so the queue's retry,
+// expiry, retention and heartbeat settings hold for it too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromJsonRow, toJsonRows } from '../src/db/json-rows.js';
-import { messages } from '../src/db/schema/index.js';
 import { MAX_SEND_TIMEOUT_MS } from '../src/config.js';
 import { longestSendMs } from '../src/dispatch/dispatcher.js';
-import { DISPATCH_QUEUE, jobInsertFromMessages, QueueOutbox } from '../src/dispatch/queue.js';
+import { DISPATCH_QUEUE } from '../src/dispatch/jobs.js';
+import { QueueOutbox } from '../src/dispatch/outbox.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../src/lib/ids.js';
 import { maskPhone } from '../src/lib/mask.js';
 import { buildRecipient } from './helpers/factories.js';
@@ -52,7 +51,7 @@ describe('the job written with an accepted message', () => {
     expect((ourJob.expire_seconds as number) * 1000).toBeGreaterThan(longestSendMs(MAX_SEND_TIMEOUT_MS));
     expect(ourData).toEqual({ messageId, attempt: 1 });
     expect(theirData).toEqual({ messageId: referenceId, attempt: 1 });
-    // Both due at once (the accept statement's job is as old as its message).
+    // Both due at once (the job is as old as its message).
     expect(Math.abs(new Date(ours as string).getTime() - timeOfUuidv7(messageId).getTime())).toBeLessThan(2_000);
     expect(Math.abs(new Date(theirs as string).getTime() - Date.now())).toBeLessThan(10_000);
   });
@@ -66,7 +65,7 @@ describe('the job written with an accepted message', () => {
     expect(new Date(job.start_after as string).getTime()).toBe(sendAt.getTime());
   });
 
-  it('of sends arriving together (one shared statement) is each its own: recipient, text, destination, idempotency', async () => {
+  it('of sends arriving together (one shared transaction) is each its own: recipient, text, destination, idempotency', async () => {
     const phones = Array.from({ length: 40 }, (_, i) => `+1415555${String(1000 + i)}`);
     const clients = await Promise.all(phones.map((phone) => buildRecipient(herald, { kind: 'CLIENT', phone })));
     // 40 distinct sends, 10 repeats of the first 5 under an idempotency key, 3 refusals, all at once.
@@ -102,21 +101,12 @@ describe('the job written with an accepted message', () => {
     const byId = new Map(stored.map((r) => [r.id, r]));
     ids.forEach((id, i) => expect(byId.get(id)).toEqual({ id, destination: phones[i], body: `Hello ${i}`, jobs: 1 }));
   });
-
-  it("is refused at start-up, not at the first message, when pg-boss's insert changes shape", () => {
-    expect(() => jobInsertFromMessages('job_common', true)).not.toThrow();
-    expect(() => jobInsertFromMessages('job_common', false)).not.toThrow();
-    const fed = jobInsertFromMessages('job_common', true);
-    expect(fed.ctes).toContain('json_to_recordset((select list from jobs))');
-    expect(fed.ctes).not.toContain('$1');
-    expect(fed.forced).toBe('(SELECT count(*) FROM notified) >= 0');
-  });
 });
 
-describe('writes that share one accept statement', () => {
-  it('give each caller its own rows; a caller whose row breaks the statement fails alone', async () => {
-    const outbox = new QueueOutbox(herald.handle);
-    await outbox.attach(herald.queue);
+describe('writes that share one transaction', () => {
+  it('give each caller its own rows; a caller whose row breaks the transaction fails alone', async () => {
+    const outbox = new QueueOutbox(herald.handle.db, { bulkStatementTimeoutMs: 0 });
+    outbox.attach(herald.queue);
     const clients = await Promise.all(Array.from({ length: 12 }, (_, i) => buildRecipient(herald, { kind: 'CLIENT', phone: `+1415555${2000 + i}` })));
     const [{ tenant_id: tenantId }] = await herald.handle.prepared<{ tenant_id: string }>('test_tenant_of', 'select tenant_id from recipients where id = $1', [
       fromGlobalId(clients[0].id, 'Recipient')!.uuid,
@@ -130,12 +120,12 @@ describe('writes that share one accept statement', () => {
     const broken = { ...row(rows[0].recipientId, 'to nowhere'), destination: null as unknown as string };
     const log = { id: uuidv7(), tenantId, outcome: 'FAILURE' as const, reason: 'shared log' };
 
-    // Called together: the first leaves alone, the rest wait and leave as one statement.
+    // Called together: the first leaves alone, the rest wait and leave as one transaction.
     const written = await Promise.all([
       outbox.write({ messages: [rows[0]] }),
       outbox.write({ messages: rows.slice(1, 4), logs: [log] }),
       ...rows.slice(4, 10).map((r) => outbox.write({ messages: [r] })),
-      // The same idempotency key as rows[9], in the same statement: refused by the unique index, no error.
+      // The same idempotency key as rows[9], in the same transaction: refused by the unique index, no error.
       outbox.write({ messages: [{ ...row(rows[9].recipientId, 'again'), idempotencyKey: 'shared-key' }] }),
     ]);
     expect(written[0].messages.map((m) => m.body)).toEqual(['shared 0']);
@@ -145,7 +135,7 @@ describe('writes that share one accept statement', () => {
     rows.slice(4, 10).forEach((r, i) => expect(written[2 + i].messages.map((m) => m.id)).toEqual([r.id]));
     expect(written[8]).toMatchObject({ messages: [], logs: [], inserted: 0 });
 
-    // A row that breaks the shared statement: its caller fails, the others are written.
+    // A row that breaks the shared transaction: its caller fails, the others are written.
     const second = await Promise.allSettled([outbox.write({ messages: [rows[10]] }), outbox.write({ messages: [broken] }), outbox.write({ messages: [rows[11]] })]);
     expect(second.map((w) => w.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((second[2] as PromiseFulfilledResult<Awaited<ReturnType<typeof outbox.write>>>).value.messages.map((m) => m.body)).toEqual(['shared 11']);
@@ -165,8 +155,8 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
   let tenantId: string;
   let recipientId: string;
   beforeAll(async () => {
-    outbox = new QueueOutbox(herald.handle);
-    await outbox.attach(herald.queue);
+    outbox = new QueueOutbox(herald.handle.db, { bulkStatementTimeoutMs: 0 });
+    outbox.attach(herald.queue);
     const customer = await buildRecipient(herald, { kind: 'CUSTOMER', twitterHandle: 'parts_customer' });
     recipientId = fromGlobalId(customer.id, 'Recipient')!.uuid;
     [{ tenant_id: tenantId }] = await herald.handle.prepared<{ tenant_id: string }>('test_tenant_of', 'select tenant_id from recipients where id = $1', [recipientId]);
@@ -247,64 +237,5 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
     expect(jobs.sort()).toEqual(stored.map((r) => r.id).sort());
     const logs = await herald.handle.prepared<{ n: number }>('test_dup_logs', 'select count(*)::int as n from delivery_logs where reason = $1', [`dup: ${cycle} kept`]);
     expect(logs[0].n).toBe(1);
-  });
-
-  it("runs a transaction's statements one after another in the order given, without leaning on pg's deprecated query queue", async () => {
-    const warnings: string[] = [];
-    const onWarning = (w: Error) => warnings.push(w.message);
-    process.on('warning', onWarning);
-    try {
-      const finished: number[] = [];
-      const results = await herald.handle.inTransaction((run) =>
-        Promise.all(
-          [1, 2, 3].map((n) =>
-            run<{ n: number }>(`test_in_order_${n}`, n === 1 ? 'select pg_sleep(0.05), $1::int as n' : 'select $1::int as n', [n]).then((rows) => {
-              finished.push(rows[0].n);
-              return rows[0].n;
-            }),
-          ),
-        ),
-      );
-      expect(results).toEqual([1, 2, 3]);
-      expect(finished).toEqual([1, 2, 3]);
-      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
-      expect(warnings.filter((w) => /already executing a query/.test(w))).toEqual([]);
-    } finally {
-      process.off('warning', onWarning);
-    }
-  });
-});
-
-describe('rows through one JSON parameter', () => {
-  it('keep dates, JSON, nulls and defaults as drizzle would write and read them', () => {
-    const id = uuidv7();
-    const createdAt = timeOfUuidv7(id);
-    const [json] = JSON.parse(
-      toJsonRows(messages, [
-        {
-          id,
-          tenantId: uuidv7(),
-          recipientId: uuidv7(),
-          channel: 'TWITTER_DM',
-          status: 'QUEUED',
-          body: 'Invoice',
-          destination: '@someone',
-          invoice: { number: 'INV-1', amountDue: '10.00', currency: 'EUR', dueDate: '2026-12-01' },
-          createdAt,
-        },
-      ]),
-    );
-    // Column names as PostgreSQL has them; defaults filled as the table declares them.
-    expect(json).toMatchObject({ id, channel: "TWITTER_DM", created_at: createdAt.toISOString(), attempts: 0 });
-    expect(json).not.toHaveProperty("gateway_id");
-    expect(json.invoice).toEqual({ number: 'INV-1', amountDue: '10.00', currency: 'EUR', dueDate: '2026-12-01' });
-    expect(Date.parse(json.updated_at)).toBeGreaterThan(Date.now() - 10_000);
-
-    // Back as json_agg writes a row: timestamps as text with an offset.
-    const row = fromJsonRow<typeof messages.$inferSelect>(messages, { ...json, created_at: '2026-11-25T21:54:10.629+00:00' });
-    expect(row.createdAt).toEqual(new Date('2026-11-25T21:54:10.629Z'));
-    expect(row.invoice?.number).toBe('INV-1');
-    expect(row.sentAt).toBeNull();
-    expect(row.tenantId).toBe(json.tenant_id);
   });
 });
