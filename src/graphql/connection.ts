@@ -3,9 +3,6 @@
 // scan at any depth, never an OFFSET.
 import { type ClassType, Field, Int, ObjectType } from 'type-graphql';
 import type { PageRequest } from '../domain/paging.js';
-
-// Until every service imports it from domain/paging.ts.
-export type { PageRequest };
 import { PageInfo } from './common.types.js';
 import { badUserInput } from './errors.js';
 

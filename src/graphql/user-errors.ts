@@ -17,9 +17,6 @@ import { OverBudget } from '../modules/budgets/budgets.service.js';
 import { Refusal, UserErrorCode, type UserErrorShape } from '../domain/refusal.js';
 import { rateLimited } from './errors.js';
 
-// Until every service imports them from domain/refusal.ts.
-export { Problems, Refusal, invalid, notFound, refuse, type UserErrorShape } from '../domain/refusal.js';
-
 export function validationToUserErrors(errors: ValidationError[], argName: string): UserErrorShape[] {
   const out: UserErrorShape[] = [];
   const walk = (list: ValidationError[], path: string[]) => {

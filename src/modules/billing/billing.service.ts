@@ -1,8 +1,7 @@
 // Seed 000: after a billing cycle every customer gets an invoice-due DM on X. Invoices
 // are checked here; resolving the @handle and sending are the worker's.
 import type { InvoiceData } from '../../db/schema/index.js';
-import { UserErrorCode } from '../../graphql/enums.js';
-import { Problems, invalid, refuse } from '../../graphql/user-errors.js';
+import { Problems, invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';

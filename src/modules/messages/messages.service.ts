@@ -3,76 +3,20 @@
 import { createHash } from 'node:crypto';
 import type { Database, DatabaseHandle, Executor } from '../../db/client.js';
 import type { ChannelValue, MessageStatusValue } from '../../db/schema/index.js';
-import type { PageRequest } from '../../graphql/connection.js';
-import { Channel, DeliveryOutcome, MessageStatus, UserErrorCode } from '../../graphql/enums.js';
-import { Refusal, refuse, type UserErrorShape } from '../../graphql/user-errors.js';
+import type { PageRequest } from '../../domain/paging.js';
+import { Refusal, refuse, UserErrorCode, type UserErrorShape } from '../../domain/refusal.js';
 import { naturalBatches } from '../../lib/batching.js';
-import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js';
-import { maskEmail, maskPhone } from '../../lib/mask.js';
+import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import type { Outbox } from '../../dispatch/outbox.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
-import type { DeliveryLog, DeliveryLogFilter, Message, MessageFilter, SendSmsInput } from './messages.types.js';
+import type { DeliveryLogFilter, MessageFilter, SendSmsInput } from './messages.types.js';
 import * as q from './messages.queries.js';
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
-
-export function maskDestination(channel: ChannelValue, destination: string): string {
-  switch (channel) {
-    case 'SMS':
-    case 'WHATSAPP':
-      return maskPhone(destination);
-    case 'EMAIL':
-      return maskEmail(destination);
-    case 'TWITTER_DM':
-      return destination.length <= 2 ? '***' : `${destination.slice(0, 2)}***`;
-  }
-}
-
-export function toMessageView(row: q.MessageRow): Message & { __typename: 'Message' } {
-  return {
-    __typename: 'Message',
-    id: toGlobalId('Message', row.id),
-    dbId: row.id,
-    recipientDbId: row.recipientId,
-    gatewayDbId: row.gatewayId,
-    channel: row.channel as Channel,
-    status: row.status as MessageStatus,
-    body: row.body,
-    subject: row.subject,
-    destination: maskDestination(row.channel, row.destination),
-    scheduledAt: row.scheduledAt,
-    sentAt: row.sentAt,
-    deliveredAt: row.deliveredAt,
-    attempts: row.attempts,
-    providerMessageId: row.providerMessageId,
-    errorCode: row.errorCode,
-    errorMessage: row.errorMessage,
-    orderId: row.orderId,
-    invoice: row.invoice ? { number: row.invoice.number, amountDue: row.invoice.amountDue, currency: row.invoice.currency, dueDate: row.invoice.dueDate } : null,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  } as Message & { __typename: 'Message' };
-}
-
-export function toDeliveryLogView(row: q.DeliveryLogRow): DeliveryLog & { __typename: 'DeliveryLog' } {
-  return {
-    __typename: 'DeliveryLog',
-    id: toGlobalId('DeliveryLog', row.id),
-    outcome: row.outcome as DeliveryOutcome,
-    channel: (row.channel as Channel | null) ?? null,
-    reason: row.reason,
-    orderId: row.orderId,
-    orderStatus: row.orderStatus,
-    at: row.at,
-    messageDbId: row.messageId,
-    recipientDbId: row.recipientId,
-    gatewayDbId: row.gatewayId,
-  } as DeliveryLog & { __typename: 'DeliveryLog' };
-}
 
 export class MessagesService {
   constructor(
@@ -236,6 +180,11 @@ export class MessagesService {
   async get(tenantId: string, id: string): Promise<q.MessageRow | undefined> {
     const ref = fromGlobalId(id, 'Message');
     return ref ? q.findMessage(this.db, tenantId, ref.uuid) : undefined;
+  }
+
+  async getLog(tenantId: string, id: string): Promise<q.DeliveryLogRow | undefined> {
+    const ref = fromGlobalId(id, 'DeliveryLog');
+    return ref ? q.findLog(this.db, tenantId, ref.uuid) : undefined;
   }
 
   page(tenantId: string, filter: MessageFilter | null | undefined, page: PageRequest) {

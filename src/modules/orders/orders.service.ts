@@ -5,8 +5,7 @@
 // what the first one wrote and notifies no one again.
 import type { Database, DatabaseHandle } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
-import { UserErrorCode } from '../../graphql/enums.js';
-import { invalid, refuse } from '../../graphql/user-errors.js';
+import { invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';

@@ -6,7 +6,6 @@ import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { fromGlobalId } from '../../lib/ids.js';
 import { toApiKeyView } from '../api-keys/api-keys.views.js';
 import { toGatewayView } from '../gateways/gateways.views.js';
-import { findLog } from '../messages/messages.queries.js';
 import { toDeliveryLogView, toMessageView } from '../messages/messages.views.js';
 import { toRecipientView } from '../recipients/recipients.views.js';
 import { toTenantView } from './tenants.views.js';
@@ -52,7 +51,7 @@ export class TenantsResolver {
         return row ? toApiKeyView(row) : null;
       }
       case 'DeliveryLog': {
-        const row = await findLog(ctx.services.db, tenantId, ref.uuid);
+        const row = await ctx.services.messages.getLog(tenantId, id);
         return row ? toDeliveryLogView(row) : null;
       }
       default:
