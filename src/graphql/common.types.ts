@@ -27,8 +27,9 @@ export class PageInfo {
   endCursor?: string | null;
 }
 
-// Resolved by __typename, set synchronously on the built schema (graphql/schema.ts).
-@InterfaceType()
+// Every Node is a plain row view whose GraphQL type the code that built it named in
+// __typename (not a class instance type-graphql could match).
+@InterfaceType({ resolveType: (value: { __typename?: string }) => value.__typename })
 export abstract class Node {
   @Field(() => ID)
   id!: string;
