@@ -25,9 +25,8 @@ module.exports = {
       name: 'vendor-sdks-only-in-providers',
       severity: 'error',
       comment:
-        'Vendor SDKs (twilio, SendGrid, X) are used only by their adapters. config.ts checks the SendGrid ' +
-        "webhook key's format at start with SendGrid's own parser.",
-      from: { path: '^src/', pathNot: '^src/providers/|^src/config\\.ts$|\\.test\\.ts$' },
+        'Vendor SDKs (twilio, SendGrid, X) are used only by their adapters.',
+      from: { path: '^src/', pathNot: '^src/providers/|\\.test\\.ts$' },
       to: { path: '^node_modules/(twilio|@sendgrid|twitter-api-v2)/' },
     },
     {

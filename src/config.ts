@@ -4,9 +4,9 @@
 // naming the variable instead of failing later, deep inside a send.
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { EventWebhook } from '@sendgrid/eventwebhook';
 import { cleanEnv, EnvError, makeValidator, str } from 'envalid';
 import { type CountryCode, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js';
+import { isSendgridVerificationKey } from './providers/sendgrid/signature.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -165,14 +165,9 @@ const phoneNumber = makeValidator<string>((input) =>
 
 const emailAddress = makeValidator<string>((input) => (EMAIL_PATTERN.test(input) ? input : invalid(`must be an e-mail address, got "${input}"`)));
 
-const sendgridPublicKey = makeValidator<string>((input) => {
-  try {
-    new EventWebhook().convertPublicKeyToECDSA(input);
-    return input;
-  } catch {
-    return invalid('must be the verification key SendGrid shows for the signed event webhook (base64)');
-  }
-});
+const sendgridPublicKey = makeValidator<string>((input) =>
+  isSendgridVerificationKey(input) ? input : invalid('must be the verification key SendGrid shows for the signed event webhook (base64)'),
+);
 
 // The names proxy-addr knows, addresses, and CIDRs with a prefix that fits the address.
 const proxies = makeValidator<number | string[]>((input) => {
