@@ -58,7 +58,7 @@ describe("the README's configuration table", () => {
         const value = spec(name).default;
         const cell = row.defaults.get(name);
         if (value === undefined) expect(cell, name).toMatch(/^unset\b/);
-        else expect(cell, name).toBe(`\`${String(value)}\``);
+        else expect(cell, name).toBe(`\`${value as string | number | boolean}\``);
       }
     }
   });

@@ -87,7 +87,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     metrics,
     serveApi: role !== 'worker',
     isStarted: () => started,
-    ping: handle.ping,
+    ping: () => handle.ping(),
   });
   try {
     await app.listen({ host: config.host, port: config.port });

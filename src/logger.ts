@@ -57,7 +57,7 @@ const REDACTED_NAMES = new Set(
 const MAX_DEPTH = 12;
 
 function isPlain(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null || Array.isArray(value);
 }
 

@@ -98,7 +98,7 @@ async function rotateSecretsAndExit(config: Config, log: Logger): Promise<void> 
   const { key, generated } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
   if (generated) log.warn({ file: generated }, 'HERALD_SECRET_KEY is not set: re-sealing under the key kept in the data directory');
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log);
-  let unreadable = 0;
+  let unreadable: number;
   try {
     const gateways = new GatewaysService(handle.db, new SecretBox(key, config.previousSecretKeys));
     const counts = await gateways.resealAll(log);

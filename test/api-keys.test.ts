@@ -37,7 +37,7 @@ beforeAll(async () => {
   herald = await startTestHerald({ role: 'api' });
 });
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  await Promise.all(clients.splice(0).map(async (c) => c.dispose()));
 });
 afterAll(() => herald?.stop());
 

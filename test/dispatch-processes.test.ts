@@ -186,7 +186,7 @@ const FINAL = new Set(['SENT', 'FAILED']);
 async function waitUntilSettled(url: string, key: string, expected: number, timeoutMs: number, context: () => string): Promise<{ messages: MessageState[]; lastSendingSeenAt: number | undefined }> {
   const deadline = Date.now() + timeoutMs;
   let lastSendingSeenAt: number | undefined;
-  let messages: MessageState[] = [];
+  let messages: MessageState[];
   for (;;) {
     messages = await allMessages(url, key);
     const now = Date.now();

@@ -77,7 +77,7 @@ class PrivateCluster {
       return stdout;
     } catch (err) {
       const e = err as Error & { stdout?: string; stderr?: string };
-      throw new Error(`${tool} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}\n${this.tail()}`);
+      throw new Error(`${tool} ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}\n${this.tail()}`, { cause: err });
     }
   }
 

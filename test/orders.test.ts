@@ -157,7 +157,7 @@ async function subscribe(recipientId: string, channel: Channel, gatewayId?: stri
 }
 
 async function addGateway(input: Record<string, unknown>): Promise<{ id: string; name: string; provider: string; isDefault: boolean; enabled: boolean }> {
-  const payload = ok(await herald.gql(ADD_GATEWAY, { input: { makeDefault: false, ...input, name: `${input.name}-${randomBytes(3).toString('hex')}` } })).addChannelGateway;
+  const payload = ok(await herald.gql(ADD_GATEWAY, { input: { makeDefault: false, ...input, name: `${input.name as string}-${randomBytes(3).toString('hex')}` } })).addChannelGateway;
   expect(payload.userErrors).toEqual([]);
   return payload.gateway;
 }

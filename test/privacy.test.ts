@@ -351,7 +351,7 @@ describe('unexpected errors', () => {
     expect(body.errors).toHaveLength(1);
     const [error] = body.errors;
     expect(error.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', errorId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
-    expect(error.message).toBe(`Internal error ${error.extensions.errorId}`);
+    expect(error.message).toBe(`Internal error ${error.extensions.errorId as string}`);
     expectOpaque(text);
     expectNoSecretIn(text);
 

@@ -528,7 +528,7 @@ async function heldSms(): Promise<{ message: Message; uuid: string; sid: string;
   expect(accepted.to).toBe(phone);
   const message = await getMessage(queued.id);
   expect(message).toMatchObject({ status: 'SENDING', providerMessageId: null, sentAt: null });
-  return { message, uuid: uuidOf(queued.id), sid: accepted.sid, phone, callbackUrl: accepted.status_callback!, release: hold.release };
+  return { message, uuid: uuidOf(queued.id), sid: accepted.sid, phone, callbackUrl: accepted.status_callback!, release: () => hold.release() };
 }
 
 /** Error-level lines (pino level 50) Herald logged since `from` (an index into herald.logs). */

@@ -107,7 +107,7 @@ describe('sends per minute', () => {
         let result: { data?: any; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] } = {};
         ws.subscribe({ query: SEND, variables: { input: { clientId, message } } }, {
           next: (value) => (result = value as typeof result),
-          error: (err) => (Array.isArray(err) ? resolve({ errors: err }) : reject(err)),
+          error: (err) => (Array.isArray(err) ? resolve({ errors: err }) : reject(err as Error)),
           complete: () => resolve(result),
         });
       });

@@ -41,7 +41,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   twilioFake.reset();
-  await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  await Promise.all(clients.splice(0).map(async (c) => c.dispose()));
 });
 afterAll(async () => {
   await herald?.stop();

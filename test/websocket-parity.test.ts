@@ -37,7 +37,7 @@ class Connection {
   constructor(url: string) {
     this.socket = new WebSocket(`${url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
     this.socket.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()));
+      this.frames.push(JSON.parse((data as Buffer).toString()));
       for (const wake of this.waiters.splice(0)) wake();
     });
     this.closed = new Promise((resolve) => this.socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));

@@ -99,7 +99,7 @@ export function measureOperation(
   const depthOf = (selectionSet: SelectionSetNode, root: boolean): number => {
     let deepest = 0;
     for (const selection of selectionSet.selections) {
-      let depth = 0;
+      let depth: number;
       if (selection.kind === Kind.FIELD) {
         if (root && INTROSPECTION_ROOTS.has(selection.name.value)) continue;
         depth = 1 + (selection.selectionSet ? depthOf(selection.selectionSet, false) : 0);

@@ -34,7 +34,7 @@ export function validationToUserErrors(errors: ValidationError[], argName: strin
 /** Turns refusals into the payload the mutation declares; everything else passes through. */
 export const RefusalsAsUserErrors: MiddlewareFn = async ({ info, args }, next) => {
   try {
-    return await next();
+    return (await next()) as unknown;
   } catch (error) {
     // Over a send budget the whole call is refused (429), as the HTTP limits do.
     if (error instanceof OverBudget) throw rateLimited(error.message, error.retryAfterSeconds);

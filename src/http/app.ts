@@ -5,7 +5,7 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations
 import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { GraphQLError, Kind, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, Kind, type GraphQLSchema, type OperationDefinitionNode, OperationTypeNode } from 'graphql';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -208,7 +208,7 @@ function guardPlugin(config: HttpDeps['config']): ApolloServerPlugin<Context> {
         async didResolveOperation(requestContext) {
           const { schema, document, operation, request } = requestContext;
           if (!operation) return;
-          if (operation.operation === 'subscription') {
+          if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
             throw new GraphQLError('Subscriptions are served over WebSocket (graphql-ws) on /graphql, not over HTTP', {
               extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
             });
@@ -239,7 +239,7 @@ function requireKeyPlugin(): ApolloServerPlugin<Context> {
 
 function onlyIntrospection(operation: OperationDefinitionNode): boolean {
   return (
-    operation.operation === 'query' &&
+    operation.operation === OperationTypeNode.QUERY &&
     operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && INTROSPECTION_FIELDS.has(s.name.value))
   );
 }

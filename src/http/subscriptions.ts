@@ -15,6 +15,7 @@ import {
   type GraphQLSchema,
   createSourceEventStream,
   execute,
+  OperationTypeNode,
   parse,
   specifiedRules,
   validate,
@@ -121,7 +122,7 @@ export function registerSubscriptions(app: FastifyInstance, schema: GraphQLSchem
         const variables = payload.variables ?? undefined;
         const refused = checkOperation(limits, schema, document, operation, variables);
         if (refused) return [refused];
-        if (operation.operation === 'subscription') {
+        if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           if (subscriptionsOf(ctx, id) >= websocket.maxSubscriptionsPerConnection) {
             return [tooManySubscriptions(`This connection already holds ${websocket.maxSubscriptionsPerConnection} subscriptions: complete one first`)];
           }

@@ -8,7 +8,7 @@ export function headerValue(headers: unknown, name: string): string | undefined 
   const key = Object.keys(headers).find((k) => k.toLowerCase() === wanted);
   const raw: unknown = key === undefined ? undefined : (headers as Record<string, unknown>)[key];
   const value: unknown = Array.isArray(raw) ? raw[0] : raw;
-  return value === undefined || value === null ? undefined : String(value).trim();
+  return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : undefined;
 }
 
 /** Retry-After as delay seconds or an HTTP date; undefined when absent, negative or unreadable. */

@@ -131,7 +131,6 @@ export class DatabaseListener {
       if (droppedSince) {
         this.log.info({ downSince: droppedSince.toISOString() }, 'database listener is listening again');
         const since = droppedSince;
-        droppedSince = undefined;
         for (const handler of this.reconnectHandlers) {
           // Handlers catch up from the database; one failing must not stop the others.
           void Promise.resolve()

@@ -72,7 +72,7 @@ export async function startSendgridFake(options: { apiKeys?: string[]; delayMs?:
   const server = await startHttpFake(
     (req, raw) => {
       const path = (req.url ?? '/').split('?')[0];
-      let body: SendgridMailBody | null = null;
+      let body: SendgridMailBody | null;
       try {
         const parsed: unknown = JSON.parse(raw);
         body = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as SendgridMailBody) : null;

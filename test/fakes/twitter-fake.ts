@@ -49,7 +49,7 @@ export interface TwitterFakeRequest {
   consumerKey: string | null;
   token: string | null;
   /** 'ok' or why the request was refused with 401. */
-  auth: 'ok' | string;
+  auth: string;
   body: string;
   headers: IncomingMessage['headers'];
 }

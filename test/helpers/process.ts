@@ -143,6 +143,7 @@ export async function createPostgresDatabase(what: string): Promise<TestDatabase
     throw new Error(
       `this test runs ${what} on one database and needs PostgreSQL: set DATABASE_URL or run PostgreSQL at ${LOCAL_POSTGRES} ` +
         `(connecting to ${redact(base)} failed: ${(err as Error).message})`,
+      { cause: err },
     );
   }
   await admin.end();

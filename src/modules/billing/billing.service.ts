@@ -74,7 +74,7 @@ export class BillingService {
     const spent = await this.budgets.spendCount(tenantId, sendable);
     const tally = { rejected: 0 };
     let queued = 0;
-    let rewritten = false;
+    let rewritten: boolean;
     try {
       ({ inserted: queued, rewritten } = await this.outbox.writeParts(this.parts(tenantId, cycleId, input.invoices, routes, tally)));
     } finally {

@@ -204,7 +204,7 @@ export class ReceiptsService {
       } catch (error) {
         failures += 1;
         this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'error' });
-        this.log.error({ err: error, eventId: String(event.sg_event_id ?? '').slice(0, 200) }, 'SendGrid event not applied; SendGrid will send it again');
+        this.log.error({ err: error, eventId: typeof event.sg_event_id === 'string' ? event.sg_event_id.slice(0, 200) : undefined }, 'SendGrid event not applied; SendGrid will send it again');
       }
     }
     if (failures > 0) {
@@ -251,7 +251,7 @@ export class ReceiptsService {
   private async sendgridEvent(event: Record<string, unknown>, scope: SendgridScope): Promise<void> {
     const eventId = typeof event.sg_event_id === 'string' ? event.sg_event_id : undefined;
     const now = new Date();
-    const type = String(event.event ?? '');
+    const type = typeof event.event === 'string' ? event.event : '';
     const to = type === 'delivered' ? 'DELIVERED' : type === 'bounce' || type === 'dropped' ? 'FAILED' : undefined;
     const result = await this.db.transaction(async (tx) => {
       const message = await this.sendgridMessage(tx, event);

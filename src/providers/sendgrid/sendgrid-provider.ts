@@ -57,7 +57,7 @@ function header(headers: unknown, name: string): string | undefined {
   const record = headers as Record<string, unknown>;
   const key = Object.keys(record).find((k) => k.toLowerCase() === name);
   const raw = key === undefined ? undefined : record[key];
-  const value = Array.isArray(raw) ? raw[0] : raw;
+  const value: unknown = Array.isArray(raw) ? raw[0] : raw;
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
