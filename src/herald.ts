@@ -99,7 +99,6 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     if (role !== 'api') {
       dispatcher = new Dispatcher({
         db: handle.db,
-        prepared: handle.prepared,
         gateways: services.gateways,
         providerFor: createProviders({ baseUrls: config.providerBaseUrls, publicUrl: config.publicUrl, timeoutMs: config.sendTimeoutMs }),
         outbox,

@@ -9,7 +9,8 @@
 // the queue hands out again never takes over a SENDING message: only the sweep does
 // (sweeper.ts), when no live worker can still be holding its outcome.
 import type { Logger } from 'pino';
-import type { Database, DatabaseHandle } from '../db/client.js';
+import type { Database } from '../db/client.js';
+import { sqlState } from '../db/availability.js';
 import type { ProviderValue } from '../db/schema/index.js';
 import type { Metrics } from '../metrics.js';
 import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
@@ -48,8 +49,6 @@ export interface CredentialsOpener {
 
 export interface DispatcherDeps {
   db: Database;
-  /** The hot statements, prepared (DatabaseHandle.prepared). */
-  prepared: DatabaseHandle['prepared'];
   gateways: CredentialsOpener;
   providerFor: (provider: ProviderValue) => Provider;
   outbox: Outbox;
@@ -69,9 +68,9 @@ export class Dispatcher {
   // The sends a worker runs at once claim and record together: one statement (and one
   // commit) for the claims of a fetched batch, one for the SENT records that arrive
   // while another is out (lib/batching.ts).
-  private readonly claim = naturalBatches((ids: string[]) => q.claimWithGateway(this.deps.prepared, ids), { maxInFlight: 1, maxWeight: 256 });
+  private readonly claim = naturalBatches((ids: string[]) => q.claimWithGateway(this.deps.db, ids), { maxInFlight: 1, maxWeight: 256 });
   private readonly recordSent = naturalBatches(async (sends: q.SentRecord[]) => {
-    await q.recordSent(this.deps.prepared, sends);
+    await q.recordSent(this.deps.db, sends);
     return sends.map(() => undefined);
   }, { maxInFlight: 1, maxWeight: 256 });
 
@@ -197,7 +196,9 @@ export class Dispatcher {
         } catch (err) {
           this.lastFailureAt = Date.now();
           this.pending.set(messageId, outcome);
-          const error = { message: (err as Error).message, code: (err as { code?: string }).code };
+          // The database's own error, not drizzle's wrapper of it (which carries the statement and its values).
+          const cause = err instanceof Error && err.cause instanceof Error ? err.cause : (err as Error);
+          const error = { message: cause.message, code: sqlState(err) };
           if (this.stopping) {
             log.error(
               { messageId, outcome, err: error },

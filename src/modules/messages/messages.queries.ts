@@ -1,8 +1,7 @@
 import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
-import type { DatabaseHandle, Executor } from '../../db/client.js';
-import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages, tenants } from '../../db/schema/index.js';
-import { arrayLiteral, fromJsonRow, jsonValue, toJsonRows } from '../../db/json-rows.js';
+import type { Database, Executor } from '../../db/client.js';
+import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages, recipients, tenants } from '../../db/schema/index.js';
 import { uuidv7Floor } from '../../lib/ids.js';
 import type { GatewayRow } from '../gateways/gateways.queries.js';
 import { allowedFrom } from './lifecycle.js';
@@ -102,18 +101,6 @@ export async function transition(
   return row;
 }
 
-type Prepared = DatabaseHandle['prepared'];
-
-const CLAIM_WITH_GATEWAY = `
-  with claimed as (
-    update messages set status = 'SENDING', attempts = attempts + 1, updated_at = now()
-     where id = any($1::uuid[]) and status = any($2::message_status[])
-     returning *)
-  select row_to_json(c) as message, row_to_json(g) as gateway,
-         (select r.twitter_user_id from recipients r
-           where c.channel = 'TWITTER_DM' and r.id = c.recipient_id and r.tenant_id = c.tenant_id and r.twitter_handle = c.destination) as x_user_id
-    from claimed c left join gateways g on g.id = c.gateway_id and g.tenant_id = c.tenant_id`;
-
 export interface Claimed {
   message: MessageRow;
   gateway: GatewayRow | undefined;
@@ -122,42 +109,52 @@ export interface Claimed {
 }
 
 /**
+ * The claim, built once per database and prepared by name: it runs for every send, and
+ * building a statement of this size costs more than PostgreSQL takes to run it.
+ */
+function claimStatement(db: Database) {
+  const claimed = db.$with('claimed').as(
+    db
+      .update(messages)
+      .set({ status: 'SENDING', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` })
+      .where(and(sql`${messages.id} = any(${sql.placeholder('ids')}::uuid[])`, inArray(messages.status, allowedFrom('SENDING'))))
+      .returning(),
+  );
+  return (
+    db
+      .with(claimed)
+      .select({ message: claimed._.selectedFields, gateway: gateways, xUserId: recipients.twitterUserId })
+      .from(claimed)
+      .leftJoin(gateways, and(eq(gateways.id, claimed.gatewayId), eq(gateways.tenantId, claimed.tenantId)))
+      // The X user id kept on the recipient counts only while its handle is still the one this DM goes to.
+      .leftJoin(
+        recipients,
+        and(
+          eq(claimed.channel, 'TWITTER_DM'),
+          eq(recipients.id, claimed.recipientId),
+          eq(recipients.tenantId, claimed.tenantId),
+          eq(recipients.twitterHandle, claimed.destination),
+        ),
+      )
+      .prepare('herald_claim')
+  );
+}
+
+const claimStatements = new WeakMap<Database, ReturnType<typeof claimStatement>>();
+
+/**
  * Claims messages for a send attempt (attempts + 1, status SENDING) and reads their
- * gateways, in one prepared statement: the worker's first round trip for every send. One
+ * gateways in the same statement: the worker's first round trip for every send. One
  * answer per id, undefined where the claim is refused (cancelled, sending or sent, not
  * ours). A message left SENDING is never claimed here: the sweep takes it over.
  */
-export async function claimWithGateway(prepared: Prepared, ids: readonly string[]): Promise<(Claimed | undefined)[]> {
-  const from = allowedFrom('SENDING');
-  const rows = await prepared<{ message: unknown; gateway: unknown; x_user_id: string | null }>('herald_claim', CLAIM_WITH_GATEWAY, [arrayLiteral(ids), arrayLiteral(from)]);
-  const claimed = new Map<string, Claimed>();
-  for (const row of rows) {
-    const message = fromJsonRow<MessageRow>(messages, jsonValue(row.message));
-    claimed.set(message.id, { message, gateway: row.gateway ? fromJsonRow<GatewayRow>(gateways, jsonValue(row.gateway)) : undefined, xUserId: row.x_user_id });
-  }
-  return ids.map((id) => claimed.get(id));
+export async function claimWithGateway(db: Database, ids: readonly string[]): Promise<(Claimed | undefined)[]> {
+  let claim = claimStatements.get(db);
+  if (!claim) claimStatements.set(db, (claim = claimStatement(db)));
+  const rows = await claim.execute({ ids: [...ids] });
+  const byId = new Map(rows.map((row) => [row.message.id, { message: row.message, gateway: row.gateway ?? undefined, xUserId: row.xUserId }]));
+  return ids.map((id) => byId.get(id));
 }
-
-// One UPDATE for both outcomes, deciding by the status it finds when it takes the row: a
-// receipt that commits while this statement runs is then seen (PostgreSQL re-reads a row
-// it had to wait for), where a second statement of the same snapshot would still find the
-// message SENDING and skip it. Any DELIVERED/FAILED found here was reached from this
-// attempt's SENDING, so the send's own id and time are the ones to keep.
-const RECORD_SENT = `
-  with sends as (
-    select * from json_to_recordset($1::json) as s(id uuid, sent_at timestamptz, provider_message_id text)),
-  recorded as (
-    update messages m
-       set status = case when m.status = any($2::message_status[]) then 'SENT'::message_status else m.status end,
-           error_code = case when m.status = any($2::message_status[]) then null else m.error_code end,
-           error_message = case when m.status = any($2::message_status[]) then null else m.error_message end,
-           sent_at = s.sent_at, provider_message_id = s.provider_message_id, updated_at = now()
-      from sends s
-     where m.id = s.id and (m.status = any($2::message_status[]) or m.status in ('DELIVERED', 'FAILED'))
-     returning m.id, m.status)
-  insert into delivery_logs
-  select l.* from json_populate_recordset(null::delivery_logs, $3::json) l
-   where l.message_id in (select id from recorded where status = 'SENT')`;
 
 export interface SentRecord {
   id: string;
@@ -168,16 +165,53 @@ export interface SentRecord {
 }
 
 /**
- * Successful sends in one prepared statement: SENT (guarded by the lifecycle) with their
- * SUCCESS logs, or, where a receipt overtook the worker (already DELIVERED/FAILED), only
- * the provider's id and send time kept.
+ * Successful sends in one statement: SENT (guarded by the lifecycle) with their SUCCESS
+ * logs, or, where a receipt overtook the worker (already DELIVERED/FAILED), only the
+ * provider's id and send time kept.
+ *
+ * One UPDATE for both outcomes, deciding by the status it finds when it takes the row: a
+ * receipt that commits while this statement runs is then seen (PostgreSQL re-reads a row
+ * it had to wait for), where a second statement of the same snapshot would still find the
+ * message SENDING and skip it. Any DELIVERED/FAILED found here was reached from this
+ * attempt's SENDING, so the send's own id and time are the ones to keep. The sends and
+ * their logs go in as JSON parameters, so the statement is the same whatever the batch.
  */
-export async function recordSent(prepared: Prepared, sends: readonly SentRecord[]): Promise<void> {
-  await prepared('herald_record_sent', RECORD_SENT, [
-    JSON.stringify(sends.map((s) => ({ id: s.id, sent_at: s.sentAt.toISOString(), provider_message_id: s.providerMessageId }))),
-    arrayLiteral(allowedFrom('SENT')),
-    toJsonRows(deliveryLogs, sends.map((s) => s.log)),
-  ]);
+export async function recordSent(ex: Executor, sends: readonly SentRecord[]): Promise<void> {
+  const sendable = allowedFrom('SENT');
+  const sent = JSON.stringify(sends.map((s) => ({ id: s.id, sent_at: s.sentAt.toISOString(), provider_message_id: s.providerMessageId })));
+  const logs = JSON.stringify(
+    sends.map(({ log }) => ({
+      id: log.id,
+      tenant_id: log.tenantId,
+      message_id: log.messageId ?? null,
+      recipient_id: log.recipientId ?? null,
+      gateway_id: log.gatewayId ?? null,
+      channel: log.channel ?? null,
+      outcome: log.outcome,
+      reason: log.reason ?? null,
+      attempt: log.attempt ?? null,
+      provider_code: log.providerCode ?? null,
+      order_id: log.orderId ?? null,
+      order_status: log.orderStatus ?? null,
+      at: log.at?.toISOString() ?? null,
+    })),
+  );
+  await ex.execute(sql`
+    with sends as (
+      select * from json_to_recordset(${sent}::json) as s(id uuid, sent_at timestamptz, provider_message_id text)),
+    recorded as (
+      update messages m
+         set status = case when m.status in ${sendable} then 'SENT'::message_status else m.status end,
+             error_code = case when m.status in ${sendable} then null else m.error_code end,
+             error_message = case when m.status in ${sendable} then null else m.error_message end,
+             sent_at = s.sent_at, provider_message_id = s.provider_message_id, updated_at = now()
+        from sends s
+       where m.id = s.id and (m.status in ${sendable} or m.status in ('DELIVERED', 'FAILED'))
+       returning m.id, m.status)
+    insert into delivery_logs (id, tenant_id, message_id, recipient_id, gateway_id, channel, outcome, reason, attempt, provider_code, order_id, order_status, at)
+    select id, tenant_id, message_id, recipient_id, gateway_id, channel, outcome, reason, attempt, provider_code, order_id, order_status, coalesce(at, now())
+      from json_populate_recordset(null::delivery_logs, ${logs}::json)
+     where message_id in (select id from recorded where status = 'SENT')`);
 }
 
 export async function findByProviderMessageId(ex: Executor, providerMessageId: string): Promise<MessageRow | undefined> {
