@@ -66,7 +66,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   });
   const outbox = new QueueOutbox(handle.db, { bulkStatementTimeoutMs: config.bulkStatementTimeoutMs });
   const statusHub = new StatusHub(log);
-  const services = createServices(handle.db, handle.prepared, new SecretBox(key, config.previousSecretKeys), outbox, metrics, statusHub, {
+  const services = createServices(handle.db, new SecretBox(key, config.previousSecretKeys), outbox, metrics, statusHub, {
     log,
     sendgridWebhookPublicKey: config.sendgridWebhookPublicKey,
     sendBudget: config.sendBudget,

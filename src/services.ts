@@ -1,5 +1,5 @@
 // The service layer, built once per process and shared by resolvers, HTTP routes and workers.
-import type { Database, DatabaseHandle } from './db/client.js';
+import type { Database } from './db/client.js';
 import type { SecretBox } from './lib/secret-box.js';
 import type { Metrics } from './metrics.js';
 import type { StatusHub } from './realtime/status-hub.js';
@@ -25,13 +25,13 @@ import { BudgetsService } from './modules/budgets/budgets.service.js';
 import { MessageEventsService } from './modules/messages/message-events.service.js';
 import type { BudgetLimits } from './modules/budgets/budgets.queries.js';
 
-export function createServices(db: Database, prepared: DatabaseHandle['prepared'], secrets: SecretBox, outbox: Outbox, metrics: Metrics, statusHub: StatusHub, options: ServiceOptions) {
+export function createServices(db: Database, secrets: SecretBox, outbox: Outbox, metrics: Metrics, statusHub: StatusHub, options: ServiceOptions) {
   const apiKeys = new ApiKeysService(db, options.log);
   // Revocations arrive on the status hub's LISTEN connection (API processes start it).
   apiKeys.follow(statusHub.listener);
   const budgets = new BudgetsService(db, options.sendBudget);
   const gateways = new GatewaysService(db, secrets);
-  const messages = new MessagesService(db, prepared, outbox, metrics, budgets);
+  const messages = new MessagesService(db, outbox, metrics, budgets);
   return {
     db,
     statusHub,
@@ -44,7 +44,7 @@ export function createServices(db: Database, prepared: DatabaseHandle['prepared'
     messages,
     messageEvents: new MessageEventsService(db, statusHub),
     budgets,
-    orders: new OrdersService(db, prepared, outbox, metrics, budgets),
+    orders: new OrdersService(db, outbox, metrics, budgets),
     billing: new BillingService(messages, outbox, metrics, budgets),
   };
 }

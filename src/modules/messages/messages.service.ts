@@ -1,7 +1,7 @@
 // Messages: persist first, send from a worker. A message row and the job that sends it
 // are written in one transaction; nothing here talks to a provider.
 import { createHash } from 'node:crypto';
-import type { Database, DatabaseHandle, Executor } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
 import type { ChannelValue, MessageStatusValue } from '../../db/schema/index.js';
 import type { PageRequest } from '../../domain/paging.js';
 import { Refusal, refuse, UserErrorCode, type UserErrorShape } from '../../domain/refusal.js';
@@ -21,13 +21,12 @@ const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
 export class MessagesService {
   constructor(
     private readonly db: Database,
-    private readonly prepared: DatabaseHandle['prepared'],
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
     private readonly budgets: BudgetsService,
   ) {
-    // Senders arriving together look their recipients up in one statement.
-    this.findRoute = naturalBatches((keys: recipientsQ.RouteKey[]) => recipientsQ.findRecipientRoutes(this.prepared, keys), {
+    // Senders arriving together look their recipients up together.
+    this.findRoute = naturalBatches((keys: recipientsQ.RouteKey[]) => recipientsQ.findRecipientRoutes(this.db, keys), {
       maxInFlight: 1,
       maxWeight: 500,
     });
@@ -101,7 +100,7 @@ export class MessagesService {
 
   /** Routes (recipient + gateway on `channel`) of many recipients of the tenant at once, by database id; absent ids are not theirs. */
   async routesOf(tenantId: string, recipientIds: readonly string[], channel: ChannelValue): Promise<Map<string, recipientsQ.RouteRow>> {
-    return recipientIds.length ? recipientsQ.findTenantRoutes(this.prepared, this.db, tenantId, recipientIds, channel) : new Map();
+    return recipientIds.length ? recipientsQ.findTenantRoutes(this.db, tenantId, recipientIds, channel) : new Map();
   }
 
   /**

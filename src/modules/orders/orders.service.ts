@@ -3,7 +3,7 @@
 // served is written down as a FAILURE with the reason, in the same transaction as the
 // messages and their jobs. With an idempotency key, a repeat of the call answers with
 // what the first one wrote and notifies no one again.
-import type { Database, DatabaseHandle } from '../../db/client.js';
+import type { Database } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
 import { invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { naturalBatches } from '../../lib/batching.js';
@@ -42,12 +42,11 @@ export class OrdersService {
 
   constructor(
     private readonly db: Database,
-    prepared: DatabaseHandle['prepared'],
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
     private readonly budgets: BudgetsService,
   ) {
-    this.channelsOf = naturalBatches((keys: { tenantId: string; id: string }[]) => recipientsQ.findRecipientChannels(prepared, keys), { maxInFlight: 1, maxWeight: 500 });
+    this.channelsOf = naturalBatches((keys: { tenantId: string; id: string }[]) => recipientsQ.findRecipientChannels(db, keys), { maxInFlight: 1, maxWeight: 500 });
   }
 
   async updateOrderStatus(tenantId: string, input: UpdateOrderStatusInput, now = new Date()): Promise<OrderNotification> {
