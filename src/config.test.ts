@@ -66,7 +66,7 @@ describe('loadConfig', () => {
     [{ HERALD_BULK_STATEMENT_TIMEOUT_MS: '1.5' }, 'HERALD_BULK_STATEMENT_TIMEOUT_MS'],
     [{ HERALD_BULK_STATEMENT_TIMEOUT_MS: '3600001' }, 'HERALD_BULK_STATEMENT_TIMEOUT_MS'],
   ])('refuses %o naming %s', (env, variable) => {
-    const problems = problemsOf(env as Record<string, string>);
+    const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(variable);
   });

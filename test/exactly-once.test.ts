@@ -198,13 +198,13 @@ describe('a database fault after the provider accepted', () => {
 describe('the queue and live sends', () => {
   it('a dispatch job outlives the longest send the largest HERALD_SEND_TIMEOUT_MS allows (an X handle lookup then the DM)', async () => {
     const herald = await start();
-    const queue = await herald.queue!.getQueue(DISPATCH_QUEUE);
+    const queue = await herald.queue.getQueue(DISPATCH_QUEUE);
     expect(queue!.expireInSeconds! * 1000).toBeGreaterThan(longestSendMs(MAX_SEND_TIMEOUT_MS));
     // An older database's queue, made with a shorter expiry, gets it at the next start.
-    await herald.queue!.updateQueue(DISPATCH_QUEUE, { expireInSeconds: 120 });
+    await herald.queue.updateQueue(DISPATCH_QUEUE, { expireInSeconds: 120 });
     const again = await herald.restart();
     heralds.splice(heralds.indexOf(herald), 1, again);
-    expect((await again.queue!.getQueue(DISPATCH_QUEUE))!.expireInSeconds).toBe(queue!.expireInSeconds);
+    expect((await again.queue.getQueue(DISPATCH_QUEUE))!.expireInSeconds).toBe(queue!.expireInSeconds);
   });
 });
 

@@ -325,7 +325,7 @@ describe('gateway credentials', () => {
     expect(logged).not.toContain(secretSid);
 
     const raw = await herald.services.db.execute(sql`select credentials from gateways where credentials is not null`);
-    const stored = (raw as unknown as { rows: { credentials: string }[] }).rows.map((r) => r.credentials);
+    const stored = (raw as { rows: { credentials: string }[] }).rows.map((r) => r.credentials);
     expect(stored.length).toBeGreaterThan(0);
     const dump = stored.join('\n');
     for (const plain of [secretToken, secretSid, TWILIO_CREDENTIALS.authToken, TWILIO_CREDENTIALS.accountSid, Buffer.from(secretToken).toString('base64')]) {

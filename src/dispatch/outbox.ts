@@ -105,8 +105,8 @@ export class QueueOutbox implements Outbox {
     const messagesById = byId(inserted);
     const logsById = byId(logged);
     return batches.map((b) => {
-      const mine = b.messages.flatMap((m) => messagesById.get(m.id!) ?? []);
-      return { messages: mine, logs: (b.logs ?? []).flatMap((l) => logsById.get(l.id!) ?? []), inserted: mine.length };
+      const mine = b.messages.flatMap((m) => messagesById.get(m.id) ?? []);
+      return { messages: mine, logs: (b.logs ?? []).flatMap((l) => logsById.get(l.id) ?? []), inserted: mine.length };
     });
   }
 

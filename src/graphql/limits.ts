@@ -225,7 +225,7 @@ export function documentRules(limits: Pick<QueryLimits, 'maxDirectives'>): Valid
     maxTokens: off,
     blockFieldSuggestion: off,
   });
-  return armor.protect().validationRules as ValidationRule[];
+  return armor.protect().validationRules;
 }
 
 /**

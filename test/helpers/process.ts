@@ -53,13 +53,13 @@ export function spawnHerald(env: Record<string, string>, options: SpawnOptions =
   });
   let out = '';
   let err = '';
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
   const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const output = () => `\n--- ${name} stdout ---\n${out.slice(-8000)}\n--- ${name} stderr ---\n${err.slice(-6000)}`;
   const ready = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not become ready in ${START_TIMEOUT_MS} ms${output()}`)), START_TIMEOUT_MS);
-    child.stdout!.on('data', (chunk: string) => {
+    child.stdout.on('data', (chunk: string) => {
       out += chunk;
       const url = readyUrl(out);
       if (url) {
@@ -73,7 +73,7 @@ export function spawnHerald(env: Record<string, string>, options: SpawnOptions =
     });
   });
   ready.catch(() => undefined); // observed by the tests that wait for it
-  child.stderr!.on('data', (chunk: string) => {
+  child.stderr.on('data', (chunk: string) => {
     err += chunk;
   });
   return {
@@ -167,8 +167,8 @@ export function runToExit(command: string, args: string[], env: Record<string, s
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -8,7 +8,7 @@ export function toApiKeyView(row: q.ApiKeyInfo): ApiKey & { __typename: 'ApiKey'
     __typename: 'ApiKey',
     id: toGlobalId('ApiKey', row.id),
     name: row.name,
-    role: row.role as ApiKey['role'],
+    role: row.role,
     createdAt: row.createdAt,
     lastUsedAt: row.lastUsedAt,
     revokedAt: row.revokedAt,

@@ -39,7 +39,7 @@ export class BillingService {
     if (!customer.twitterHandle) {
       throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${customer.displayName} has no X handle`, ['input', 'customerId']);
     }
-    const gateway = route!.gateway();
+    const gateway = route.gateway();
     const id = uuidv7();
     return this.messagesService.insertAndEnqueue(
       {
@@ -113,8 +113,8 @@ export class BillingService {
         else if (customer.kind !== 'CUSTOMER') reject(customer.id, null, `${where()}: ${customer.displayName} is a ${customer.kind}, not a customer`);
         else if (problems.length > 0) reject(customer.id, null, `${where()}: ${problems.map((p) => p.message).join('; ')}`);
         else if (!customer.twitterHandle) reject(customer.id, null, `${where()}: ${customer.displayName} has no X handle`);
-        else if (!route!.gateway || !route!.gateway.enabled) reject(customer.id, route!.gateway?.id ?? null, `${where()}: no enabled TWITTER_DM gateway`);
-        else rows.push(this.messageRow(uuidv7(), tenantId, customer, route!.gateway.id, invoice!, cycleId));
+        else if (!route.gateway || !route.gateway.enabled) reject(customer.id, route.gateway?.id ?? null, `${where()}: no enabled TWITTER_DM gateway`);
+        else rows.push(this.messageRow(uuidv7(), tenantId, customer, route.gateway.id, invoice!, cycleId));
       }
       tally.rejected += logs.length;
       yield { messages: rows, logs };
@@ -153,6 +153,6 @@ function sendableInvoice(item: NotifyBillingCycleInput['invoices'][number], rout
   const route = uuid ? routes.get(uuid) : undefined;
   const customer = route?.recipient;
   return (
-    !!customer && customer.kind === 'CUSTOMER' && !!customer.twitterHandle && !!route!.gateway?.enabled && checkInvoice(item.invoice).problems.length === 0
+    !!customer && customer.kind === 'CUSTOMER' && !!customer.twitterHandle && !!route.gateway?.enabled && checkInvoice(item.invoice).problems.length === 0
   );
 }

@@ -46,9 +46,9 @@ export function parseCredentials(provider: Provider, raw: string | null | undefi
   const known = [...expected, ...(OPTIONAL[provider] ?? [])];
   const unknown = Object.keys(record).filter((k) => !known.includes(k));
   if (unknown.length > 0) return { problem: `credentials have unknown fields: ${unknown.join(', ')} (${provider} takes ${known.join(', ')})` };
-  const missing = expected.filter((k) => typeof record[k] !== 'string' || (record[k] as string).trim() === '');
+  const missing = expected.filter((k) => typeof record[k] !== 'string' || (record[k]).trim() === '');
   if (missing.length > 0) return { problem: `credentials miss ${missing.join(', ')} (non-empty strings)` };
-  const notStrings = optional.filter((k) => typeof record[k] !== 'string' || (record[k] as string).trim() === '');
+  const notStrings = optional.filter((k) => typeof record[k] !== 'string' || (record[k]).trim() === '');
   if (notStrings.length > 0) return { problem: `credentials field ${notStrings.join(', ')} must be a non-empty string when given` };
   const tooLong = [...expected, ...optional].filter((k) => (record[k] as string).length > 512);
   if (tooLong.length > 0) return { problem: `credentials field ${tooLong.join(', ')} is too long` };

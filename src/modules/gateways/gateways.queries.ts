@@ -72,7 +72,7 @@ export async function reserveSendSlot(ex: Executor, id: string): Promise<Date> {
        set next_slot_at = greatest(coalesce(next_slot_at, now()), now()) + make_interval(secs => 1.0 / max_per_second)
      where id = ${id}
     returning next_slot_at - make_interval(secs => 1.0 / max_per_second) as slot`);
-  const rows = (result as unknown as { rows: { slot: Date | string }[] }).rows;
+  const rows = (result as { rows: { slot: Date | string }[] }).rows;
   return new Date(rows[0].slot);
 }
 

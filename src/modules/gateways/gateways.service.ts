@@ -119,7 +119,7 @@ export class GatewaysService {
         if (gateway.envSource) {
           throw invalid(['input', 'credentials'], `this gateway's credentials come from ${gateway.envSource} and its sibling variables; change them there`);
         }
-        const { value, problem } = parseCredentials(gateway.provider as Provider, input.credentials);
+        const { value, problem } = parseCredentials(gateway.provider, input.credentials);
         if (problem) throw invalid(['input', 'credentials'], problem);
         set.credentials = value ? this.seal(gateway.id, value) : null;
       }

@@ -1,5 +1,4 @@
 // The GraphQL view of a gateway row: global id, and the database id nested fields load by.
-import type { Channel, Provider } from '../../domain/enums.js';
 import { toGlobalId } from '../../lib/ids.js';
 import type * as q from './gateways.queries.js';
 import type { Gateway } from './gateways.types.js';
@@ -10,8 +9,8 @@ export function toGatewayView(row: q.GatewayRow): Gateway & { __typename: 'Gatew
     id: toGlobalId('Gateway', row.id),
     dbId: row.id,
     name: row.name,
-    channel: row.channel as Channel,
-    provider: row.provider as Provider,
+    channel: row.channel,
+    provider: row.provider,
     enabled: row.enabled,
     isDefault: row.isDefault,
     maxPerSecond: row.maxPerSecond,

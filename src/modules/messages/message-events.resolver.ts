@@ -2,7 +2,6 @@ import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription } from 'type-graphql';
 import { Role } from '../../graphql/auth-checker.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
-import { MessageStatus } from '../../graphql/enums.js';
 import type { StatusEvent } from '../../realtime/status-hub.js';
 import { toMessageView } from './messages.views.js';
 import { Message } from './messages.types.js';
@@ -35,6 +34,6 @@ export class MessageEventsResolver {
     const row = await ctx.services.messageEvents.messageOf(tenantOf(ctx), event);
     if (!row) throw new Error(`message ${event.id} changed status but is gone`);
     // The status this event announced, even if the message has moved on since.
-    return { ...toMessageView(row), status: event.status as MessageStatus };
+    return { ...toMessageView(row), status: event.status };
   }
 }

@@ -64,7 +64,7 @@ export async function insertBulkMessages(ex: Executor, rows: readonly NewMessage
     ${skipExisting ? sql`on conflict do nothing` : sql``}
     returning id, scheduled_at`);
   // Both drivers (node-postgres, PGlite) answer execute() with { rows }.
-  const written = (result as unknown as { rows: { id: string; scheduled_at: Date | string | null }[] }).rows;
+  const written = (result as { rows: { id: string; scheduled_at: Date | string | null }[] }).rows;
   return written.map((r) => ({ id: r.id, scheduledAt: r.scheduled_at === null ? null : new Date(r.scheduled_at) }));
 }
 

@@ -1,8 +1,8 @@
 // Messages: persist first, send from a worker. A message row and the job that sends it
 // are written in one transaction; nothing here talks to a provider.
 import { createHash } from 'node:crypto';
-import type { Database, Executor } from '../../db/client.js';
-import type { ChannelValue, MessageStatusValue } from '../../db/schema/index.js';
+import type { Database } from '../../db/client.js';
+import type { ChannelValue } from '../../db/schema/index.js';
 import type { PageRequest } from '../../domain/paging.js';
 import { Refusal, refuse, UserErrorCode, type UserErrorShape } from '../../domain/refusal.js';
 import { naturalBatches } from '../../lib/batching.js';
@@ -43,7 +43,7 @@ export class MessagesService {
       throw refuse(UserErrorCode.NOT_FOUND, `no ${target.kind.toLowerCase()} ${target.id}`, target.field);
     }
     if (!recipient.phone) throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${recipient.displayName} has no phone number`, target.field);
-    const gateway = route!.gateway();
+    const gateway = route.gateway();
 
     const sendAt = input.sendAt && input.sendAt.getTime() > now.getTime() ? input.sendAt : null;
     if (sendAt && sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
@@ -188,8 +188,8 @@ export class MessagesService {
 
   page(tenantId: string, filter: MessageFilter | null | undefined, page: PageRequest) {
     const query: q.MessageQuery = {
-      status: (filter?.status ?? undefined) as MessageStatusValue[] | undefined,
-      channel: (filter?.channel ?? undefined) as ChannelValue[] | undefined,
+      status: (filter?.status ?? undefined),
+      channel: (filter?.channel ?? undefined),
       orderId: filter?.orderId ?? undefined,
       invoiceNumber: filter?.invoiceNumber ?? undefined,
       createdAfter: filter?.createdAfter ?? undefined,
@@ -206,7 +206,7 @@ export class MessagesService {
   logPage(tenantId: string, filter: DeliveryLogFilter | null | undefined, page: PageRequest) {
     const query: q.LogQuery = {
       outcome: filter?.outcome ?? undefined,
-      channel: (filter?.channel ?? undefined) as ChannelValue | undefined,
+      channel: (filter?.channel ?? undefined),
       orderId: filter?.orderId ?? undefined,
     };
     let unknown = false;

@@ -1,6 +1,6 @@
 // The GraphQL views of message and delivery-log rows: global ids, the database ids nested
 // fields load by, and the destination masked (the full address never leaves Herald).
-import type { Channel, DeliveryOutcome, MessageStatus } from '../../domain/enums.js';
+import type { Channel } from '../../domain/enums.js';
 import { toGlobalId } from '../../lib/ids.js';
 import { maskEmail, maskPhone } from '../../lib/mask.js';
 import type * as q from './messages.queries.js';
@@ -25,8 +25,8 @@ export function toMessageView(row: q.MessageRow): Message & { __typename: 'Messa
     dbId: row.id,
     recipientDbId: row.recipientId,
     gatewayDbId: row.gatewayId,
-    channel: row.channel as Channel,
-    status: row.status as MessageStatus,
+    channel: row.channel,
+    status: row.status,
     body: row.body,
     subject: row.subject,
     destination: maskDestination(row.channel, row.destination),
@@ -48,8 +48,8 @@ export function toDeliveryLogView(row: q.DeliveryLogRow): DeliveryLog & { __type
   return {
     __typename: 'DeliveryLog',
     id: toGlobalId('DeliveryLog', row.id),
-    outcome: row.outcome as DeliveryOutcome,
-    channel: (row.channel as Channel | null) ?? null,
+    outcome: row.outcome,
+    channel: row.channel ?? null,
     reason: row.reason,
     orderId: row.orderId,
     orderStatus: row.orderStatus,
@@ -57,5 +57,5 @@ export function toDeliveryLogView(row: q.DeliveryLogRow): DeliveryLog & { __type
     messageDbId: row.messageId,
     recipientDbId: row.recipientId,
     gatewayDbId: row.gatewayId,
-  } as DeliveryLog & { __typename: 'DeliveryLog' };
+  };
 }

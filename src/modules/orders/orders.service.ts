@@ -58,7 +58,7 @@ export class OrdersService {
       throw invalid(['input', 'customerId'], `order notifications go to customers; ${input.customerId} is a ${customer.kind}`);
     }
     const order = { orderId: input.orderId.trim(), status: input.status.trim(), note: input.note?.trim() || null };
-    const subscriptions = found!.subscriptions;
+    const subscriptions = found.subscriptions;
 
     const messages: messagesQ.NewMessageRow[] = [];
     const failures: messagesQ.NewDeliveryLogRow[] = [];
@@ -153,8 +153,8 @@ export class OrdersService {
     failures: messagesQ.NewDeliveryLogRow[],
     now: Date,
   ): Promise<OrderNotification> {
-    const messageIds = messages.map((m) => m.id!);
-    const logIds = failures.map((f) => f.id!);
+    const messageIds = messages.map((m) => m.id);
+    const logIds = failures.map((f) => f.id);
     for (let round = 0; round < 2; round++) {
       const notification = await this.db.transaction(async (tx): Promise<OrderNotification | undefined> => {
         await idempotencyQ.releaseExpiredKey(tx, key, new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS));

@@ -2,7 +2,6 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { Role } from '../../graphql/auth-checker.js';
 import { pageRequest, toConnection } from '../../graphql/connection.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
-import { type Channel } from '../../graphql/enums.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { ChannelSubscription } from '../subscriptions/subscriptions.types.js';
 import { toRecipientView } from './recipients.views.js';
@@ -56,6 +55,6 @@ export class RecipientsResolver {
   @FieldResolver(() => [ChannelSubscription])
   async subscriptions(@Root() recipient: Recipient, @Ctx() ctx: Context): Promise<ChannelSubscription[]> {
     const rows = await ctx.loaders.subscriptionsByRecipient.load(recipient.dbId);
-    return rows.map((r) => ({ channel: r.channel as Channel, gatewayDbId: r.gatewayId, createdAt: r.createdAt }) as ChannelSubscription);
+    return rows.map((r) => ({ channel: r.channel, gatewayDbId: r.gatewayId, createdAt: r.createdAt }) as ChannelSubscription);
   }
 }

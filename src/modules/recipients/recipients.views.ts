@@ -1,5 +1,4 @@
 // The GraphQL view of a recipient row.
-import type { RecipientKind } from '../../domain/enums.js';
 import { toGlobalId } from '../../lib/ids.js';
 import type * as q from './recipients.queries.js';
 import type { Recipient } from './recipients.types.js';
@@ -9,7 +8,7 @@ export function toRecipientView(row: q.RecipientRow): Recipient & { __typename: 
     __typename: 'Recipient',
     id: toGlobalId('Recipient', row.id),
     dbId: row.id,
-    kind: row.kind as RecipientKind,
+    kind: row.kind,
     externalRef: row.externalRef,
     displayName: row.displayName,
     phone: row.phone,
