@@ -2,7 +2,8 @@
 // `npm run lint:deps` checks these rules on src/ (CI runs it).
 const TESTS = '\\.test\\.ts$';
 // Everything that is not the GraphQL layer (src/graphql/ and each module's resolver, types and views).
-const BELOW_GRAPHQL = '^src/(domain|lib|templates|db|dispatch|providers|realtime)/|^src/modules/[^/]+/(?![^/]+\\.(resolver|types|views)\\.ts$)[^/]+\\.ts$';
+const BELOW_GRAPHQL =
+  '^src/(domain|lib|templates|db|dispatch|providers|realtime)/|^src/modules/[^/]+/(?![^/]+\\.(resolver|types|views)\\.ts$)[^/]+\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -24,8 +25,7 @@ module.exports = {
     {
       name: 'vendor-sdks-only-in-providers',
       severity: 'error',
-      comment:
-        'Vendor SDKs (twilio, SendGrid, X) are used only by their adapters.',
+      comment: 'Vendor SDKs (twilio, SendGrid, X) are used only by their adapters.',
       from: { path: '^src/', pathNot: '^src/providers/|\\.test\\.ts$' },
       to: { path: '^node_modules/(twilio|@sendgrid|twitter-api-v2)/' },
     },
@@ -55,7 +55,7 @@ module.exports = {
     {
       name: 'resolvers-call-services',
       severity: 'error',
-      comment: 'A resolver authorizes, calls a service and maps the answer; reading the database is the service\'s job.',
+      comment: "A resolver authorizes, calls a service and maps the answer; reading the database is the service's job.",
       from: { path: '\\.resolver\\.ts$', pathNot: TESTS },
       to: { path: '\\.queries\\.ts$' },
     },

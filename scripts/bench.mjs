@@ -41,9 +41,33 @@ import { startFakeChild } from './bench/fakes.mjs';
 import { queriesStage, querySettings } from './bench/queries.mjs';
 import { scaleStage } from './bench/scale.mjs';
 import {
-  buildIfStale, countWarnings, cpuMeter, fmt, graphqlClient, heraldEnv, machineInfo, mb, ms, numEnv,
-  openBenchRun, parallel, payloadOf, perOp, queueLatency, renderTable, root, runLoad, sleep, smsBody, startHerald, stopChild,
-  uuidv4, uuidv7, verdict, vmStatus, waitForStatus,
+  buildIfStale,
+  countWarnings,
+  cpuMeter,
+  fmt,
+  graphqlClient,
+  heraldEnv,
+  machineInfo,
+  mb,
+  ms,
+  numEnv,
+  openBenchRun,
+  parallel,
+  payloadOf,
+  perOp,
+  queueLatency,
+  renderTable,
+  root,
+  runLoad,
+  sleep,
+  smsBody,
+  startHerald,
+  stopChild,
+  uuidv4,
+  uuidv7,
+  verdict,
+  vmStatus,
+  waitForStatus,
 } from './bench/lib.mjs';
 
 // ---------------------------------------------------------------------------------------
@@ -72,7 +96,15 @@ function settings() {
   };
 }
 
-const TARGETS = { acceptRatio: 0.6, p99Ms: 50, dispatchRatio: 0.9, queueP95Ms: 1000, orderP99Ms: 80, billingTotalMs: 5000, billingRssGrowthMb: 200 };
+const TARGETS = {
+  acceptRatio: 0.6,
+  p99Ms: 50,
+  dispatchRatio: 0.9,
+  queueP95Ms: 1000,
+  orderP99Ms: 80,
+  billingTotalMs: 5000,
+  billingRssGrowthMb: 200,
+};
 const STAGES = ['accept', 'dispatch', 'orders', 'billing', 'scale', 'queries'];
 /** Each updateOrderStatus call writes 3 messages + 3 pg-boss jobs: counted as 4 raw rows' worth. */
 const ORDER_ROW_EQUIVALENTS = 4;
@@ -114,14 +146,20 @@ async function main() {
       (run.has('accept') ? s.seconds + 30 : 0) +
       (run.has('dispatch') ? s.postSeconds + s.latencySeconds + 180 + s.dispatchMessages / 20 : 0) +
       (run.has('orders') ? s.seconds + 180 + s.orderCustomers / 5 : 0) +
-      (run.has('billing') ? s.postSeconds + 300 + s.billingCustomers / 100 + (2 * s.billingCalls * s.invoicesPerCall) / 1000 + s.dmLimit / 20 : 0) +
+      (run.has('billing')
+        ? s.postSeconds + 300 + s.billingCustomers / 100 + (2 * s.billingCalls * s.invoicesPerCall) / 1000 + s.dmLimit / 20
+        : 0) +
       (run.has('scale') ? 2 * (s.seconds + s.warmupSeconds + 240) : 0) +
       (run.has('queries') ? 300 + querySettings().messages / 5_000 : 0) +
       60,
   );
 
   try {
-    const account = { accountSid: `AC${randomBytes(16).toString('hex')}`, authToken: randomBytes(16).toString('hex'), from: '+15005550006' };
+    const account = {
+      accountSid: `AC${randomBytes(16).toString('hex')}`,
+      authToken: randomBytes(16).toString('hex'),
+      from: '+15005550006',
+    };
     const xAccount = {
       appKey: `bench${randomBytes(8).toString('hex')}`,
       appSecret: randomBytes(16).toString('hex'),
@@ -131,7 +169,13 @@ async function main() {
     fakes = await startFakeChild();
     const envOf = (db, extra = {}) =>
       heraldEnv(
-        { url: urlOf(db), dataDir: tmp, logLevel: process.env.BENCH_LOG_LEVEL || 'info', workerConcurrency: s.workerConcurrency, twilio: { account, fakesUrl: fakes.url } },
+        {
+          url: urlOf(db),
+          dataDir: tmp,
+          logLevel: process.env.BENCH_LOG_LEVEL || 'info',
+          workerConcurrency: s.workerConcurrency,
+          twilio: { account, fakesUrl: fakes.url },
+        },
         {
           // Every vendor points at the fakes: SMS and WhatsApp (Twilio), e-mail (SendGrid), DMs (X).
           TWILIO_WHATSAPP_FROM: account.from,
@@ -155,7 +199,9 @@ async function main() {
       // ---- 2. raw INSERT baseline ------------------------------------------------------
       console.log(`bench: raw INSERT baseline, ${s.concurrency} connections, ${s.seconds} s…`);
       raw = await rawInsertBaseline(pg, urlOf(acceptDb), s);
-      console.log(`  ${fmt(raw.rate)} inserts/s (p50 ${raw.p50.toFixed(2)} ms, p99 ${raw.p99.toFixed(2)} ms); CPU per insert: ${perOp(raw.cpuMs, raw.done)}`);
+      console.log(
+        `  ${fmt(raw.rate)} inserts/s (p50 ${raw.p50.toFixed(2)} ms, p99 ${raw.p99.toFixed(2)} ms); CPU per insert: ${perOp(raw.cpuMs, raw.done)}`,
+      );
     }
     if (run.has('accept')) {
       // ---- 3. sendSms accept rate --------------------------------------------------------
@@ -189,7 +235,12 @@ async function main() {
     if (run.has('dispatch')) {
       // ---- 4a. raw POST rate of the SDK against the fake -----------------------------------
       console.log(`bench: twilio SDK → fake, ${s.workerConcurrency} concurrent, ${s.postSeconds} s…`);
-      post = await rawPostRate(fakes.url, account, s, cpuMeter(admin, dispatchDb, () => [process.pid, fakes.child.pid]));
+      post = await rawPostRate(
+        fakes.url,
+        account,
+        s,
+        cpuMeter(admin, dispatchDb, () => [process.pid, fakes.child.pid]),
+      );
       console.log(
         `  ${fmt(post.rate)} POST/s (p50 ${post.p50.toFixed(2)} ms, p99 ${post.p99.toFixed(2)} ms, errors ${post.errors}); CPU per POST (client + fake): ${perOp(post.cpuMs, post.done)}`,
       );
@@ -233,7 +284,11 @@ async function main() {
       load = Math.max(1, Math.round((Number.isFinite(accept.rate) ? Math.min(dispatchRate, accept.rate) : dispatchRate) * s.latencyLoad));
       console.log(`bench: queue latency at ${load} sendSms/s for ${s.latencySeconds} s with the worker running…`);
       const since = (await dpool.query('select now() as t')).rows[0].t;
-      const steady = await driveSendSms(api.port, recipients, { concurrency: s.concurrency, seconds: s.latencySeconds, ratePerSecond: load });
+      const steady = await driveSendSms(api.port, recipients, {
+        concurrency: s.concurrency,
+        seconds: s.latencySeconds,
+        ratePerSecond: load,
+      });
       await waitForStatus(dpool, s.dispatchMessages + steady.done, 60_000);
       queue = await queueLatency(dpool, since);
       console.log(
@@ -266,17 +321,59 @@ async function main() {
     const warnings = countWarnings(logFile);
     const machine = machineInfo(started, pgVersion, pgMaxConnections);
     const rows = [
-      ['raw single-row INSERT (pg, autocommit)', `${fmt(raw.rate)} /s`, `${s.concurrency} connections; p50 ${raw.p50.toFixed(2)} ms, p99 ${raw.p99.toFixed(2)} ms; CPU/insert ${perOp(raw.cpuMs, raw.done)}`, 'baseline', ''],
-      ['sendSms accepted', `${fmt(accept.rate)} /s`, `${s.concurrency} keep-alive connections, ${s.seconds} s; CPU/request ${perOp(accept.cpuMs, accept.done)}`, '', ''],
+      [
+        'raw single-row INSERT (pg, autocommit)',
+        `${fmt(raw.rate)} /s`,
+        `${s.concurrency} connections; p50 ${raw.p50.toFixed(2)} ms, p99 ${raw.p99.toFixed(2)} ms; CPU/insert ${perOp(raw.cpuMs, raw.done)}`,
+        'baseline',
+        '',
+      ],
+      [
+        'sendSms accepted',
+        `${fmt(accept.rate)} /s`,
+        `${s.concurrency} keep-alive connections, ${s.seconds} s; CPU/request ${perOp(accept.cpuMs, accept.done)}`,
+        '',
+        '',
+      ],
       ['sendSms / raw INSERT', acceptRatio.toFixed(2), '', `≥ ${TARGETS.acceptRatio}`, verdict(acceptRatio >= TARGETS.acceptRatio)],
       ['sendSms p50', `${accept.p50.toFixed(2)} ms`, '', '', ''],
       ['sendSms p99', `${accept.p99.toFixed(2)} ms`, '', `< ${TARGETS.p99Ms} ms`, verdict(accept.p99 < TARGETS.p99Ms)],
-      ['sendSms errors', String(accept.errors), `of ${accept.done + accept.errors} requests (non-2xx, GraphQL errors, userErrors)`, '0', verdict(accept.errors === 0)],
-      ['twilio SDK raw POST to zero-latency fake', `${fmt(post.rate)} /s`, `one process, ${s.workerConcurrency} concurrent; errors ${post.errors}; CPU/POST (client + fake) ${perOp(post.cpuMs, post.done)}`, 'baseline', ''],
-      ['dispatch (worker → fake)', `${fmt(dispatchRate)} /s`, `${s.dispatchMessages} queued, HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}; ${span.sent} SENT, ${span.failed} FAILED; CPU/message (worker + fake) ${perOp(drainCpu, span.sent - sentAtReady)}`, '', ''],
-      ['dispatch / raw POST', dispatchRatio.toFixed(2), '', `≥ ${TARGETS.dispatchRatio}`, verdict(dispatchRatio >= TARGETS.dispatchRatio && span.sent === s.dispatchMessages)],
+      [
+        'sendSms errors',
+        String(accept.errors),
+        `of ${accept.done + accept.errors} requests (non-2xx, GraphQL errors, userErrors)`,
+        '0',
+        verdict(accept.errors === 0),
+      ],
+      [
+        'twilio SDK raw POST to zero-latency fake',
+        `${fmt(post.rate)} /s`,
+        `one process, ${s.workerConcurrency} concurrent; errors ${post.errors}; CPU/POST (client + fake) ${perOp(post.cpuMs, post.done)}`,
+        'baseline',
+        '',
+      ],
+      [
+        'dispatch (worker → fake)',
+        `${fmt(dispatchRate)} /s`,
+        `${s.dispatchMessages} queued, HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}; ${span.sent} SENT, ${span.failed} FAILED; CPU/message (worker + fake) ${perOp(drainCpu, span.sent - sentAtReady)}`,
+        '',
+        '',
+      ],
+      [
+        'dispatch / raw POST',
+        dispatchRatio.toFixed(2),
+        '',
+        `≥ ${TARGETS.dispatchRatio}`,
+        verdict(dispatchRatio >= TARGETS.dispatchRatio && span.sent === s.dispatchMessages),
+      ],
       ['queue latency QUEUED→SENDING p50', ms(queue.jobP50), `pg-boss job created→started, steady ${load} msg/s`, '', ''],
-      ['queue latency QUEUED→SENDING p95', ms(queue.jobP95), '', `< ${TARGETS.queueP95Ms} ms`, verdict(queue.jobP95 !== null && queue.jobP95 < TARGETS.queueP95Ms)],
+      [
+        'queue latency QUEUED→SENDING p95',
+        ms(queue.jobP95),
+        '',
+        `< ${TARGETS.queueP95Ms} ms`,
+        verdict(queue.jobP95 !== null && queue.jobP95 < TARGETS.queueP95Ms),
+      ],
       ['created → SENT p95', ms(queue.sentP95), 'includes the provider call and the SENT transaction', '', ''],
     ];
     if (run.has('accept') || run.has('dispatch')) console.log('\n' + renderTable(rows));
@@ -287,14 +384,17 @@ async function main() {
     if (warnings) console.log(`Herald logged ${warnings} warning/error lines: see ${logFile}`);
     await cleanup({ keepLogs: warnings > 0 });
   } catch (err) {
-    await abort(err instanceof Error ? err.stack ?? err.message : String(err));
+    await abort(err instanceof Error ? (err.stack ?? err.message) : String(err));
   }
   process.exit(0);
 }
 
 function stagesToRun(only) {
   if (!only) return new Set(STAGES);
-  const wanted = only.split(',').map((x) => x.trim()).filter(Boolean);
+  const wanted = only
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   const unknown = wanted.filter((x) => !STAGES.includes(x));
   if (unknown.length || wanted.length === 0) {
     console.error(`bench: BENCH_ONLY must name stages among ${STAGES.join(', ')} (comma-separated), got "${only}"`);
@@ -345,7 +445,17 @@ async function rawInsertBaseline(pg, url, s) {
     async once() {
       const n = i++;
       const now = new Date();
-      await pool.query(sql, [uuidv7(now.getTime()), tenant, recipients[n % recipients.length], 'SMS', 'QUEUED', smsBody(n), '+14155550123', null, now]);
+      await pool.query(sql, [
+        uuidv7(now.getTime()),
+        tenant,
+        recipients[n % recipients.length],
+        'SMS',
+        'QUEUED',
+        smsBody(n),
+        '+14155550123',
+        null,
+        now,
+      ]);
       return null;
     },
   });
@@ -399,7 +509,8 @@ async function driveSendSms(port, recipients, { concurrency, seconds, warmupSeco
       else {
         const json = JSON.parse(res.text);
         if (json.errors?.length) problem = `GraphQL: ${json.errors[0].message}`;
-        else if (json.data?.sendSms?.userErrors?.length) problem = `userError ${json.data.sendSms.userErrors[0].code}: ${json.data.sendSms.userErrors[0].message}`;
+        else if (json.data?.sendSms?.userErrors?.length)
+          problem = `userError ${json.data.sendSms.userErrors[0].code}: ${json.data.sendSms.userErrors[0].message}`;
         else if (!json.data?.sendSms?.message?.id) problem = 'no message in the answer';
       }
       return problem;
@@ -464,7 +575,12 @@ async function ordersStage({ s, raw, admin, pg, db, url, startRole }) {
     async once() {
       const i = n++;
       const res = await client.post(UPDATE_ORDER_STATUS, {
-        input: { orderId: String(100_000 + i), customerId: customers[i % customers.length], status: ORDER_STATUSES[i % ORDER_STATUSES.length], note: 'Thank you for your order.' },
+        input: {
+          orderId: String(100_000 + i),
+          customerId: customers[i % customers.length],
+          status: ORDER_STATUSES[i % ORDER_STATUSES.length],
+          note: 'Thank you for your order.',
+        },
       });
       const { problem, payload } = payloadOf(res, 'updateOrderStatus');
       if (problem) return problem;
@@ -476,7 +592,9 @@ async function ordersStage({ s, raw, admin, pg, db, url, startRole }) {
   client.agent.destroy();
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   const written = (
-    await pool.query(`select (select count(*)::int from messages) as messages, (select count(*)::int from pgboss.job where name = 'herald-dispatch') as jobs`)
+    await pool.query(
+      `select (select count(*)::int from messages) as messages, (select count(*)::int from pgboss.job where name = 'herald-dispatch') as jobs`,
+    )
   ).rows[0];
   await pool.end();
   await stopChild(api.child);
@@ -489,13 +607,37 @@ async function ordersStage({ s, raw, admin, pg, db, url, startRole }) {
   );
   if (result.errorSamples.length) console.log(`  first errors: ${result.errorSamples.join(' | ')}`);
   const rows = [
-    ['raw single-row INSERT (same run)', `${fmt(raw.rate)} /s`, `${s.concurrency} connections; p99 ${raw.p99.toFixed(2)} ms`, 'baseline', ''],
-    [`raw INSERT ÷ ${ORDER_ROW_EQUIVALENTS}`, `${fmt(rowRate)} /s`, `a call writes 3 messages + 3 jobs, counted as ${ORDER_ROW_EQUIVALENTS} rows' worth`, 'baseline', ''],
-    ['updateOrderStatus calls', `${fmt(result.rate)} /s`, `${s.concurrency} keep-alive connections, ${s.seconds} s; ${fmt(result.rate * 3)} messages/s; CPU/call ${perOp(result.cpuMs, result.done)}`, '', ''],
+    [
+      'raw single-row INSERT (same run)',
+      `${fmt(raw.rate)} /s`,
+      `${s.concurrency} connections; p99 ${raw.p99.toFixed(2)} ms`,
+      'baseline',
+      '',
+    ],
+    [
+      `raw INSERT ÷ ${ORDER_ROW_EQUIVALENTS}`,
+      `${fmt(rowRate)} /s`,
+      `a call writes 3 messages + 3 jobs, counted as ${ORDER_ROW_EQUIVALENTS} rows' worth`,
+      'baseline',
+      '',
+    ],
+    [
+      'updateOrderStatus calls',
+      `${fmt(result.rate)} /s`,
+      `${s.concurrency} keep-alive connections, ${s.seconds} s; ${fmt(result.rate * 3)} messages/s; CPU/call ${perOp(result.cpuMs, result.done)}`,
+      '',
+      '',
+    ],
     [`updateOrderStatus / (raw INSERT ÷ ${ORDER_ROW_EQUIVALENTS})`, ratio.toFixed(2), '', '', ''],
     ['updateOrderStatus p50', `${result.p50.toFixed(2)} ms`, '', '', ''],
     ['updateOrderStatus p99', `${result.p99.toFixed(2)} ms`, '', `< ${TARGETS.orderP99Ms} ms`, verdict(result.p99 < TARGETS.orderP99Ms)],
-    ['updateOrderStatus errors', String(result.errors), `of ${result.done + result.errors} calls (non-2xx, GraphQL errors, userErrors, failures, ≠ 3 messages)`, '0', verdict(result.errors === 0)],
+    [
+      'updateOrderStatus errors',
+      String(result.errors),
+      `of ${result.done + result.errors} calls (non-2xx, GraphQL errors, userErrors, failures, ≠ 3 messages)`,
+      '0',
+      verdict(result.errors === 0),
+    ],
   ];
   return { key: 'orders', title: 'orders (updateOrderStatus)', rows };
 }
@@ -551,13 +693,18 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const setupStarted = performance.now();
   const customers = await insertXCustomers(pool, s.billingCustomers);
-  console.log(`  ${customers.length} CUSTOMERs with X handles inserted with SQL in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s`);
+  console.log(
+    `  ${customers.length} CUSTOMERs with X handles inserted with SQL in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s`,
+  );
 
   // The request bodies are built before timing: the client's JSON work is not Herald's.
   const cycleBase = `bench-cycle-${Date.now().toString(36)}`;
   const bodiesOf = (cycleId) =>
     Array.from({ length: s.billingCalls }, (_, call) =>
-      JSON.stringify({ query: NOTIFY_BILLING_CYCLE, variables: { input: { cycleId, invoices: cycleInvoices(customers, call, s.invoicesPerCall) } } }),
+      JSON.stringify({
+        query: NOTIFY_BILLING_CYCLE,
+        variables: { input: { cycleId, invoices: cycleInvoices(customers, call, s.invoicesPerCall) } },
+      }),
     );
   // The first round's bodies, built once: their sizes are the payload figure.
   const firstBodies = bodiesOf(`${cycleBase}-1`);
@@ -569,8 +716,14 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
   );
   const client = graphqlClient(api.port, Math.max(1, s.billingParallel));
   // One small call first (its own cycle, 100 invoices): a long-running API has its code warm.
-  const warmupInvoices = cycleInvoices(customers, 0, 100).map((x) => ({ ...x, invoice: { ...x.invoice, number: `W-${x.invoice.number}` } }));
-  const warm = payloadOf(await client.post(NOTIFY_BILLING_CYCLE, { input: { cycleId: `${cycleBase}-warmup`, invoices: warmupInvoices } }), 'notifyBillingCycle');
+  const warmupInvoices = cycleInvoices(customers, 0, 100).map((x) => ({
+    ...x,
+    invoice: { ...x.invoice, number: `W-${x.invoice.number}` },
+  }));
+  const warm = payloadOf(
+    await client.post(NOTIFY_BILLING_CYCLE, { input: { cycleId: `${cycleBase}-warmup`, invoices: warmupInvoices } }),
+    'notifyBillingCycle',
+  );
   if (warm.problem) throw new Error(`notifyBillingCycle warm-up: ${warm.problem}`);
   const warmupQueued = warm.payload.queued;
   await sleep(500);
@@ -604,7 +757,8 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
     r.callMs = callMs;
     r.growthMb = r.rssAfter.rssMb - rssBefore.rssMb;
     const peakGrowthMb = r.rssAfter.hwmMb - rssBefore.rssMb;
-    const inDb = (await pool.query(`select count(*)::int as n from messages where billing_cycle_id = $1 and status = 'QUEUED'`, [cycleId])).rows[0].n;
+    const inDb = (await pool.query(`select count(*)::int as n from messages where billing_cycle_id = $1 and status = 'QUEUED'`, [cycleId]))
+      .rows[0].n;
     // V8 keeps a grown heap for a while: RSS once it has been idle says what was garbage.
     await sleep(10_000);
     r.rssIdle = vmStatus(api.child.pid);
@@ -638,11 +792,15 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
     cpu: cpuMeter(admin, db, () => [process.pid, fakes.child.pid]),
     async once() {
       const i = m++;
-      const answer = await x.sendDmToParticipant(String(1_000_000 + (i % 2000)), { text: `Invoice INV-${i} of $1,250.00 is due on December 15, 2026.` });
+      const answer = await x.sendDmToParticipant(String(1_000_000 + (i % 2000)), {
+        text: `Invoice INV-${i} of $1,250.00 is due on December 15, 2026.`,
+      });
       return answer?.data?.dm_event_id || answer?.dm_event_id ? null : 'no dm_event_id';
     },
   });
-  console.log(`  ${fmt(post.rate)} DM POST/s (p50 ${post.p50.toFixed(2)} ms, p99 ${post.p99.toFixed(2)} ms, errors ${post.errors}); CPU per POST (client + fake): ${perOp(post.cpuMs, post.done)}`);
+  console.log(
+    `  ${fmt(post.rate)} DM POST/s (p50 ${post.p50.toFixed(2)} ms, p99 ${post.p99.toFixed(2)} ms, errors ${post.errors}); CPU per POST (client + fake): ${perOp(post.cpuMs, post.done)}`,
+  );
 
   // ---- the DMs: one worker against the X fake ----
   const target = Math.min(queued + warmupQueued, s.dmLimit);
@@ -677,17 +835,59 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
   const roundRows = rounds.flatMap((r) => {
     const ok = r.problems.length === 0 && r.queued === total && r.totalMs <= TARGETS.billingTotalMs;
     return [
-      [`notifyBillingCycle, all calls answered, ${r.at} at a time`, `${(r.totalMs / 1000).toFixed(2)} s`, `${s.billingCalls} calls × ${fmt(s.invoicesPerCall)}; queued ${fmt(r.queued)}, rejected ${r.rejected}, errors ${r.problems.length}`, `≤ ${TARGETS.billingTotalMs / 1000} s`, verdict(ok)],
-      [`  per call (${r.at} at a time)`, `${(r.callMs[Math.floor(r.callMs.length / 2)] / 1000).toFixed(2)} s median`, `min ${(r.callMs[0] / 1000).toFixed(2)} s, max ${(r.callMs.at(-1) / 1000).toFixed(2)} s; ${fmt(total / (r.totalMs / 1000))} invoices/s`, '', ''],
-      [`  CPU per call (${r.at} at a time)`, `${(r.callCpu.node / s.billingCalls).toFixed(0)} ms node + ${(r.callCpu.postgres / s.billingCalls).toFixed(0)} ms PostgreSQL`, `${((r.callCpu.node / total) * 1000).toFixed(0)} µs node + ${((r.callCpu.postgres / total) * 1000).toFixed(0)} µs PostgreSQL per invoice`, '', ''],
-      [`  API RSS growth (${r.at} at a time)`, `${r.growthMb.toFixed(0)} MB`, `VmRSS ${r.rssBefore.rssMb.toFixed(0)} MB before, ${r.rssAfter.rssMb.toFixed(0)} MB after the last call, ${r.rssIdle.rssMb.toFixed(0)} MB 10 s later; peak (VmHWM) ${r.rssAfter.hwmMb.toFixed(0)} MB`, `< ${TARGETS.billingRssGrowthMb} MB`, verdict(r.growthMb < TARGETS.billingRssGrowthMb)],
+      [
+        `notifyBillingCycle, all calls answered, ${r.at} at a time`,
+        `${(r.totalMs / 1000).toFixed(2)} s`,
+        `${s.billingCalls} calls × ${fmt(s.invoicesPerCall)}; queued ${fmt(r.queued)}, rejected ${r.rejected}, errors ${r.problems.length}`,
+        `≤ ${TARGETS.billingTotalMs / 1000} s`,
+        verdict(ok),
+      ],
+      [
+        `  per call (${r.at} at a time)`,
+        `${(r.callMs[Math.floor(r.callMs.length / 2)] / 1000).toFixed(2)} s median`,
+        `min ${(r.callMs[0] / 1000).toFixed(2)} s, max ${(r.callMs.at(-1) / 1000).toFixed(2)} s; ${fmt(total / (r.totalMs / 1000))} invoices/s`,
+        '',
+        '',
+      ],
+      [
+        `  CPU per call (${r.at} at a time)`,
+        `${(r.callCpu.node / s.billingCalls).toFixed(0)} ms node + ${(r.callCpu.postgres / s.billingCalls).toFixed(0)} ms PostgreSQL`,
+        `${((r.callCpu.node / total) * 1000).toFixed(0)} µs node + ${((r.callCpu.postgres / total) * 1000).toFixed(0)} µs PostgreSQL per invoice`,
+        '',
+        '',
+      ],
+      [
+        `  API RSS growth (${r.at} at a time)`,
+        `${r.growthMb.toFixed(0)} MB`,
+        `VmRSS ${r.rssBefore.rssMb.toFixed(0)} MB before, ${r.rssAfter.rssMb.toFixed(0)} MB after the last call, ${r.rssIdle.rssMb.toFixed(0)} MB 10 s later; peak (VmHWM) ${r.rssAfter.hwmMb.toFixed(0)} MB`,
+        `< ${TARGETS.billingRssGrowthMb} MB`,
+        verdict(r.growthMb < TARGETS.billingRssGrowthMb),
+      ],
     ];
   });
   const rows = [
-    ['payload per call', mb(Math.max(...sizes)), `${fmt(s.invoicesPerCall)} invoices as GraphQL variables, ${fmt(Math.max(...sizes) / s.invoicesPerCall)} bytes/invoice; HERALD_MAX_BODY_BYTES ${mb(maxBody)}`, `≤ ${mb(maxBody)}`, verdict(Math.max(...sizes) <= maxBody)],
+    [
+      'payload per call',
+      mb(Math.max(...sizes)),
+      `${fmt(s.invoicesPerCall)} invoices as GraphQL variables, ${fmt(Math.max(...sizes) / s.invoicesPerCall)} bytes/invoice; HERALD_MAX_BODY_BYTES ${mb(maxBody)}`,
+      `≤ ${mb(maxBody)}`,
+      verdict(Math.max(...sizes) <= maxBody),
+    ],
     ...roundRows,
-    ['twitter-api-v2 raw DM POST to zero-latency fake', `${fmt(post.rate)} /s`, `one process, ${s.workerConcurrency} concurrent; errors ${post.errors}; CPU/POST (client + fake) ${perOp(post.cpuMs, post.done)}`, 'baseline', ''],
-    ['DMs (worker → X fake)', `${fmt(dmRate)} /s`, `HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}, until ${fmt(target)} SENT; ${fmt(span.sent)} SENT, ${span.failed} FAILED, ${fmt(lookups)} user lookups; CPU/DM (worker + fake) ${perOp(dmCpu, span.sent - sentAtReady)}`, '', ''],
+    [
+      'twitter-api-v2 raw DM POST to zero-latency fake',
+      `${fmt(post.rate)} /s`,
+      `one process, ${s.workerConcurrency} concurrent; errors ${post.errors}; CPU/POST (client + fake) ${perOp(post.cpuMs, post.done)}`,
+      'baseline',
+      '',
+    ],
+    [
+      'DMs (worker → X fake)',
+      `${fmt(dmRate)} /s`,
+      `HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}, until ${fmt(target)} SENT; ${fmt(span.sent)} SENT, ${span.failed} FAILED, ${fmt(lookups)} user lookups; CPU/DM (worker + fake) ${perOp(dmCpu, span.sent - sentAtReady)}`,
+      '',
+      '',
+    ],
     ['DMs / raw POST', dmRatio.toFixed(2), '', '', ''],
   ];
   return { key: 'billing', title: 'billing (notifyBillingCycle, X DMs)', rows };

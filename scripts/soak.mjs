@@ -31,8 +31,21 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { startFakeChild } from './bench/fakes.mjs';
 import {
-  buildIfStale, countWarnings, createClientRecipients, fmt, graphqlClient, heraldEnv, numEnv, openBenchRun,
-  payloadOf, runLoad, sleep, smsBody, startHerald, verdict, vmStatus,
+  buildIfStale,
+  countWarnings,
+  createClientRecipients,
+  fmt,
+  graphqlClient,
+  heraldEnv,
+  numEnv,
+  openBenchRun,
+  payloadOf,
+  runLoad,
+  sleep,
+  smsBody,
+  startHerald,
+  verdict,
+  vmStatus,
 } from './bench/lib.mjs';
 
 const SEND_SMS = `mutation Soak($input: SendSmsInput!) {
@@ -75,7 +88,21 @@ async function main() {
   const s = settings();
   buildIfStale();
   let minute = 0;
-  const { pg, dbName: db, urlOf, createDb, tmp, logFile, logStream, children, onCleanup, closing, cleanup, abort, budget } = await openBenchRun({
+  const {
+    pg,
+    dbName: db,
+    urlOf,
+    createDb,
+    tmp,
+    logFile,
+    logStream,
+    children,
+    onCleanup,
+    closing,
+    cleanup,
+    abort,
+    budget,
+  } = await openBenchRun({
     name: 'soak',
     keepDb: s.keepDb,
     tag: 'soak',
@@ -100,23 +127,44 @@ async function main() {
     fakes.child.once('exit', (code, signal) => {
       if (!closing()) void abort(`the vendor fakes exited (${code ?? signal}) during minute ${minute}`);
     });
-    const account = { accountSid: `AC${randomBytes(16).toString('hex')}`, authToken: randomBytes(16).toString('hex'), from: '+15005550006' };
-    const env = heraldEnv({ url, dataDir: tmp, logLevel: process.env.SOAK_LOG_LEVEL || 'info', workerConcurrency: s.workerConcurrency, twilio: { account, fakesUrl: fakes.url } });
+    const account = {
+      accountSid: `AC${randomBytes(16).toString('hex')}`,
+      authToken: randomBytes(16).toString('hex'),
+      from: '+15005550006',
+    };
+    const env = heraldEnv({
+      url,
+      dataDir: tmp,
+      logLevel: process.env.SOAK_LOG_LEVEL || 'info',
+      workerConcurrency: s.workerConcurrency,
+      twilio: { account, fakesUrl: fakes.url },
+    });
     const roleNames = s.roles === 'split' ? ['api', 'worker'] : ['all'];
-    console.log(`soak: starting Herald ${roleNames.map((r) => `--role ${r}`).join(' + ')} (HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}) on ${db}…`);
+    console.log(
+      `soak: starting Herald ${roleNames.map((r) => `--role ${r}`).join(' + ')} (HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}) on ${db}…`,
+    );
     const procs = [];
     for (const role of roleNames) {
       const h = await startHerald(role, env, children, logStream, s.heraldNodeArgs);
       h.role = role;
       procs.push(h);
       h.child.once('exit', (code, signal) => {
-        if (!closing()) void abort(`Herald --role ${role} (pid ${h.child.pid}) exited with ${code ?? signal} during minute ${minute}\n${tail(logFile, 15)}`);
+        if (!closing())
+          void abort(
+            `Herald --role ${role} (pid ${h.child.pid}) exited with ${code ?? signal} during minute ${minute}\n${tail(logFile, 15)}`,
+          );
       });
     }
     const front = procs[0]; // api, or all
     const senders = procs.filter((p) => p.role !== 'api');
     const label = (p) => (p.role === 'all' ? 'herald' : p.role);
-    const recipients = await createClientRecipients(front.port, { n: 8, concurrency: 4, operation: 'Soak', label: 'Soak client', phonePrefix: '+1415557' });
+    const recipients = await createClientRecipients(front.port, {
+      n: 8,
+      concurrency: 4,
+      operation: 'Soak',
+      label: 'Soak client',
+      phonePrefix: '+1415557',
+    });
     const dbSizeStart = await dbSize(pool);
 
     // ---- 2. the rate ----
@@ -125,7 +173,10 @@ async function main() {
     let n = 0;
     const sendOnce = async () => {
       const i = n++;
-      const { problem, payload } = payloadOf(await client.post(SEND_SMS, { input: { clientId: recipients[i % recipients.length], message: smsBody(i) } }), 'sendSms');
+      const { problem, payload } = payloadOf(
+        await client.post(SEND_SMS, { input: { clientId: recipients[i % recipients.length], message: smsBody(i) } }),
+        'sendSms',
+      );
       if (problem) return problem;
       if (!payload.message?.id) return 'no message in the answer';
       recent[i % 1000] = payload.message.id;
@@ -138,7 +189,9 @@ async function main() {
       probe = await runLoad({ concurrency: s.concurrency, seconds: s.probeSeconds, warmupSeconds: 2, once: sendOnce });
       if (probe.done === 0) throw new Error(`the rate probe accepted nothing: ${probe.errorSamples.join(' | ')}`);
       rate = Math.max(1, Math.round(probe.rate / 2));
-      console.log(`  ${fmt(probe.rate)} accepted/s (p99 ${probe.p99.toFixed(1)} ms, errors ${probe.errors}): the soak runs at ${rate} sendSms/s (SOAK_RATE)`);
+      console.log(
+        `  ${fmt(probe.rate)} accepted/s (p99 ${probe.p99.toFixed(1)} ms, errors ${probe.errors}): the soak runs at ${rate} sendSms/s (SOAK_RATE)`,
+      );
       await waitForDrain(pool, 120_000);
     }
     const readRate = Math.max(0.2, rate / 10);
@@ -177,7 +230,7 @@ async function main() {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const next = (samples.length * s.sampleSeconds * 1000) - (performance.now() - t0);
+        const next = samples.length * s.sampleSeconds * 1000 - (performance.now() - t0);
         await sleep(Math.max(0, next));
         if (!sampling) break;
         samples.push(await sampleNow(elapsedMin()));
@@ -211,9 +264,21 @@ async function main() {
       ]);
       accepted += sends.done;
       const point = await sampleNow(elapsedMin());
-      const backlog = (await pool.query(`select count(*) filter (where status in ('QUEUED', 'SENDING'))::int as n from messages`)).rows[0].n;
+      const backlog = (await pool.query(`select count(*) filter (where status in ('QUEUED', 'SENDING'))::int as n from messages`)).rows[0]
+        .n;
       const sent = senders.reduce((a, p) => a + (point[p.role].sent ?? 0), 0);
-      const row = { minute, point, accepted, minuteAccepted: sends.done, sent, backlog, reads: readsResult.done, errors: sends.errors + readsResult.errors, p99: sends.p99, readP99: readsResult.p99 };
+      const row = {
+        minute,
+        point,
+        accepted,
+        minuteAccepted: sends.done,
+        sent,
+        backlog,
+        reads: readsResult.done,
+        errors: sends.errors + readsResult.errors,
+        p99: sends.p99,
+        readP99: readsResult.p99,
+      };
       minutes.push(row);
       console.log(
         `${String(minute).padStart(3)}  ${procs.map((p) => `${point[p.role].rss.toFixed(1)} / ${Number.isFinite(point[p.role].heap) ? point[p.role].heap.toFixed(1) : 'n/a'} MB`.padEnd(22)).join('')}` +
@@ -229,7 +294,11 @@ async function main() {
 
     // ---- 4. the verdict ----
     const drained = await waitForDrain(pool, 120_000);
-    const totals = (await pool.query(`select count(*)::int as n, count(*) filter (where status = 'SENT')::int as sent, count(*) filter (where status = 'FAILED')::int as failed from messages`)).rows[0];
+    const totals = (
+      await pool.query(
+        `select count(*)::int as n, count(*) filter (where status = 'SENT')::int as sent, count(*) filter (where status = 'FAILED')::int as failed from messages`,
+      )
+    ).rows[0];
     const posts = await fakes.count();
     const dbSizeEnd = await dbSize(pool);
     const fitFrom = s.warmupMinutes;
@@ -239,7 +308,10 @@ async function main() {
     const analysis = procs.map((p) => {
       const rss = samples.map((x) => x[p.role].rss);
       const after = fitted.map((x) => x[p.role].rss);
-      const line = leastSquares(fitted.map((x) => x.t), after);
+      const line = leastSquares(
+        fitted.map((x) => x.t),
+        after,
+      );
       const heapLine = leastSquares(
         fitted.map((x) => x.t),
         fitted.map((x) => x[p.role].heap),
@@ -264,7 +336,9 @@ async function main() {
     const errors = minutes.reduce((a, m) => a + m.errors, 0);
     const pass = analysis.every((a) => a.ok);
     const short = s.minutes < 10;
-    console.log(`\nsoak: ${s.minutes} min at ${rate} sendSms/s; RSS fitted over minutes ${fitFrom}–${s.minutes} (${fitted.length} samples, ${fmt(acceptedInFit)} messages accepted in that span):`);
+    console.log(
+      `\nsoak: ${s.minutes} min at ${rate} sendSms/s; RSS fitted over minutes ${fitFrom}–${s.minutes} (${fitted.length} samples, ${fmt(acceptedInFit)} messages accepted in that span):`,
+    );
     for (const a of analysis) {
       console.log(
         `  ${a.label} (pid ${a.pid}): RSS first ${a.first.toFixed(1)} MB, last ${a.last.toFixed(1)} MB, max ${a.max.toFixed(1)} MB; slope ${signed(a.slopePerHour)} MB/hour (± ${a.sePerHour.toFixed(1)}), ` +
@@ -276,7 +350,10 @@ async function main() {
       `  ${fmt(accepted)} accepted, ${fmt(totals.sent)} SENT, ${totals.failed} FAILED, fake got ${fmt(posts)} POSTs${drained ? '' : ' (backlog NOT drained in 120 s)'}; ${errors} errors; ` +
         `database ${mbOf(dbSizeStart)} → ${mbOf(dbSizeEnd)} (PostgreSQL's growth, not Herald's RSS)`,
     );
-    const upkeepNote = autovacuum === 'on' ? 'autovacuum on (the server\'s own)' : `autovacuum off on this server: the soak ran VACUUM (ANALYZE) of messages, delivery_logs and pgboss.job ${vacuums} times, once a minute`;
+    const upkeepNote =
+      autovacuum === 'on'
+        ? "autovacuum on (the server's own)"
+        : `autovacuum off on this server: the soak ran VACUUM (ANALYZE) of messages, delivery_logs and pgboss.job ${vacuums} times, once a minute`;
     console.log(`  ${upkeepNote}`);
     console.log(`soak: ${verdict(pass)}${short ? ` (a ${s.minutes}-minute run: indicative only; the issue asks for 30)` : ''}`);
 

@@ -44,7 +44,13 @@ export function environmentGateways(config: Config): EnvGateway[] {
     });
   }
   if (twitter) {
-    out.push({ channel: Channel.TWITTER_DM, provider: Provider.TWITTER, name: 'env:twitter', envSource: 'TWITTER_APP_KEY', credentials: twitter });
+    out.push({
+      channel: Channel.TWITTER_DM,
+      provider: Provider.TWITTER,
+      name: 'env:twitter',
+      envSource: 'TWITTER_APP_KEY',
+      credentials: twitter,
+    });
   }
   return out;
 }

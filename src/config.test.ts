@@ -40,7 +40,12 @@ describe('loadConfig', () => {
       TWITTER_ACCESS_SECRET: 'd',
       TWILIO_API_BASE_URL: 'http://127.0.0.1:9999/',
     });
-    expect(config.twilio).toEqual({ accountSid: `AC${'a'.repeat(32)}`, authToken: 'token', smsFrom: '+15005550006', whatsappFrom: undefined });
+    expect(config.twilio).toEqual({
+      accountSid: `AC${'a'.repeat(32)}`,
+      authToken: 'token',
+      smsFrom: '+15005550006',
+      whatsappFrom: undefined,
+    });
     expect(config.sendgrid).toEqual({ apiKey: 'SG.key', fromEmail: 'noreply@example.com' });
     expect(config.twitter).toEqual({ appKey: 'a', appSecret: 'b', accessToken: 'c', accessSecret: 'd' });
     expect(config.providerBaseUrls.twilio).toBe('http://127.0.0.1:9999');
@@ -77,11 +82,18 @@ describe('loadConfig', () => {
       statementTimeoutMs: 250,
       bulkStatementTimeoutMs: 120_000,
     });
-    expect(loadConfig({ HERALD_STATEMENT_TIMEOUT_MS: '0', HERALD_BULK_STATEMENT_TIMEOUT_MS: '0' })).toMatchObject({ statementTimeoutMs: 0, bulkStatementTimeoutMs: 0 });
+    expect(loadConfig({ HERALD_STATEMENT_TIMEOUT_MS: '0', HERALD_BULK_STATEMENT_TIMEOUT_MS: '0' })).toMatchObject({
+      statementTimeoutMs: 0,
+      bulkStatementTimeoutMs: 0,
+    });
   });
 
   it('caps subscriptions per WebSocket connection and per key, and waits 5 s for connection_init, each settable', () => {
-    expect(loadConfig({}).websocket).toEqual({ connectionInitTimeoutMs: 5_000, maxSubscriptionsPerConnection: 10, maxSubscriptionsPerKey: 50 });
+    expect(loadConfig({}).websocket).toEqual({
+      connectionInitTimeoutMs: 5_000,
+      maxSubscriptionsPerConnection: 10,
+      maxSubscriptionsPerKey: 50,
+    });
     expect(loadConfig({}).graphqlLimits.maxDirectives).toBe(50);
     expect(
       loadConfig({
@@ -90,21 +102,37 @@ describe('loadConfig', () => {
         HERALD_WS_MAX_SUBSCRIPTIONS_PER_KEY: '3',
         HERALD_MAX_DIRECTIVES: '5',
       }),
-    ).toMatchObject({ websocket: { connectionInitTimeoutMs: 300, maxSubscriptionsPerConnection: 2, maxSubscriptionsPerKey: 3 }, graphqlLimits: { maxDirectives: 5 } });
-    for (const variable of ['HERALD_WS_CONNECTION_INIT_TIMEOUT_MS', 'HERALD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 'HERALD_WS_MAX_SUBSCRIPTIONS_PER_KEY']) {
+    ).toMatchObject({
+      websocket: { connectionInitTimeoutMs: 300, maxSubscriptionsPerConnection: 2, maxSubscriptionsPerKey: 3 },
+      graphqlLimits: { maxDirectives: 5 },
+    });
+    for (const variable of [
+      'HERALD_WS_CONNECTION_INIT_TIMEOUT_MS',
+      'HERALD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION',
+      'HERALD_WS_MAX_SUBSCRIPTIONS_PER_KEY',
+    ]) {
       expect(problemsOf({ [variable]: '0' })[0]).toContain(variable);
     }
   });
 
   it('never echoes a secret value in a problem', () => {
-    const problems = problemsOf({ TWILIO_ACCOUNT_SID: 'ACnot-a-sid', TWILIO_AUTH_TOKEN: 'hunter2-secret', TWILIO_SMS_FROM: '+15005550006' });
+    const problems = problemsOf({
+      TWILIO_ACCOUNT_SID: 'ACnot-a-sid',
+      TWILIO_AUTH_TOKEN: 'hunter2-secret',
+      TWILIO_SMS_FROM: '+15005550006',
+    });
     expect(problems.join(' ')).toContain('TWILIO_ACCOUNT_SID');
     expect(problems.join(' ')).not.toContain('hunter2-secret');
   });
   it('trusts no proxy by default, and a hop count or a list of addresses and CIDRs when HERALD_TRUST_PROXY says so', () => {
     expect(loadConfig({}).trustProxy).toBe(false);
     expect(loadConfig({ HERALD_TRUST_PROXY: '2' }).trustProxy).toBe(2);
-    expect(loadConfig({ HERALD_TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,fd00::/8,loopback' }).trustProxy).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', 'loopback']);
+    expect(loadConfig({ HERALD_TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,fd00::/8,loopback' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+      'fd00::/8',
+      'loopback',
+    ]);
     for (const bad of ['0', 'true', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1,,nope', '::1/129']) {
       const problems = problemsOf({ HERALD_TRUST_PROXY: bad });
       expect(problems).toHaveLength(1);
@@ -114,7 +142,10 @@ describe('loadConfig', () => {
 
   it('allows no CORS origin by default, and the listed origins with HERALD_CORS_ORIGINS', () => {
     expect(loadConfig({}).corsOrigins).toEqual([]);
-    expect(loadConfig({ HERALD_CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(loadConfig({ HERALD_CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
     for (const bad of ['*', 'https://app.example.com/', 'app.example.com', 'https://app.example.com/path', 'ftp://files.example.com']) {
       const problems = problemsOf({ HERALD_CORS_ORIGINS: bad });
       expect(problems).toHaveLength(1);
@@ -145,14 +176,22 @@ describe('loadConfig', () => {
       }).sendBudget,
     ).toEqual({ perMinute: 0, perDay: 200_000, internationalPerDay: 5, homeCountries: ['GB', 'IE'] });
     expect(loadConfig({ HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: '5' }).sendBudget.perMinute).toBe(5);
-    expect(problemsOf({ HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: '5', HERALD_SEND_BUDGET_PER_MINUTE: '6' })[0]).toMatch(/old name of HERALD_SEND_BUDGET_PER_MINUTE/);
+    expect(problemsOf({ HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: '5', HERALD_SEND_BUDGET_PER_MINUTE: '6' })[0]).toMatch(
+      /old name of HERALD_SEND_BUDGET_PER_MINUTE/,
+    );
     expect(problemsOf({ HERALD_SEND_BUDGET_PER_DAY: 'lots' })[0]).toContain('HERALD_SEND_BUDGET_PER_DAY');
-    expect(problemsOf({ HERALD_HOME_COUNTRIES: 'US,XX' })).toEqual(['HERALD_HOME_COUNTRIES must be comma-separated ISO 3166 country codes such as US,CA, got "US,XX"']);
+    expect(problemsOf({ HERALD_HOME_COUNTRIES: 'US,XX' })).toEqual([
+      'HERALD_HOME_COUNTRIES must be comma-separated ISO 3166 country codes such as US,CA, got "US,XX"',
+    ]);
   });
 
   it('takes the home countries from the Twilio sender numbers when HERALD_HOME_COUNTRIES is unset', () => {
     const twilio = { TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'token' };
-    expect(loadConfig({ ...twilio, TWILIO_SMS_FROM: '+447400123456', TWILIO_WHATSAPP_FROM: '+33612345678' }).sendBudget.homeCountries).toEqual(['GB', 'FR']);
-    expect(loadConfig({ ...twilio, TWILIO_SMS_FROM: '+447400123456', HERALD_HOME_COUNTRIES: 'IE' }).sendBudget.homeCountries).toEqual(['IE']);
+    expect(
+      loadConfig({ ...twilio, TWILIO_SMS_FROM: '+447400123456', TWILIO_WHATSAPP_FROM: '+33612345678' }).sendBudget.homeCountries,
+    ).toEqual(['GB', 'FR']);
+    expect(loadConfig({ ...twilio, TWILIO_SMS_FROM: '+447400123456', HERALD_HOME_COUNTRIES: 'IE' }).sendBudget.homeCountries).toEqual([
+      'IE',
+    ]);
   });
 });

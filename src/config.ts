@@ -163,7 +163,9 @@ const phoneNumber = makeValidator<string>((input) =>
   /^\+[1-9]\d{6,14}$/.test(input) ? input : invalid(`must be an E.164 number such as +14155550123, got "${input}"`),
 );
 
-const emailAddress = makeValidator<string>((input) => (EMAIL_PATTERN.test(input) ? input : invalid(`must be an e-mail address, got "${input}"`)));
+const emailAddress = makeValidator<string>((input) =>
+  EMAIL_PATTERN.test(input) ? input : invalid(`must be an e-mail address, got "${input}"`),
+);
 
 const sendgridPublicKey = makeValidator<string>((input) =>
   isSendgridVerificationKey(input) ? input : invalid('must be the verification key SendGrid shows for the signed event webhook (base64)'),
@@ -175,7 +177,10 @@ const proxies = makeValidator<number | string[]>((input) => {
     const hops = Number(input);
     if (hops >= 1 && hops <= 100) return hops;
   } else {
-    const entries = input.split(',').map((e) => e.trim()).filter(Boolean);
+    const entries = input
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     const valid = (entry: string): boolean => {
       if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
       const [address, prefix, ...rest] = entry.split('/');
@@ -185,7 +190,9 @@ const proxies = makeValidator<number | string[]>((input) => {
     };
     if (entries.length > 0 && entries.every(valid)) return entries;
   }
-  return invalid(`must be a hop count from 1 to 100 or a comma-separated list of proxy addresses or CIDRs (such as 10.0.0.0/8), got "${input}"`);
+  return invalid(
+    `must be a hop count from 1 to 100 or a comma-separated list of proxy addresses or CIDRs (such as 10.0.0.0/8), got "${input}"`,
+  );
 });
 
 // Browsers send the origin alone (scheme, host, port): anything else would never match.
@@ -212,7 +219,14 @@ const bearerToken = makeValidator<string>((input) =>
 );
 
 const countryCodes = makeValidator<string[]>((input) => {
-  const codes = [...new Set(input.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean))];
+  const codes = [
+    ...new Set(
+      input
+        .split(',')
+        .map((c) => c.trim().toUpperCase())
+        .filter(Boolean),
+    ),
+  ];
   if (codes.length === 0 || !codes.every((c) => isSupportedCountry(c as CountryCode))) {
     invalid(`must be comma-separated ISO 3166 country codes such as US,CA, got "${input}"`);
   }
@@ -238,7 +252,10 @@ const HTTP_TIMEOUTS = 'time for a whole request to arrive; idle socket timeout (
 export const ENVIRONMENT = {
   DATABASE_URL: urlOf('postgres:', 'postgresql:')({ default: undefined, desc: '`postgres://…` of PostgreSQL 13+' }),
   HERALD_DATA_DIR: str({ default: './.herald-data', desc: 'embedded database files, and the generated secret key' }),
-  HERALD_PGLITE_VACUUM_SECONDS: wholeNumber(0, 86_400)({
+  HERALD_PGLITE_VACUUM_SECONDS: wholeNumber(
+    0,
+    86_400,
+  )({
     default: 300,
     desc: 'on PGlite only (it runs no autovacuum): VACUUM (ANALYZE) of `messages`, `delivery_logs` and `pgboss.job` this often, requests waiting meanwhile; `0` = never',
   }),
@@ -276,12 +293,21 @@ export const ENVIRONMENT = {
   // declared here so that it is documented with the rest.
   NODE_ENV: str({ default: 'production', desc: "`development` turns on graphql-js's development-only checks (slower on every request)" }),
   HERALD_WORKER_CONCURRENCY: wholeNumber(1, 256)({ default: 8, desc: 'sends one worker process makes at once' }),
-  HERALD_SEND_TIMEOUT_MS: wholeNumber(100, MAX_SEND_TIMEOUT_MS)({ default: 10_000, desc: 'a provider call slower than this is a temporary failure' }),
-  HERALD_STATEMENT_TIMEOUT_MS: wholeNumber(0, 3_600_000)({
+  HERALD_SEND_TIMEOUT_MS: wholeNumber(
+    100,
+    MAX_SEND_TIMEOUT_MS,
+  )({ default: 10_000, desc: 'a provider call slower than this is a temporary failure' }),
+  HERALD_STATEMENT_TIMEOUT_MS: wholeNumber(
+    0,
+    3_600_000,
+  )({
     default: 5_000,
     desc: "PostgreSQL cancels a statement of Herald's own pool running longer than this (SQLSTATE 57014, logged under the error id the caller is shown), so one slow query cannot hold a connection; `0` = none. Not applicable on PGlite (one process, one connection)",
   }),
-  HERALD_BULK_STATEMENT_TIMEOUT_MS: wholeNumber(0, 3_600_000)({
+  HERALD_BULK_STATEMENT_TIMEOUT_MS: wholeNumber(
+    0,
+    3_600_000,
+  )({
     default: 60_000,
     desc: "the same for a bulk write's statements (`notifyBillingCycle`); `0` = none. Migrations run with no statement timeout",
   }),
@@ -293,29 +319,50 @@ export const ENVIRONMENT = {
     default: undefined,
     desc: 'old secret keys (comma-separated) that still open credentials sealed before a rotation; never used to seal; drop them after `npm run rotate-secrets` ([docs/security.md](docs/security.md#rotating-herald_secret_key))',
   }),
-  HERALD_MAX_QUERY_DEPTH: wholeNumber(2, 1_000)({ default: 12, desc: 'most fields on one path of a GraphQL operation; deeper → 400 `QUERY_TOO_DEEP`' }),
-  HERALD_MAX_QUERY_COST: wholeNumber(1, 100_000_000)({
+  HERALD_MAX_QUERY_DEPTH: wholeNumber(
+    2,
+    1_000,
+  )({ default: 12, desc: 'most fields on one path of a GraphQL operation; deeper → 400 `QUERY_TOO_DEEP`' }),
+  HERALD_MAX_QUERY_COST: wholeNumber(
+    1,
+    100_000_000,
+  )({
     default: 5_000,
     desc: 'most objects an operation may ask for (lists × `first`, other lists × 10); more → 400 `QUERY_TOO_COSTLY`',
   }),
   HERALD_MAX_ALIASES: wholeNumber(0, 100_000)({ default: 30, desc: 'most aliases in a document; more → 400 `TOO_MANY_ALIASES`' }),
-  HERALD_MAX_QUERY_TOKENS: wholeNumber(100, 1_000_000)({
+  HERALD_MAX_QUERY_TOKENS: wholeNumber(
+    100,
+    1_000_000,
+  )({
     default: 2_000,
     desc: 'most tokens in a document (variables do not count); more → 400 `GRAPHQL_PARSE_FAILED`',
   }),
-  HERALD_MAX_DIRECTIVES: wholeNumber(0, 100_000)({
+  HERALD_MAX_DIRECTIVES: wholeNumber(
+    0,
+    100_000,
+  )({
     default: 50,
     desc: 'most directives in an operation, fragments included; more → 400 `GRAPHQL_VALIDATION_FAILED`',
   }),
-  HERALD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: wholeNumber(1, 10_000)({
+  HERALD_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: wholeNumber(
+    1,
+    10_000,
+  )({
     default: 10,
     desc: 'subscriptions one WebSocket connection may hold; the next → `TOO_MANY_SUBSCRIPTIONS` on that subscribe (the connection stays)',
   }),
-  HERALD_WS_MAX_SUBSCRIPTIONS_PER_KEY: wholeNumber(1, 1_000_000)({
+  HERALD_WS_MAX_SUBSCRIPTIONS_PER_KEY: wholeNumber(
+    1,
+    1_000_000,
+  )({
     default: 50,
     desc: 'subscriptions one API key may hold across its WebSocket connections to one process; the next → `TOO_MANY_SUBSCRIPTIONS`',
   }),
-  HERALD_WS_CONNECTION_INIT_TIMEOUT_MS: wholeNumber(100, 600_000)({
+  HERALD_WS_CONNECTION_INIT_TIMEOUT_MS: wholeNumber(
+    100,
+    600_000,
+  )({
     default: 5_000,
     desc: 'a WebSocket that has not sent `connection_init` by then is closed (4408)',
   }),
@@ -335,22 +382,37 @@ export const ENVIRONMENT = {
     default: undefined,
     desc: 'when set (16+ characters), `/metrics` requires `Authorization: Bearer <token>`, else 401',
   }),
-  HERALD_METRICS_GAUGE_SECONDS: wholeNumber(0, 3_600)({
+  HERALD_METRICS_GAUGE_SECONDS: wholeNumber(
+    0,
+    3_600,
+  )({
     default: 10,
     desc: 'a `/metrics` gauge read from the database (`herald_queue_depth`, `herald_sending_overdue`) is read at most this often, each read cut off after 2 s (NaN then); `0` = at every scrape',
   }),
   // Send budgets are on by default, against a leaked key pumping SMS on the tenant's bill:
   // figures a small business does not reach by accident.
-  HERALD_SEND_BUDGET_PER_MINUTE: wholeNumber(0, 100_000_000)({
+  HERALD_SEND_BUDGET_PER_MINUTE: wholeNumber(
+    0,
+    100_000_000,
+  )({
     default: 1_000,
     desc: 'messages a tenant may queue per minute, counted in PostgreSQL across all API processes ([Send budgets](#send-budgets)); `0` = no limit. `HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE`, its old name, is still read (not both)',
   }),
-  HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: wholeNumber(0, 100_000_000)({
+  HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: wholeNumber(
+    0,
+    100_000_000,
+  )({
     default: undefined,
     desc: 'the old name of `HERALD_SEND_BUDGET_PER_MINUTE`, still read when that one is unset',
   }),
-  HERALD_SEND_BUDGET_PER_DAY: wholeNumber(0, 1_000_000_000)({ default: 50_000, desc: 'messages a tenant may queue per day; `0` = no limit' }),
-  HERALD_INTERNATIONAL_SENDS_PER_DAY: wholeNumber(0, 1_000_000_000)({
+  HERALD_SEND_BUDGET_PER_DAY: wholeNumber(
+    0,
+    1_000_000_000,
+  )({ default: 50_000, desc: 'messages a tenant may queue per day; `0` = no limit' }),
+  HERALD_INTERNATIONAL_SENDS_PER_DAY: wholeNumber(
+    0,
+    1_000_000_000,
+  )({
     default: 100,
     desc: 'SMS and WhatsApp messages a tenant may queue per day to numbers outside its home countries; `0` = no limit',
   }),
@@ -407,7 +469,9 @@ export function loadConfig(env: Env = process.env): Config {
   const hasTwilio = allOrNothing(['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN']);
   if (hasTwilio && !senders) problems.push('TWILIO_SMS_FROM or TWILIO_WHATSAPP_FROM must be set with TWILIO_ACCOUNT_SID');
   if (senders && set.TWILIO_ACCOUNT_SID === undefined && set.TWILIO_AUTH_TOKEN === undefined) {
-    problems.push(`TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN must be set together with ${set.TWILIO_SMS_FROM ? 'TWILIO_SMS_FROM' : 'TWILIO_WHATSAPP_FROM'}`);
+    problems.push(
+      `TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN must be set together with ${set.TWILIO_SMS_FROM ? 'TWILIO_SMS_FROM' : 'TWILIO_WHATSAPP_FROM'}`,
+    );
   }
   const hasSendgrid = allOrNothing(['SENDGRID_API_KEY', 'SENDGRID_FROM_EMAIL']);
   const hasTwitter = allOrNothing(['TWITTER_APP_KEY', 'TWITTER_APP_SECRET', 'TWITTER_ACCESS_TOKEN', 'TWITTER_ACCESS_SECRET']);
@@ -420,7 +484,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const twilio: TwilioEnv | undefined = hasTwilio
-    ? { accountSid: e.TWILIO_ACCOUNT_SID!, authToken: e.TWILIO_AUTH_TOKEN!, smsFrom: e.TWILIO_SMS_FROM, whatsappFrom: e.TWILIO_WHATSAPP_FROM }
+    ? {
+        accountSid: e.TWILIO_ACCOUNT_SID!,
+        authToken: e.TWILIO_AUTH_TOKEN!,
+        smsFrom: e.TWILIO_SMS_FROM,
+        whatsappFrom: e.TWILIO_WHATSAPP_FROM,
+      }
     : undefined;
   const senderCountries = [twilio?.smsFrom, twilio?.whatsappFrom].flatMap((n) => (n ? (parsePhoneNumberFromString(n)?.country ?? []) : []));
   const host = e.HOST;
@@ -456,7 +525,10 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: e.HERALD_METRICS_TOKEN,
     metricsGaugeMaxAgeMs: e.HERALD_METRICS_GAUGE_SECONDS * 1_000,
     sendBudget: {
-      perMinute: set.HERALD_SEND_BUDGET_PER_MINUTE === undefined ? (e.HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE ?? e.HERALD_SEND_BUDGET_PER_MINUTE) : e.HERALD_SEND_BUDGET_PER_MINUTE,
+      perMinute:
+        set.HERALD_SEND_BUDGET_PER_MINUTE === undefined
+          ? (e.HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE ?? e.HERALD_SEND_BUDGET_PER_MINUTE)
+          : e.HERALD_SEND_BUDGET_PER_MINUTE,
       perDay: e.HERALD_SEND_BUDGET_PER_DAY,
       internationalPerDay: e.HERALD_INTERNATIONAL_SENDS_PER_DAY,
       homeCountries: e.HERALD_HOME_COUNTRIES ?? (senderCountries.length > 0 ? [...new Set(senderCountries)] : ['US']),
@@ -465,7 +537,12 @@ export function loadConfig(env: Env = process.env): Config {
     twilio,
     sendgrid: hasSendgrid ? { apiKey: e.SENDGRID_API_KEY!, fromEmail: e.SENDGRID_FROM_EMAIL! } : undefined,
     twitter: hasTwitter
-      ? { appKey: e.TWITTER_APP_KEY!, appSecret: e.TWITTER_APP_SECRET!, accessToken: e.TWITTER_ACCESS_TOKEN!, accessSecret: e.TWITTER_ACCESS_SECRET! }
+      ? {
+          appKey: e.TWITTER_APP_KEY!,
+          appSecret: e.TWITTER_APP_SECRET!,
+          accessToken: e.TWITTER_ACCESS_TOKEN!,
+          accessSecret: e.TWITTER_ACCESS_SECRET!,
+        }
       : undefined,
     sendgridWebhookPublicKey: e.SENDGRID_WEBHOOK_PUBLIC_KEY,
     providerBaseUrls: { twilio: e.TWILIO_API_BASE_URL, sendgrid: e.SENDGRID_API_BASE_URL, twitter: e.TWITTER_API_BASE_URL },

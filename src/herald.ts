@@ -107,7 +107,15 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         log,
       });
       await startWorker(boss, dispatcher, config.workerConcurrency, log);
-      sweeper = new Sweeper({ db: handle.db, outbox, policy: config.retry, metrics, log, sendTimeoutMs: config.sendTimeoutMs, worker: dispatcher });
+      sweeper = new Sweeper({
+        db: handle.db,
+        outbox,
+        policy: config.retry,
+        metrics,
+        log,
+        sendTimeoutMs: config.sendTimeoutMs,
+        worker: dispatcher,
+      });
       sweeper.start();
     }
     upkeep = await startUpkeep(handle, log, config.pgliteVacuumMs);

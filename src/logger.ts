@@ -52,7 +52,13 @@ const REDACT = [
 
 /** The last segment of each path: the field names redacted wherever they appear. */
 const REDACTED_NAMES = new Set(
-  REDACT.map((p) => p.replace(/^.*\["([^"]+)"\]$/, '$1').split('.').pop()!.toLowerCase()).concat(['cookie', 'webhookpublickey']),
+  REDACT.map((p) =>
+    p
+      .replace(/^.*\["([^"]+)"\]$/, '$1')
+      .split('.')
+      .pop()!
+      .toLowerCase(),
+  ).concat(['cookie', 'webhookpublickey']),
 );
 const MAX_DEPTH = 12;
 

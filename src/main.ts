@@ -104,9 +104,15 @@ async function rotateSecretsAndExit(config: Config, log: Logger): Promise<void> 
     const counts = await gateways.resealAll(log);
     unreadable = counts.unreadable;
     if (unreadable > 0) {
-      log.error(counts, `${unreadable} gateway(s) have credentials that do not open: keep HERALD_SECRET_KEY_PREVIOUS until they are replaced (updateGateway)`);
+      log.error(
+        counts,
+        `${unreadable} gateway(s) have credentials that do not open: keep HERALD_SECRET_KEY_PREVIOUS until they are replaced (updateGateway)`,
+      );
     } else {
-      log.info(counts, `gateway credentials sealed under the current HERALD_SECRET_KEY (${counts.resealed} re-sealed, ${counts.current} already were): HERALD_SECRET_KEY_PREVIOUS can be dropped`);
+      log.info(
+        counts,
+        `gateway credentials sealed under the current HERALD_SECRET_KEY (${counts.resealed} re-sealed, ${counts.current} already were): HERALD_SECRET_KEY_PREVIOUS can be dropped`,
+      );
     }
   } finally {
     await handle.close();
@@ -130,7 +136,10 @@ function showFirstKey(key: string, base: string, dataDir: string, log: Logger): 
   } finally {
     fs.closeSync(fd);
   }
-  log.warn({ file }, `created the first ADMIN key of the default tenant; it is in ${file} (readable by this user only): store it, then delete the file`);
+  log.warn(
+    { file },
+    `created the first ADMIN key of the default tenant; it is in ${file} (readable by this user only): store it, then delete the file`,
+  );
 }
 
 // Printed once, on the console, not through the logger: keys never go to log storage.

@@ -20,7 +20,11 @@ export interface ScrapedGauges {
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 /** `read` in a transaction of its own whose statements PostgreSQL cancels after `timeoutMs`. */
-export function boundedRead(db: Database, read: (tx: Tx) => Promise<number>, timeoutMs = GAUGE_STATEMENT_TIMEOUT_MS): () => Promise<number> {
+export function boundedRead(
+  db: Database,
+  read: (tx: Tx) => Promise<number>,
+  timeoutMs = GAUGE_STATEMENT_TIMEOUT_MS,
+): () => Promise<number> {
   return () =>
     db.transaction(async (tx) => {
       await tx.execute(sql`select set_config('statement_timeout', ${String(timeoutMs)}, true)`);
@@ -50,7 +54,11 @@ function throttledRead(name: string, read: () => Promise<number>, options: Scrap
         (err: Error) => {
           // drizzle wraps the driver's error (statement timeout: SQLSTATE 57014) as its cause.
           const cause = (err.cause ?? err) as Error & { code?: string };
-          if (!failing) log?.warn({ gauge: name, err: { message: cause.message, code: cause.code } }, 'a /metrics gauge could not be read from the database: it shows NaN until a read succeeds');
+          if (!failing)
+            log?.warn(
+              { gauge: name, err: { message: cause.message, code: cause.code } },
+              'a /metrics gauge could not be read from the database: it shows NaN until a read succeeds',
+            );
           failing = true;
           return Number.NaN;
         },

@@ -25,7 +25,14 @@ import { BudgetsService } from './modules/budgets/budgets.service.js';
 import { MessageEventsService } from './modules/messages/message-events.service.js';
 import type { BudgetLimits } from './modules/budgets/budgets.queries.js';
 
-export function createServices(db: Database, secrets: SecretBox, outbox: Outbox, metrics: Metrics, statusHub: StatusHub, options: ServiceOptions) {
+export function createServices(
+  db: Database,
+  secrets: SecretBox,
+  outbox: Outbox,
+  metrics: Metrics,
+  statusHub: StatusHub,
+  options: ServiceOptions,
+) {
   const apiKeys = new ApiKeysService(db, options.log);
   // Revocations arrive on the status hub's LISTEN connection (API processes start it).
   apiKeys.follow(statusHub.listener);

@@ -90,7 +90,10 @@ function openSubscription(baseUrl: string, key: string): Socket {
   });
   clients.push(client);
   client.subscribe(
-    { query: 'subscription($id: ID) { messageStatusChanged(messageId: $id) { id status } }', variables: { id: 'msg_0000000000007000800000000000abcd' } },
+    {
+      query: 'subscription($id: ID) { messageStatusChanged(messageId: $id) { id status } }',
+      variables: { id: 'msg_0000000000007000800000000000abcd' },
+    },
     { next: () => undefined, error: (err) => socket.errors.push(err), complete: () => undefined },
   );
   return socket;
@@ -107,7 +110,9 @@ async function settled(on: TestHerald = herald): Promise<void> {
 }
 
 async function lastUsedRow(uuidOfKey: string) {
-  const [row] = rowsOf(await herald.services.db.execute(sql`select last_used_at, xmin::text as version from api_keys where id = ${uuidOfKey}`));
+  const [row] = rowsOf(
+    await herald.services.db.execute(sql`select last_used_at, xmin::text as version from api_keys where id = ${uuidOfKey}`),
+  );
   return row as { last_used_at: Date | string | null; version: string };
 }
 
@@ -178,8 +183,12 @@ describe('listing and creating API keys', () => {
     await herald.services.db.execute(
       sql`update api_keys set created_at = now() - interval '60 days', last_used_at = now() - interval '55 days' where id = ${uuidOf(old.key.id)}`,
     );
-    await herald.services.db.execute(sql`update api_keys set created_at = now() - interval '40 days' where id = ${uuidOf(neverUsed.key.id)}`);
-    await herald.services.db.execute(sql`update api_keys set created_at = now() - interval '60 days' where id = ${uuidOf(revokedOld.key.id)}`);
+    await herald.services.db.execute(
+      sql`update api_keys set created_at = now() - interval '40 days' where id = ${uuidOf(neverUsed.key.id)}`,
+    );
+    await herald.services.db.execute(
+      sql`update api_keys set created_at = now() - interval '60 days' where id = ${uuidOf(revokedOld.key.id)}`,
+    );
     expect(await status(recent.secret)).toBe(200);
     expect((await revoke(revokedOld.key.id)).userErrors).toEqual([]);
 
@@ -210,7 +219,9 @@ describe('revoking API keys', () => {
 
     const again = await revoke(key.id);
     expect(again.apiKey).toBeNull();
-    expect(again.userErrors).toEqual([{ field: ['input', 'id'], code: 'INVALID_STATE', message: expect.stringContaining('already revoked') }]);
+    expect(again.userErrors).toEqual([
+      { field: ['input', 'id'], code: 'INVALID_STATE', message: expect.stringContaining('already revoked') },
+    ]);
   });
 
   it("answers another tenant's key and a malformed id with NOT_FOUND, and leaves the key working", async () => {
@@ -218,7 +229,10 @@ describe('revoking API keys', () => {
     const theirs = (await createKey('READER', 'theirs', herald, otherAdmin)).key;
     for (const id of [theirs.id, 'key_123', 'not an id', 'rcp_0000000000007000800000000000abcd', '']) {
       const result = await revoke(id);
-      expect(result, id).toEqual({ apiKey: null, userErrors: [{ field: ['input', 'id'], code: 'NOT_FOUND', message: expect.any(String) }] });
+      expect(result, id).toEqual({
+        apiKey: null,
+        userErrors: [{ field: ['input', 'id'], code: 'NOT_FOUND', message: expect.any(String) }],
+      });
     }
     expect(ok(await herald.gql(NODE, { id: theirs.id })).node).toBeNull();
     expect((await listKeys()).some((k) => k.id === theirs.id)).toBe(false);
@@ -229,7 +243,9 @@ describe('revoking API keys', () => {
     const firstAdmin = await newTenant('Last admin');
     const [first] = await listKeys(firstAdmin);
     const alone = await revoke(first.id, firstAdmin);
-    expect(alone.userErrors).toEqual([{ field: ['input', 'id'], code: 'INVALID_STATE', message: expect.stringContaining('last live ADMIN key') }]);
+    expect(alone.userErrors).toEqual([
+      { field: ['input', 'id'], code: 'INVALID_STATE', message: expect.stringContaining('last live ADMIN key') },
+    ]);
     expect(await status(firstAdmin)).toBe(200);
 
     const second = await createKey('ADMIN', 'second admin', herald, firstAdmin);
@@ -322,7 +338,12 @@ describe('revocation across API processes on one PostgreSQL', () => {
 
     const cut = await cutOffListeners(database.env.DATABASE_URL);
     try {
-      await waitUntil('both listeners to notice', () => !a.services.statusHub.listener.isUp && !b.services.statusHub.listener.isUp, 5_000, 10);
+      await waitUntil(
+        'both listeners to notice',
+        () => !a.services.statusHub.listener.isUp && !b.services.statusHub.listener.isUp,
+        5_000,
+        10,
+      );
       // Revoked behind every process's back: no notification reaches anyone.
       await cut.db.query('update api_keys set revoked_at = now() where id = $1', [uuidOf(key.id)]);
       const revokedAt = Date.now();

@@ -48,7 +48,8 @@ const ADD_GATEWAY = `mutation($input: AddChannelGatewayInput!) {
 }`;
 const CHANNELS = '{ channels { channel gateways { id name provider isDefault enabled } } }';
 
-const recipientCount = async (key?: string) => ok(await herald.gql('{ recipients { totalCount } }', undefined, key)).recipients.totalCount as number;
+const recipientCount = async (key?: string) =>
+  ok(await herald.gql('{ recipients { totalCount } }', undefined, key)).recipients.totalCount as number;
 
 describe('authentication', () => {
   it('answers a request without an Authorization header with 401 UNAUTHENTICATED and no data', async () => {
@@ -108,10 +109,15 @@ describe('authentication', () => {
 
   it('treats GET /graphql the same: introspection without a key, data only with one', async () => {
     const get = async (query: string, key?: string) => {
-      const response = await fetch(`${herald.url}/graphql?query=${encodeURIComponent(query)}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+      const response = await fetch(`${herald.url}/graphql?query=${encodeURIComponent(query)}`, {
+        headers: key ? { authorization: `Bearer ${key}` } : {},
+      });
       return { status: response.status, body: (await response.json()) as Record<string, any> };
     };
-    expect(await get('{ __schema { queryType { name } } }')).toEqual({ status: 200, body: { data: { __schema: { queryType: { name: 'Query' } } } } });
+    expect(await get('{ __schema { queryType { name } } }')).toEqual({
+      status: 200,
+      body: { data: { __schema: { queryType: { name: 'Query' } } } },
+    });
     const refused = await get('{ viewer { id } }');
     expect(refused.status).toBe(401);
     expect(refused.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
@@ -156,7 +162,9 @@ describe('roles', () => {
     const recipient = await buildRecipient(herald, { displayName: 'Untouched', phone: '+14155550170' });
     expectCode(await herald.gql(UPDATE_RECIPIENT, { input: { id: recipient.id, displayName: 'Changed' } }, reader), 'FORBIDDEN');
     expectCode(await herald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS' } }, reader), 'FORBIDDEN');
-    const stored = ok(await herald.gql(`query($id: ID!) { recipient(id: $id) { displayName subscriptions { channel } } }`, { id: recipient.id })).recipient;
+    const stored = ok(
+      await herald.gql(`query($id: ID!) { recipient(id: $id) { displayName subscriptions { channel } } }`, { id: recipient.id }),
+    ).recipient;
     expect(stored).toEqual({ displayName: 'Untouched', subscriptions: [] });
   });
 
@@ -269,7 +277,11 @@ describe('tenants', () => {
     ['a blank', '   '],
   ])('refuses %s name with INVALID_INPUT on input.name', async (_name, name) => {
     const result = ok(await herald.gql(CREATE_TENANT, { input: { name } })).createTenant;
-    expect(result).toEqual({ tenant: null, adminKey: null, userErrors: [{ field: ['input', 'name'], message: expect.any(String), code: 'INVALID_INPUT' }] });
+    expect(result).toEqual({
+      tenant: null,
+      adminKey: null,
+      userErrors: [{ field: ['input', 'name'], message: expect.any(String), code: 'INVALID_INPUT' }],
+    });
   });
 
   it('refuses a name over 200 characters with INVALID_INPUT on input.name', async () => {
@@ -288,9 +300,15 @@ describe('tenant isolation', () => {
   beforeAll(async () => {
     a = await buildTenant(herald, 'Tenant A');
     b = await buildTenant(herald, 'Tenant B');
-    aRecipient = await buildRecipient(herald, { kind: 'CUSTOMER', displayName: 'Alice of A', phone: '+14155550180', externalRef: 'shared-ref' }, a.adminKey);
+    aRecipient = await buildRecipient(
+      herald,
+      { kind: 'CUSTOMER', displayName: 'Alice of A', phone: '+14155550180', externalRef: 'shared-ref' },
+      a.adminKey,
+    );
     aGatewayId = ok(await herald.gql('{ gateways(channel: SMS) { id } }', undefined, a.adminKey)).gateways[0].id;
-    const subscribed = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: aRecipient.id, channel: 'SMS', gatewayId: aGatewayId } }, a.adminKey)).subscribe;
+    const subscribed = ok(
+      await herald.gql(SUBSCRIBE, { input: { recipientId: aRecipient.id, channel: 'SMS', gatewayId: aGatewayId } }, a.adminKey),
+    ).subscribe;
     expect(subscribed.userErrors).toEqual([]);
   });
 
@@ -304,7 +322,10 @@ describe('tenant isolation', () => {
     // The operator's key does not see into tenants either.
     expect(ok(await herald.gql(NODE, { id: aRecipient.id }))).toEqual({ recipient: null, node: null });
     // While each tenant sees its own.
-    expect(ok(await herald.gql(NODE, { id: aRecipient.id }, a.adminKey))).toEqual({ recipient: { id: aRecipient.id }, node: { id: aRecipient.id } });
+    expect(ok(await herald.gql(NODE, { id: aRecipient.id }, a.adminKey))).toEqual({
+      recipient: { id: aRecipient.id },
+      node: { id: aRecipient.id },
+    });
     expect(ok(await herald.gql(NODE, { id: b.tenant.id }, b.adminKey)).node).toEqual({ id: b.tenant.id });
     expect(ok(await herald.gql(NODE, { id: aGatewayId }, a.adminKey)).node).toEqual({ id: aGatewayId });
   });
@@ -312,7 +333,11 @@ describe('tenant isolation', () => {
   it('lists only the caller’s recipients and gateways', async () => {
     const bRecipient = await buildRecipient(herald, { kind: 'CUSTOMER', displayName: 'Bob of B', externalRef: 'shared-ref' }, b.adminKey);
     const listed = ok(
-      await herald.gql(`{ all: recipients { totalCount edges { node { id } } } same: recipients(filter: { externalRef: "shared-ref" }) { totalCount edges { node { id } } } }`, undefined, b.adminKey),
+      await herald.gql(
+        `{ all: recipients { totalCount edges { node { id } } } same: recipients(filter: { externalRef: "shared-ref" }) { totalCount edges { node { id } } } }`,
+        undefined,
+        b.adminKey,
+      ),
     );
     expect(listed.all.edges.map((e: any) => e.node.id)).not.toContain(aRecipient.id);
     expect(listed.all.totalCount).toBe(listed.all.edges.length);
@@ -324,19 +349,38 @@ describe('tenant isolation', () => {
   });
 
   it('cannot update, subscribe or route through the other tenant’s objects, and A’s data stays as it was', async () => {
-    const update = ok(await herald.gql(UPDATE_RECIPIENT, { input: { id: aRecipient.id, displayName: 'Hijacked', phone: '+14155550199' } }, b.adminKey));
-    expect(update.updateRecipient).toEqual({ recipient: null, userErrors: [{ field: ['input', 'id'], message: expect.any(String), code: 'NOT_FOUND' }] });
+    const update = ok(
+      await herald.gql(UPDATE_RECIPIENT, { input: { id: aRecipient.id, displayName: 'Hijacked', phone: '+14155550199' } }, b.adminKey),
+    );
+    expect(update.updateRecipient).toEqual({
+      recipient: null,
+      userErrors: [{ field: ['input', 'id'], message: expect.any(String), code: 'NOT_FOUND' }],
+    });
 
     const bSmsGateway = ok(await herald.gql('{ gateways(channel: SMS) { id } }', undefined, b.adminKey)).gateways[0].id;
-    const subscribeA = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: aRecipient.id, channel: 'SMS', gatewayId: bSmsGateway } }, b.adminKey));
-    expect(subscribeA.subscribe).toEqual({ recipient: null, userErrors: [{ field: ['input', 'recipientId'], message: expect.any(String), code: 'NOT_FOUND' }] });
+    const subscribeA = ok(
+      await herald.gql(SUBSCRIBE, { input: { recipientId: aRecipient.id, channel: 'SMS', gatewayId: bSmsGateway } }, b.adminKey),
+    );
+    expect(subscribeA.subscribe).toEqual({
+      recipient: null,
+      userErrors: [{ field: ['input', 'recipientId'], message: expect.any(String), code: 'NOT_FOUND' }],
+    });
     const subscribeADefault = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: aRecipient.id, channel: 'EMAIL' } }, b.adminKey));
-    expect(subscribeADefault.subscribe.userErrors).toEqual([{ field: ['input', 'recipientId'], message: expect.any(String), code: 'NOT_FOUND' }]);
+    expect(subscribeADefault.subscribe.userErrors).toEqual([
+      { field: ['input', 'recipientId'], message: expect.any(String), code: 'NOT_FOUND' },
+    ]);
 
     const bRecipient = await buildRecipient(herald, { displayName: 'Bob two', phone: '+14155550181' }, b.adminKey);
-    const viaA = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: bRecipient.id, channel: 'SMS', gatewayId: aGatewayId } }, b.adminKey));
-    expect(viaA.subscribe).toEqual({ recipient: null, userErrors: [{ field: ['input', 'gatewayId'], message: expect.any(String), code: 'NOT_FOUND' }] });
-    const bStored = ok(await herald.gql(`query($id: ID!) { recipient(id: $id) { subscriptions { channel } } }`, { id: bRecipient.id }, b.adminKey));
+    const viaA = ok(
+      await herald.gql(SUBSCRIBE, { input: { recipientId: bRecipient.id, channel: 'SMS', gatewayId: aGatewayId } }, b.adminKey),
+    );
+    expect(viaA.subscribe).toEqual({
+      recipient: null,
+      userErrors: [{ field: ['input', 'gatewayId'], message: expect.any(String), code: 'NOT_FOUND' }],
+    });
+    const bStored = ok(
+      await herald.gql(`query($id: ID!) { recipient(id: $id) { subscriptions { channel } } }`, { id: bRecipient.id }, b.adminKey),
+    );
     expect(bStored.recipient.subscriptions).toEqual([]);
 
     const unsubscribe = ok(
@@ -348,8 +392,13 @@ describe('tenant isolation', () => {
     );
     expect(unsubscribe.unsubscribe).toEqual({ recipient: null, userErrors: [{ field: ['input', 'recipientId'], code: 'NOT_FOUND' }] });
 
-    const stored = ok(await herald.gql(`query($id: ID!) { recipient(id: $id) { ${RECIPIENT_FIELDS} } }`, { id: aRecipient.id }, a.adminKey)).recipient;
-    expect(stored).toEqual({ ...aRecipient, subscriptions: [{ channel: 'SMS', gateway: { id: aGatewayId, name: expect.any(String), provider: 'SANDBOX' } }] });
+    const stored = ok(
+      await herald.gql(`query($id: ID!) { recipient(id: $id) { ${RECIPIENT_FIELDS} } }`, { id: aRecipient.id }, a.adminKey),
+    ).recipient;
+    expect(stored).toEqual({
+      ...aRecipient,
+      subscriptions: [{ channel: 'SMS', gateway: { id: aGatewayId, name: expect.any(String), provider: 'SANDBOX' } }],
+    });
     expect(stored.displayName).toBe('Alice of A');
     expect(stored.phone).toBe('+14155550180');
   });

@@ -7,12 +7,22 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-import { createPostgresDatabase, type HeraldProcess, jsonLines, killAll, MAIN, root, runToExit, spawnHerald as spawnProcess } from './helpers/process.js';
+import {
+  createPostgresDatabase,
+  type HeraldProcess,
+  jsonLines,
+  killAll,
+  MAIN,
+  root,
+  runToExit,
+  spawnHerald as spawnProcess,
+} from './helpers/process.js';
 
 const TEST_TIMEOUT_MS = 240_000;
 const KEY_PATTERN = /hrld_[A-Za-z0-9_-]{20,}/g;
 /** Herald's migrations as drizzle-kit wrote them. */
-const MIGRATIONS = (JSON.parse(fs.readFileSync(path.join(root, 'drizzle/meta/_journal.json'), 'utf8')) as { entries: unknown[] }).entries.length;
+const MIGRATIONS = (JSON.parse(fs.readFileSync(path.join(root, 'drizzle/meta/_journal.json'), 'utf8')) as { entries: unknown[] }).entries
+  .length;
 
 const running = new Set<HeraldProcess>();
 const databases: TestDatabase[] = [];
@@ -60,10 +70,18 @@ describe('processes started together on an empty PostgreSQL database', () => {
       const db = await createPostgresDatabase('three Herald processes started together');
       databases.push(db);
       const bootstrapKey = `boot-${randomBytes(20).toString('hex')}`;
-      const env: Record<string, string> = { ...db.env, HERALD_SECRET_KEY: randomBytes(32).toString('hex'), HERALD_BOOTSTRAP_ADMIN_KEY: bootstrapKey };
+      const env: Record<string, string> = {
+        ...db.env,
+        HERALD_SECRET_KEY: randomBytes(32).toString('hex'),
+        HERALD_BOOTSTRAP_ADMIN_KEY: bootstrapKey,
+      };
 
       // Spawned in the same tick: nothing orders their starts.
-      const processes = [spawnHerald('api-1', env, ['--role', 'api']), spawnHerald('api-2', env, ['--role', 'api']), spawnHerald('all', env)];
+      const processes = [
+        spawnHerald('api-1', env, ['--role', 'api']),
+        spawnHerald('api-2', env, ['--role', 'api']),
+        spawnHerald('all', env),
+      ];
       const urls = await Promise.all(processes.map((p) => p.ready));
 
       for (const [i, url] of urls.entries()) {
@@ -76,14 +94,22 @@ describe('processes started together on an empty PostgreSQL database', () => {
       expect(applied).toEqual([[0], [0], [MIGRATIONS]]);
 
       const url = env.DATABASE_URL;
-      const history = await query<{ hash: string; times: number }>(url, 'select hash, count(*)::int as times from drizzle.__drizzle_migrations group by hash');
+      const history = await query<{ hash: string; times: number }>(
+        url,
+        'select hash, count(*)::int as times from drizzle.__drizzle_migrations group by hash',
+      );
       expect(history).toHaveLength(MIGRATIONS);
       expect(history.every((m) => m.times === 1)).toBe(true);
       expect(await query(url, 'select name from tenants where is_default')).toEqual([{ name: 'default' }]);
       expect(await query(url, `select count(*)::int as n from tenants`)).toEqual([{ n: 1 }]);
-      expect(await query(url, `select count(*)::int as n from api_keys where name = 'HERALD_BOOTSTRAP_ADMIN_KEY' and revoked_at is null`)).toEqual([{ n: 1 }]);
+      expect(
+        await query(url, `select count(*)::int as n from api_keys where name = 'HERALD_BOOTSTRAP_ADMIN_KEY' and revoked_at is null`),
+      ).toEqual([{ n: 1 }]);
       // The default tenant's SANDBOX gateways exist once each.
-      const gateways = await query<{ channel: string; n: number }>(url, `select channel, count(*)::int as n from gateways where provider = 'SANDBOX' group by channel`);
+      const gateways = await query<{ channel: string; n: number }>(
+        url,
+        `select channel, count(*)::int as n from gateways where provider = 'SANDBOX' group by channel`,
+      );
       expect(gateways.length).toBeGreaterThan(0);
       expect(gateways.every((g) => g.n === 1)).toBe(true);
 
@@ -114,7 +140,9 @@ describe('npm run migrate', () => {
 
       const herald = spawnHerald('Herald', env);
       const url = await herald.ready;
-      expect(migratedLines(herald.stdout())).toEqual([expect.objectContaining({ heraldMigrationsApplied: 0, queueSchemaVersion: lines[0].queueSchemaVersion })]);
+      expect(migratedLines(herald.stdout())).toEqual([
+        expect.objectContaining({ heraldMigrationsApplied: 0, queueSchemaVersion: lines[0].queueSchemaVersion }),
+      ]);
       // Not a terminal: the first key is in the data directory's first-admin-key file.
       const keys = [...new Set(fs.readFileSync(path.join(db.dataDir, 'first-admin-key'), 'utf8').match(KEY_PATTERN) ?? [])];
       expect(keys, herald.output()).toHaveLength(1);
@@ -139,7 +167,11 @@ describe('npm run migrate', () => {
       const result = await runToExit(process.execPath, [MAIN, '--role', 'migrate'], env);
       expect(result.code, result.stdout + result.stderr).toBe(1);
       const lines = result.stderr.split('\n').filter((l) => l.trim() !== '');
-      expect(lines).toEqual([expect.stringMatching(/^herald: migration failed: cannot reach the database at postgres:\/\/herald:\*\*\*@127\.0\.0\.1:1\/herald: .*ECONNREFUSED/)]);
+      expect(lines).toEqual([
+        expect.stringMatching(
+          /^herald: migration failed: cannot reach the database at postgres:\/\/herald:\*\*\*@127\.0\.0\.1:1\/herald: .*ECONNREFUSED/,
+        ),
+      ]);
       expect(result.stdout + result.stderr).not.toContain('s3cret-pw');
       expect(migratedLines(result.stdout)).toEqual([]);
     },

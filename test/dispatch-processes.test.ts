@@ -9,7 +9,14 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeTwilioAccount, startTwilioFake, type TwilioFake, type TwilioFakeRequest } from './fakes/twilio-fake.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-import { createPostgresDatabase, type HeraldProcess, isRunning, jsonLines, killAll, spawnHerald as spawnProcess } from './helpers/process.js';
+import {
+  createPostgresDatabase,
+  type HeraldProcess,
+  isRunning,
+  jsonLines,
+  killAll,
+  spawnHerald as spawnProcess,
+} from './helpers/process.js';
 import { pause as sleep, waitUntil } from './helpers/wait.js';
 import { scrapeMetric } from './helpers/metrics.js';
 
@@ -183,7 +190,13 @@ const FINAL = new Set(['SENT', 'FAILED']);
  * Polls until every message is SENT or FAILED; returns the final states and when the last
  * SENDING message left SENDING (ms since epoch, by this poll's resolution).
  */
-async function waitUntilSettled(url: string, key: string, expected: number, timeoutMs: number, context: () => string): Promise<{ messages: MessageState[]; lastSendingSeenAt: number | undefined }> {
+async function waitUntilSettled(
+  url: string,
+  key: string,
+  expected: number,
+  timeoutMs: number,
+  context: () => string,
+): Promise<{ messages: MessageState[]; lastSendingSeenAt: number | undefined }> {
   const deadline = Date.now() + timeoutMs;
   let lastSendingSeenAt: number | undefined;
   let messages: MessageState[];
@@ -194,7 +207,9 @@ async function waitUntilSettled(url: string, key: string, expected: number, time
     if (messages.length === expected && messages.every((m) => FINAL.has(m.status))) return { messages, lastSendingSeenAt };
     if (now > deadline) {
       const counts = countBy(messages.map((m) => m.status));
-      throw new Error(`messages did not all end SENT or FAILED within ${timeoutMs} ms: ${JSON.stringify(counts)} of ${messages.length}${context()}`);
+      throw new Error(
+        `messages did not all end SENT or FAILED within ${timeoutMs} ms: ${JSON.stringify(counts)} of ${messages.length}${context()}`,
+      );
     }
     await sleep(250);
   }
@@ -203,7 +218,8 @@ async function waitUntilSettled(url: string, key: string, expected: number, time
 // ---------------------------------------------------------------------------------------
 // Small things
 
-const waitFor = (what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 20) => waitUntil(what, condition, timeoutMs, intervalMs);
+const waitFor = (what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 20) =>
+  waitUntil(what, condition, timeoutMs, intervalMs);
 
 function countBy(values: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -220,7 +236,9 @@ const bodiesFor = (tag: string, n: number) => {
 };
 
 const outputOf = (...processes: HeraldProcess[]) =>
-  processes.map((p) => `\n--- ${p.name} stdout ---\n${p.stdout().slice(-4000)}\n--- ${p.name} stderr ---\n${p.stderr().slice(-4000)}`).join('');
+  processes
+    .map((p) => `\n--- ${p.name} stdout ---\n${p.stdout().slice(-4000)}\n--- ${p.name} stderr ---\n${p.stderr().slice(-4000)}`)
+    .join('');
 
 // ---------------------------------------------------------------------------------------
 
@@ -405,7 +423,10 @@ describe('roles', () => {
       const herald = spawnHerald('nope', { HERALD_DATA_DIR: tempDir() }, ['--role', 'nope']);
       const { code } = await herald.exited;
       expect(code, outputOf(herald)).toBe(1);
-      const lines = herald.stderr().split('\n').filter((l) => l.trim() !== '');
+      const lines = herald
+        .stderr()
+        .split('\n')
+        .filter((l) => l.trim() !== '');
       expect(lines, herald.stderr()).toHaveLength(1);
       expect(lines[0]).toMatch(/^herald: configuration error: .*--role/);
       expect(lines[0]).toContain('nope');

@@ -39,7 +39,9 @@ async function expectRateLimited(response: Response): Promise<void> {
   expect(retryAfter).toBeLessThanOrEqual(5);
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   expect(await response.json()).toEqual({
-    errors: [{ message: `Too many requests: try again in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } }],
+    errors: [
+      { message: `Too many requests: try again in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } },
+    ],
   });
 }
 
@@ -156,42 +158,38 @@ describe('/metrics', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 
-  it(
-    'a count stuck behind a lock is cancelled after 2 s: the scrape answers with NaN, logged once per gauge, and recovers',
-    async () => {
-      const uncached = await herald.restart({ ...SECRET, HERALD_METRICS_TOKEN: TOKEN, HERALD_METRICS_GAUGE_SECONDS: '0' });
-      heralds.splice(heralds.indexOf(herald), 1, uncached);
-      herald = uncached;
-      const depth = await queueDepth();
-      expect(depth).toBeGreaterThan(0);
+  it('a count stuck behind a lock is cancelled after 2 s: the scrape answers with NaN, logged once per gauge, and recovers', async () => {
+    const uncached = await herald.restart({ ...SECRET, HERALD_METRICS_TOKEN: TOKEN, HERALD_METRICS_GAUGE_SECONDS: '0' });
+    heralds.splice(heralds.indexOf(herald), 1, uncached);
+    herald = uncached;
+    const depth = await queueDepth();
+    expect(depth).toBeGreaterThan(0);
 
-      const locker = new pg.Client({ connectionString: herald.database.env.DATABASE_URL });
-      await locker.connect();
-      try {
-        await locker.query('begin');
-        await locker.query('lock table messages in access exclusive mode');
-        for (let i = 0; i < 2; i++) {
-          const started = performance.now();
-          const response = await scrape(`Bearer ${TOKEN}`);
-          const text = await response.text();
-          const elapsed = performance.now() - started;
-          expect(response.status).toBe(200);
-          expect(text).toMatch(/^herald_queue_depth Nan$/im);
-          expect(text).toMatch(/^herald_sending_overdue Nan$/im);
-          expect(elapsed).toBeGreaterThanOrEqual(1_900);
-          expect(elapsed).toBeLessThan(4_000);
-        }
-        await locker.query('rollback');
-      } finally {
-        await locker.end();
+    const locker = new pg.Client({ connectionString: herald.database.env.DATABASE_URL });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table messages in access exclusive mode');
+      for (let i = 0; i < 2; i++) {
+        const started = performance.now();
+        const response = await scrape(`Bearer ${TOKEN}`);
+        const text = await response.text();
+        const elapsed = performance.now() - started;
+        expect(response.status).toBe(200);
+        expect(text).toMatch(/^herald_queue_depth Nan$/im);
+        expect(text).toMatch(/^herald_sending_overdue Nan$/im);
+        expect(elapsed).toBeGreaterThanOrEqual(1_900);
+        expect(elapsed).toBeLessThan(4_000);
       }
-      const logged = herald.logs.filter((line) => line.includes('a /metrics gauge could not be read'));
-      expect(logged.map((line) => JSON.parse(line).gauge).sort()).toEqual(['herald_queue_depth', 'herald_sending_overdue']);
-      expect(JSON.parse(logged[0]).err).toMatchObject({ code: '57014', message: expect.stringMatching(/statement timeout/) });
-      expect(await queueDepth()).toBe(depth);
-    },
-    20_000,
-  );
+      await locker.query('rollback');
+    } finally {
+      await locker.end();
+    }
+    const logged = herald.logs.filter((line) => line.includes('a /metrics gauge could not be read'));
+    expect(logged.map((line) => JSON.parse(line).gauge).sort()).toEqual(['herald_queue_depth', 'herald_sending_overdue']);
+    expect(JSON.parse(logged[0]).err).toMatchObject({ code: '57014', message: expect.stringMatching(/statement timeout/) });
+    expect(await queueDepth()).toBe(depth);
+  }, 20_000);
 });
 
 describe('CORS on /graphql (HERALD_CORS_ORIGINS)', () => {

@@ -20,7 +20,13 @@ let knownCount: number;
 
 beforeAll(async () => {
   herald = await startTestHerald({ env: { HERALD_MAX_BODY_BYTES: String(MAX_BODY) } });
-  known = await buildRecipient(herald, { kind: 'CUSTOMER', displayName: 'Known Customer', phone: '+14155550177', email: 'known@example.com', externalRef: 'known-1' });
+  known = await buildRecipient(herald, {
+    kind: 'CUSTOMER',
+    displayName: 'Known Customer',
+    phone: '+14155550177',
+    email: 'known@example.com',
+    externalRef: 'known-1',
+  });
   knownCount = ok(await herald.gql('{ recipients { totalCount } }')).recipients.totalCount;
 });
 afterAll(() => herald?.stop());
@@ -81,7 +87,11 @@ function sendRaw(request: Hostile, headers: Record<string, string>): Promise<Rep
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(text);
       if (!status) return reject(new Error(`no HTTP answer: ${JSON.stringify(text.slice(0, 200))}`));
       const [headPart, ...rest] = text.split('\r\n\r\n');
-      resolve({ status: Number(status[1]), contentType: /\r\ncontent-type:\s*([^\r\n]*)/i.exec(headPart)?.[1] ?? '', text: rest.join('\r\n\r\n') });
+      resolve({
+        status: Number(status[1]),
+        contentType: /\r\ncontent-type:\s*([^\r\n]*)/i.exec(headPart)?.[1] ?? '',
+        text: rest.join('\r\n\r\n'),
+      });
     });
   });
 }
@@ -141,7 +151,17 @@ const oddText = fc.oneof(
 
 const oddId = fc.oneof(
   oddText,
-  fc.constantFrom('rcp_', 'rcp_zz', 'rcp_0000000000000000000000000000000000', 'msg_00000000000000000000000000000000', 'tnt_' + 'f'.repeat(32), 'gw_-1', 'null', '0', '-1'),
+  fc.constantFrom(
+    'rcp_',
+    'rcp_zz',
+    'rcp_0000000000000000000000000000000000',
+    'msg_00000000000000000000000000000000',
+    'tnt_' + 'f'.repeat(32),
+    'gw_-1',
+    'null',
+    '0',
+    '-1',
+  ),
   oddText.map((t) => `rcp_${t}`),
 );
 
@@ -161,22 +181,50 @@ const oddFirst = fc.oneof(
 
 /** Queries that only read: any answer is fine as long as it is not an internal error. */
 const readingRequest: fc.Arbitrary<Hostile> = fc.oneof(
-  oddId.map((id) => graphql('odd id', 'query($id: ID!) { recipient(id: $id) { id } message(id: $id) { id } node(id: $id) { id } }', { id })),
-  oddText.map((s) => graphql('odd filter string', 'query($s: String) { recipients(filter: { externalRef: $s }) { totalCount } messages(filter: { orderId: $s, invoiceNumber: $s }) { totalCount } deliveryLogs(filter: { orderId: $s }) { totalCount } }', { s })),
-  oddId.map((id) => graphql('odd id in a filter', 'query($id: ID) { messages(filter: { recipientId: $id }) { totalCount } deliveryLogs(filter: { recipientId: $id, messageId: $id }) { totalCount } }', { id })),
-  oddCursor.map((after) => graphql('invalid cursor', 'query($after: String) { recipients(after: $after) { edges { cursor } } messages(after: $after) { totalCount } deliveryLogs(after: $after) { totalCount } }', { after })),
+  oddId.map((id) =>
+    graphql('odd id', 'query($id: ID!) { recipient(id: $id) { id } message(id: $id) { id } node(id: $id) { id } }', { id }),
+  ),
+  oddText.map((s) =>
+    graphql(
+      'odd filter string',
+      'query($s: String) { recipients(filter: { externalRef: $s }) { totalCount } messages(filter: { orderId: $s, invoiceNumber: $s }) { totalCount } deliveryLogs(filter: { orderId: $s }) { totalCount } }',
+      { s },
+    ),
+  ),
+  oddId.map((id) =>
+    graphql(
+      'odd id in a filter',
+      'query($id: ID) { messages(filter: { recipientId: $id }) { totalCount } deliveryLogs(filter: { recipientId: $id, messageId: $id }) { totalCount } }',
+      { id },
+    ),
+  ),
+  oddCursor.map((after) =>
+    graphql(
+      'invalid cursor',
+      'query($after: String) { recipients(after: $after) { edges { cursor } } messages(after: $after) { totalCount } deliveryLogs(after: $after) { totalCount } }',
+      { after },
+    ),
+  ),
   oddFirst.map((first) => graphql('odd first (variable)', 'query($first: Int) { recipients(first: $first) { totalCount } }', { first })),
-  fc.constantFrom('-1', '101', '2147483648', '99999999999999999999', '1.5', '"10"', 'null', 'true').map((first) =>
-    graphql('odd first (literal)', `{ messages(first: ${first}) { totalCount } }`),
+  fc
+    .constantFrom('-1', '101', '2147483648', '99999999999999999999', '1.5', '"10"', 'null', 'true')
+    .map((first) => graphql('odd first (literal)', `{ messages(first: ${first}) { totalCount } }`)),
+  oddText.map((kind) =>
+    graphql('unknown enum value (variable)', 'query($k: RecipientKind) { recipients(filter: { kind: $k }) { totalCount } }', { k: kind }),
   ),
-  oddText.map((kind) => graphql('unknown enum value (variable)', 'query($k: RecipientKind) { recipients(filter: { kind: $k }) { totalCount } }', { k: kind })),
-  fc.constantFrom('ROBOT', 'client', '"CLIENT"', '0', 'null', 'CLIENT_', '__proto__').map((kind) =>
-    graphql('unknown enum value (literal)', `{ recipients(filter: { kind: ${kind} }) { totalCount } gateways(channel: FAX) { id } }`),
-  ),
-  fc.array(fc.constantFrom('FAX', 'SMS', 'PIGEON', ''), { maxLength: 5 }).map((channel) =>
-    graphql('unknown enum in a list', 'query($c: [Channel!]) { messages(filter: { channel: $c }) { totalCount } }', { c: channel }),
-  ),
-  fc.integer({ min: 13, max: 3000 }).map((n) => graphql(`${n}-deep query`, `{ messages { edges { node { ${'logs { message { '.repeat(n)} id ${'} } '.repeat(n)} } } } }`)),
+  fc
+    .constantFrom('ROBOT', 'client', '"CLIENT"', '0', 'null', 'CLIENT_', '__proto__')
+    .map((kind) =>
+      graphql('unknown enum value (literal)', `{ recipients(filter: { kind: ${kind} }) { totalCount } gateways(channel: FAX) { id } }`),
+    ),
+  fc
+    .array(fc.constantFrom('FAX', 'SMS', 'PIGEON', ''), { maxLength: 5 })
+    .map((channel) =>
+      graphql('unknown enum in a list', 'query($c: [Channel!]) { messages(filter: { channel: $c }) { totalCount } }', { c: channel }),
+    ),
+  fc
+    .integer({ min: 13, max: 3000 })
+    .map((n) => graphql(`${n}-deep query`, `{ messages { edges { node { ${'logs { message { '.repeat(n)} id ${'} } '.repeat(n)} } } } }`)),
   // Written as text: JSON.stringify itself would overflow the stack on the deepest.
   fc.integer({ min: 10, max: 100_000 }).map((n) => ({
     what: `variables nested ${n} deep`,
@@ -193,101 +241,181 @@ const readingRequest: fc.Arbitrary<Hostile> = fc.oneof(
     headers: { 'content-type': 'application/json' },
     body: json(`{ messages(filter: { channel: ${'['.repeat(n)}SMS${']'.repeat(n)} }) { totalCount } }`),
   })),
-  fc.integer({ min: 31, max: 2000 }).map((n) => graphql(`${n} aliases`, `{ ${Array.from({ length: n }, (_, i) => `a${i}: viewer { id }`).join(' ')} }`)),
+  fc
+    .integer({ min: 31, max: 2000 })
+    .map((n) => graphql(`${n} aliases`, `{ ${Array.from({ length: n }, (_, i) => `a${i}: viewer { id }`).join(' ')} }`)),
   fc.integer({ min: 2001, max: 100_000 }).map((n) => graphql(`${n} tokens`, `{ viewer { ${'id '.repeat(n)}} }`)),
-  fc.integer({ min: 100_000, max: MAX_BODY - 1000 }).map((n) => graphql(`${n}-character string variable`, 'query($s: String) { recipients(filter: { externalRef: $s }) { totalCount } }', { s: 'x'.repeat(n) })),
-  fc.integer({ min: 3_000, max: 100_000 }).map((n) => graphql(`${n}-character string literal`, `{ recipients(filter: { externalRef: "${'y'.repeat(n)}" }) { totalCount } }`)),
+  fc.integer({ min: 100_000, max: MAX_BODY - 1000 }).map((n) =>
+    graphql(`${n}-character string variable`, 'query($s: String) { recipients(filter: { externalRef: $s }) { totalCount } }', {
+      s: 'x'.repeat(n),
+    }),
+  ),
+  fc
+    .integer({ min: 3_000, max: 100_000 })
+    .map((n) => graphql(`${n}-character string literal`, `{ recipients(filter: { externalRef: "${'y'.repeat(n)}" }) { totalCount } }`)),
 );
 
 /** Mutations that must be refused (invalid input, unknown ids, NUL bytes): none may change anything. */
 const refusedMutation: fc.Arbitrary<Hostile> = fc.oneof(
   fc.tuple(oddText, oddText).map(([name, ref]) =>
-    graphql('createRecipient with a NUL byte', 'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }', {
-      input: { kind: 'CLIENT', displayName: `${name}\u0000`, externalRef: ref },
-    }),
+    graphql(
+      'createRecipient with a NUL byte',
+      'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }',
+      {
+        input: { kind: 'CLIENT', displayName: `${name}\u0000`, externalRef: ref },
+      },
+    ),
   ),
   fc.tuple(oddText, oddText).map(([name, phone]) =>
-    graphql('createRecipient with an invalid phone', 'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }', {
-      input: { kind: 'STAFF', displayName: name, phone: `not a phone ${phone}` },
-    }),
+    graphql(
+      'createRecipient with an invalid phone',
+      'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }',
+      {
+        input: { kind: 'STAFF', displayName: name, phone: `not a phone ${phone}` },
+      },
+    ),
   ),
   oddText.map((kind) =>
-    graphql('createRecipient with an unknown kind', 'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } } }', { input: { kind, displayName: 'Enum' } }),
+    graphql(
+      'createRecipient with an unknown kind',
+      'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } } }',
+      { input: { kind, displayName: 'Enum' } },
+    ),
   ),
   fc.tuple(oddText, oddText).map(([name, email]) =>
-    graphql('updateRecipient with an invalid phone', 'mutation($input: UpdateRecipientInput!) { updateRecipient(input: $input) { recipient { id } userErrors { code } } }', {
-      input: { id: known.id, displayName: name, email, phone: '12' },
-    }),
+    graphql(
+      'updateRecipient with an invalid phone',
+      'mutation($input: UpdateRecipientInput!) { updateRecipient(input: $input) { recipient { id } userErrors { code } } }',
+      {
+        input: { id: known.id, displayName: name, email, phone: '12' },
+      },
+    ),
   ),
   fc.tuple(oddId, oddText).map(([id, name]) =>
-    graphql('updateRecipient of an unknown id', 'mutation($input: UpdateRecipientInput!) { updateRecipient(input: $input) { recipient { id } userErrors { code } } }', {
-      input: { id, displayName: name },
-    }),
+    graphql(
+      'updateRecipient of an unknown id',
+      'mutation($input: UpdateRecipientInput!) { updateRecipient(input: $input) { recipient { id } userErrors { code } } }',
+      {
+        input: { id, displayName: name },
+      },
+    ),
   ),
   fc.tuple(oddId, oddText).map(([id, message]) =>
-    graphql('sendSms to an unknown client', 'mutation($input: SendSmsInput!) { sendSms(input: $input) { message { id } userErrors { code } } }', {
-      input: { clientId: id, message },
-    }),
+    graphql(
+      'sendSms to an unknown client',
+      'mutation($input: SendSmsInput!) { sendSms(input: $input) { message { id } userErrors { code } } }',
+      {
+        input: { clientId: id, message },
+      },
+    ),
   ),
-  oddId.map((id) => graphql('cancelMessage of an odd id', 'mutation($id: ID!) { cancelMessage(input: { id: $id }) { message { id } userErrors { code } } retryMessage(input: { id: $id }) { message { id } userErrors { code } } }', { id })),
+  oddId.map((id) =>
+    graphql(
+      'cancelMessage of an odd id',
+      'mutation($id: ID!) { cancelMessage(input: { id: $id }) { message { id } userErrors { code } } retryMessage(input: { id: $id }) { message { id } userErrors { code } } }',
+      { id },
+    ),
+  ),
   fc.tuple(oddId, oddText).map(([customerId, orderId]) =>
-    graphql('updateOrderStatus for an odd customer', 'mutation($input: UpdateOrderStatusInput!) { updateOrderStatus(input: $input) { messages { id } userErrors { code } } }', {
-      input: { customerId, orderId, status: 'SHIPPED' },
-    }),
+    graphql(
+      'updateOrderStatus for an odd customer',
+      'mutation($input: UpdateOrderStatusInput!) { updateOrderStatus(input: $input) { messages { id } userErrors { code } } }',
+      {
+        input: { customerId, orderId, status: 'SHIPPED' },
+      },
+    ),
   ),
   fc.tuple(oddId, oddText).map(([recipientId, gatewayId]) =>
-    graphql('subscribe with odd ids', 'mutation($input: SubscribeInput!) { subscribe(input: $input) { recipient { id } userErrors { code } } }', {
-      input: { recipientId, channel: 'SMS', gatewayId },
-    }),
+    graphql(
+      'subscribe with odd ids',
+      'mutation($input: SubscribeInput!) { subscribe(input: $input) { recipient { id } userErrors { code } } }',
+      {
+        input: { recipientId, channel: 'SMS', gatewayId },
+      },
+    ),
   ),
   fc.constantFrom('PIGEON', 'sms', '').map((channel) =>
-    graphql('subscribe on an unknown channel', 'mutation($input: SubscribeInput!) { subscribe(input: $input) { recipient { id } } }', { input: { recipientId: known.id, channel } }),
+    graphql('subscribe on an unknown channel', 'mutation($input: SubscribeInput!) { subscribe(input: $input) { recipient { id } } }', {
+      input: { recipientId: known.id, channel },
+    }),
   ),
-  fc.constantFrom('createRecipient(input: { kind: CLIENT, displayName: "Via GET" }) { recipient { id } }', 'unsubscribe(input: { recipientId: "x", channel: SMS }) { userErrors { code } }').map(
-    (field) => ({ what: 'mutation over GET', method: 'GET', path: `/graphql?query=${encodeURIComponent(`mutation { ${field} }`)}` }),
+  fc
+    .constantFrom(
+      'createRecipient(input: { kind: CLIENT, displayName: "Via GET" }) { recipient { id } }',
+      'unsubscribe(input: { recipientId: "x", channel: SMS }) { userErrors { code } }',
+    )
+    .map((field) => ({ what: 'mutation over GET', method: 'GET', path: `/graphql?query=${encodeURIComponent(`mutation { ${field} }`)}` })),
+  fc
+    .constantFrom(
+      '',
+      'a',
+      'Bearer',
+      'Bearer ',
+      'Basic YTpi',
+      'Token abc',
+      'bearer  ',
+      `Bearer hrld_${'A'.repeat(43)}`,
+      'Bearer x'.repeat(500),
+      'Bearer a b',
+    )
+    .map((authorization) =>
+      graphql(
+        'odd Authorization header',
+        'mutation { createRecipient(input: { kind: CLIENT, displayName: "No key" }) { recipient { id } } }',
+        undefined,
+        { auth: authorization },
+      ),
+    ),
+  fc.constant(
+    graphql(
+      'no Authorization header',
+      'mutation { createRecipient(input: { kind: CLIENT, displayName: "Anonymous" }) { recipient { id } } }',
+      undefined,
+      { auth: null },
+    ),
   ),
-  fc.constantFrom('', 'a', 'Bearer', 'Bearer ', 'Basic YTpi', 'Token abc', 'bearer  ', `Bearer hrld_${'A'.repeat(43)}`, 'Bearer x'.repeat(500), 'Bearer a b').map((authorization) =>
-    graphql('odd Authorization header', 'mutation { createRecipient(input: { kind: CLIENT, displayName: "No key" }) { recipient { id } } }', undefined, { auth: authorization }),
-  ),
-  fc.constant(graphql('no Authorization header', 'mutation { createRecipient(input: { kind: CLIENT, displayName: "Anonymous" }) { recipient { id } } }', undefined, { auth: null })),
 );
 
 const malformedBody: fc.Arbitrary<Hostile> = fc.oneof(
-  fc.string({ unit: 'binary', maxLength: 300 }).map((body) => ({ what: 'random body as JSON', headers: { 'content-type': 'application/json' }, body })),
+  fc
+    .string({ unit: 'binary', maxLength: 300 })
+    .map((body) => ({ what: 'random body as JSON', headers: { 'content-type': 'application/json' }, body })),
   fc.nat({ max: 60 }).map((cut) => ({
     what: 'truncated JSON',
     headers: { 'content-type': 'application/json' },
     body: '{"query":"{ viewer { name } }","variables":{"a":[1,2,{"b":null}]}}'.slice(0, cut),
   })),
-  fc.constantFrom(
-    '{',
-    '[',
-    '[]',
-    'null',
-    '"x"',
-    '123',
-    '{}',
-    '{"query": 1}',
-    '{"query": null}',
-    '{"query": {}}',
-    '{"query": ["{ viewer { id } }"]}',
-    '{"query": ""}',
-    '{"query": "{ viewer { id } }", "variables": "x"}',
-    '{"query": "{ viewer { id } }", "variables": [1]}',
-    '{"query": "{ viewer { id } }", "operationName": {}}',
-    '{"query": "query A { viewer { id } } query B { viewer { name } }"}',
-    '{"query": "query A { viewer { id } }", "operationName": "Nope"}',
-    '{"query": "{ viewer { id } }", "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "abc"}}}',
-    '{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0000000000000000000000000000000000000000000000000000000000000000"}}}',
-    '{"__proto__": {"polluted": 1}, "query": "{ viewer { id } }"}',
-    '{"query": "{ viewer { id } }", "query": "mutation { x }"}',
-    '\ufeff{"query": "{ viewer { id } }"}',
-    '{"query": "{ viewer { id } }"}\u0000',
-    '{"query": "{ viewer { name \\u0000 } }"}',
-    '{"query": "subscription { messageStatusChanged(messageId: \\"x\\") { id } }"}',
-    `[${Array.from({ length: 50 }, () => '{"query": "{ viewer { id } }"}').join(',')}]`,
-    '{"query":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}',
-  ).map((body) => ({ what: `malformed body ${body.slice(0, 40)}`, headers: { 'content-type': 'application/json' }, body })),
+  fc
+    .constantFrom(
+      '{',
+      '[',
+      '[]',
+      'null',
+      '"x"',
+      '123',
+      '{}',
+      '{"query": 1}',
+      '{"query": null}',
+      '{"query": {}}',
+      '{"query": ["{ viewer { id } }"]}',
+      '{"query": ""}',
+      '{"query": "{ viewer { id } }", "variables": "x"}',
+      '{"query": "{ viewer { id } }", "variables": [1]}',
+      '{"query": "{ viewer { id } }", "operationName": {}}',
+      '{"query": "query A { viewer { id } } query B { viewer { name } }"}',
+      '{"query": "query A { viewer { id } }", "operationName": "Nope"}',
+      '{"query": "{ viewer { id } }", "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "abc"}}}',
+      '{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0000000000000000000000000000000000000000000000000000000000000000"}}}',
+      '{"__proto__": {"polluted": 1}, "query": "{ viewer { id } }"}',
+      '{"query": "{ viewer { id } }", "query": "mutation { x }"}',
+      '\ufeff{"query": "{ viewer { id } }"}',
+      '{"query": "{ viewer { id } }"}\u0000',
+      '{"query": "{ viewer { name \\u0000 } }"}',
+      '{"query": "subscription { messageStatusChanged(messageId: \\"x\\") { id } }"}',
+      `[${Array.from({ length: 50 }, () => '{"query": "{ viewer { id } }"}').join(',')}]`,
+      '{"query":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}',
+    )
+    .map((body) => ({ what: `malformed body ${body.slice(0, 40)}`, headers: { 'content-type': 'application/json' }, body })),
   fc
     .tuple(
       fc.constantFrom(
@@ -308,7 +436,11 @@ const malformedBody: fc.Arbitrary<Hostile> = fc.oneof(
     )
     .map(([type, body]) => ({ what: `content type ${type}`, headers: { 'content-type': type }, body })),
   fc.constant<Hostile>({ what: 'no content type', body: json('{ viewer { id } }') }),
-  fc.constant<Hostile>({ what: `body over the ${MAX_BODY}-byte limit`, headers: { 'content-type': 'application/json' }, body: json(`{ viewer { id } } #${'z'.repeat(MAX_BODY)}`) }),
+  fc.constant<Hostile>({
+    what: `body over the ${MAX_BODY}-byte limit`,
+    headers: { 'content-type': 'application/json' },
+    body: json(`{ viewer { id } } #${'z'.repeat(MAX_BODY)}`),
+  }),
 );
 
 /** Requests only a hand-written client sends: raw header bytes, odd methods and paths. */
@@ -330,8 +462,19 @@ const oddHttp: fc.Arbitrary<Hostile> = fc.oneof(
       headers: { 'content-type': 'application/json' },
       body: json('{ viewer { id } }'),
     })),
-  fc.constant<Hostile>({ what: 'two Authorization headers', raw: true, headers: { 'content-type': 'application/json', Authorization: 'Bearer second' }, body: json('{ viewer { id } }') }),
-  fc.constantFrom('PUT', 'DELETE', 'PATCH', 'PROPFIND', 'TRACE', 'HEAD').map((method) => ({ what: `${method} /graphql`, method, raw: true, body: json('{ viewer { id } }'), headers: { 'content-type': 'application/json' } })),
+  fc.constant<Hostile>({
+    what: 'two Authorization headers',
+    raw: true,
+    headers: { 'content-type': 'application/json', Authorization: 'Bearer second' },
+    body: json('{ viewer { id } }'),
+  }),
+  fc.constantFrom('PUT', 'DELETE', 'PATCH', 'PROPFIND', 'TRACE', 'HEAD').map((method) => ({
+    what: `${method} /graphql`,
+    method,
+    raw: true,
+    body: json('{ viewer { id } }'),
+    headers: { 'content-type': 'application/json' },
+  })),
   fc
     .constantFrom(
       '/graphql/',
@@ -366,16 +509,31 @@ describe('hostile requests', () => {
   }, 300_000);
 
   it.each<Hostile>([
-    graphql('NUL byte in a valid createRecipient (PostgreSQL text cannot hold it)', 'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } } }', {
-      input: { kind: 'CLIENT', displayName: 'nul\u0000byte' },
-    }),
-    graphql('NUL byte as a GraphQL escape in the document', 'mutation { createRecipient(input: { kind: CLIENT, displayName: "nul\\u0000byte" }) { recipient { id } } }'),
+    graphql(
+      'NUL byte in a valid createRecipient (PostgreSQL text cannot hold it)',
+      'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } } }',
+      {
+        input: { kind: 'CLIENT', displayName: 'nul\u0000byte' },
+      },
+    ),
+    graphql(
+      'NUL byte as a GraphQL escape in the document',
+      'mutation { createRecipient(input: { kind: CLIENT, displayName: "nul\\u0000byte" }) { recipient { id } } }',
+    ),
     graphql('NUL byte in a filter', 'query($s: String) { recipients(filter: { externalRef: $s }) { totalCount } }', { s: 'x\u0000' }),
     // validator.js's isEmail runs encodeURI, which throws on an unpaired surrogate.
-    graphql('an unpaired surrogate in an e-mail', 'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }', {
-      input: { kind: 'CLIENT', displayName: 'Surrogate', email: 'x\ud83dy@example.com' },
-    }),
-    graphql('an unpaired surrogate in a variable name key', 'query($s: String) { recipients(filter: { externalRef: $s }) { totalCount } }', { s: 'ok', ['\udfff']: 1 }),
+    graphql(
+      'an unpaired surrogate in an e-mail',
+      'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }',
+      {
+        input: { kind: 'CLIENT', displayName: 'Surrogate', email: 'x\ud83dy@example.com' },
+      },
+    ),
+    graphql(
+      'an unpaired surrogate in a variable name key',
+      'query($s: String) { recipients(filter: { externalRef: $s }) { totalCount } }',
+      { s: 'ok', ['\udfff']: 1 },
+    ),
   ])('refuses $what with 400 BAD_USER_INPUT', async (request) => {
     const reply = await send(request);
     expectHarmless(request, reply);
@@ -387,7 +545,11 @@ describe('hostile requests', () => {
     ['a hash that does not match the query', { version: 1, sha256Hash: 'abc' }, 400, 'BAD_REQUEST'],
     ['an unsupported version', { version: 2, sha256Hash: 'abc' }, 400, 'BAD_REQUEST'],
   ])('answers a persisted query with %s as a client mistake', async (_what, persistedQuery, status, code) => {
-    const request = { what: 'persisted query', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ viewer { id } }', extensions: { persistedQuery } }) };
+    const request = {
+      what: 'persisted query',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ viewer { id } }', extensions: { persistedQuery } }),
+    };
     const reply = await send(request);
     expectHarmless(request, reply);
     expect(reply.status).toBe(status);
@@ -399,18 +561,35 @@ describe('hostile requests', () => {
     const reply = await send(request);
     expectHarmless(request, reply);
     expect(reply.status).toBe(400);
-    expect(JSON.parse(reply.text).errors[0]).toMatchObject({ message: expect.stringMatching(/WebSocket/), extensions: { code: 'BAD_REQUEST' } });
+    expect(JSON.parse(reply.text).errors[0]).toMatchObject({
+      message: expect.stringMatching(/WebSocket/),
+      extensions: { code: 'BAD_REQUEST' },
+    });
   });
 
   it('answers a body over the limit with 413 and a mutation over GET with 405', async () => {
-    expect((await send({ what: 'big', headers: { 'content-type': 'application/json' }, body: json(`{ viewer { id } } #${'z'.repeat(MAX_BODY)}`) })).status).toBe(413);
-    const get = await send({ what: 'GET mutation', method: 'GET', path: `/graphql?query=${encodeURIComponent('mutation { createRecipient(input: { kind: CLIENT, displayName: "G" }) { recipient { id } } }')}` });
+    expect(
+      (
+        await send({
+          what: 'big',
+          headers: { 'content-type': 'application/json' },
+          body: json(`{ viewer { id } } #${'z'.repeat(MAX_BODY)}`),
+        })
+      ).status,
+    ).toBe(413);
+    const get = await send({
+      what: 'GET mutation',
+      method: 'GET',
+      path: `/graphql?query=${encodeURIComponent('mutation { createRecipient(input: { kind: CLIENT, displayName: "G" }) { recipient { id } } }')}`,
+    });
     expect(get.status).toBe(405);
   });
 
   it('still answers a normal query, and nothing stored has changed', async () => {
     expect((await fetch(`${herald.url}/readyz`)).status).toBe(200);
-    const after = ok(await herald.gql(`query($id: ID!) { recipients { totalCount } recipient(id: $id) { ${RECIPIENT_FIELDS} } }`, { id: known.id }));
+    const after = ok(
+      await herald.gql(`query($id: ID!) { recipients { totalCount } recipient(id: $id) { ${RECIPIENT_FIELDS} } }`, { id: known.id }),
+    );
     expect(after.recipients.totalCount).toBe(knownCount);
     expect(after.recipient).toEqual(known);
     expect(ok(await herald.gql('{ messages { totalCount } }')).messages.totalCount).toBe(0);

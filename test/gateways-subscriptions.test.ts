@@ -51,7 +51,10 @@ async function defaultOf(h: TestHerald, channel: string, key?: string): Promise<
 }
 
 async function addGateway(input: Record<string, unknown>, key?: string) {
-  return ok(await herald.gql(ADD, { input }, key)).addChannelGateway as { gateway: GatewayView | null; userErrors: { field: string[]; message: string; code: string }[] };
+  return ok(await herald.gql(ADD, { input }, key)).addChannelGateway as {
+    gateway: GatewayView | null;
+    userErrors: { field: string[]; message: string; code: string }[];
+  };
 }
 
 async function addedGateway(input: Record<string, unknown>, key?: string): Promise<GatewayView> {
@@ -76,7 +79,15 @@ describe('channels and gateways queries', () => {
     expect(channels.map((c: { channel: string }) => c.channel)).toEqual(['SMS', 'EMAIL', 'WHATSAPP', 'TWITTER_DM']);
     for (const info of channels) {
       expect(info.gateways).toEqual([
-        { id: expect.stringMatching(/^gw_[0-9a-f]{32}$/), name: 'sandbox', channel: info.channel, provider: 'SANDBOX', enabled: true, isDefault: true, createdAt: expect.any(String) },
+        {
+          id: expect.stringMatching(/^gw_[0-9a-f]{32}$/),
+          name: 'sandbox',
+          channel: info.channel,
+          provider: 'SANDBOX',
+          enabled: true,
+          isDefault: true,
+          createdAt: expect.any(String),
+        },
       ]);
     }
     const ids = channels.map((c: { gateways: GatewayView[] }) => c.gateways[0].id);
@@ -94,7 +105,9 @@ describe('channels and gateways queries', () => {
 
   it('a gateway is a Node', async () => {
     const [sandbox] = await gatewaysOf(herald, 'EMAIL');
-    const { node } = ok(await herald.gql(`query($id: ID!) { node(id: $id) { id ... on Gateway { name channel provider } } }`, { id: sandbox.id }));
+    const { node } = ok(
+      await herald.gql(`query($id: ID!) { node(id: $id) { id ... on Gateway { name channel provider } } }`, { id: sandbox.id }),
+    );
     expect(node).toEqual({ id: sandbox.id, name: 'sandbox', channel: 'EMAIL', provider: 'SANDBOX' });
   });
 });
@@ -130,12 +143,24 @@ describe('addChannelGateway', () => {
 
   it('makeDefault: true moves the default, makeDefault: false leaves it where it was', async () => {
     const before = await defaultOf(herald, 'SMS');
-    const backup = await addedGateway({ channel: 'SMS', provider: 'TWILIO', name: 'twilio-backup', credentials: twilio(), makeDefault: true });
+    const backup = await addedGateway({
+      channel: 'SMS',
+      provider: 'TWILIO',
+      name: 'twilio-backup',
+      credentials: twilio(),
+      makeDefault: true,
+    });
     expect(backup.isDefault).toBe(true);
     expect((await defaultOf(herald, 'SMS')).id).toBe(backup.id);
     expect((await gatewaysOf(herald, 'SMS')).find((g) => g.id === before.id)?.isDefault).toBe(false);
 
-    const spare = await addedGateway({ channel: 'SMS', provider: 'TWILIO', name: 'twilio-spare', credentials: twilio(), makeDefault: false });
+    const spare = await addedGateway({
+      channel: 'SMS',
+      provider: 'TWILIO',
+      name: 'twilio-spare',
+      credentials: twilio(),
+      makeDefault: false,
+    });
     expect(spare).toMatchObject({ enabled: true, isDefault: false });
     expect((await defaultOf(herald, 'SMS')).id).toBe(backup.id);
 
@@ -148,7 +173,13 @@ describe('addChannelGateway', () => {
 
   it('a disabled gateway is added but never becomes the default', async () => {
     const before = await defaultOf(herald, 'WHATSAPP');
-    const off = await addedGateway({ channel: 'WHATSAPP', provider: 'TWILIO', name: 'wa-off', credentials: twilio({ from: 'whatsapp:+15005550006' }), enabled: false });
+    const off = await addedGateway({
+      channel: 'WHATSAPP',
+      provider: 'TWILIO',
+      name: 'wa-off',
+      credentials: twilio({ from: 'whatsapp:+15005550006' }),
+      enabled: false,
+    });
     expect(off).toMatchObject({ channel: 'WHATSAPP', provider: 'TWILIO', enabled: false, isDefault: false });
     expect((await defaultOf(herald, 'WHATSAPP')).id).toBe(before.id);
   });
@@ -156,7 +187,10 @@ describe('addChannelGateway', () => {
   it('refuses a duplicate name on the same channel, but allows it on another channel', async () => {
     const before = (await gatewaysOf(herald)).length;
     const duplicate = await addGateway({ channel: 'SMS', provider: 'TWILIO', name: 'twilio-main', credentials: twilio() });
-    expect(duplicate).toEqual({ gateway: null, userErrors: [{ field: ['input', 'name'], message: expect.stringMatching(/twilio-main/), code: 'INVALID_INPUT' }] });
+    expect(duplicate).toEqual({
+      gateway: null,
+      userErrors: [{ field: ['input', 'name'], message: expect.stringMatching(/twilio-main/), code: 'INVALID_INPUT' }],
+    });
     // Surrounding spaces do not make a different name.
     const padded = await addGateway({ channel: 'SMS', provider: 'TWILIO', name: '  twilio-main ', credentials: twilio() });
     expect(padded.userErrors).toEqual([{ field: ['input', 'name'], message: expect.any(String), code: 'INVALID_INPUT' }]);
@@ -169,7 +203,14 @@ describe('addChannelGateway', () => {
 
   it('refuses makeDefault with enabled: false', async () => {
     const before = await gatewaysOf(herald, 'SMS');
-    const result = await addGateway({ channel: 'SMS', provider: 'TWILIO', name: uniqueName('off-default'), credentials: twilio(), makeDefault: true, enabled: false });
+    const result = await addGateway({
+      channel: 'SMS',
+      provider: 'TWILIO',
+      name: uniqueName('off-default'),
+      credentials: twilio(),
+      makeDefault: true,
+      enabled: false,
+    });
     expect(result.gateway).toBeNull();
     expect(result.userErrors).toEqual([{ field: ['input', 'makeDefault'], message: expect.any(String), code: 'INVALID_INPUT' }]);
     expect(await gatewaysOf(herald, 'SMS')).toEqual(before);
@@ -177,24 +218,34 @@ describe('addChannelGateway', () => {
 
   it('refuses an empty name', async () => {
     const result = await addGateway({ channel: 'SMS', provider: 'TWILIO', name: '   ', credentials: twilio() });
-    expect(result).toEqual({ gateway: null, userErrors: [{ field: ['input', 'name'], message: expect.any(String), code: 'INVALID_INPUT' }] });
+    expect(result).toEqual({
+      gateway: null,
+      userErrors: [{ field: ['input', 'name'], message: expect.any(String), code: 'INVALID_INPUT' }],
+    });
   });
 
   it('refuses a name over 100 characters', async () => {
     const result = await addGateway({ channel: 'SMS', provider: 'TWILIO', name: 'n'.repeat(101), credentials: twilio() });
-    expect(result).toEqual({ gateway: null, userErrors: [{ field: ['input', 'name'], message: expect.stringMatching(/100/), code: 'INVALID_INPUT' }] });
+    expect(result).toEqual({
+      gateway: null,
+      userErrors: [{ field: ['input', 'name'], message: expect.stringMatching(/100/), code: 'INVALID_INPUT' }],
+    });
   });
 
   it('concurrent additions leave exactly one default and one gateway per name', async () => {
     const before = (await gatewaysOf(herald, 'WHATSAPP')).length;
     const names = [uniqueName('race'), uniqueName('race'), uniqueName('race')];
     const results = await Promise.all(
-      [...names, names[0]].map((name) => addGateway({ channel: 'WHATSAPP', provider: 'TWILIO', name, credentials: twilio(), makeDefault: true })),
+      [...names, names[0]].map((name) =>
+        addGateway({ channel: 'WHATSAPP', provider: 'TWILIO', name, credentials: twilio(), makeDefault: true }),
+      ),
     );
     const added = results.filter((r) => r.gateway);
     const refused = results.filter((r) => !r.gateway);
     expect(added).toHaveLength(3);
-    expect(refused).toEqual([{ gateway: null, userErrors: [{ field: ['input', 'name'], message: expect.any(String), code: 'INVALID_INPUT' }] }]);
+    expect(refused).toEqual([
+      { gateway: null, userErrors: [{ field: ['input', 'name'], message: expect.any(String), code: 'INVALID_INPUT' }] },
+    ]);
     const whatsapp = await gatewaysOf(herald, 'WHATSAPP');
     expect(whatsapp).toHaveLength(before + 3);
     const defaults = whatsapp.filter((g) => g.isDefault);
@@ -206,7 +257,11 @@ describe('addChannelGateway', () => {
   it('needs an ADMIN key: a SENDER key is FORBIDDEN and adds nothing', async () => {
     const sender = await buildApiKey(herald, 'SENDER');
     const before = (await gatewaysOf(herald)).length;
-    const result = await herald.gql(ADD, { input: { channel: 'SMS', provider: 'TWILIO', name: uniqueName('sender'), credentials: twilio() } }, sender);
+    const result = await herald.gql(
+      ADD,
+      { input: { channel: 'SMS', provider: 'TWILIO', name: uniqueName('sender'), credentials: twilio() } },
+      sender,
+    );
     expect(result.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     expect(JSON.stringify(result)).not.toContain(TWILIO_CREDENTIALS.authToken);
     expect((await gatewaysOf(herald)).length).toBe(before);
@@ -215,43 +270,69 @@ describe('addChannelGateway', () => {
 
 describe('gateway credentials', () => {
   const SENDGRID_KEY = `SG.${randomBytes(12).toString('hex')}`;
-  const TWITTER = { appKey: 'app-key-1', appSecret: `app-secret-${randomBytes(6).toString('hex')}`, accessToken: 'access-token-1', accessSecret: `access-secret-${randomBytes(6).toString('hex')}` };
+  const TWITTER = {
+    appKey: 'app-key-1',
+    appSecret: `app-secret-${randomBytes(6).toString('hex')}`,
+    accessToken: 'access-token-1',
+    accessSecret: `access-secret-${randomBytes(6).toString('hex')}`,
+  };
   const { accessSecret: _dropped, ...twitterWithoutSecret } = TWITTER;
 
   it.each([
     ['not JSON', 'SMS', 'TWILIO', `accountSid=${TWILIO_CREDENTIALS.accountSid}&authToken=${TWILIO_CREDENTIALS.authToken}`, /JSON object/],
-    ['a JSON array', 'SMS', 'TWILIO', JSON.stringify([TWILIO_CREDENTIALS.accountSid, TWILIO_CREDENTIALS.authToken, TWILIO_CREDENTIALS.from]), /JSON object/],
+    [
+      'a JSON array',
+      'SMS',
+      'TWILIO',
+      JSON.stringify([TWILIO_CREDENTIALS.accountSid, TWILIO_CREDENTIALS.authToken, TWILIO_CREDENTIALS.from]),
+      /JSON object/,
+    ],
     ['a JSON string', 'SMS', 'TWILIO', JSON.stringify(TWILIO_CREDENTIALS.authToken), /JSON object/],
     ['none at all', 'SMS', 'TWILIO', null, /required/],
-    ['a missing authToken', 'SMS', 'TWILIO', JSON.stringify({ accountSid: TWILIO_CREDENTIALS.accountSid, from: TWILIO_CREDENTIALS.from }), /authToken/],
+    [
+      'a missing authToken',
+      'SMS',
+      'TWILIO',
+      JSON.stringify({ accountSid: TWILIO_CREDENTIALS.accountSid, from: TWILIO_CREDENTIALS.from }),
+      /authToken/,
+    ],
     ['an empty authToken', 'SMS', 'TWILIO', twilio({ authToken: '  ' }), /authToken/],
     ['a bad accountSid', 'SMS', 'TWILIO', twilio({ accountSid: 'AC123' }), /accountSid/],
     ['an unknown field', 'SMS', 'TWILIO', twilio({ region: 'us1' }), /region/],
     ['a from that is not a phone number', 'SMS', 'TWILIO', twilio({ from: 'Herald' }), /from/],
     ['a from without country code', 'SMS', 'TWILIO', twilio({ from: '5005550006' }), /from/],
     ['a from that is too short', 'WHATSAPP', 'TWILIO', twilio({ from: '+1 555' }), /from/],
-    ['a SendGrid from that is not an e-mail', 'EMAIL', 'SENDGRID', JSON.stringify({ apiKey: SENDGRID_KEY, from: 'herald at example.com' }), /from/],
+    [
+      'a SendGrid from that is not an e-mail',
+      'EMAIL',
+      'SENDGRID',
+      JSON.stringify({ apiKey: SENDGRID_KEY, from: 'herald at example.com' }),
+      /from/,
+    ],
     ['a SendGrid set without apiKey', 'EMAIL', 'SENDGRID', JSON.stringify({ from: 'herald@example.com' }), /apiKey/],
     ['Twitter without accessSecret', 'TWITTER_DM', 'TWITTER', JSON.stringify(twitterWithoutSecret), /accessSecret/],
     ['SANDBOX given credentials', 'SMS', 'SANDBOX', twilio(), /SANDBOX/],
     ['credentials over 4096 characters', 'SMS', 'TWILIO', twilio({ from: `+15005550006${' '.repeat(4100)}` }), /4096/],
-  ])('refuses %s with INVALID_INPUT on credentials, stores nothing, and never echoes a secret', async (_case, channel, provider, credentials, message) => {
-    const before = await gatewaysOf(herald);
-    const logsBefore = herald.logs.length;
-    const result = await herald.gql(ADD, { input: { channel, provider, name: uniqueName('bad-creds'), credentials } });
-    expect(result.status).toBe(200);
-    expect(result.data.addChannelGateway).toEqual({
-      gateway: null,
-      userErrors: [{ field: ['input', 'credentials'], message: expect.stringMatching(message), code: 'INVALID_INPUT' }],
-    });
-    const response = JSON.stringify(result);
-    const logged = herald.logs.slice(logsBefore).join('\n');
-    for (const secret of [TWILIO_CREDENTIALS.authToken, SENDGRID_KEY, TWITTER.appSecret]) {
-      expect(response).not.toContain(secret);
-      expect(logged).not.toContain(secret);
-    }
-    expect(await gatewaysOf(herald)).toEqual(before);
-  });
+  ])(
+    'refuses %s with INVALID_INPUT on credentials, stores nothing, and never echoes a secret',
+    async (_case, channel, provider, credentials, message) => {
+      const before = await gatewaysOf(herald);
+      const logsBefore = herald.logs.length;
+      const result = await herald.gql(ADD, { input: { channel, provider, name: uniqueName('bad-creds'), credentials } });
+      expect(result.status).toBe(200);
+      expect(result.data.addChannelGateway).toEqual({
+        gateway: null,
+        userErrors: [{ field: ['input', 'credentials'], message: expect.stringMatching(message), code: 'INVALID_INPUT' }],
+      });
+      const response = JSON.stringify(result);
+      const logged = herald.logs.slice(logsBefore).join('\n');
+      for (const secret of [TWILIO_CREDENTIALS.authToken, SENDGRID_KEY, TWITTER.appSecret]) {
+        expect(response).not.toContain(secret);
+        expect(logged).not.toContain(secret);
+      }
+      expect(await gatewaysOf(herald)).toEqual(before);
+    },
+  );
 
   it('refuses a provider that cannot carry the channel with INVALID_INPUT on provider', async () => {
     const before = await gatewaysOf(herald);
@@ -275,7 +356,9 @@ describe('gateway credentials', () => {
   it('refuses credentials sent as an object instead of a JSON string without echoing the secret', async () => {
     const before = await gatewaysOf(herald);
     const logsBefore = herald.logs.length;
-    const result = await herald.gql(ADD, { input: { channel: 'SMS', provider: 'TWILIO', name: uniqueName('object-creds'), credentials: TWILIO_CREDENTIALS } });
+    const result = await herald.gql(ADD, {
+      input: { channel: 'SMS', provider: 'TWILIO', name: uniqueName('object-creds'), credentials: TWILIO_CREDENTIALS },
+    });
     expect(result.status).toBe(400);
     expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     // The message still says where and what is wrong.
@@ -284,7 +367,9 @@ describe('gateway credentials', () => {
     expect(herald.logs.slice(logsBefore).join('\n')).not.toContain(TWILIO_CREDENTIALS.authToken);
 
     // A secret pasted into the wrong field is not echoed either.
-    const misplaced = await herald.gql(ADD, { input: { channel: 'SMS', provider: TWILIO_CREDENTIALS.authToken, name: uniqueName('misplaced'), credentials: twilio() } });
+    const misplaced = await herald.gql(ADD, {
+      input: { channel: 'SMS', provider: TWILIO_CREDENTIALS.authToken, name: uniqueName('misplaced'), credentials: twilio() },
+    });
     expect(misplaced.status).toBe(400);
     expect(misplaced.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(misplaced.errors?.[0].message).toMatch(/"input\.provider".*Provider/);
@@ -293,9 +378,20 @@ describe('gateway credentials', () => {
   });
 
   it('accepts valid SendGrid, Twitter and SANDBOX gateways', async () => {
-    const email = await addedGateway({ channel: 'EMAIL', provider: 'SENDGRID', name: 'sendgrid', credentials: JSON.stringify({ apiKey: SENDGRID_KEY, from: 'herald@example.com' }) });
+    const email = await addedGateway({
+      channel: 'EMAIL',
+      provider: 'SENDGRID',
+      name: 'sendgrid',
+      credentials: JSON.stringify({ apiKey: SENDGRID_KEY, from: 'herald@example.com' }),
+    });
     expect(email).toMatchObject({ channel: 'EMAIL', provider: 'SENDGRID', enabled: true, isDefault: true });
-    const dm = await addedGateway({ channel: 'TWITTER_DM', provider: 'TWITTER', name: 'x', credentials: JSON.stringify(TWITTER), makeDefault: false });
+    const dm = await addedGateway({
+      channel: 'TWITTER_DM',
+      provider: 'TWITTER',
+      name: 'x',
+      credentials: JSON.stringify(TWITTER),
+      makeDefault: false,
+    });
     expect(dm).toMatchObject({ channel: 'TWITTER_DM', provider: 'TWITTER', isDefault: false });
     const sandbox = await addedGateway({ channel: 'TWITTER_DM', provider: 'SANDBOX', name: 'second-sandbox' });
     expect(sandbox).toMatchObject({ provider: 'SANDBOX', isDefault: false });
@@ -310,7 +406,12 @@ describe('gateway credentials', () => {
     const secretSid = `AC${randomBytes(16).toString('hex')}`;
     const logsBefore = herald.logs.length;
     const result = await herald.gql(ADD, {
-      input: { channel: 'WHATSAPP', provider: 'TWILIO', name: 'wa-secret', credentials: JSON.stringify({ accountSid: secretSid, authToken: secretToken, from: 'whatsapp:+1 500 555 0006' }) },
+      input: {
+        channel: 'WHATSAPP',
+        provider: 'TWILIO',
+        name: 'wa-secret',
+        credentials: JSON.stringify({ accountSid: secretSid, authToken: secretToken, from: 'whatsapp:+1 500 555 0006' }),
+      },
     });
     expect(result.data.addChannelGateway.userErrors).toEqual([]);
     const gateway: GatewayView = result.data.addChannelGateway.gateway;
@@ -328,7 +429,13 @@ describe('gateway credentials', () => {
     const stored = (raw as { rows: { credentials: string }[] }).rows.map((r) => r.credentials);
     expect(stored.length).toBeGreaterThan(0);
     const dump = stored.join('\n');
-    for (const plain of [secretToken, secretSid, TWILIO_CREDENTIALS.authToken, TWILIO_CREDENTIALS.accountSid, Buffer.from(secretToken).toString('base64')]) {
+    for (const plain of [
+      secretToken,
+      secretSid,
+      TWILIO_CREDENTIALS.authToken,
+      TWILIO_CREDENTIALS.accountSid,
+      Buffer.from(secretToken).toString('base64'),
+    ]) {
       expect(dump).not.toContain(plain);
     }
     // Each value is its own envelope: the same credentials sealed twice differ (fresh IV).
@@ -366,7 +473,9 @@ describe('environment gateways', () => {
 
   it('makes the environment gateways the SMS and EMAIL defaults, leaving WHATSAPP and TWITTER_DM on SANDBOX', async () => {
     const { channels } = ok(await envHerald.gql(CHANNELS));
-    const defaults = Object.fromEntries(channels.map((c: { channel: string; gateways: GatewayView[] }) => [c.channel, c.gateways.filter((g) => g.isDefault)]));
+    const defaults = Object.fromEntries(
+      channels.map((c: { channel: string; gateways: GatewayView[] }) => [c.channel, c.gateways.filter((g) => g.isDefault)]),
+    );
     expect(defaults.SMS).toEqual([expect.objectContaining({ provider: 'TWILIO', channel: 'SMS', enabled: true })]);
     expect(defaults.EMAIL).toEqual([expect.objectContaining({ provider: 'SENDGRID', channel: 'EMAIL', enabled: true })]);
     expect(defaults.WHATSAPP).toEqual([expect.objectContaining({ provider: 'SANDBOX', name: 'sandbox' })]);
@@ -387,7 +496,11 @@ describe('environment gateways', () => {
     const rows = await envHerald.services.gateways.list(DEFAULT_TENANT_ID);
     const sms = rows.find((r) => r.channel === 'SMS' && r.provider === 'TWILIO')!;
     expect(sms.credentials).not.toContain(ENV.TWILIO_AUTH_TOKEN);
-    expect(envHerald.services.gateways.credentialsOf(sms)).toEqual({ accountSid: ENV.TWILIO_ACCOUNT_SID, authToken: ENV.TWILIO_AUTH_TOKEN, from: ENV.TWILIO_SMS_FROM });
+    expect(envHerald.services.gateways.credentialsOf(sms)).toEqual({
+      accountSid: ENV.TWILIO_ACCOUNT_SID,
+      authToken: ENV.TWILIO_AUTH_TOKEN,
+      from: ENV.TWILIO_SMS_FROM,
+    });
   });
 
   it('steps back to SANDBOX when the variables are removed, keeping the environment gateway listed but disabled', async () => {
@@ -402,11 +515,17 @@ describe('environment gateways', () => {
     expect((await defaultOf(envHerald, 'SMS')).provider).toBe('SANDBOX');
     expect(sms.find((g) => g.id === envSms.id)).toMatchObject({ provider: 'TWILIO', enabled: false, isDefault: false });
     expect((await defaultOf(envHerald, 'EMAIL')).provider).toBe('SANDBOX');
-    expect((await gatewaysOf(envHerald, 'EMAIL')).find((g) => g.id === envEmail.id)).toMatchObject({ provider: 'SENDGRID', enabled: false, isDefault: false });
+    expect((await gatewaysOf(envHerald, 'EMAIL')).find((g) => g.id === envEmail.id)).toMatchObject({
+      provider: 'SENDGRID',
+      enabled: false,
+      isDefault: false,
+    });
     await expectOneDefaultPerChannel(envHerald);
 
     const fetched = ok(await envHerald.gql(`query($id: ID!) { recipient(id: $id) { ${SUBSCRIPTION_FIELDS} } }`, { id: recipient.id }));
-    expect(fetched.recipient.subscriptions).toEqual([{ channel: 'SMS', gateway: { id: envSms.id, name: envSms.name, provider: 'TWILIO' } }]);
+    expect(fetched.recipient.subscriptions).toEqual([
+      { channel: 'SMS', gateway: { id: envSms.id, name: envSms.name, provider: 'TWILIO' } },
+    ]);
     // The disabled gateway cannot be chosen for a new subscription.
     const refused = ok(await envHerald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS', gatewayId: envSms.id } }));
     expect(refused.subscribe.userErrors).toEqual([{ field: ['input', 'gatewayId'], message: expect.any(String), code: 'INVALID_INPUT' }]);
@@ -431,13 +550,24 @@ describe('environment gateways next to API-made ones', () => {
     let own = await startTestHerald({ env: { HERALD_SECRET_KEY: secretKey } });
     try {
       for (const name of ['env:twilio-sms', '  env:anything']) {
-        const refused = ok(await own.gql(ADD, { input: { channel: 'SMS', provider: 'TWILIO', name, credentials: twilio() } })).addChannelGateway;
-        expect(refused).toEqual({ gateway: null, userErrors: [{ field: ['input', 'name'], message: expect.stringMatching(/env:/), code: 'INVALID_INPUT' }] });
+        const refused = ok(
+          await own.gql(ADD, { input: { channel: 'SMS', provider: 'TWILIO', name, credentials: twilio() } }),
+        ).addChannelGateway;
+        expect(refused).toEqual({
+          gateway: null,
+          userErrors: [{ field: ['input', 'name'], message: expect.stringMatching(/env:/), code: 'INVALID_INPUT' }],
+        });
       }
-      const mine = ok(await own.gql(ADD, { input: { channel: 'SMS', provider: 'TWILIO', name: 'twilio-sms', credentials: twilio() } })).addChannelGateway.gateway as GatewayView;
+      const mine = ok(await own.gql(ADD, { input: { channel: 'SMS', provider: 'TWILIO', name: 'twilio-sms', credentials: twilio() } }))
+        .addChannelGateway.gateway as GatewayView;
       expect(mine.isDefault).toBe(true);
 
-      own = await own.restart({ HERALD_SECRET_KEY: secretKey, TWILIO_ACCOUNT_SID: `AC${'ab'.repeat(16)}`, TWILIO_AUTH_TOKEN: 'env-token-2', TWILIO_SMS_FROM: '+15005550006' });
+      own = await own.restart({
+        HERALD_SECRET_KEY: secretKey,
+        TWILIO_ACCOUNT_SID: `AC${'ab'.repeat(16)}`,
+        TWILIO_AUTH_TOKEN: 'env-token-2',
+        TWILIO_SMS_FROM: '+15005550006',
+      });
       const envDefault = await defaultOf(own, 'SMS');
       expect(envDefault).toMatchObject({ provider: 'TWILIO', name: expect.stringMatching(/^env:/) });
       expect((await gatewaysOf(own, 'SMS')).map((g) => g.name).sort()).toEqual([envDefault.name, 'sandbox', 'twilio-sms'].sort());
@@ -458,12 +588,23 @@ describe('subscribe and unsubscribe', () => {
     const smsDefault = await defaultOf(herald, 'SMS');
     const result = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS' } }));
     expect(result.subscribe).toEqual({
-      recipient: { id: recipient.id, subscriptions: [{ channel: 'SMS', gateway: { id: smsDefault.id, name: smsDefault.name, provider: smsDefault.provider } }] },
+      recipient: {
+        id: recipient.id,
+        subscriptions: [{ channel: 'SMS', gateway: { id: smsDefault.id, name: smsDefault.name, provider: smsDefault.provider } }],
+      },
       userErrors: [],
     });
-    const fetched = ok(await herald.gql(`query($id: ID!) { recipient(id: $id) { subscriptions { channel createdAt gateway { id name provider } } } }`, { id: recipient.id }));
+    const fetched = ok(
+      await herald.gql(`query($id: ID!) { recipient(id: $id) { subscriptions { channel createdAt gateway { id name provider } } } }`, {
+        id: recipient.id,
+      }),
+    );
     expect(fetched.recipient.subscriptions).toEqual([
-      { channel: 'SMS', createdAt: expect.any(String), gateway: { id: smsDefault.id, name: smsDefault.name, provider: smsDefault.provider } },
+      {
+        channel: 'SMS',
+        createdAt: expect.any(String),
+        gateway: { id: smsDefault.id, name: smsDefault.name, provider: smsDefault.provider },
+      },
     ]);
   });
 
@@ -474,10 +615,14 @@ describe('subscribe and unsubscribe', () => {
     const other = sms.find((g) => g.isDefault)!;
 
     const first = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS', gatewayId: named.id } }));
-    expect(first.subscribe.recipient.subscriptions).toEqual([{ channel: 'SMS', gateway: { id: named.id, name: named.name, provider: named.provider } }]);
+    expect(first.subscribe.recipient.subscriptions).toEqual([
+      { channel: 'SMS', gateway: { id: named.id, name: named.name, provider: named.provider } },
+    ]);
 
     const moved = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS', gatewayId: other.id } }));
-    expect(moved.subscribe.recipient.subscriptions).toEqual([{ channel: 'SMS', gateway: { id: other.id, name: other.name, provider: other.provider } }]);
+    expect(moved.subscribe.recipient.subscriptions).toEqual([
+      { channel: 'SMS', gateway: { id: other.id, name: other.name, provider: other.provider } },
+    ]);
 
     // A second channel is a second subscription; the SMS one stays.
     const email = await defaultOf(herald, 'EMAIL');
@@ -491,17 +636,27 @@ describe('subscribe and unsubscribe', () => {
   it('refuses a gateway of another channel with INVALID_INPUT, and an unknown one with NOT_FOUND', async () => {
     const recipient = await buildRecipient(herald, { phone: '+14155550152' });
     const emailGateway = await defaultOf(herald, 'EMAIL');
-    const wrongChannel = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS', gatewayId: emailGateway.id } }));
-    expect(wrongChannel.subscribe).toEqual({ recipient: null, userErrors: [{ field: ['input', 'gatewayId'], message: expect.stringMatching(/EMAIL/), code: 'INVALID_INPUT' }] });
+    const wrongChannel = ok(
+      await herald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS', gatewayId: emailGateway.id } }),
+    );
+    expect(wrongChannel.subscribe).toEqual({
+      recipient: null,
+      userErrors: [{ field: ['input', 'gatewayId'], message: expect.stringMatching(/EMAIL/), code: 'INVALID_INPUT' }],
+    });
 
     for (const gatewayId of ['gw_0000000000007000800000000000dead', 'garbage', recipient.id]) {
       const unknown = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS', gatewayId } }));
-      expect(unknown.subscribe).toEqual({ recipient: null, userErrors: [{ field: ['input', 'gatewayId'], message: expect.any(String), code: 'NOT_FOUND' }] });
+      expect(unknown.subscribe).toEqual({
+        recipient: null,
+        userErrors: [{ field: ['input', 'gatewayId'], message: expect.any(String), code: 'NOT_FOUND' }],
+      });
     }
 
     const disabled = (await gatewaysOf(herald, 'WHATSAPP')).find((g) => !g.enabled)!;
     const off = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'WHATSAPP', gatewayId: disabled.id } }));
-    expect(off.subscribe.userErrors).toEqual([{ field: ['input', 'gatewayId'], message: expect.stringMatching(/disabled/), code: 'INVALID_INPUT' }]);
+    expect(off.subscribe.userErrors).toEqual([
+      { field: ['input', 'gatewayId'], message: expect.stringMatching(/disabled/), code: 'INVALID_INPUT' },
+    ]);
 
     const fetched = ok(await herald.gql(`query($id: ID!) { recipient(id: $id) { subscriptions { channel } } }`, { id: recipient.id }));
     expect(fetched.recipient.subscriptions).toEqual([]);
@@ -512,7 +667,10 @@ describe('subscribe and unsubscribe', () => {
       for (const mutation of [SUBSCRIBE, UNSUBSCRIBE]) {
         const result = ok(await herald.gql(mutation, { input: { recipientId, channel: 'SMS' } }));
         const payload = Object.values(result)[0];
-        expect(payload).toEqual({ recipient: null, userErrors: [{ field: ['input', 'recipientId'], message: expect.any(String), code: 'NOT_FOUND' }] });
+        expect(payload).toEqual({
+          recipient: null,
+          userErrors: [{ field: ['input', 'recipientId'], message: expect.any(String), code: 'NOT_FOUND' }],
+        });
       }
     }
   });
@@ -531,10 +689,14 @@ describe('subscribe and unsubscribe', () => {
 
     const recipient = await buildRecipient(herald, { phone: '+14155550153' });
     const smsOfTheirs = theirs.find((g) => g.channel === 'SMS')!;
-    const crossGateway = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS', gatewayId: smsOfTheirs.id } }));
+    const crossGateway = ok(
+      await herald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS', gatewayId: smsOfTheirs.id } }),
+    );
     expect(crossGateway.subscribe.userErrors).toEqual([{ field: ['input', 'gatewayId'], message: expect.any(String), code: 'NOT_FOUND' }]);
     const crossRecipient = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS' } }, adminKey));
-    expect(crossRecipient.subscribe.userErrors).toEqual([{ field: ['input', 'recipientId'], message: expect.any(String), code: 'NOT_FOUND' }]);
+    expect(crossRecipient.subscribe.userErrors).toEqual([
+      { field: ['input', 'recipientId'], message: expect.any(String), code: 'NOT_FOUND' },
+    ]);
   });
 
   it('unsubscribe removes the channel; again says NOT_SUBSCRIBED', async () => {
@@ -547,7 +709,10 @@ describe('subscribe and unsubscribe', () => {
     expect(removed.unsubscribe.recipient.subscriptions.map((s: { channel: string }) => s.channel)).toEqual(['EMAIL']);
 
     const again = ok(await herald.gql(UNSUBSCRIBE, { input: { recipientId: recipient.id, channel: 'SMS' } }));
-    expect(again.unsubscribe).toEqual({ recipient: null, userErrors: [{ field: ['input', 'channel'], message: expect.any(String), code: 'NOT_SUBSCRIBED' }] });
+    expect(again.unsubscribe).toEqual({
+      recipient: null,
+      userErrors: [{ field: ['input', 'channel'], message: expect.any(String), code: 'NOT_SUBSCRIBED' }],
+    });
 
     const never = ok(await herald.gql(UNSUBSCRIBE, { input: { recipientId: recipient.id, channel: 'TWITTER_DM' } }));
     expect(never.unsubscribe.userErrors).toEqual([{ field: ['input', 'channel'], message: expect.any(String), code: 'NOT_SUBSCRIBED' }]);

@@ -78,7 +78,9 @@ describe('GraphQL over HTTP', () => {
 
   it('refuses a mutation sent with GET with 405', async () => {
     const ref = `via-get-${Date.now()}`;
-    const query = encodeURIComponent(`mutation { createRecipient(input: { kind: CLIENT, displayName: "Via GET", externalRef: "${ref}" }) { recipient { id } } }`);
+    const query = encodeURIComponent(
+      `mutation { createRecipient(input: { kind: CLIENT, displayName: "Via GET", externalRef: "${ref}" }) { recipient { id } } }`,
+    );
     const response = await call(`/graphql?query=${query}`, { headers: bearer() });
     expect(response.status).toBe(405);
     expectCleanError(await response.text());
@@ -200,9 +202,7 @@ describe('GraphiQL', () => {
   });
 
   it('references no other host for scripts or styles in its HTML', () => {
-    const loads = [
-      ...html.matchAll(/<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*["']([^"']+)["']/gi),
-    ].map((m) => m[3]);
+    const loads = [...html.matchAll(/<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*["']([^"']+)["']/gi)].map((m) => m[3]);
     for (const url of loads) expect(url).not.toMatch(/^(https?:)?\/\//i);
     expect(html).not.toMatch(/<script\b[^>]*\bsrc\s*=\s*["']?(https?:)?\/\//i);
     expect(html).not.toMatch(/<link\b[^>]*\bhref\s*=\s*["']?(https?:)?\/\//i);

@@ -129,7 +129,11 @@ const invoiceOf = (overrides: Partial<Invoice> = {}): Invoice => ({
 async function customer(options: { handle?: string | null; registered?: boolean; dmsClosed?: boolean; displayName?: string } = {}) {
   const handle = options.handle === undefined ? freshHandle() : options.handle;
   const user = handle && options.registered !== false ? fake.addUser(handle, { dmsClosed: options.dmsClosed }) : undefined;
-  const recipient = await buildRecipient(herald, { kind: 'CUSTOMER', displayName: options.displayName ?? `Customer ${handle ?? 'without handle'}`, twitterHandle: handle });
+  const recipient = await buildRecipient(herald, {
+    kind: 'CUSTOMER',
+    displayName: options.displayName ?? `Customer ${handle ?? 'without handle'}`,
+    twitterHandle: handle,
+  });
   return { id: recipient.id as string, handle, userId: user?.id };
 }
 
@@ -160,13 +164,15 @@ async function countMessages(filter: Record<string, unknown> = {}): Promise<numb
 }
 
 /** Polls `message(id)` until its status is one of `statuses`; fails with the last state seen otherwise. */
-const waitForStatus = (id: string, statuses: string | string[], timeoutMs = 30_000) => waitForMessageStatus(getMessage, id, statuses, { timeoutMs });
-
+const waitForStatus = (id: string, statuses: string | string[], timeoutMs = 30_000) =>
+  waitForMessageStatus(getMessage, id, statuses, { timeoutMs });
 
 const lookupsOf = (handle: string) => fake.lookups.filter((h) => h.toLowerCase() === handle.toLowerCase());
 const dmsTo = (userId: string) => fake.dms.filter((d) => d.participantId === userId);
-const dmRequestsTo = (userId: string): TwitterFakeRequest[] => fake.requests.filter((r) => r.method === 'POST' && r.path === `/2/dm_conversations/with/${userId}/messages`);
-const lookupRequestsOf = (handle: string): TwitterFakeRequest[] => fake.requests.filter((r) => r.method === 'GET' && r.path === `/2/users/by/username/${handle}`);
+const dmRequestsTo = (userId: string): TwitterFakeRequest[] =>
+  fake.requests.filter((r) => r.method === 'POST' && r.path === `/2/dm_conversations/with/${userId}/messages`);
+const lookupRequestsOf = (handle: string): TwitterFakeRequest[] =>
+  fake.requests.filter((r) => r.method === 'GET' && r.path === `/2/users/by/username/${handle}`);
 const isDmRequest = (r: TwitterFakeRequest) => r.method === 'POST' && r.path.startsWith('/2/dm_conversations/with/');
 
 /** herald_billing_cycle_writes_total{attempts} on /metrics. */
@@ -330,7 +336,9 @@ describe('sendInvoiceDM refusals create and send nothing', () => {
       [{ url: 'not a url' }, 'url'],
     ];
     for (const [overrides, field] of cases) {
-      const [error] = await expectRefused({ customerId: eve.id, invoice: invoiceOf(overrides) }, [{ field: ['input', 'invoice', field], code: 'INVALID_INPUT' }]);
+      const [error] = await expectRefused({ customerId: eve.id, invoice: invoiceOf(overrides) }, [
+        { field: ['input', 'invoice', field], code: 'INVALID_INPUT' },
+      ]);
       expect(error.message).toMatch(new RegExp(field));
     }
     // The same amounts are fine where the currency allows them.
@@ -341,9 +349,13 @@ describe('sendInvoiceDM refusals create and send nothing', () => {
 
   it('refuses a customer without a handle with RECIPIENT_NOT_REACHABLE and an unknown customer with NOT_FOUND', async () => {
     const nohandle = await customer({ handle: null });
-    const [error] = await expectRefused({ customerId: nohandle.id, invoice: invoiceOf() }, [{ field: ['input', 'customerId'], code: 'RECIPIENT_NOT_REACHABLE' }]);
+    const [error] = await expectRefused({ customerId: nohandle.id, invoice: invoiceOf() }, [
+      { field: ['input', 'customerId'], code: 'RECIPIENT_NOT_REACHABLE' },
+    ]);
     expect(error.message).toMatch(/handle/);
-    await expectRefused({ customerId: 'rcp_0000000000007000800000000000dead', invoice: invoiceOf() }, [{ field: ['input', 'customerId'], code: 'NOT_FOUND' }]);
+    await expectRefused({ customerId: 'rcp_0000000000007000800000000000dead', invoice: invoiceOf() }, [
+      { field: ['input', 'customerId'], code: 'NOT_FOUND' },
+    ]);
     await expectRefused({ customerId: 'not-an-id', invoice: invoiceOf() }, [{ field: ['input', 'customerId'], code: 'NOT_FOUND' }]);
   });
 
@@ -359,13 +371,18 @@ describe('sendInvoiceDM refusals create and send nothing', () => {
     expect(third).toMatchObject({ id: first.id, status: 'SENT' });
 
     const conflict = await sendInvoiceDM({ customerId: ivy.id, invoice: { ...invoice, amountDue: '1300' }, idempotencyKey: key });
-    expect(conflict).toEqual({ message: null, userErrors: [{ field: ['input', 'idempotencyKey'], message: expect.any(String), code: 'IDEMPOTENCY_CONFLICT' }] });
+    expect(conflict).toEqual({
+      message: null,
+      userErrors: [{ field: ['input', 'idempotencyKey'], message: expect.any(String), code: 'IDEMPOTENCY_CONFLICT' }],
+    });
     expect(await countMessages({ recipientId: ivy.id })).toBe(1);
 
     // 10 concurrent identical requests under a fresh key: one message, one DM.
     const burstKey = `burst-${randomBytes(4).toString('hex')}`;
     const burstInvoice = invoiceOf();
-    const payloads = await Promise.all(Array.from({ length: 10 }, () => sendInvoiceDM({ customerId: ivy.id, invoice: burstInvoice, idempotencyKey: burstKey })));
+    const payloads = await Promise.all(
+      Array.from({ length: 10 }, () => sendInvoiceDM({ customerId: ivy.id, invoice: burstInvoice, idempotencyKey: burstKey })),
+    );
     for (const p of payloads) expect(p.userErrors).toEqual([]);
     const ids = new Set(payloads.map((p) => p.message!.id));
     expect(ids.size).toBe(1);
@@ -423,7 +440,9 @@ describe('sending failures', () => {
 
     const a = await accepted({ customerId: first.id, invoice: invoiceOf() });
     // The 429 has been answered and the dispatcher has written it down (the gateway is paused).
-    await waitUntil('the rate-limited attempt to be logged', async () => (await getMessage(a.id)).logs.some((l) => /rate limited/.test(l.reason ?? '')));
+    await waitUntil('the rate-limited attempt to be logged', async () =>
+      (await getMessage(a.id)).logs.some((l) => /rate limited/.test(l.reason ?? '')),
+    );
     const waiting = await getMessage(a.id);
     expect(waiting.status).not.toBe('FAILED');
     expect(waiting.status).toBe('QUEUED');
@@ -460,7 +479,8 @@ describe('sending failures', () => {
     const duringPause = fake.requests.filter((r) => arrivedAt(r) >= arrivedAt(firstRateLimited) && arrivedAt(r) < resetMs);
     expect(duringPause).toEqual([firstRateLimited]);
     expect(dmRequestsTo(first.userId!)).toHaveLength(2);
-    for (const r of [...lookupRequestsOf(second.handle!), ...dmRequestsTo(second.userId!)]) expect(arrivedAt(r)).toBeGreaterThanOrEqual(resetMs);
+    for (const r of [...lookupRequestsOf(second.handle!), ...dmRequestsTo(second.userId!)])
+      expect(arrivedAt(r)).toBeGreaterThanOrEqual(resetMs);
     expect(dmsTo(second.userId!)).toHaveLength(1);
   });
 });
@@ -515,29 +535,46 @@ describe('notifyBillingCycle', () => {
     const lateMessage = ok(await herald.gql(BY_INVOICE, { n: lateInvoice.invoice.number })).messages.edges[0].node;
     await waitForStatus(lateMessage.id, 'SENT');
     // Nothing further goes out for the invoices already DMed.
-    await waitUntil('every message of the cycle to settle', async () => (await countMessages({ channel: ['TWITTER_DM'], status: ['QUEUED', 'SENDING'] })) === 0);
+    await waitUntil(
+      'every message of the cycle to settle',
+      async () => (await countMessages({ channel: ['TWITTER_DM'], status: ['QUEUED', 'SENDING'] })) === 0,
+    );
     for (const c of [...good, late]) expect(dmsTo(c.userId!)).toHaveLength(1);
   });
 
   it('routes each invoice as sendInvoiceDM would: the subscribed gateway, else the default; a staff member or another tenant’s customer is rejected with the reason', async () => {
     const second = ok(
       await herald.gql(ADD_GATEWAY, {
-        input: { channel: 'TWITTER_DM', provider: 'TWITTER', name: `x-second-${RUN}`, credentials: JSON.stringify(cappedAccount), makeDefault: false },
+        input: {
+          channel: 'TWITTER_DM',
+          provider: 'TWITTER',
+          name: `x-second-${RUN}`,
+          credentials: JSON.stringify(cappedAccount),
+          makeDefault: false,
+        },
       }),
     ).addChannelGateway;
     expect(second.gateway).toMatchObject({ enabled: true, isDefault: false });
     const [plain, subscriber] = await Promise.all([customer(), customer()]);
-    const sub = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: subscriber.id, channel: 'TWITTER_DM', gatewayId: second.gateway.id } })).subscribe;
+    const sub = ok(
+      await herald.gql(SUBSCRIBE, { input: { recipientId: subscriber.id, channel: 'TWITTER_DM', gatewayId: second.gateway.id } }),
+    ).subscribe;
     expect(sub.userErrors).toEqual([]);
     const staff = await buildRecipient(herald, { kind: 'STAFF', displayName: 'Staff Sam', twitterHandle: freshHandle() });
     const other = await buildTenant(herald);
-    const foreign = await buildRecipient(herald, { kind: 'CUSTOMER', displayName: 'Foreign Fay', twitterHandle: freshHandle() }, other.adminKey);
+    const foreign = await buildRecipient(
+      herald,
+      { kind: 'CUSTOMER', displayName: 'Foreign Fay', twitterHandle: freshHandle() },
+      other.adminKey,
+    );
     const cycleId = `routes-${randomBytes(4).toString('hex')}`;
     const items = [plain, subscriber, staff, foreign].map((c) => ({ customerId: c.id as string, invoice: invoiceOf() }));
 
     expect(await notify({ cycleId, invoices: items })).toEqual({ cycleId, queued: 2, rejected: 2, userErrors: [] });
     const gatewayOf = async (n: string) => (ok(await herald.gql(BY_INVOICE, { n })).messages.edges[0].node as Message).gateway?.id;
-    const defaultGateway = ok(await herald.gql(`{ gateways(channel: TWITTER_DM) { id isDefault } }`)).gateways.find((g: any) => g.isDefault);
+    const defaultGateway = ok(await herald.gql(`{ gateways(channel: TWITTER_DM) { id isDefault } }`)).gateways.find(
+      (g: any) => g.isDefault,
+    );
     expect(defaultGateway.id).not.toBe(second.gateway.id);
     expect(await gatewayOf(items[0].invoice.number)).toBe(defaultGateway.id);
     expect(await gatewayOf(items[1].invoice.number)).toBe(second.gateway.id);
@@ -552,7 +589,12 @@ describe('notifyBillingCycle', () => {
     const awkward = await customer({ displayName: 'Zoë "The \\ Boss" {O\'Neil}, NULL 🚀' });
     const cycleId = `awkward-${randomBytes(4).toString('hex')}`;
     const invoice = invoiceOf({ number: `{"INV",\\${RUN}}`, url: 'https://billing.example.com/i?a="1"&b=\\{x}' });
-    expect(await notify({ cycleId, invoices: [{ customerId: awkward.id, invoice }] })).toEqual({ cycleId, queued: 1, rejected: 0, userErrors: [] });
+    expect(await notify({ cycleId, invoices: [{ customerId: awkward.id, invoice }] })).toEqual({
+      cycleId,
+      queued: 1,
+      rejected: 0,
+      userErrors: [],
+    });
     const found = ok(await herald.gql(BY_INVOICE, { n: invoice.number })).messages;
     expect(found.totalCount).toBe(1);
     const sent = await waitForStatus(found.edges[0].node.id, ['SENT', 'FAILED']);
@@ -571,16 +613,25 @@ describe('notifyBillingCycle', () => {
     const writesBefore = { once: await billingWrites('1'), twice: await billingWrites('2') };
 
     // Two calls at once sharing invoices 10–19, then a retry of the whole cycle with the same invoice given twice.
-    const [first, second] = await Promise.all([notify({ cycleId, invoices: items.slice(0, 20) }), notify({ cycleId, invoices: items.slice(10) })]);
+    const [first, second] = await Promise.all([
+      notify({ cycleId, invoices: items.slice(0, 20) }),
+      notify({ cycleId, invoices: items.slice(10) }),
+    ]);
     expect([first.userErrors, second.userErrors]).toEqual([[], []]);
     expect(first.queued + second.queued).toBe(30);
     expect(await notify({ cycleId, invoices: [...items, items[0]] })).toEqual({ cycleId, queued: 0, rejected: 0, userErrors: [] });
     expect(await countMessages()).toBe(messagesBefore + 30);
     for (const item of items) expect(await countMessages({ invoiceNumber: item.invoice.number })).toBe(1);
     // On /metrics: the first of the overlapping calls wrote once; the other and the retry met queued invoices and wrote again.
-    expect({ once: await billingWrites('1'), twice: await billingWrites('2') }).toEqual({ once: writesBefore.once + 1, twice: writesBefore.twice + 2 });
+    expect({ once: await billingWrites('1'), twice: await billingWrites('2') }).toEqual({
+      once: writesBefore.once + 1,
+      twice: writesBefore.twice + 2,
+    });
 
-    await waitUntil('the cycle to settle', async () => (await countMessages({ channel: ['TWITTER_DM'], status: ['QUEUED', 'SENDING'] })) === 0);
+    await waitUntil(
+      'the cycle to settle',
+      async () => (await countMessages({ channel: ['TWITTER_DM'], status: ['QUEUED', 'SENDING'] })) === 0,
+    );
     for (const p of people) expect(dmsTo(p.userId!)).toHaveLength(10);
     const texts = people.flatMap((p) => dmsTo(p.userId!).map((d) => d.text));
     for (const item of items) expect(texts.filter((t) => t.includes(item.invoice.number))).toHaveLength(1);
@@ -590,10 +641,19 @@ describe('notifyBillingCycle', () => {
     const nohandle = await customer({ handle: null, displayName: 'Handleless Hilda' });
     const cycleId = `refused-${randomBytes(4).toString('hex')}`;
     const messagesBefore = await countMessages();
-    const result = await notify({ cycleId, invoices: [{ customerId: nohandle.id, invoice: invoiceOf() }, { customerId: nohandle.id, invoice: invoiceOf({ currency: 'XYZ' }) }] });
+    const result = await notify({
+      cycleId,
+      invoices: [
+        { customerId: nohandle.id, invoice: invoiceOf() },
+        { customerId: nohandle.id, invoice: invoiceOf({ currency: 'XYZ' }) },
+      ],
+    });
     expect(result).toEqual({ cycleId, queued: 0, rejected: 2, userErrors: [] });
     expect(await countMessages()).toBe(messagesBefore);
-    expect((await cycleFailures(cycleId)).map((l) => l.reason)).toEqual([expect.stringMatching(/Handleless Hilda has no X handle/), expect.stringMatching(/currency/)]);
+    expect((await cycleFailures(cycleId)).map((l) => l.reason)).toEqual([
+      expect.stringMatching(/Handleless Hilda has no X handle/),
+      expect.stringMatching(/currency/),
+    ]);
   });
 
   it('refuses more than 10,000 invoices with INVALID_INPUT saying to split, creating nothing', async () => {
@@ -613,7 +673,10 @@ describe('notifyBillingCycle', () => {
     const people = await customers(2_000);
     const created = Date.now();
     const cycleId = `bulk-${RUN}`;
-    const invoices = people.map((p, i) => ({ customerId: p.id, invoice: invoiceOf({ amountDue: `${100 + i}.50`, url: `https://billing.example.com/i/${i}` }) }));
+    const invoices = people.map((p, i) => ({
+      customerId: p.id,
+      invoice: invoiceOf({ amountDue: `${100 + i}.50`, url: `https://billing.example.com/i/${i}` }),
+    }));
     const sentBefore = await countMessages({ channel: ['TWITTER_DM'], status: ['SENT'] });
     const failedBefore = await countMessages({ channel: ['TWITTER_DM'], status: ['FAILED'] });
 
@@ -623,7 +686,12 @@ describe('notifyBillingCycle', () => {
 
     const ids = new Set(people.map((p) => p.userId));
     const ours = () => fake.dms.filter((d) => ids.has(d.participantId));
-    await waitUntil(() => `2,000 DMs (${ours().length} so far)`, () => ours().length >= 2_000, 240_000, 250);
+    await waitUntil(
+      () => `2,000 DMs (${ours().length} so far)`,
+      () => ours().length >= 2_000,
+      240_000,
+      250,
+    );
     await waitUntil(
       'every message to settle',
       async () => (await countMessages({ channel: ['TWITTER_DM'], status: ['QUEUED', 'SENDING'] })) === 0,
@@ -653,10 +721,16 @@ describe('notifyBillingCycle', () => {
     expect(fake.requests.filter((r) => r.auth !== 'ok')).toEqual([]);
 
     // Written with the messages: one job per 100 of them; the worker gave each its own job.
-    const messageIds = (await herald.handle.prepared<{ id: string }>('test_cycle_ids', 'select id from messages where billing_cycle_id = $1', [cycleId])).map((r) => r.id);
-    const fanOuts = (await herald.handle.prepared<{ ids: string[] }>('test_fan_outs', `select data->'messageIds' as ids from pgboss.job where data ? 'messageIds'`, [])).filter(
-      (j) => messageIds.includes(j.ids[0]),
-    );
+    const messageIds = (
+      await herald.handle.prepared<{ id: string }>('test_cycle_ids', 'select id from messages where billing_cycle_id = $1', [cycleId])
+    ).map((r) => r.id);
+    const fanOuts = (
+      await herald.handle.prepared<{ ids: string[] }>(
+        'test_fan_outs',
+        `select data->'messageIds' as ids from pgboss.job where data ? 'messageIds'`,
+        [],
+      )
+    ).filter((j) => messageIds.includes(j.ids[0]));
     expect(fanOuts.map((j) => j.ids.length)).toEqual(Array(20).fill(100));
     expect(new Set(fanOuts.flatMap((j) => j.ids))).toEqual(new Set(messageIds));
     const jobsPerMessage = `select count(*)::int as n from pgboss.job where data->>'messageId' = any($1::text[]) group by data->>'messageId'`;
@@ -680,7 +754,11 @@ describe('notifyBillingCycle', () => {
 
     // A sample read back through the API.
     const sample = ok(await herald.gql(BY_INVOICE, { n: invoices[1234].invoice.number })).messages;
-    expect(sample.edges[0].node).toMatchObject({ status: 'SENT', recipient: { id: people[1234].id }, invoice: { amountDue: '1334.50', currency: 'USD' } });
+    expect(sample.edges[0].node).toMatchObject({
+      status: 'SENT',
+      recipient: { id: people[1234].id },
+      invoice: { amountDue: '1334.50', currency: 'USD' },
+    });
 
     console.log(
       `[invoices] 2,000-invoice cycle: customers created in ${created - started} ms, notifyBillingCycle in ${queuedAt - created} ms, ` +
@@ -719,13 +797,22 @@ describe('gateway send rate', () => {
 
     const ids = new Set(people.map((p) => p.userId));
     const ours = () => fake.dms.filter((d) => ids.has(d.participantId));
-    await waitUntil(() => `10 DMs through the capped gateway (${ours().length} so far)`, () => ours().length >= 10, 60_000);
+    await waitUntil(
+      () => `10 DMs through the capped gateway (${ours().length} so far)`,
+      () => ours().length >= 10,
+      60_000,
+    );
     const dms = ours();
     expect(dms).toHaveLength(10);
     expect(dms.every((d) => d.senderToken === cappedAccount.accessToken)).toBe(true);
     const times = dms.map(arrivedAt).sort((x, y) => x - y);
     const span = times[9] - times[0];
-    console.log(`[invoices] capped gateway (5/s): 10 DMs over ${span} ms; gaps ${times.slice(1).map((t, i) => t - times[i]).join(', ')} ms`);
+    console.log(
+      `[invoices] capped gateway (5/s): 10 DMs over ${span} ms; gaps ${times
+        .slice(1)
+        .map((t, i) => t - times[i])
+        .join(', ')} ms`,
+    );
     expect(span).toBeGreaterThanOrEqual(1_600);
     // Lookups went through the same gateway's account.
     for (const p of people) expect(lookupRequestsOf(p.handle).map((r) => r.token)).toEqual([cappedAccount.accessToken]);

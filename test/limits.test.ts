@@ -49,7 +49,13 @@ function expectRefused(answer: Answer, status: number, code: string): void {
 /** Database calls made while `run` runs (the admin key is warm in the auth cache by then). */
 async function databaseCallsDuring(run: () => Promise<void>): Promise<number> {
   const db = herald.services.db;
-  const spies = [vi.spyOn(db, 'select'), vi.spyOn(db, 'execute'), vi.spyOn(db, 'insert'), vi.spyOn(db, 'transaction'), vi.spyOn(db, 'update')];
+  const spies = [
+    vi.spyOn(db, 'select'),
+    vi.spyOn(db, 'execute'),
+    vi.spyOn(db, 'insert'),
+    vi.spyOn(db, 'transaction'),
+    vi.spyOn(db, 'update'),
+  ];
   try {
     await run();
     return spies.reduce((n, spy) => n + spy.mock.calls.length, 0);
@@ -58,7 +64,8 @@ async function databaseCallsDuring(run: () => Promise<void>): Promise<number> {
   }
 }
 
-const recipientCount = async (key?: string) => ok(await herald.gql('{ recipients { totalCount } }', undefined, key)).recipients.totalCount as number;
+const recipientCount = async (key?: string) =>
+  ok(await herald.gql('{ recipients { totalCount } }', undefined, key)).recipients.totalCount as number;
 
 const NORMAL_QUERY = `{ messages(first: 100) { edges { node { recipient { subscriptions { gateway { name } } } logs { reason } } } } }`;
 /** Message → logs → message → logs …: each level a list of its own. */
@@ -100,7 +107,9 @@ describe('measuring an operation', () => {
   it('counts each totalCount selected at a fixed cost', () => {
     expect(TOTAL_COUNT_COST).toBe(200);
     expect(measure('{ recipients { totalCount } }').cost).toBe(1 + 200);
-    expect(measure('{ recipients { totalCount totalCountIsLowerBound edges { node { id } } } a: messages { totalCount } }').cost).toBe(1 + 200 + 20 * 2 + 1 + 200);
+    expect(measure('{ recipients { totalCount totalCountIsLowerBound edges { node { id } } } a: messages { totalCount } }').cost).toBe(
+      1 + 200 + 20 * 2 + 1 + 200,
+    );
   });
 
   it('counts through fragments and inline fragments', () => {
@@ -120,7 +129,10 @@ describe('measuring an operation', () => {
   });
 
   it('leaves the introspection query GraphiQL sends to graphql-js’s own introspection limit', () => {
-    for (const query of [getIntrospectionQuery(), getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true })]) {
+    for (const query of [
+      getIntrospectionQuery(),
+      getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true }),
+    ]) {
       expect(measure(query)).toMatchObject({ depth: 0, cost: 0, aliases: 0 });
     }
   });
@@ -186,7 +198,8 @@ describe('query cost (HERALD_MAX_QUERY_COST, default 5000)', () => {
   });
 
   it('refuses 30 totalCounts in one request with 400 QUERY_TOO_COSTLY before any count runs; answers 20', async () => {
-    const counts = (n: number) => Array.from({ length: n }, (_, i) => `c${i}: deliveryLogs(filter: { channel: SMS }) { totalCount }`).join(' ');
+    const counts = (n: number) =>
+      Array.from({ length: n }, (_, i) => `c${i}: deliveryLogs(filter: { channel: SMS }) { totalCount }`).join(' ');
     ok(await herald.gql('{ viewer { id } }'));
     let answer!: Answer;
     const calls = await databaseCallsDuring(async () => {
@@ -313,7 +326,10 @@ describe('batching, page size, introspection', () => {
   });
 
   it('refuses recursive introspection (graphql-js MaxIntrospectionDepthRule)', async () => {
-    const answer = await post({ query: '{ __schema { types { fields { type { fields { type { fields { type { name } } } } } } } } }' }, null);
+    const answer = await post(
+      { query: '{ __schema { types { fields { type { fields { type { fields { type { name } } } } } } } } }' },
+      null,
+    );
     expectRefused(answer, 400, 'GRAPHQL_VALIDATION_FAILED');
   });
 });
@@ -331,7 +347,8 @@ describe('sends per tenant per minute (HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE, t
   const SEND = `mutation($input: SendSmsInput!) { sendSms(input: $input) { message { id } userErrors { code } } }`;
   const NOTIFY = `mutation($input: NotifyBillingCycleInput!) { notifyBillingCycle(input: $input) { queued rejected userErrors { code } } }`;
   // Messages created (the worker adds delivery logs meanwhile, so those are not compared).
-  const messageCount = async (key: string) => ok(await herald.gql('{ messages { totalCount } }', undefined, key)).messages.totalCount as number;
+  const messageCount = async (key: string) =>
+    ok(await herald.gql('{ messages { totalCount } }', undefined, key)).messages.totalCount as number;
 
   beforeAll(async () => {
     herald = await herald.restart({ ...BASE_ENV, HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE: '5' });
@@ -368,7 +385,10 @@ describe('sends per tenant per minute (HERALD_MAX_SENDS_PER_TENANT_PER_MINUTE, t
     const client = await buildRecipient(herald, { kind: 'CLIENT', phone: '+14155550144' }, adminKey);
     const customer = await buildRecipient(herald, { kind: 'CUSTOMER', twitterHandle: 'limits_customer' }, adminKey);
     const invoices = (n: number) =>
-      Array.from({ length: n }, (_, i) => ({ customerId: customer.id, invoice: { number: `N-${i}`, amountDue: '1.00', currency: 'USD', dueDate: '2026-12-01' } }));
+      Array.from({ length: n }, (_, i) => ({
+        customerId: customer.id,
+        invoice: { number: `N-${i}`, amountDue: '1.00', currency: 'USD', dueDate: '2026-12-01' },
+      }));
 
     // A cycle bigger than the whole budget can never pass: it says to split it.
     const tooBig = await post({ query: NOTIFY, variables: { input: { cycleId: 'c1', invoices: invoices(6) } } }, adminKey);
@@ -416,7 +436,12 @@ describe('requests per API key (HERALD_RATE_LIMIT_PER_SECOND / HERALD_RATE_LIMIT
         expect(retryAfter).toBeLessThanOrEqual(3);
         expect(response.headers.get('content-type')).toMatch(/^application\/json/);
         expect(await response.json()).toEqual({
-          errors: [{ message: `Too many requests: try again in ${retryAfter} s`, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter } }],
+          errors: [
+            {
+              message: `Too many requests: try again in ${retryAfter} s`,
+              extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter },
+            },
+          ],
         });
       }
       expect((await query(reader)).status).toBe(200);

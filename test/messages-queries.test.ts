@@ -44,7 +44,11 @@ async function sendSms(key: string, clientId: string, message: string, extra: Re
 
 async function client(key: string, phone: string | null, displayName?: string) {
   if (phone) phones.add(phone);
-  return buildRecipient(herald, { kind: 'CLIENT', phone, ...(displayName ? { displayName } : {}) }, key) as Promise<{ id: string; displayName: string; phone: string }>;
+  return buildRecipient(herald, { kind: 'CLIENT', phone, ...(displayName ? { displayName } : {}) }, key) as Promise<{
+    id: string;
+    displayName: string;
+    phone: string;
+  }>;
 }
 
 /** Waits until no message of the key's tenant is QUEUED or SENDING. */
@@ -182,7 +186,13 @@ describe('messages: 120 messages, newest first, keyset cursors', () => {
       node(id: $id) { id ... on Message { status body } }
     }`;
     const found = ok(await gql(Q, { id }, key));
-    expect(found.message).toEqual({ id, status: 'SENT', channel: 'SMS', body: 'Pagination message 37', recipient: { id: recipientOf.get(id) } });
+    expect(found.message).toEqual({
+      id,
+      status: 'SENT',
+      channel: 'SMS',
+      body: 'Pagination message 37',
+      recipient: { id: recipientOf.get(id) },
+    });
     expect(found.node).toEqual({ id, status: 'SENT', body: 'Pagination message 37' });
 
     const unknownUuid = `msg_${'0'.repeat(12)}7${randomBytes(9).toString('hex').slice(0, 19)}`;
@@ -266,7 +276,13 @@ describe('messages(filter)', () => {
       const m = await sendSms(key, c2.id, `Scheduled ${i}`, { sendAt: later });
       expect(m.status).toBe('SCHEDULED');
       if (i < 2) {
-        const r = ok(await gql(`mutation($input: CancelMessageInput!) { cancelMessage(input: $input) { message { id status } userErrors { code } } }`, { input: { id: m.id } }, key));
+        const r = ok(
+          await gql(
+            `mutation($input: CancelMessageInput!) { cancelMessage(input: $input) { message { id status } userErrors { code } } }`,
+            { input: { id: m.id } },
+            key,
+          ),
+        );
         expect(r.cancelMessage).toEqual({ message: { id: m.id, status: 'CANCELLED' }, userErrors: [] });
         cancelled.push(m.id);
       } else scheduled = m.id;
@@ -289,7 +305,9 @@ describe('messages(filter)', () => {
     expect(await allIds(key, { status: ['CANCELLED', 'SCHEDULED'] })).toEqual(desc([...cancelled, scheduled]));
     expect(await allIds(key, { status: ['SENT', 'CANCELLED'] })).toEqual([...desc(ids(0, 20)), ...desc(cancelled)]);
     for (const status of ['QUEUED', 'SENDING', 'DELIVERED', 'FAILED']) expect(await countOf(key, { status: [status] })).toBe(0);
-    const statuses = ok(await gql(LIST, { first: 100, filter: { status: ['CANCELLED'] } }, key)).messages.edges.map((e: any) => e.node.status);
+    const statuses = ok(await gql(LIST, { first: 100, filter: { status: ['CANCELLED'] } }, key)).messages.edges.map(
+      (e: any) => e.node.status,
+    );
     expect(statuses).toEqual(['CANCELLED', 'CANCELLED']);
   });
 
@@ -312,7 +330,12 @@ describe('messages(filter)', () => {
   });
 
   it('orderId and invoiceNumber: accepted; no SMS has them', async () => {
-    for (const filter of [{ orderId: 'ORD-1042' }, { invoiceNumber: 'INV-2024-001' }, { orderId: '' }, { orderId: 'ORD-1', invoiceNumber: 'INV-1' }]) {
+    for (const filter of [
+      { orderId: 'ORD-1042' },
+      { invoiceNumber: 'INV-2024-001' },
+      { orderId: '' },
+      { orderId: 'ORD-1', invoiceNumber: 'INV-1' },
+    ]) {
       const result = await gql(LIST, { filter }, key);
       expect(result.errors, JSON.stringify(filter)).toBeUndefined();
       expect(result.data.messages).toEqual({ totalCount: 0, pageInfo: { hasNextPage: false, endCursor: null }, edges: [] });
@@ -355,7 +378,9 @@ describe('messages(filter)', () => {
     const walked: string[] = [];
     let after: string | null = null;
     do {
-      const page: any = ok(await gql(LIST, { first: 3, after, filter: { recipientId: c1.id, createdBefore: series[15].createdAt } }, key)).messages;
+      const page: any = ok(
+        await gql(LIST, { first: 3, after, filter: { recipientId: c1.id, createdBefore: series[15].createdAt } }, key),
+      ).messages;
       expect(page.totalCount).toBe(15);
       walked.push(...page.edges.map((e: any) => e.node.id));
       after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
@@ -401,13 +426,22 @@ describe('deliveryLogs(filter) and nested fields', () => {
     for (const messageId of good) {
       const logs = await logsOf({ messageId });
       expect(logs.totalCount).toBe(1);
-      expect(logs.edges[0].node).toMatchObject({ outcome: 'SUCCESS', channel: 'SMS', reason: null, message: { id: messageId, status: 'SENT' } });
+      expect(logs.edges[0].node).toMatchObject({
+        outcome: 'SUCCESS',
+        channel: 'SMS',
+        reason: null,
+        message: { id: messageId, status: 'SENT' },
+      });
     }
   });
 
   it('the magic invalid number fails permanently with a FAILURE log that says why', async () => {
     const message = ok(
-      await gql(`query($id: ID!) { message(id: $id) { status errorCode errorMessage attempts destination logs { outcome reason } } }`, { id: failed }, key),
+      await gql(
+        `query($id: ID!) { message(id: $id) { status errorCode errorMessage attempts destination logs { outcome reason } } }`,
+        { id: failed },
+        key,
+      ),
     ).message;
     expect(message).toMatchObject({ status: 'FAILED', errorCode: '21211', attempts: 1, destination: '+1*******0001' });
     expect(message.errorMessage).toMatch(/not a valid phone number/);
@@ -507,7 +541,12 @@ describe('deliveryLogs(filter) and nested fields', () => {
       expect(node.recipient).toEqual({ id: to.id, displayName: to.displayName });
       expect(node.gateway).toEqual({ id: sandbox.id, name: sandbox.name, provider: 'SANDBOX' });
       expect(node.logs).toHaveLength(1);
-      expect(node.logs[0]).toMatchObject({ message: { id: node.id }, recipient: { id: to.id }, gateway: { id: sandbox.id }, channel: 'SMS' });
+      expect(node.logs[0]).toMatchObject({
+        message: { id: node.id },
+        recipient: { id: to.id },
+        gateway: { id: sandbox.id },
+        channel: 'SMS',
+      });
       if (node.id === failed) {
         expect(node).toMatchObject({ status: 'FAILED', providerMessageId: null, sentAt: null, attempts: 1 });
         expect(node.logs[0].outcome).toBe('FAILURE');
@@ -517,7 +556,9 @@ describe('deliveryLogs(filter) and nested fields', () => {
         expect(node.logs[0]).toMatchObject({ outcome: 'SUCCESS', reason: null });
       }
       // node(id) of a log is that log.
-      const viaNode = ok(await gql(`query($id: ID!) { node(id: $id) { id ... on DeliveryLog { outcome message { id } } } }`, { id: node.logs[0].id }, key));
+      const viaNode = ok(
+        await gql(`query($id: ID!) { node(id: $id) { id ... on DeliveryLog { outcome message { id } } } }`, { id: node.logs[0].id }, key),
+      );
       expect(viaNode.node).toEqual({ id: node.logs[0].id, outcome: node.logs[0].outcome, message: { id: node.id } });
     }
   });

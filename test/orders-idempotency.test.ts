@@ -91,9 +91,14 @@ async function getMessage(id: string, key?: string) {
   return message;
 }
 
-const settled = (messages: Message[], key?: string) => Promise.all(messages.map((m) => waitForMessageStatus(getMessage, m.id, ['SENT', 'FAILED'], { key })));
+const settled = (messages: Message[], key?: string) =>
+  Promise.all(messages.map((m) => waitForMessageStatus(getMessage, m.id, ['SENT', 'FAILED'], { key })));
 
-async function customer(contact: { phone?: string | null; email?: string | null; whatsapp?: string | null }, channels: Channel[], key?: string) {
+async function customer(
+  contact: { phone?: string | null; email?: string | null; whatsapp?: string | null },
+  channels: Channel[],
+  key?: string,
+) {
   const person = await buildRecipient(herald, { kind: 'CUSTOMER', ...contact }, key);
   for (const channel of channels) {
     expect(ok(await herald.gql(SUBSCRIBE, { input: { recipientId: person.id, channel } }, key)).subscribe.userErrors).toEqual([]);
@@ -169,7 +174,9 @@ describe('updateOrderStatus with an idempotencyKey', () => {
       ['SMS', 'QUEUED'],
       ['WHATSAPP', 'QUEUED'],
     ]);
-    expect(first.failures).toMatchObject([{ outcome: 'FAILURE', channel: 'EMAIL', reason: expect.stringMatching(/no e-mail address/), orderId, orderStatus: 'SHIPPED' }]);
+    expect(first.failures).toMatchObject([
+      { outcome: 'FAILURE', channel: 'EMAIL', reason: expect.stringMatching(/no e-mail address/), orderId, orderStatus: 'SHIPPED' },
+    ]);
 
     // A retry while the first messages are still on their way, and the same payload
     // spelled with other spacing (compared as the messages are built: trimmed).
@@ -206,7 +213,11 @@ describe('updateOrderStatus with an idempotencyKey', () => {
     const first = await notified(input);
     expect(first.messages).toHaveLength(1);
 
-    const conflict = { messages: [], failures: [], userErrors: [{ field: ['input', 'idempotencyKey'], message: expect.any(String), code: 'IDEMPOTENCY_CONFLICT' }] };
+    const conflict = {
+      messages: [],
+      failures: [],
+      userErrors: [{ field: ['input', 'idempotencyKey'], message: expect.any(String), code: 'IDEMPOTENCY_CONFLICT' }],
+    };
     expect(await updateOrderStatus({ ...input, status: 'SHIPPED' })).toEqual(conflict);
     expect(await updateOrderStatus({ ...input, note: 'Now with a note.' })).toEqual(conflict);
     expect(await updateOrderStatus({ ...input, customerId: other.id })).toEqual(conflict);
@@ -226,7 +237,9 @@ describe('updateOrderStatus with an idempotencyKey', () => {
 
     const first = await notified(input);
     expect(first.messages).toEqual([]);
-    expect(first.failures).toMatchObject([{ outcome: 'FAILURE', channel: null, reason: expect.stringMatching(/not subscribed to any channel/), orderId }]);
+    expect(first.failures).toMatchObject([
+      { outcome: 'FAILURE', channel: null, reason: expect.stringMatching(/not subscribed to any channel/), orderId },
+    ]);
     for (let i = 0; i < 3; i++) expect(await notified(input)).toEqual(first);
     expect(await history(orderId)).toEqual({ messages: 0, logs: 1 });
   });
@@ -271,7 +284,9 @@ describe('updateOrderStatus with an idempotencyKey', () => {
     expect(await history(orderId, adminKey)).toMatchObject({ messages: 1 });
 
     // Each tenant's key still answers its own first call.
-    expect(idsOf(await notified({ orderId, customerId: theirs.id, status: 'CANCELLED', idempotencyKey }, adminKey))).toEqual(idsOf(theirFirst));
+    expect(idsOf(await notified({ orderId, customerId: theirs.id, status: 'CANCELLED', idempotencyKey }, adminKey))).toEqual(
+      idsOf(theirFirst),
+    );
     expect(idsOf(await notified({ orderId, customerId: mine.id, status: 'SHIPPED', idempotencyKey }))).toEqual(idsOf(first));
     expect(await history(orderId)).toMatchObject({ messages: 1 });
   });
@@ -286,7 +301,9 @@ describe('updateOrderStatus with an idempotencyKey', () => {
 
     // 23 h 59 min later it still answers the first call; 24 h 1 min later it is free.
     const age = async (interval: string) => {
-      await herald.services.db.execute(sql`update idempotency_keys set created_at = now() - ${interval}::interval where key = ${idempotencyKey}`);
+      await herald.services.db.execute(
+        sql`update idempotency_keys set created_at = now() - ${interval}::interval where key = ${idempotencyKey}`,
+      );
     };
     await age('23 hours 59 minutes');
     expect(idsOf(await notified({ orderId, customerId: person.id, status: 'SHIPPED', idempotencyKey }))).toEqual(idsOf(first));
@@ -297,7 +314,9 @@ describe('updateOrderStatus with an idempotencyKey', () => {
     expect(fresh.messages[0].body).toMatch(/DELIVERED/);
     // From now on the key names the new call.
     expect(idsOf(await notified({ orderId, customerId: person.id, status: 'DELIVERED', idempotencyKey }))).toEqual(idsOf(fresh));
-    expect((await updateOrderStatus({ orderId, customerId: person.id, status: 'SHIPPED', idempotencyKey })).userErrors).toMatchObject([{ code: 'IDEMPOTENCY_CONFLICT' }]);
+    expect((await updateOrderStatus({ orderId, customerId: person.id, status: 'SHIPPED', idempotencyKey })).userErrors).toMatchObject([
+      { code: 'IDEMPOTENCY_CONFLICT' },
+    ]);
 
     await settled(fresh.messages);
     expect(twilioTo(phone).map((r) => r.form.Body)).toEqual([expect.stringMatching(/SHIPPED/), expect.stringMatching(/DELIVERED/)]);
@@ -309,7 +328,11 @@ describe('updateOrderStatus with an idempotencyKey', () => {
     const orderId = freshOrderId();
     for (const idempotencyKey of ['', 'k'.repeat(256), 'two words']) {
       const payload = await updateOrderStatus({ orderId, customerId: person.id, status: 'SHIPPED', idempotencyKey });
-      expect(payload).toEqual({ messages: [], failures: [], userErrors: [{ field: ['input', 'idempotencyKey'], message: expect.stringMatching(/idempotencyKey/), code: 'INVALID_INPUT' }] });
+      expect(payload).toEqual({
+        messages: [],
+        failures: [],
+        userErrors: [{ field: ['input', 'idempotencyKey'], message: expect.stringMatching(/idempotencyKey/), code: 'INVALID_INPUT' }],
+      });
     }
     expect(await history(orderId)).toEqual({ messages: 0, logs: 0 });
     // 255 printable characters are a key.

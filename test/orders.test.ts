@@ -117,7 +117,8 @@ async function notified(input: Record<string, unknown>, key?: string): Promise<O
   return payload;
 }
 
-const byChannel = <T extends { channel: string | null }>(items: T[]): Record<string, T> => Object.fromEntries(items.map((i) => [i.channel ?? 'null', i]));
+const byChannel = <T extends { channel: string | null }>(items: T[]): Record<string, T> =>
+  Object.fromEntries(items.map((i) => [i.channel ?? 'null', i]));
 
 async function getMessage(id: string, key?: string): Promise<Message> {
   const message = ok(await herald.gql(GET, { id }, key)).message;
@@ -135,19 +136,23 @@ async function settled(messages: Message[], key?: string): Promise<Record<string
   return byChannel(done);
 }
 
-
 async function counts(key?: string): Promise<{ messages: number; logs: number }> {
   const data = ok(await herald.gql(COUNTS, undefined, key));
   return { messages: data.messages.totalCount, logs: data.deliveryLogs.totalCount };
 }
 
 const twilioTo = (to: string): TwilioFakeRequest[] => twilioFake.requests.filter((r) => r.form.To === to);
-const sendgridTo = (email: string): SendgridFakeRequest[] => sendgridFake.requests.filter((r) => r.body?.personalizations?.some((p) => p.to?.some((t) => t.email === email)));
-const basic = (account: { accountSid: string; authToken: string }) => `Basic ${Buffer.from(`${account.accountSid}:${account.authToken}`).toString('base64')}`;
+const sendgridTo = (email: string): SendgridFakeRequest[] =>
+  sendgridFake.requests.filter((r) => r.body?.personalizations?.some((p) => p.to?.some((t) => t.email === email)));
+const basic = (account: { accountSid: string; authToken: string }) =>
+  `Basic ${Buffer.from(`${account.accountSid}:${account.authToken}`).toString('base64')}`;
 const uuidOf = (messageId: string) => fromGlobalId(messageId, 'Message')!.uuid;
 const digitsOf = (phone: string) => phone.replace(/^\+/, '');
 
-async function customer(contact: { phone?: string | null; email?: string | null; whatsapp?: string | null; displayName?: string }, key?: string) {
+async function customer(
+  contact: { phone?: string | null; email?: string | null; whatsapp?: string | null; displayName?: string },
+  key?: string,
+) {
   return buildRecipient(herald, { kind: 'CUSTOMER', ...contact }, key);
 }
 
@@ -156,8 +161,14 @@ async function subscribe(recipientId: string, channel: Channel, gatewayId?: stri
   expect(payload.userErrors).toEqual([]);
 }
 
-async function addGateway(input: Record<string, unknown>): Promise<{ id: string; name: string; provider: string; isDefault: boolean; enabled: boolean }> {
-  const payload = ok(await herald.gql(ADD_GATEWAY, { input: { makeDefault: false, ...input, name: `${input.name as string}-${randomBytes(3).toString('hex')}` } })).addChannelGateway;
+async function addGateway(
+  input: Record<string, unknown>,
+): Promise<{ id: string; name: string; provider: string; isDefault: boolean; enabled: boolean }> {
+  const payload = ok(
+    await herald.gql(ADD_GATEWAY, {
+      input: { makeDefault: false, ...input, name: `${input.name as string}-${randomBytes(3).toString('hex')}` },
+    }),
+  ).addChannelGateway;
   expect(payload.userErrors).toEqual([]);
   return payload.gateway;
 }
@@ -188,10 +199,28 @@ describe('updateOrderStatus to a customer on SMS, e-mail and WhatsApp', () => {
     expect(Object.keys(queued).sort()).toEqual(['EMAIL', 'SMS', 'WHATSAPP']);
     const text = `Order 1042 is now SHIPPED. ${note}`;
     for (const m of payload.messages) {
-      expect(m).toMatchObject({ status: 'QUEUED', orderId: '1042', attempts: 0, providerMessageId: null, sentAt: null, logs: [], recipient: { id: person.id } });
+      expect(m).toMatchObject({
+        status: 'QUEUED',
+        orderId: '1042',
+        attempts: 0,
+        providerMessageId: null,
+        sentAt: null,
+        logs: [],
+        recipient: { id: person.id },
+      });
     }
-    expect(queued.SMS).toMatchObject({ body: text, subject: null, destination: '+1*******0123', gateway: { name: 'env:twilio-sms', provider: 'TWILIO' } });
-    expect(queued.WHATSAPP).toMatchObject({ body: text, subject: null, destination: '+1*******0124', gateway: { name: 'env:twilio-whatsapp', provider: 'TWILIO' } });
+    expect(queued.SMS).toMatchObject({
+      body: text,
+      subject: null,
+      destination: '+1*******0123',
+      gateway: { name: 'env:twilio-sms', provider: 'TWILIO' },
+    });
+    expect(queued.WHATSAPP).toMatchObject({
+      body: text,
+      subject: null,
+      destination: '+1*******0124',
+      gateway: { name: 'env:twilio-whatsapp', provider: 'TWILIO' },
+    });
     expect(queued.EMAIL).toMatchObject({ destination: 'j***@example.com', gateway: { name: 'env:sendgrid', provider: 'SENDGRID' } });
     expect(queued.EMAIL.subject).toMatch(/1042/);
     expect(queued.EMAIL.subject).toMatch(/SHIPPED/);
@@ -240,14 +269,38 @@ describe('updateOrderStatus to a customer on SMS, e-mail and WhatsApp', () => {
 
     // All three SENT, each with the vendor's id and one SUCCESS log carrying the order.
     const twilioSid = (to: string) => twilioFake.messages.find((m) => m.to === to)!.sid;
-    expect(sent.SMS).toMatchObject({ status: 'SENT', attempts: 1, providerMessageId: twilioSid(phone), destination: '+1*******0123', errorCode: null });
-    expect(sent.WHATSAPP).toMatchObject({ status: 'SENT', attempts: 1, providerMessageId: twilioSid(`whatsapp:${whatsapp}`), destination: '+1*******0124' });
+    expect(sent.SMS).toMatchObject({
+      status: 'SENT',
+      attempts: 1,
+      providerMessageId: twilioSid(phone),
+      destination: '+1*******0123',
+      errorCode: null,
+    });
+    expect(sent.WHATSAPP).toMatchObject({
+      status: 'SENT',
+      attempts: 1,
+      providerMessageId: twilioSid(`whatsapp:${whatsapp}`),
+      destination: '+1*******0124',
+    });
     expect(mail.messageId).toBeTruthy();
-    expect(sent.EMAIL).toMatchObject({ status: 'SENT', attempts: 1, providerMessageId: mail.messageId, destination: 'j***@example.com', errorMessage: null });
+    expect(sent.EMAIL).toMatchObject({
+      status: 'SENT',
+      attempts: 1,
+      providerMessageId: mail.messageId,
+      destination: 'j***@example.com',
+      errorMessage: null,
+    });
     for (const m of Object.values(sent)) {
       expect(m.sentAt).not.toBeNull();
       expect(m.logs).toEqual([
-        expect.objectContaining({ outcome: 'SUCCESS', channel: m.channel, reason: null, orderId: '1042', orderStatus: 'SHIPPED', gateway: m.gateway }),
+        expect.objectContaining({
+          outcome: 'SUCCESS',
+          channel: m.channel,
+          reason: null,
+          orderId: '1042',
+          orderStatus: 'SHIPPED',
+          gateway: m.gateway,
+        }),
       ]);
     }
 
@@ -302,7 +355,9 @@ describe('updateOrderStatus refusals create and send nothing', () => {
       usedPhones.add(phone);
       const person = await buildRecipient(herald, { kind, phone });
       await subscribe(person.id, 'SMS');
-      const [error] = await expectRefused({ orderId: freshOrderId(), customerId: person.id, status: 'SHIPPED' }, [{ field: ['input', 'customerId'], code: 'INVALID_INPUT' }]);
+      const [error] = await expectRefused({ orderId: freshOrderId(), customerId: person.id, status: 'SHIPPED' }, [
+        { field: ['input', 'customerId'], code: 'INVALID_INPUT' },
+      ]);
       expect(error.message).toMatch(new RegExp(kind));
     }
   });
@@ -310,16 +365,26 @@ describe('updateOrderStatus refusals create and send nothing', () => {
   it('refuses an empty or blank orderId and status with INVALID_INPUT on that field', async () => {
     const person = await subscribedCustomer();
     for (const empty of ['', '   ']) {
-      await expectRefused({ orderId: empty, customerId: person.id, status: 'SHIPPED' }, [{ field: ['input', 'orderId'], code: 'INVALID_INPUT' }]);
-      await expectRefused({ orderId: freshOrderId(), customerId: person.id, status: empty }, [{ field: ['input', 'status'], code: 'INVALID_INPUT' }]);
+      await expectRefused({ orderId: empty, customerId: person.id, status: 'SHIPPED' }, [
+        { field: ['input', 'orderId'], code: 'INVALID_INPUT' },
+      ]);
+      await expectRefused({ orderId: freshOrderId(), customerId: person.id, status: empty }, [
+        { field: ['input', 'status'], code: 'INVALID_INPUT' },
+      ]);
     }
   });
 
   it('refuses an over-long orderId (101), status (65) and note (501) with INVALID_INPUT, and accepts the longest allowed', async () => {
     const person = await subscribedCustomer();
-    await expectRefused({ orderId: 'o'.repeat(101), customerId: person.id, status: 'SHIPPED' }, [{ field: ['input', 'orderId'], code: 'INVALID_INPUT' }]);
-    await expectRefused({ orderId: freshOrderId(), customerId: person.id, status: 'S'.repeat(65) }, [{ field: ['input', 'status'], code: 'INVALID_INPUT' }]);
-    await expectRefused({ orderId: freshOrderId(), customerId: person.id, status: 'SHIPPED', note: 'n'.repeat(501) }, [{ field: ['input', 'note'], code: 'INVALID_INPUT' }]);
+    await expectRefused({ orderId: 'o'.repeat(101), customerId: person.id, status: 'SHIPPED' }, [
+      { field: ['input', 'orderId'], code: 'INVALID_INPUT' },
+    ]);
+    await expectRefused({ orderId: freshOrderId(), customerId: person.id, status: 'S'.repeat(65) }, [
+      { field: ['input', 'status'], code: 'INVALID_INPUT' },
+    ]);
+    await expectRefused({ orderId: freshOrderId(), customerId: person.id, status: 'SHIPPED', note: 'n'.repeat(501) }, [
+      { field: ['input', 'note'], code: 'INVALID_INPUT' },
+    ]);
 
     // The limits themselves are fine: a customer not subscribed anywhere gets a FAILURE log with all of it.
     const alone = await customer({ phone: freshPhone() });
@@ -375,7 +440,14 @@ describe('channels that cannot be served become FAILURE logs with a reason', () 
     const payload = await notified({ orderId, customerId: person.id, status: 'SHIPPED' });
     expect(payload.messages.map((m) => m.channel).sort()).toEqual(['SMS', 'WHATSAPP']);
     expect(payload.failures).toMatchObject([
-      { outcome: 'FAILURE', channel: 'EMAIL', orderId, orderStatus: 'SHIPPED', gateway: { name: 'env:sendgrid' }, recipient: { id: person.id } },
+      {
+        outcome: 'FAILURE',
+        channel: 'EMAIL',
+        orderId,
+        orderStatus: 'SHIPPED',
+        gateway: { name: 'env:sendgrid' },
+        recipient: { id: person.id },
+      },
     ]);
     expect(payload.failures[0].reason).toMatch(/subscribed to EMAIL but has no e-mail address/);
 
@@ -401,7 +473,12 @@ describe('channels that cannot be served become FAILURE logs with a reason', () 
     expect(Object.keys(failures).sort()).toEqual(['SMS', 'WHATSAPP']);
     expect(failures.SMS).toMatchObject({ outcome: 'FAILURE', orderId, orderStatus: 'DELIVERED', gateway: { name: 'env:twilio-sms' } });
     expect(failures.SMS.reason).toMatch(/subscribed to SMS but has no phone number/);
-    expect(failures.WHATSAPP).toMatchObject({ outcome: 'FAILURE', orderId, orderStatus: 'DELIVERED', gateway: { name: 'env:twilio-whatsapp' } });
+    expect(failures.WHATSAPP).toMatchObject({
+      outcome: 'FAILURE',
+      orderId,
+      orderStatus: 'DELIVERED',
+      gateway: { name: 'env:twilio-whatsapp' },
+    });
     expect(failures.WHATSAPP.reason).toMatch(/subscribed to WHATSAPP but has no WhatsApp number/);
 
     const sent = await settled(payload.messages);
@@ -431,7 +508,9 @@ describe('channels that cannot be served become FAILURE logs with a reason', () 
     const orderId = freshOrderId();
     const payload = await notified({ orderId, customerId: person.id, status: 'SHIPPED', note: 'Almost there.' });
     expect(payload.messages.map((m) => m.channel)).toEqual(['EMAIL']);
-    expect(payload.failures).toMatchObject([{ outcome: 'FAILURE', channel: 'SMS', orderId, orderStatus: 'SHIPPED', gateway: { id: gateway.id, name: gateway.name } }]);
+    expect(payload.failures).toMatchObject([
+      { outcome: 'FAILURE', channel: 'SMS', orderId, orderStatus: 'SHIPPED', gateway: { id: gateway.id, name: gateway.name } },
+    ]);
     expect(payload.failures[0].reason).toMatch(/disabled/);
     expect(payload.failures[0].reason).toContain(gateway.name);
 
@@ -486,7 +565,12 @@ describe("an order's history", () => {
       if (log.outcome === 'SUCCESS') expect(ids).toContain(log.message?.id);
       else expect(log.message).toBeNull();
     }
-    expect(nodes.filter((l) => l.outcome === 'FAILURE').map((l) => l.id).sort()).toEqual([...paid.failures, ...shipped.failures].map((f) => f.id).sort());
+    expect(
+      nodes
+        .filter((l) => l.outcome === 'FAILURE')
+        .map((l) => l.id)
+        .sort(),
+    ).toEqual([...paid.failures, ...shipped.failures].map((f) => f.id).sort());
 
     // The other order has its own history, and an order nobody used has none.
     expect(ok(await herald.gql(ORDER_MESSAGES, { orderId: otherOrder })).messages.totalCount).toBe(2);
@@ -500,10 +584,16 @@ describe('per-tenant gateways', () => {
     const smsFrom = '+15005550010';
     const waFrom = '+15005550011';
     const mailFrom = 'shop@branch.example.org';
-    const twilioCredentials = (from: string) => JSON.stringify({ accountSid: tenantAccount.accountSid, authToken: tenantAccount.authToken, from });
+    const twilioCredentials = (from: string) =>
+      JSON.stringify({ accountSid: tenantAccount.accountSid, authToken: tenantAccount.authToken, from });
     const sms = await addGateway({ channel: 'SMS', provider: 'TWILIO', name: 'branch-sms', credentials: twilioCredentials(smsFrom) });
     const wa = await addGateway({ channel: 'WHATSAPP', provider: 'TWILIO', name: 'branch-wa', credentials: twilioCredentials(waFrom) });
-    const mail = await addGateway({ channel: 'EMAIL', provider: 'SENDGRID', name: 'branch-mail', credentials: JSON.stringify({ apiKey: tenantKey, from: mailFrom }) });
+    const mail = await addGateway({
+      channel: 'EMAIL',
+      provider: 'SENDGRID',
+      name: 'branch-mail',
+      credentials: JSON.stringify({ apiKey: tenantKey, from: mailFrom }),
+    });
     for (const g of [sms, wa, mail]) expect(g).toMatchObject({ enabled: true, isDefault: false });
 
     const phone = freshPhone();
@@ -530,7 +620,11 @@ describe('per-tenant gateways', () => {
     expect(twilioTo(phone)[0]).toMatchObject({ path: tenantPath, authAccountSid: tenantAccount.accountSid, form: { From: smsFrom } });
     expect(twilioTo(phone)[0].headers.authorization).toBe(basic(tenantAccount));
     expect(twilioTo(`whatsapp:${whatsapp}`)).toHaveLength(1);
-    expect(twilioTo(`whatsapp:${whatsapp}`)[0]).toMatchObject({ path: tenantPath, authAccountSid: tenantAccount.accountSid, form: { From: `whatsapp:${waFrom}` } });
+    expect(twilioTo(`whatsapp:${whatsapp}`)[0]).toMatchObject({
+      path: tenantPath,
+      authAccountSid: tenantAccount.accountSid,
+      form: { From: `whatsapp:${waFrom}` },
+    });
 
     const mails = sendgridTo(email);
     expect(mails).toHaveLength(1);
@@ -557,7 +651,12 @@ describe('SANDBOX subscriptions', () => {
     expect(payload.messages).toHaveLength(3);
     const sent = await settled(payload.messages, adminKey);
     for (const m of Object.values(sent)) {
-      expect(m).toMatchObject({ status: 'SENT', attempts: 1, gateway: { provider: 'SANDBOX' }, logs: [{ outcome: 'SUCCESS', orderId: '1042', orderStatus: 'SHIPPED' }] });
+      expect(m).toMatchObject({
+        status: 'SENT',
+        attempts: 1,
+        gateway: { provider: 'SANDBOX' },
+        logs: [{ outcome: 'SUCCESS', orderId: '1042', orderStatus: 'SHIPPED' }],
+      });
       expect(m.providerMessageId).toMatch(/^sandbox-/);
     }
     const kept = byChannel(sandboxOutbox().filter((s) => Object.values(sent).some((m) => m.providerMessageId === s.providerMessageId)));
@@ -601,7 +700,14 @@ describe('SendGrid errors', () => {
     sendgridFake.failNext(1, { status: 400, message: vendorMessage });
     const payload = await notified({ orderId: freshOrderId(), customerId: person.id, status: 'SHIPPED' });
     const failed = await waitForStatus(payload.messages[0].id, ['FAILED', 'SENT']);
-    expect(failed).toMatchObject({ status: 'FAILED', attempts: 1, errorCode: '400', errorMessage: vendorMessage, providerMessageId: null, sentAt: null });
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      errorCode: '400',
+      errorMessage: vendorMessage,
+      providerMessageId: null,
+      sentAt: null,
+    });
     expect(failed.logs).toMatchObject([{ outcome: 'FAILURE', reason: vendorMessage, orderStatus: 'SHIPPED' }]);
     expect(sendgridTo(email)).toHaveLength(1);
 
@@ -615,9 +721,14 @@ describe('SendGrid errors', () => {
 });
 
 describe('permanent vendor refusals on other channels', () => {
-  it("fails a per-tenant SendGrid gateway whose key SendGrid refuses (401) at once, without quoting the key", async () => {
+  it('fails a per-tenant SendGrid gateway whose key SendGrid refuses (401) at once, without quoting the key', async () => {
     const refusedKey = fakeSendgridKey();
-    const mail = await addGateway({ channel: 'EMAIL', provider: 'SENDGRID', name: 'revoked-mail', credentials: JSON.stringify({ apiKey: refusedKey, from: FROM_EMAIL }) });
+    const mail = await addGateway({
+      channel: 'EMAIL',
+      provider: 'SENDGRID',
+      name: 'revoked-mail',
+      credentials: JSON.stringify({ apiKey: refusedKey, from: FROM_EMAIL }),
+    });
     const email = freshEmail();
     usedEmails.add(email);
     const person = await customer({ email });
@@ -641,7 +752,13 @@ describe('permanent vendor refusals on other channels', () => {
     const payload = await notified({ orderId: freshOrderId(), customerId: person.id, status: 'SHIPPED' });
     const done = await settled(payload.messages);
     expect(done.SMS.status).toBe('SENT');
-    expect(done.WHATSAPP).toMatchObject({ status: 'FAILED', attempts: 1, errorCode: '21211', destination: '+1*******0001', providerMessageId: null });
+    expect(done.WHATSAPP).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      errorCode: '21211',
+      destination: '+1*******0001',
+      providerMessageId: null,
+    });
     expect(done.WHATSAPP.errorMessage).toMatch(/not a valid phone number/);
     expect(done.WHATSAPP.errorMessage).not.toContain(digitsOf(INVALID_NUMBER));
     expect(done.WHATSAPP.logs).toMatchObject([{ outcome: 'FAILURE', reason: done.WHATSAPP.errorMessage, orderStatus: 'SHIPPED' }]);
@@ -664,7 +781,9 @@ describe('metrics and logs', () => {
 
   it('never writes a full customer phone number or e-mail address to a log line', async () => {
     expect(herald.logs.some((line) => line.includes('order status notified'))).toBe(true);
-    const leaks = herald.logs.filter((line) => [...usedPhones].some((p) => line.includes(digitsOf(p))) || [...usedEmails].some((e) => line.includes(e)));
+    const leaks = herald.logs.filter(
+      (line) => [...usedPhones].some((p) => line.includes(digitsOf(p))) || [...usedEmails].some((e) => line.includes(e)),
+    );
     expect(leaks).toEqual([]);
   });
 });

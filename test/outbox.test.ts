@@ -28,7 +28,11 @@ beforeAll(async () => {
 afterAll(async () => herald?.stop());
 
 async function jobOf(messageId: string): Promise<Record<string, unknown>> {
-  const rows = await herald.handle.prepared<Record<string, unknown>>('test_job_of', `select ${JOB_COLUMNS} from pgboss.job where data->>'messageId' = $1`, [messageId]);
+  const rows = await herald.handle.prepared<Record<string, unknown>>(
+    'test_job_of',
+    `select ${JOB_COLUMNS} from pgboss.job where data->>'messageId' = $1`,
+    [messageId],
+  );
   expect(rows).toHaveLength(1);
   return rows[0];
 }
@@ -71,12 +75,18 @@ describe('the job written with an accepted message', () => {
     // 40 distinct sends, 10 repeats of the first 5 under an idempotency key, 3 refusals, all at once.
     const sends = [
       ...clients.map((c, i) => ({ clientId: c.id, message: `Hello ${i}`, idempotencyKey: i < 5 ? `together-${i}` : undefined })),
-      ...clients.slice(0, 5).flatMap((c, i) => [0, 1].map(() => ({ clientId: c.id, message: `Hello ${i}`, idempotencyKey: `together-${i}` }))),
+      ...clients
+        .slice(0, 5)
+        .flatMap((c, i) => [0, 1].map(() => ({ clientId: c.id, message: `Hello ${i}`, idempotencyKey: `together-${i}` }))),
       { clientId: 'rcp_00000000000000000000000000000000', message: 'nobody' },
       { clientId: clients[6].id, message: 'Hello 6 again', idempotencyKey: 'together-0' },
       { clientId: clients[7].id, staffId: clients[7].id, message: 'both' },
     ];
-    const answers = await Promise.all(sends.map((input) => herald.gql(SEND_SMS.replace('status scheduledAt', 'status body destination'), { input }).then((r) => ok(r).sendSms)));
+    const answers = await Promise.all(
+      sends.map((input) =>
+        herald.gql(SEND_SMS.replace('status scheduledAt', 'status body destination'), { input }).then((r) => ok(r).sendSms),
+      ),
+    );
 
     const first = answers.slice(0, 40);
     first.forEach((a, i) => {
@@ -107,15 +117,31 @@ describe('writes that share one transaction', () => {
   it('give each caller its own rows; a caller whose row breaks the transaction fails alone', async () => {
     const outbox = new QueueOutbox(herald.handle.db, { bulkStatementTimeoutMs: 0 });
     outbox.attach(herald.queue);
-    const clients = await Promise.all(Array.from({ length: 12 }, (_, i) => buildRecipient(herald, { kind: 'CLIENT', phone: `+1415555${2000 + i}` })));
-    const [{ tenant_id: tenantId }] = await herald.handle.prepared<{ tenant_id: string }>('test_tenant_of', 'select tenant_id from recipients where id = $1', [
-      fromGlobalId(clients[0].id, 'Recipient')!.uuid,
-    ]);
+    const clients = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => buildRecipient(herald, { kind: 'CLIENT', phone: `+1415555${2000 + i}` })),
+    );
+    const [{ tenant_id: tenantId }] = await herald.handle.prepared<{ tenant_id: string }>(
+      'test_tenant_of',
+      'select tenant_id from recipients where id = $1',
+      [fromGlobalId(clients[0].id, 'Recipient')!.uuid],
+    );
     const row = (recipientId: string, body: string) => {
       const id = uuidv7();
-      return { id, tenantId, recipientId, channel: 'SMS' as const, status: 'QUEUED' as const, body, destination: '+14155550000', createdAt: timeOfUuidv7(id) };
+      return {
+        id,
+        tenantId,
+        recipientId,
+        channel: 'SMS' as const,
+        status: 'QUEUED' as const,
+        body,
+        destination: '+14155550000',
+        createdAt: timeOfUuidv7(id),
+      };
     };
-    const rows = clients.map((c, i) => ({ ...row(fromGlobalId(c.id, 'Recipient')!.uuid, `shared ${i}`), idempotencyKey: i === 9 ? 'shared-key' : null }));
+    const rows = clients.map((c, i) => ({
+      ...row(fromGlobalId(c.id, 'Recipient')!.uuid, `shared ${i}`),
+      idempotencyKey: i === 9 ? 'shared-key' : null,
+    }));
     // No destination: the NOT NULL constraint refuses the row, and with it the statement it is in.
     const broken = { ...row(rows[0].recipientId, 'to nowhere'), destination: null as unknown as string };
     const log = { id: uuidv7(), tenantId, outcome: 'FAILURE' as const, reason: 'shared log' };
@@ -136,9 +162,15 @@ describe('writes that share one transaction', () => {
     expect(written[8]).toMatchObject({ messages: [], logs: [], inserted: 0 });
 
     // A row that breaks the shared transaction: its caller fails, the others are written.
-    const second = await Promise.allSettled([outbox.write({ messages: [rows[10]] }), outbox.write({ messages: [broken] }), outbox.write({ messages: [rows[11]] })]);
+    const second = await Promise.allSettled([
+      outbox.write({ messages: [rows[10]] }),
+      outbox.write({ messages: [broken] }),
+      outbox.write({ messages: [rows[11]] }),
+    ]);
     expect(second.map((w) => w.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect((second[2] as PromiseFulfilledResult<Awaited<ReturnType<typeof outbox.write>>>).value.messages.map((m) => m.body)).toEqual(['shared 11']);
+    expect((second[2] as PromiseFulfilledResult<Awaited<ReturnType<typeof outbox.write>>>).value.messages.map((m) => m.body)).toEqual([
+      'shared 11',
+    ]);
 
     // Stored once each with one job; the broken row left nothing behind.
     const stored = await herald.handle.prepared<{ id: string; jobs: number }>(
@@ -146,7 +178,9 @@ describe('writes that share one transaction', () => {
       `select m.id, (select count(*) from pgboss.job j where j.data->>'messageId' = m.id::text)::int as jobs from messages m where m.id = any($1::uuid[])`,
       [`{${[...rows, broken].map((r) => r.id).join(',')}}`],
     );
-    expect(stored.sort((a, b) => a.id.localeCompare(b.id))).toEqual(rows.map((r) => ({ id: r.id, jobs: 1 })).sort((a, b) => a.id.localeCompare(b.id)));
+    expect(stored.sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      rows.map((r) => ({ id: r.id, jobs: 1 })).sort((a, b) => a.id.localeCompare(b.id)),
+    );
   });
 });
 
@@ -159,20 +193,48 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
     outbox.attach(herald.queue);
     const customer = await buildRecipient(herald, { kind: 'CUSTOMER', twitterHandle: 'parts_customer' });
     recipientId = fromGlobalId(customer.id, 'Recipient')!.uuid;
-    [{ tenant_id: tenantId }] = await herald.handle.prepared<{ tenant_id: string }>('test_tenant_of', 'select tenant_id from recipients where id = $1', [recipientId]);
+    [{ tenant_id: tenantId }] = await herald.handle.prepared<{ tenant_id: string }>(
+      'test_tenant_of',
+      'select tenant_id from recipients where id = $1',
+      [recipientId],
+    );
   });
   const part = (n: number, tag: string) =>
     Array.from({ length: n }, (_, i) => {
       const id = uuidv7();
-      return { id, tenantId, recipientId, channel: 'TWITTER_DM' as const, status: 'QUEUED' as const, body: `${tag} ${i}`, destination: 'parts_customer', createdAt: timeOfUuidv7(id) };
+      return {
+        id,
+        tenantId,
+        recipientId,
+        channel: 'TWITTER_DM' as const,
+        status: 'QUEUED' as const,
+        body: `${tag} ${i}`,
+        destination: 'parts_customer',
+        createdAt: timeOfUuidv7(id),
+      };
     });
   const count = async (ids: string[]) =>
-    (await herald.handle.prepared<{ n: number }>('test_count_ids', 'select count(*)::int as n from messages where id = any($1::uuid[])', [`{${ids.join(',')}}`]))[0].n;
+    (
+      await herald.handle.prepared<{ n: number }>('test_count_ids', 'select count(*)::int as n from messages where id = any($1::uuid[])', [
+        `{${ids.join(',')}}`,
+      ])
+    )[0].n;
   const fanOutJobsOf = async (ids: string[]) =>
-    (await herald.handle.prepared<{ ids: string[] }>('test_fan_outs_of', `select data->'messageIds' as ids from pgboss.job where data ? 'messageIds'`, [])).filter((j) =>
-      ids.includes(j.ids[0]),
-    );
-  const log = (reason: string) => ({ id: uuidv7(), tenantId, recipientId, channel: 'TWITTER_DM' as const, outcome: 'FAILURE' as const, reason });
+    (
+      await herald.handle.prepared<{ ids: string[] }>(
+        'test_fan_outs_of',
+        `select data->'messageIds' as ids from pgboss.job where data ? 'messageIds'`,
+        [],
+      )
+    ).filter((j) => ids.includes(j.ids[0]));
+  const log = (reason: string) => ({
+    id: uuidv7(),
+    tenantId,
+    recipientId,
+    channel: 'TWITTER_DM' as const,
+    outcome: 'FAILURE' as const,
+    reason,
+  });
 
   it('commits every part or none: a part the database refuses, or one that cannot be built, leaves nothing of the earlier parts', async () => {
     // Three parts: all written, counted together; a job per 100 messages of each part.
@@ -184,8 +246,14 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
     expect((await fanOutJobsOf(goodIds)).map((j) => j.ids.length).sort((a, b) => a - b)).toEqual([1, 20, 50, 100, 100]);
 
     // The third part breaks a NOT NULL constraint: the first two are rolled back with it.
-    const broken = [part(50, 'broken a'), part(50, 'broken b'), part(2, 'broken c').map((m, i) => (i === 1 ? { ...m, destination: null as unknown as string } : m))];
-    await expect(outbox.writeParts(broken.map((messages) => ({ messages, logs: [log('parts: rolled back')] })))).rejects.toThrow(/destination/);
+    const broken = [
+      part(50, 'broken a'),
+      part(50, 'broken b'),
+      part(2, 'broken c').map((m, i) => (i === 1 ? { ...m, destination: null as unknown as string } : m)),
+    ];
+    await expect(outbox.writeParts(broken.map((messages) => ({ messages, logs: [log('parts: rolled back')] })))).rejects.toThrow(
+      /destination/,
+    );
     const brokenIds = broken.flat().map((m) => m.id);
     expect(await count(brokenIds)).toBe(0);
     expect(await fanOutJobsOf(brokenIds)).toEqual([]);
@@ -198,7 +266,11 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
     }
     await expect(outbox.writeParts(failing())).rejects.toThrow('the second part could not be built');
     expect(await count(first.map((m) => m.id))).toBe(0);
-    const logs = await herald.handle.prepared<{ reason: string }>('test_parts_logs', `select reason from delivery_logs where reason like 'parts: %' order by reason`, []);
+    const logs = await herald.handle.prepared<{ reason: string }>(
+      'test_parts_logs',
+      `select reason from delivery_logs where reason like 'parts: %' order by reason`,
+      [],
+    );
     expect(logs.map((l) => l.reason)).toEqual(['parts: refused one']);
 
     // The connection went back to the pool in working order: the next bulk write succeeds.
@@ -217,7 +289,10 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
 
     expect(await write([invoiced(['A', 'B'], 'first')])).toEqual({ inserted: 2, rewritten: false });
     // B was queued before, C comes twice (in two parts), D is new: C and D are written, and the logs with them.
-    expect(await write([invoiced(['B', 'C'], 'again a'), invoiced(['C', 'D'], 'again b')], [log(`dup: ${cycle} kept`)])).toEqual({ inserted: 2, rewritten: true });
+    expect(await write([invoiced(['B', 'C'], 'again a'), invoiced(['C', 'D'], 'again b')], [log(`dup: ${cycle} kept`)])).toEqual({
+      inserted: 2,
+      rewritten: true,
+    });
     // Twice in one part.
     expect(await write([invoiced(['E', 'E'], 'twice')])).toEqual({ inserted: 1, rewritten: true });
     // Two writes at the same time, overlapping on G and H: each invoice once between them.
@@ -235,7 +310,11 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
     // Every stored message has exactly one fan-out job, and no job names a message left out.
     const jobs = (await fanOutJobsOf(tried)).flatMap((j) => j.ids);
     expect(jobs.sort()).toEqual(stored.map((r) => r.id).sort());
-    const logs = await herald.handle.prepared<{ n: number }>('test_dup_logs', 'select count(*)::int as n from delivery_logs where reason = $1', [`dup: ${cycle} kept`]);
+    const logs = await herald.handle.prepared<{ n: number }>(
+      'test_dup_logs',
+      'select count(*)::int as n from delivery_logs where reason = $1',
+      [`dup: ${cycle} kept`],
+    );
     expect(logs[0].n).toBe(1);
   });
 });

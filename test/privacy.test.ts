@@ -119,7 +119,12 @@ describe('logs without personal data', () => {
 
     const client = await buildRecipient(
       herald,
-      { kind: 'CLIENT', displayName: 'Client', phone: secret('client phone', '+14155550191'), email: secret('client e-mail', 'client.private@example.org') },
+      {
+        kind: 'CLIENT',
+        displayName: 'Client',
+        phone: secret('client phone', '+14155550191'),
+        email: secret('client e-mail', 'client.private@example.org'),
+      },
       adminKey,
     );
     const staff = await buildRecipient(herald, { kind: 'STAFF', displayName: 'Staff', phone: INVALID_NUMBER }, adminKey);
@@ -138,9 +143,21 @@ describe('logs without personal data', () => {
     tenant = { adminKey, sender, gatewayId: added.gateway.id, client };
 
     // SMS through the tenant's Twilio gateway, and one Twilio refuses (invalid number).
-    const sms = ok(await herald.gql(SEND, { input: { clientId: client.id, message: secret('SMS text', 'Your private code is 884211 (sms body)') } }, sender)).sendSms;
+    const sms = ok(
+      await herald.gql(
+        SEND,
+        { input: { clientId: client.id, message: secret('SMS text', 'Your private code is 884211 (sms body)') } },
+        sender,
+      ),
+    ).sendSms;
     expect(sms.userErrors).toEqual([]);
-    const refused = ok(await herald.gql(SEND, { input: { staffId: staff.id, message: secret('SMS text 2', 'Shift swap confirmed for Tuesday (sms body 2)') } }, sender)).sendSms;
+    const refused = ok(
+      await herald.gql(
+        SEND,
+        { input: { staffId: staff.id, message: secret('SMS text 2', 'Shift swap confirmed for Tuesday (sms body 2)') } },
+        sender,
+      ),
+    ).sendSms;
     expect(refused.userErrors).toEqual([]);
     expect(await waitForStatus(sms.message.id, ['SENT'], sender)).toBe('SENT');
     expect(await waitForStatus(refused.message.id, ['FAILED'], sender)).toBe('FAILED');
@@ -153,7 +170,14 @@ describe('logs without personal data', () => {
     const order = ok(
       await herald.gql(
         UPDATE_ORDER,
-        { input: { customerId: customer.id, orderId: 'ORD-PRIV-1', status: 'SHIPPED', note: secret('order note', 'Leave it with the neighbour at no. 12 (order note)') } },
+        {
+          input: {
+            customerId: customer.id,
+            orderId: 'ORD-PRIV-1',
+            status: 'SHIPPED',
+            note: secret('order note', 'Leave it with the neighbour at no. 12 (order note)'),
+          },
+        },
         sender,
       ),
     ).updateOrderStatus;
@@ -165,7 +189,13 @@ describe('logs without personal data', () => {
     const updated = ok(
       await herald.gql(
         'mutation($input: UpdateRecipientInput!) { updateRecipient(input: $input) { userErrors { code } } }',
-        { input: { id: customer.id, phone: secret('new customer phone', '+14155550194'), email: secret('new customer e-mail', 'moved.private@example.com') } },
+        {
+          input: {
+            id: customer.id,
+            phone: secret('new customer phone', '+14155550194'),
+            email: secret('new customer e-mail', 'moved.private@example.com'),
+          },
+        },
         adminKey,
       ),
     ).updateRecipient;
@@ -183,7 +213,14 @@ describe('logs without personal data', () => {
     expect(wrongType.status).toBe(400);
     const badCredentials = await herald.gql(
       ADD_GATEWAY,
-      { input: { channel: 'SMS', provider: 'TWILIO', name: 'bad', credentials: { authToken: secret('token sent as an object', 'tok_objectform_5521') } } },
+      {
+        input: {
+          channel: 'SMS',
+          provider: 'TWILIO',
+          name: 'bad',
+          credentials: { authToken: secret('token sent as an object', 'tok_objectform_5521') },
+        },
+      },
       adminKey,
     );
     expect(badCredentials.status).toBe(400);
@@ -231,7 +268,21 @@ describe('the logger', () => {
       'event',
     );
     const out = text();
-    for (const value of ['+14155550181', 'a.private@', '+14155550182', 'hidden_h', 'secret body', 'secret html', '+14155550183', '+14155550184', '+14155550185', 'tok_', 'hrld_', 'c=1', 'sig_1']) {
+    for (const value of [
+      '+14155550181',
+      'a.private@',
+      '+14155550182',
+      'hidden_h',
+      'secret body',
+      'secret html',
+      '+14155550183',
+      '+14155550184',
+      '+14155550185',
+      'tok_',
+      'hrld_',
+      'c=1',
+      'sig_1',
+    ]) {
       expect(out).not.toContain(value);
     }
     expect(out).toContain('msg_kept');
@@ -243,7 +294,11 @@ describe('the logger', () => {
     const cause = Object.assign(new Error('duplicate key value violates unique constraint "recipients_phone"'), {
       detail: 'Key (phone)=(+14155550186) already exists.',
     });
-    const err = new DrizzleQueryError('insert into "recipients" ("phone", "display_name") values ($1, $2)', ['+14155550186', 'Line one\nline two'], cause);
+    const err = new DrizzleQueryError(
+      'insert into "recipients" ("phone", "display_name") values ($1, $2)',
+      ['+14155550186', 'Line one\nline two'],
+      cause,
+    );
     log.error({ err }, 'unexpected error');
     const out = text();
     expect(out).not.toContain('14155550186');
@@ -290,8 +345,15 @@ describe('secrets at rest', () => {
       ),
     ).addChannelGateway;
     expect(added.userErrors).toEqual([]);
-    const sealed = rowsOf(await herald.services.db.execute(sql`select id, name, credentials from gateways where name in ('branch-sms', 'rotated-sms') order by name`));
-    expect(sealed.map((r) => String(r.credentials).split(':')[1])).toEqual([fingerprint(keyBytes(OLD_KEY)), fingerprint(keyBytes(NEW_KEY))]);
+    const sealed = rowsOf(
+      await herald.services.db.execute(
+        sql`select id, name, credentials from gateways where name in ('branch-sms', 'rotated-sms') order by name`,
+      ),
+    );
+    expect(sealed.map((r) => String(r.credentials).split(':')[1])).toEqual([
+      fingerprint(keyBytes(OLD_KEY)),
+      fingerprint(keyBytes(NEW_KEY)),
+    ]);
 
     // Without the previous key, the old credentials cannot be opened (and say why); the new ones can.
     await restart({ HERALD_SECRET_KEY: NEW_KEY });
@@ -315,7 +377,9 @@ describe('secrets at rest', () => {
     expect(problems({ HERALD_SECRET_KEY: NEW_KEY, HERALD_SECRET_KEY_PREVIOUS: `${OLD_KEY},short` })).toEqual([
       'HERALD_SECRET_KEY_PREVIOUS entry 2 must be 32 bytes as 64 hex characters or base64',
     ]);
-    expect(problems({ HERALD_SECRET_KEY_PREVIOUS: OLD_KEY })).toEqual(['HERALD_SECRET_KEY_PREVIOUS needs HERALD_SECRET_KEY (the new key) set too']);
+    expect(problems({ HERALD_SECRET_KEY_PREVIOUS: OLD_KEY })).toEqual([
+      'HERALD_SECRET_KEY_PREVIOUS needs HERALD_SECRET_KEY (the new key) set too',
+    ]);
     expect(loadConfig({ HERALD_SECRET_KEY: NEW_KEY, HERALD_SECRET_KEY_PREVIOUS: OLD_KEY }).previousSecretKeys).toEqual([keyBytes(OLD_KEY)]);
   });
 });

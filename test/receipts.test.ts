@@ -156,7 +156,12 @@ async function sentSms(options: { phone?: string; recipientId?: string; text?: s
 // Twilio status callbacks
 
 /** The form Twilio posts to the StatusCallback URL for one message. */
-function statusForm(sms: { sid: string; phone: string }, status: string, extra: Record<string, string> = {}, account: TwilioFakeAccount = envAccount): Record<string, string> {
+function statusForm(
+  sms: { sid: string; phone: string },
+  status: string,
+  extra: Record<string, string> = {},
+  account: TwilioFakeAccount = envAccount,
+): Record<string, string> {
   return {
     ApiVersion: '2010-04-01',
     AccountSid: account.accountSid,
@@ -192,12 +197,20 @@ interface CallbackOptions {
 /** Posts a status callback as Twilio does: form-encoded, signed over the full URL called (query included) and the fields. */
 async function twilioCallback(form: Record<string, string>, options: CallbackOptions = {}): Promise<{ status: number; body: string }> {
   const url = options.url ?? `${PUBLIC_URL}${STATUS_PATH}`;
-  const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/x-www-form-urlencoded', 'user-agent': 'TwilioProxy/1.1' };
+  const headers: Record<string, string> = {
+    'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
+    'user-agent': 'TwilioProxy/1.1',
+  };
   const token = options.token === undefined ? envAccount.authToken : options.token;
   if (options.signature !== undefined) headers['x-twilio-signature'] = options.signature;
-  else if (token !== null) headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(token, options.signedUrl ?? url, options.signedParams ?? form);
+  else if (token !== null)
+    headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(token, options.signedUrl ?? url, options.signedParams ?? form);
   const { pathname, search } = new URL(url);
-  const response = await fetch(`${options.baseUrl ?? herald.url}${pathname}${search}`, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
+  const response = await fetch(`${options.baseUrl ?? herald.url}${pathname}${search}`, {
+    method: 'POST',
+    headers,
+    body: new URLSearchParams(form).toString(),
+  });
   return { status: response.status, body: await response.text() };
 }
 
@@ -223,13 +236,18 @@ async function sentEmail(): Promise<SentEmail> {
   const email = freshEmail();
   const person = await buildRecipient(herald, { kind: 'CUSTOMER', email });
   expect(ok(await herald.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'EMAIL' } })).subscribe.userErrors).toEqual([]);
-  const payload = ok(await herald.gql(UPDATE_ORDER, { input: { orderId: `ord-${randomBytes(3).toString('hex')}`, customerId: person.id, status: 'SHIPPED' } }))
-    .updateOrderStatus;
+  const payload = ok(
+    await herald.gql(UPDATE_ORDER, {
+      input: { orderId: `ord-${randomBytes(3).toString('hex')}`, customerId: person.id, status: 'SHIPPED' },
+    }),
+  ).updateOrderStatus;
   expect(payload.userErrors).toEqual([]);
   expect(payload.failures).toEqual([]);
   expect(payload.messages.map((m: Message) => m.channel)).toEqual(['EMAIL']);
   const message = await waitForStatus(payload.messages[0].id, 'SENT');
-  const requests = sendgridFake.requests.filter((r) => r.status === 202 && r.body?.personalizations?.some((p) => p.to?.some((t) => t.email === email)));
+  const requests = sendgridFake.requests.filter(
+    (r) => r.status === 202 && r.body?.personalizations?.some((p) => p.to?.some((t) => t.email === email)),
+  );
   expect(requests).toHaveLength(1);
   const [request] = requests;
   const customArgs = { ...request.body!.custom_args, ...request.body!.personalizations![0].custom_args };
@@ -239,7 +257,12 @@ async function sentEmail(): Promise<SentEmail> {
 }
 
 /** One event as SendGrid posts it: custom_args appear as top-level fields. */
-function sendgridEvent(mail: { message: { id: string }; xMessageId: string; email: string }, event: string, extra: Record<string, unknown> = {}, options: { heraldId?: boolean } = {}): Record<string, unknown> {
+function sendgridEvent(
+  mail: { message: { id: string }; xMessageId: string; email: string },
+  event: string,
+  extra: Record<string, unknown> = {},
+  options: { heraldId?: boolean } = {},
+): Record<string, unknown> {
   return {
     email: mail.email,
     timestamp: Math.floor(Date.now() / 1000),
@@ -382,7 +405,6 @@ async function waitForEvents(sub: Sub, statuses: string[], timeoutMs = 30_000): 
 // ---------------------------------------------------------------------------------------
 // Metrics
 
-
 // =======================================================================================
 
 describe('Twilio status callbacks', () => {
@@ -446,11 +468,16 @@ describe('Twilio status callbacks', () => {
       ['garbage signature', twilioCallback(delivered, { signature: 'not-a-signature' })],
       ['signed with another token', twilioCallback(delivered, { token: randomBytes(16).toString('hex') })],
       ['signature of other fields (status altered)', twilioCallback(delivered, { signedParams: statusForm(sms, 'sent') })],
-      ['signature of other fields (field added)', twilioCallback({ ...delivered, ErrorCode: '30003', MessageStatus: 'undelivered' }, { signedParams: delivered })],
+      [
+        'signature of other fields (field added)',
+        twilioCallback({ ...delivered, ErrorCode: '30003', MessageStatus: 'undelivered' }, { signedParams: delivered }),
+      ],
     ];
     for (const [what, answer] of attempts) expect((await answer).status, what).toBe(403);
     // Also the altered form of a failure: signed "sent", posted "undelivered".
-    expect((await twilioCallback(statusForm(sms, 'undelivered', { ErrorCode: '30003' }), { signedParams: statusForm(sms, 'sent') })).status).toBe(403);
+    expect(
+      (await twilioCallback(statusForm(sms, 'undelivered', { ErrorCode: '30003' }), { signedParams: statusForm(sms, 'sent') })).status,
+    ).toBe(403);
 
     expect(await getMessage(sms.message.id)).toEqual(sms.message);
     // The genuine callback still goes through afterwards.
@@ -463,7 +490,9 @@ describe('Twilio status callbacks', () => {
     const answer = await twilioCallback(statusForm({ sid: unknownSid, phone: freshPhone() }, 'delivered'));
     expect(answer.status).toBeGreaterThanOrEqual(200);
     expect(answer.status).toBeLessThan(300);
-    await waitUntil('a log line about the unknown message', () => herald.logs.some((l) => l.includes('unknown message') && l.includes(unknownSid)));
+    await waitUntil('a log line about the unknown message', () =>
+      herald.logs.some((l) => l.includes('unknown message') && l.includes(unknownSid)),
+    );
   });
 
   it("checks a message sent through a tenant's own Twilio gateway against that gateway's auth token", async () => {
@@ -481,7 +510,10 @@ describe('Twilio status callbacks', () => {
     expect(added.userErrors).toEqual([]);
     const phone = freshPhone();
     const person = await smsClient(phone);
-    expect(ok(await herald.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'SMS', gatewayId: added.gateway.id } })).subscribe.userErrors).toEqual([]);
+    expect(
+      ok(await herald.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'SMS', gatewayId: added.gateway.id } })).subscribe
+        .userErrors,
+    ).toEqual([]);
     const sms = await sentSms({ phone, recipientId: person.id });
     expect(sms.message.gateway).toEqual({ id: added.gateway.id, provider: 'TWILIO' });
     expect(twilioFake.messages.find((m) => m.sid === sms.sid)?.account_sid).toBe(tenantAccount.accountSid);
@@ -528,13 +560,20 @@ async function heldSms(): Promise<{ message: Message; uuid: string; sid: string;
   expect(accepted.to).toBe(phone);
   const message = await getMessage(queued.id);
   expect(message).toMatchObject({ status: 'SENDING', providerMessageId: null, sentAt: null });
-  return { message, uuid: uuidOf(queued.id), sid: accepted.sid, phone, callbackUrl: accepted.status_callback!, release: () => hold.release() };
+  return {
+    message,
+    uuid: uuidOf(queued.id),
+    sid: accepted.sid,
+    phone,
+    callbackUrl: accepted.status_callback!,
+    release: () => hold.release(),
+  };
 }
 
 /** Error-level lines (pino level 50) Herald logged since `from` (an index into herald.logs). */
 const errorLines = (from: number) => herald.logs.slice(from).filter((l) => l.includes('"level":50'));
 
-describe('Twilio status callbacks ahead of the send\'s answer', () => {
+describe("Twilio status callbacks ahead of the send's answer", () => {
   it("applies a delivered that overtakes the send's answer to the message its URL names; the SENT record then keeps the SID and time", async () => {
     const logsFrom = herald.logs.length;
     const held = await heldSms();
@@ -594,7 +633,8 @@ describe('Twilio status callbacks ahead of the send\'s answer', () => {
       const locker = new pg.Client({ connectionString: url });
       await locker.connect();
       const waiting = async (condition: string) =>
-        (await locker.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and ${condition}`)).rows[0].n as number;
+        (await locker.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and ${condition}`)).rows[0]
+          .n as number;
       try {
         await locker.query(`create function herald_test_hold_receipt() returns trigger language plpgsql as $$
           begin perform pg_advisory_xact_lock(${lockKey}); return null; end $$`);
@@ -654,19 +694,27 @@ describe('Twilio status callbacks ahead of the send\'s answer', () => {
 describe('SendGrid events', () => {
   it('delivered (with herald_message_id and sg_message_id) → DELIVERED with deliveredAt and a SUCCESS log', async () => {
     const mail = await sentEmail();
-    const answer = await sendgridEvents([sendgridEvent(mail, 'delivered', { response: '250 2.0.0 OK' })], { contentType: 'application/json; charset=utf-8' });
+    const answer = await sendgridEvents([sendgridEvent(mail, 'delivered', { response: '250 2.0.0 OK' })], {
+      contentType: 'application/json; charset=utf-8',
+    });
     expect(answer.status).toBe(200);
     const delivered = await getMessage(mail.message.id);
     expect(delivered).toMatchObject({ status: 'DELIVERED', errorCode: null, errorMessage: null });
     expect(new Date(delivered.deliveredAt!).getTime()).toBeGreaterThanOrEqual(new Date(delivered.sentAt!).getTime());
     expect(delivered.logs).toHaveLength(2);
-    expect(delivered.logs.find((l) => l.id !== mail.message.logs[0].id)).toMatchObject({ outcome: 'SUCCESS', channel: 'EMAIL', reason: expect.stringMatching(/SendGrid/) });
+    expect(delivered.logs.find((l) => l.id !== mail.message.logs[0].id)).toMatchObject({
+      outcome: 'SUCCESS',
+      channel: 'EMAIL',
+      reason: expect.stringMatching(/SendGrid/),
+    });
   });
 
   it('bounce with a reason → FAILED with the reason and a FAILURE log', async () => {
     const mail = await sentEmail();
     const reason = '550 5.1.1 The email account that you tried to reach does not exist.';
-    const answer = await sendgridEvents([sendgridEvent(mail, 'bounce', { reason, status: '5.1.1', type: 'bounce', bounce_classification: 'Invalid Address' })]);
+    const answer = await sendgridEvents([
+      sendgridEvent(mail, 'bounce', { reason, status: '5.1.1', type: 'bounce', bounce_classification: 'Invalid Address' }),
+    ]);
     expect(answer.status).toBe(200);
     const failed = await getMessage(mail.message.id);
     expect(failed).toMatchObject({ status: 'FAILED', deliveredAt: null });
@@ -709,7 +757,9 @@ describe('SendGrid events', () => {
     expect((await sendgridEvents([event, sendgridEvent(other, 'delivered')])).status).toBe(200);
     expect(await getMessage(mail.message.id)).toEqual(delivered);
     expect((await getMessage(other.message.id)).status).toBe('DELIVERED');
-    expect(metric(await metricsText(herald.url), 'herald_receipts_total', { provider: 'sendgrid', outcome: 'duplicate' })).toBe(duplicatesBefore + 1);
+    expect(metric(await metricsText(herald.url), 'herald_receipts_total', { provider: 'sendgrid', outcome: 'duplicate' })).toBe(
+      duplicatesBefore + 1,
+    );
   });
 
   it('refuses a bad signature, an altered body, missing headers and a stale timestamp with 403, and nothing changes', async () => {
@@ -746,7 +796,9 @@ describe('SendGrid events', () => {
     try {
       const person = await buildRecipient(herald, { kind: 'CUSTOMER', email });
       expect(ok(await herald.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'EMAIL' } })).subscribe.userErrors).toEqual([]);
-      const payload = ok(await herald.gql(UPDATE_ORDER, { input: { orderId: 'ord-overtake', customerId: person.id, status: 'SHIPPED' } })).updateOrderStatus;
+      const payload = ok(
+        await herald.gql(UPDATE_ORDER, { input: { orderId: 'ord-overtake', customerId: person.id, status: 'SHIPPED' } }),
+      ).updateOrderStatus;
       messageId = payload.messages[0].id;
       const request = () => sendgridFake.requests.find((r) => r.body?.personalizations?.some((p) => p.to?.some((t) => t.email === email)));
       await waitUntil('SendGrid to receive the e-mail', () => request() !== undefined);
@@ -796,7 +848,9 @@ describe('SendGrid events', () => {
     expect(await getMessage(mail.message.id)).toEqual(mail.message);
     const otherDelivered = await getMessage(other.message.id);
     expect(otherDelivered.status).toBe('DELIVERED');
-    expect(herald.logs.slice(logsFrom).some((l) => l.includes('SendGrid event not applied') && l.includes(String(event.sg_event_id)))).toBe(true);
+    expect(herald.logs.slice(logsFrom).some((l) => l.includes('SendGrid event not applied') && l.includes(String(event.sg_event_id)))).toBe(
+      true,
+    );
 
     // SendGrid redelivers the batch: the failed event is applied now, the other one not twice.
     expect((await sendgridEvents([otherEvent, event])).status).toBe(200);
@@ -810,7 +864,8 @@ describe('SendGrid events', () => {
 
     const after = await metricsText(herald.url);
     const delta = (outcome: string) =>
-      metric(after, 'herald_receipts_total', { provider: 'sendgrid', outcome }) - metric(before, 'herald_receipts_total', { provider: 'sendgrid', outcome });
+      metric(after, 'herald_receipts_total', { provider: 'sendgrid', outcome }) -
+      metric(before, 'herald_receipts_total', { provider: 'sendgrid', outcome });
     expect([delta('error'), delta('delivered'), delta('duplicate')]).toEqual([1, 2, 2]);
   });
 
@@ -821,7 +876,9 @@ describe('SendGrid events', () => {
     expect((await getMessage(mail.message.id)).status).toBe('DELIVERED');
 
     const bounced = await sentEmail();
-    expect((await sendgridEvents([sendgridEvent(bounced, 'dropped', { reason: 'Bounced Address' }, { heraldId: false })])).status).toBe(200);
+    expect((await sendgridEvents([sendgridEvent(bounced, 'dropped', { reason: 'Bounced Address' }, { heraldId: false })])).status).toBe(
+      200,
+    );
     const failed = await getMessage(bounced.message.id);
     expect(failed.status).toBe('FAILED');
     expect(failed.errorMessage).toContain('Bounced Address');
@@ -997,82 +1054,94 @@ describe('across processes on PostgreSQL', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   });
 
-  it(
-    'a subscriber on an API process receives SENDING and SENT made by a worker process, then DELIVERED from a callback to the API',
-    async () => {
-      // A fresh PostgreSQL database: DATABASE_URL's server, else the machine's.
-      const database = await createPostgresDatabase('an API and a worker process');
-      cleanups.push(() => database.drop());
+  it('a subscriber on an API process receives SENDING and SENT made by a worker process, then DELIVERED from a callback to the API', async () => {
+    // A fresh PostgreSQL database: DATABASE_URL's server, else the machine's.
+    const database = await createPostgresDatabase('an API and a worker process');
+    cleanups.push(() => database.drop());
 
-      const account = fakeTwilioAccount();
-      const fake = await startTwilioFake({ accounts: [account] });
-      cleanups.push(() => fake.close());
-      const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
-      const env = {
-        ...database.env,
-        HERALD_BOOTSTRAP_ADMIN_KEY: adminKey,
-        HERALD_SECRET_KEY: randomBytes(32).toString('hex'),
-        PUBLIC_URL,
-        ...twilioEnv(fake.url, account),
-      };
+    const account = fakeTwilioAccount();
+    const fake = await startTwilioFake({ accounts: [account] });
+    cleanups.push(() => fake.close());
+    const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
+    const env = {
+      ...database.env,
+      HERALD_BOOTSTRAP_ADMIN_KEY: adminKey,
+      HERALD_SECRET_KEY: randomBytes(32).toString('hex'),
+      PUBLIC_URL,
+      ...twilioEnv(fake.url, account),
+    };
 
-      const api = spawnHerald(env, { name: 'api', args: ['--role', 'api'] });
-      processes.push(api);
-      const apiUrl = await api.ready;
+    const api = spawnHerald(env, { name: 'api', args: ['--role', 'api'] });
+    processes.push(api);
+    const apiUrl = await api.ready;
 
-      const gql = async (query: string, variables?: Record<string, unknown>) => {
-        const response = await fetch(`${apiUrl}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
-          body: JSON.stringify({ query, variables }),
-        });
-        const body = (await response.json()) as { data?: any; errors?: unknown[] };
-        if (body.errors?.length) throw new Error(`GraphQL ${response.status}: ${JSON.stringify(body.errors)}`);
-        return body.data;
-      };
-      const phone = '+14155550177';
-      const created = await gql('mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }', {
-        input: { kind: 'CLIENT', displayName: 'Across processes', phone },
+    const gql = async (query: string, variables?: Record<string, unknown>) => {
+      const response = await fetch(`${apiUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+        body: JSON.stringify({ query, variables }),
       });
-      expect(created.createRecipient.userErrors).toEqual([]);
-      const sendPayload = (await gql(SEND, { input: { clientId: created.createRecipient.recipient.id, message: 'Sent by another process' } })).sendSms;
-      expect(sendPayload.userErrors).toEqual([]);
-      const messageId: string = sendPayload.message.id;
-      // An API process has no worker: the message waits QUEUED until one starts.
-      expect(sendPayload.message.status).toBe('QUEUED');
+      const body = (await response.json()) as { data?: any; errors?: unknown[] };
+      if (body.errors?.length) throw new Error(`GraphQL ${response.status}: ${JSON.stringify(body.errors)}`);
+      return body.data;
+    };
+    const phone = '+14155550177';
+    const created = await gql(
+      'mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }',
+      {
+        input: { kind: 'CLIENT', displayName: 'Across processes', phone },
+      },
+    );
+    expect(created.createRecipient.userErrors).toEqual([]);
+    const sendPayload = (await gql(SEND, { input: { clientId: created.createRecipient.recipient.id, message: 'Sent by another process' } }))
+      .sendSms;
+    expect(sendPayload.userErrors).toEqual([]);
+    const messageId: string = sendPayload.message.id;
+    // An API process has no worker: the message waits QUEUED until one starts.
+    expect(sendPayload.message.status).toBe('QUEUED');
 
-      const sub = subscribe(wsClient(apiUrl, adminKey), { messageId });
-      const listener = new pg.Client({ connectionString: database.env.DATABASE_URL });
-      await listener.connect();
-      cleanups.push(() => listener.end());
-      const rowOf: RowOf = async (uuid) => (await listener.query('select tenant_id, recipient_id from messages where id = $1', [uuid])).rows[0];
-      const notifyPg: Notify = async (payload) => {
-        await listener.query('select pg_notify($1, $2)', [STATUS_CHANNEL, payload]);
-      };
-      await probeUntilSeen(sub, await probePayload(messageId, rowOf), notifyPg);
-      expect(real(sub)).toEqual([]);
+    const sub = subscribe(wsClient(apiUrl, adminKey), { messageId });
+    const listener = new pg.Client({ connectionString: database.env.DATABASE_URL });
+    await listener.connect();
+    cleanups.push(() => listener.end());
+    const rowOf: RowOf = async (uuid) =>
+      (await listener.query('select tenant_id, recipient_id from messages where id = $1', [uuid])).rows[0];
+    const notifyPg: Notify = async (payload) => {
+      await listener.query('select pg_notify($1, $2)', [STATUS_CHANNEL, payload]);
+    };
+    await probeUntilSeen(sub, await probePayload(messageId, rowOf), notifyPg);
+    expect(real(sub)).toEqual([]);
 
-      const worker = spawnHerald(env, { name: 'worker', args: ['--role', 'worker'] });
-      processes.push(worker);
-      await worker.ready;
-      const context = () => `${api.output()}${worker.output()}`;
-      await waitUntil(() => `SENDING and SENT from the worker; got ${JSON.stringify(sub.events.map((e) => e.status))}${context()}`, () => real(sub).includes('SENT'), 90_000);
-      expect(fake.messages.map((m) => m.to)).toEqual([phone]);
+    const worker = spawnHerald(env, { name: 'worker', args: ['--role', 'worker'] });
+    processes.push(worker);
+    await worker.ready;
+    const context = () => `${api.output()}${worker.output()}`;
+    await waitUntil(
+      () => `SENDING and SENT from the worker; got ${JSON.stringify(sub.events.map((e) => e.status))}${context()}`,
+      () => real(sub).includes('SENT'),
+      90_000,
+    );
+    expect(fake.messages.map((m) => m.to)).toEqual([phone]);
 
-      const sid = fake.messages[0].sid;
-      const callback = await twilioCallback(statusForm({ sid, phone }, 'delivered', {}, account), { token: account.authToken, baseUrl: apiUrl });
-      expect(callback.status).toBe(200);
-      await waitUntil(() => `DELIVERED; got ${JSON.stringify(sub.events.map((e) => e.status))}${context()}`, () => real(sub).includes('DELIVERED'), 30_000);
+    const sid = fake.messages[0].sid;
+    const callback = await twilioCallback(statusForm({ sid, phone }, 'delivered', {}, account), {
+      token: account.authToken,
+      baseUrl: apiUrl,
+    });
+    expect(callback.status).toBe(200);
+    await waitUntil(
+      () => `DELIVERED; got ${JSON.stringify(sub.events.map((e) => e.status))}${context()}`,
+      () => real(sub).includes('DELIVERED'),
+      30_000,
+    );
 
-      expect(real(sub)).toEqual(['SENDING', 'SENT', 'DELIVERED']);
-      expect(sub.errors).toEqual([]);
-      const final = (await gql(GET, { id: messageId })).message as Message;
-      expect(final).toMatchObject({ status: 'DELIVERED', providerMessageId: sid });
-      expect(final.logs.map((l) => l.outcome)).toEqual(['SUCCESS', 'SUCCESS']);
-      // The API process took the receipt; the worker process did the sending.
-      expect(metric(await metricsText(apiUrl), 'herald_receipts_total', { provider: 'twilio', outcome: 'delivered' })).toBe(1);
-      expect(metric(await metricsText(apiUrl), 'herald_messages_total', { status: 'SENT' })).toBe(0);
-    },
-    180_000,
-  );
+    expect(real(sub)).toEqual(['SENDING', 'SENT', 'DELIVERED']);
+    expect(sub.errors).toEqual([]);
+    const final = (await gql(GET, { id: messageId })).message as Message;
+    expect(final).toMatchObject({ status: 'DELIVERED', providerMessageId: sid });
+    expect(final.logs.map((l) => l.outcome)).toEqual(['SUCCESS', 'SUCCESS']);
+    // The API process took the receipt; the worker process did the sending.
+    expect(metric(await metricsText(apiUrl), 'herald_receipts_total', { provider: 'twilio', outcome: 'delivered' })).toBe(1);
+    expect(metric(await metricsText(apiUrl), 'herald_messages_total', { status: 'SENT' })).toBe(0);
+  }, 180_000);
 });

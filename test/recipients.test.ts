@@ -34,7 +34,11 @@ describe('createRecipient', () => {
       subscriptions: [],
     });
     expect(recipient.id).toMatch(/^rcp_/);
-    const fetched = ok(await herald.gql(`query($id: ID!) { recipient(id: $id) { id phone } node(id: $id) { id ... on Recipient { displayName } } }`, { id: recipient.id }));
+    const fetched = ok(
+      await herald.gql(`query($id: ID!) { recipient(id: $id) { id phone } node(id: $id) { id ... on Recipient { displayName } } }`, {
+        id: recipient.id,
+      }),
+    );
     expect(fetched.recipient).toEqual({ id: recipient.id, phone: '+14155550123' });
     expect(fetched.node).toEqual({ id: recipient.id, displayName: 'Ada Staff' });
   });
@@ -53,7 +57,9 @@ describe('createRecipient', () => {
     const before = ok(await herald.gql('{ recipients { totalCount } }')).recipients.totalCount;
     const result = ok(await herald.gql(CREATE, { input: { kind: 'CLIENT', displayName: 'Someone', ...input } }));
     expect(result.createRecipient.recipient).toBeNull();
-    expect(result.createRecipient.userErrors).toEqual([{ field: ['input', field], message: expect.stringMatching(message), code: 'INVALID_INPUT' }]);
+    expect(result.createRecipient.userErrors).toEqual([
+      { field: ['input', field], message: expect.stringMatching(message), code: 'INVALID_INPUT' },
+    ]);
     expect(ok(await herald.gql('{ recipients { totalCount } }')).recipients.totalCount).toBe(before);
   });
 
@@ -71,7 +77,9 @@ describe('updateRecipient', () => {
 
   it('changes only the fields given, and null clears a contact', async () => {
     const recipient = await buildRecipient(herald, { phone: '+14155550100', email: 'old@example.com', twitterHandle: 'old' });
-    const result = ok(await herald.gql(UPDATE, { input: { id: recipient.id, phone: '+1 202 555 0188', email: null, twitterHandle: '@new_one' } }));
+    const result = ok(
+      await herald.gql(UPDATE, { input: { id: recipient.id, phone: '+1 202 555 0188', email: null, twitterHandle: '@new_one' } }),
+    );
     expect(result.updateRecipient).toEqual({
       recipient: { id: recipient.id, displayName: recipient.displayName, phone: '+12025550188', email: null, twitterHandle: 'new_one' },
       userErrors: [],
@@ -89,7 +97,10 @@ describe('updateRecipient', () => {
   it('says NOT_FOUND for an unknown or malformed id', async () => {
     for (const id of ['rcp_0000000000007000800000000000dead', 'garbage', 'gw_0000000000007000800000000000dead']) {
       const result = ok(await herald.gql(UPDATE, { input: { id, displayName: 'x' } }));
-      expect(result.updateRecipient).toEqual({ recipient: null, userErrors: [{ field: ['input', 'id'], message: expect.any(String), code: 'NOT_FOUND' }] });
+      expect(result.updateRecipient).toEqual({
+        recipient: null,
+        userErrors: [{ field: ['input', 'id'], message: expect.any(String), code: 'NOT_FOUND' }],
+      });
     }
   });
 });
@@ -123,7 +134,9 @@ describe('recipients connection', () => {
   it('filters by kind', async () => {
     const staff = await buildRecipient(herald, { kind: 'STAFF', externalRef: 'kind-filter' });
     await buildRecipient(herald, { kind: 'CLIENT', externalRef: 'kind-filter' });
-    const result = ok(await herald.gql(`{ recipients(filter: { kind: STAFF, externalRef: "kind-filter" }) { edges { node { id kind } } } }`));
+    const result = ok(
+      await herald.gql(`{ recipients(filter: { kind: STAFF, externalRef: "kind-filter" }) { edges { node { id kind } } } }`),
+    );
     expect(result.recipients.edges).toEqual([{ node: { id: staff.id, kind: 'STAFF' } }]);
   });
 

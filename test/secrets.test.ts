@@ -45,8 +45,11 @@ afterAll(async () => {
 const credentials = (apiKey: string, from = 'orders@shop.example.com') => JSON.stringify({ apiKey, from });
 
 async function addGateway(name: string, apiKey: string): Promise<string> {
-  const payload = ok(await herald.gql(ADD_GATEWAY, { input: { channel: 'EMAIL', provider: 'SENDGRID', name, makeDefault: false, credentials: credentials(apiKey) } }))
-    .addChannelGateway;
+  const payload = ok(
+    await herald.gql(ADD_GATEWAY, {
+      input: { channel: 'EMAIL', provider: 'SENDGRID', name, makeDefault: false, credentials: credentials(apiKey) },
+    }),
+  ).addChannelGateway;
   expect(payload.userErrors).toEqual([]);
   return payload.gateway.id;
 }
@@ -58,9 +61,14 @@ const uuid = (gatewayId: string) => fromGlobalId(gatewayId, 'Gateway')!.uuid;
 async function sendThrough(gatewayId: string) {
   const email = `r${randomBytes(4).toString('hex')}@example.com`;
   const person = await buildRecipient(herald, { kind: 'CUSTOMER', email });
-  expect(ok(await herald.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'EMAIL', gatewayId } })).subscribe.userErrors).toEqual([]);
-  const payload = ok(await herald.gql(UPDATE_ORDER, { input: { orderId: `ord-${randomBytes(3).toString('hex')}`, customerId: person.id, status: 'SHIPPED' } }))
-    .updateOrderStatus;
+  expect(ok(await herald.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'EMAIL', gatewayId } })).subscribe.userErrors).toEqual(
+    [],
+  );
+  const payload = ok(
+    await herald.gql(UPDATE_ORDER, {
+      input: { orderId: `ord-${randomBytes(3).toString('hex')}`, customerId: person.id, status: 'SHIPPED' },
+    }),
+  ).updateOrderStatus;
   expect(payload.userErrors).toEqual([]);
   const get = async (id: string) => ok(await herald.gql(GET, { id })).message;
   const message = await waitForMessageStatus(get, payload.messages[0].id, ['SENT', 'FAILED']);
@@ -72,7 +80,9 @@ describe('credentials bound to their gateway', () => {
   it("credentials copied onto another gateway's row do not open: the send fails with CREDENTIALS_UNREADABLE and a clear log", async () => {
     const source = await addGateway('source', goodApiKey);
     const target = await addGateway('target', otherApiKey);
-    await herald.services.db.execute(sql`update gateways set credentials = (select credentials from gateways where id = ${uuid(source)}) where id = ${uuid(target)}`);
+    await herald.services.db.execute(
+      sql`update gateways set credentials = (select credentials from gateways where id = ${uuid(source)}) where id = ${uuid(target)}`,
+    );
 
     const { message, apiKeyUsed } = await sendThrough(target);
     expect(message.status).toBe('FAILED');
@@ -88,8 +98,12 @@ describe('credentials bound to their gateway', () => {
     const gateway = await addGateway('replaced', otherApiKey);
     expect((await sendThrough(gateway)).apiKeyUsed).toBe(otherApiKey);
 
-    const bad = ok(await herald.gql(UPDATE_GATEWAY, { input: { id: gateway, credentials: JSON.stringify({ apiKey: goodApiKey }) } })).updateGateway;
-    expect(bad.userErrors).toEqual([{ field: ['input', 'credentials'], code: 'INVALID_INPUT', message: 'credentials miss from (non-empty strings)' }]);
+    const bad = ok(
+      await herald.gql(UPDATE_GATEWAY, { input: { id: gateway, credentials: JSON.stringify({ apiKey: goodApiKey }) } }),
+    ).updateGateway;
+    expect(bad.userErrors).toEqual([
+      { field: ['input', 'credentials'], code: 'INVALID_INPUT', message: 'credentials miss from (non-empty strings)' },
+    ]);
 
     const payload = ok(await herald.gql(UPDATE_GATEWAY, { input: { id: gateway, credentials: credentials(goodApiKey) } })).updateGateway;
     expect(payload.userErrors).toEqual([]);
@@ -121,7 +135,10 @@ describe('npm run rotate-secrets', () => {
     const env = { ...herald.database.env, HERALD_SECRET_KEY: KEY_B, HERALD_SECRET_KEY_PREVIOUS: KEY_A };
     const rotate = async () => {
       const run = await runToExit(process.execPath, [MAIN, '--role', 'rotate-secrets'], env);
-      const lines = run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      const lines = run.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
       return { ...run, lines, summary: lines.find((l) => 'resealed' in l) };
     };
     await herald.close();
@@ -137,12 +154,19 @@ describe('npm run rotate-secrets', () => {
     // The operator replaces them, and rotation completes.
     await reboot({ HERALD_SECRET_KEY: KEY_B, HERALD_SECRET_KEY_PREVIOUS: KEY_A });
     const target = ok(await herald.gql(GATEWAYS)).gateways.find((g: { name: string }) => g.name === 'target').id;
-    expect(ok(await herald.gql(UPDATE_GATEWAY, { input: { id: target, credentials: credentials(otherApiKey) } })).updateGateway.userErrors).toEqual([]);
+    expect(
+      ok(await herald.gql(UPDATE_GATEWAY, { input: { id: target, credentials: credentials(otherApiKey) } })).updateGateway.userErrors,
+    ).toEqual([]);
     await herald.close();
     const done = await rotate();
     expect(done.code, done.stdout + done.stderr).toBe(0);
     // Nothing left to re-seal: "target" was sealed under the new key by updateGateway.
-    expect(done.summary).toMatchObject({ resealed: 0, current: 5, unreadable: 0, msg: expect.stringMatching(/HERALD_SECRET_KEY_PREVIOUS can be dropped/) });
+    expect(done.summary).toMatchObject({
+      resealed: 0,
+      current: 5,
+      unreadable: 0,
+      msg: expect.stringMatching(/HERALD_SECRET_KEY_PREVIOUS can be dropped/),
+    });
     expect(done.stdout + done.stderr + refused.stdout + refused.stderr).not.toContain(goodApiKey);
 
     // The old key dropped: every gateway still opens.

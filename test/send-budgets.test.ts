@@ -62,7 +62,8 @@ function expectRateLimited(answer: Answer, budget: RegExp): number {
   return retryAfter;
 }
 
-const messageCount = async (key: string) => ok(await herald.gql('{ messages { totalCount } }', undefined, key)).messages.totalCount as number;
+const messageCount = async (key: string) =>
+  ok(await herald.gql('{ messages { totalCount } }', undefined, key)).messages.totalCount as number;
 const budgetOf = async (key: string) => ok(await herald.gql(BUDGET, undefined, key)).viewer.sendBudget;
 
 /** A tenant with a SENDER key (what a leaked key would be) and a US client. */
@@ -105,11 +106,14 @@ describe('sends per minute', () => {
     const overSocket = (message: string) =>
       new Promise<{ data?: any; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] }>((resolve, reject) => {
         let result: { data?: any; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] } = {};
-        ws.subscribe({ query: SEND, variables: { input: { clientId, message } } }, {
-          next: (value) => (result = value as typeof result),
-          error: (err) => (Array.isArray(err) ? resolve({ errors: err }) : reject(err as Error)),
-          complete: () => resolve(result),
-        });
+        ws.subscribe(
+          { query: SEND, variables: { input: { clientId, message } } },
+          {
+            next: (value) => (result = value as typeof result),
+            error: (err) => (Array.isArray(err) ? resolve({ errors: err }) : reject(err as Error)),
+            complete: () => resolve(result),
+          },
+        );
       });
     try {
       for (let i = 0; i < PER_MINUTE - 1; i++) expectSent(await sms(clientId, `Over HTTP ${i}`, herald.url, senderKey));
@@ -157,7 +161,9 @@ describe('sends per minute', () => {
     expect(await messageCount(adminKey)).toBe(0);
 
     // Two queued, one rejected (no such customer): two are counted.
-    const cycle = await post(herald.url, adminKey, NOTIFY, { input: { cycleId: 'c1', invoices: [...invoices(['1', '2']), ...invoices(['3'], 'rcp_nobody')] } });
+    const cycle = await post(herald.url, adminKey, NOTIFY, {
+      input: { cycleId: 'c1', invoices: [...invoices(['1', '2']), ...invoices(['3'], 'rcp_nobody')] },
+    });
     expect(cycle.body.data.notifyBillingCycle).toMatchObject({ queued: 2, rejected: 1 });
     expect((await budgetOf(adminKey)).usedThisMinute).toBe(2);
   });
@@ -180,7 +186,12 @@ describe('international sends', () => {
 
     expectSent(await sms(clientId, 'Home', herald.url, senderKey));
     expectSent(await sms(canada.id, 'Home too', herald.url, senderKey));
-    expect(await budgetOf(adminKey)).toMatchObject({ homeCountries: ['US', 'CA'], internationalPerDay: 1, internationalUsedToday: 1, usedThisMinute: 3 });
+    expect(await budgetOf(adminKey)).toMatchObject({
+      homeCountries: ['US', 'CA'],
+      internationalPerDay: 1,
+      internationalUsedToday: 1,
+      usedThisMinute: 3,
+    });
   });
   it('counts each message updateOrderStatus queues, and WhatsApp to a foreign number as international', async () => {
     const { adminKey } = await buildTenant(herald);
@@ -188,7 +199,8 @@ describe('international sends', () => {
     const SUBSCRIBE = `mutation($input: SubscribeInput!) { subscribe(input: $input) { userErrors { code } } }`;
     for (const channel of ['SMS', 'WHATSAPP']) ok(await herald.gql(SUBSCRIBE, { input: { recipientId: customer.id, channel } }, adminKey));
     const UPDATE = `mutation($input: UpdateOrderStatusInput!) { updateOrderStatus(input: $input) { messages { channel } userErrors { code } } }`;
-    const update = (orderId: string) => post(herald.url, adminKey, UPDATE, { input: { customerId: customer.id, orderId, status: 'shipped' } });
+    const update = (orderId: string) =>
+      post(herald.url, adminKey, UPDATE, { input: { customerId: customer.id, orderId, status: 'shipped' } });
 
     const first = await update('o-1');
     expect(first.body.data.updateOrderStatus.messages).toHaveLength(2);

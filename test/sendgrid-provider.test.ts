@@ -67,7 +67,9 @@ describe('SendGrid provider', () => {
   it('sends only a text part when there is no HTML', async () => {
     const result = await sendgridFor(settings).send(message({ htmlBody: null }), emailGateway());
     expect(result.ok).toBe(true);
-    expect(fake.requests[0].body?.content).toEqual([{ type: 'text/plain', value: 'Order 1042 is now SHIPPED. Leaves the warehouse today.' }]);
+    expect(fake.requests[0].body?.content).toEqual([
+      { type: 'text/plain', value: 'Order 1042 is now SHIPPED. Leaves the warehouse today.' },
+    ]);
   });
 
   it("sends each gateway's mail with that gateway's own key and sender, in parallel", async () => {
@@ -75,7 +77,9 @@ describe('SendGrid provider', () => {
     const sends = [];
     for (let i = 0; i < 5; i++) {
       sends.push(sendgrid.send(message({ id: `a-${i}`, destination: `a${i}@example.com` }), emailGateway(apiKey, 'orders@shop-a.example')));
-      sends.push(sendgrid.send(message({ id: `b-${i}`, destination: `b${i}@example.com` }), emailGateway(otherApiKey, 'news@shop-b.example')));
+      sends.push(
+        sendgrid.send(message({ id: `b-${i}`, destination: `b${i}@example.com` }), emailGateway(otherApiKey, 'news@shop-b.example')),
+      );
     }
     const results = await Promise.all(sends);
     expect(results.every((r) => r.ok)).toBe(true);
@@ -120,7 +124,13 @@ describe('SendGrid provider', () => {
     const reset = Math.floor(Date.now() / 1000) + 90;
     fake.failNext(1, { status: 429, rateLimitReset: reset });
     const result = await sendgridFor(settings).send(message(), emailGateway());
-    expect(result).toEqual({ ok: false, kind: 'rate_limited', code: '429', message: 'SendGrid rate limit: too many requests', retryAt: new Date(reset * 1000) });
+    expect(result).toEqual({
+      ok: false,
+      kind: 'rate_limited',
+      code: '429',
+      message: 'SendGrid rate limit: too many requests',
+      retryAt: new Date(reset * 1000),
+    });
     expect(fake.requests).toHaveLength(1);
   });
 
@@ -133,7 +143,12 @@ describe('SendGrid provider', () => {
   it('fails an unverified sender permanently, with addresses masked', async () => {
     fake.failNext(1, { status: 403, message: 'The from address orders@shop.example does not match a verified Sender Identity.' });
     const result = await sendgridFor(settings).send(message(), emailGateway());
-    expect(result).toEqual({ ok: false, kind: 'permanent', code: '403', message: 'The from address o***@shop.example does not match a verified Sender Identity.' });
+    expect(result).toEqual({
+      ok: false,
+      kind: 'permanent',
+      code: '403',
+      message: 'The from address o***@shop.example does not match a verified Sender Identity.',
+    });
   });
 
   it('fails a message too large permanently', async () => {
@@ -150,13 +165,21 @@ describe('SendGrid provider', () => {
     const wrongKey = fakeSendgridKey();
     const result = await sendgridFor(settings).send(message(), emailGateway(wrongKey));
     expect(fake.requests[0].authKey).toBe(wrongKey);
-    expect(result).toEqual({ ok: false, kind: 'permanent', code: '401', message: 'The provided authorization grant is invalid, expired, or revoked' });
+    expect(result).toEqual({
+      ok: false,
+      kind: 'permanent',
+      code: '401',
+      message: 'The provided authorization grant is invalid, expired, or revoked',
+    });
     expect(JSON.stringify(result)).not.toContain(wrongKey.slice(3));
   });
 
   it('retries when nothing listens at the SendGrid address', async () => {
     const closedPort = await freePort();
-    const result = await sendgridFor({ ...settings, baseUrls: { sendgrid: `http://127.0.0.1:${closedPort}` } }).send(message(), emailGateway());
+    const result = await sendgridFor({ ...settings, baseUrls: { sendgrid: `http://127.0.0.1:${closedPort}` } }).send(
+      message(),
+      emailGateway(),
+    );
     expect(result).toMatchObject({ ok: false, kind: 'transient', code: 'ECONNREFUSED' });
     expect(JSON.stringify(result)).not.toContain(apiKey.slice(3));
   });

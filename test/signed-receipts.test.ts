@@ -86,11 +86,18 @@ async function sentEmail(key = herald.adminKey): Promise<{ message: Message; xMe
   const email = `r${randomBytes(4).toString('hex')}@example.com`;
   const person = await buildRecipient(herald, { kind: 'CUSTOMER', email }, key);
   expect(ok(await herald.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'EMAIL' } }, key)).subscribe.userErrors).toEqual([]);
-  const payload = ok(await herald.gql(UPDATE_ORDER, { input: { orderId: `ord-${randomBytes(3).toString('hex')}`, customerId: person.id, status: 'SHIPPED' } }, key))
-    .updateOrderStatus;
+  const payload = ok(
+    await herald.gql(
+      UPDATE_ORDER,
+      { input: { orderId: `ord-${randomBytes(3).toString('hex')}`, customerId: person.id, status: 'SHIPPED' } },
+      key,
+    ),
+  ).updateOrderStatus;
   expect(payload.userErrors).toEqual([]);
   const message = await waitForMessageStatus((id) => getMessage(id, key), payload.messages[0].id, 'SENT');
-  const request = sendgridFake.requests.find((r) => r.status === 202 && r.body?.personalizations?.some((p) => p.to?.some((t) => t.email === email)));
+  const request = sendgridFake.requests.find(
+    (r) => r.status === 202 && r.body?.personalizations?.some((p) => p.to?.some((t) => t.email === email)),
+  );
   return { message, xMessageId: request!.messageId!, email, key };
 }
 
@@ -112,13 +119,16 @@ async function postEvents(events: unknown[] | string, privateKey: KeyObject | nu
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (privateKey) {
     headers['x-twilio-email-event-webhook-timestamp'] = timestamp;
-    headers['x-twilio-email-event-webhook-signature'] = sign('sha256', Buffer.from(timestamp + body, 'utf8'), privateKey).toString('base64');
+    headers['x-twilio-email-event-webhook-signature'] = sign('sha256', Buffer.from(timestamp + body, 'utf8'), privateKey).toString(
+      'base64',
+    );
   }
   const response = await fetch(`${baseUrl}${EVENTS_PATH}`, { method: 'POST', headers, body });
   return { status: response.status, body: (await response.json()) as { ok: boolean; error?: string }, headers: response.headers };
 }
 
-const refusedCount = async () => metric(await metricsText(herald.url), 'herald_receipts_total', { provider: 'sendgrid', outcome: 'refused' });
+const refusedCount = async () =>
+  metric(await metricsText(herald.url), 'herald_receipts_total', { provider: 'sendgrid', outcome: 'refused' });
 
 describe('SendGrid events with SENDGRID_WEBHOOK_PUBLIC_KEY set', () => {
   it('an unsigned event and one forged with another key are refused with 403, and the e-mail stays SENT', async () => {
@@ -154,7 +164,19 @@ describe('SendGrid events with SENDGRID_WEBHOOK_PUBLIC_KEY set', () => {
     expect((await postEvents([deliveredEvent(defaultMail.message.id)], tenantKeys.privateKey)).status).toBe(200);
     expect((await postEvents([deliveredEvent(tenantMail.message.id)], envKeys.privateKey)).status).toBe(200);
     // Found by SendGrid's own id too, not only by Herald's.
-    expect((await postEvents([{ ...deliveredEvent(defaultMail.message.id, { herald_message_id: undefined }), sg_message_id: `${defaultMail.xMessageId}.filter0001` }], tenantKeys.privateKey)).status).toBe(200);
+    expect(
+      (
+        await postEvents(
+          [
+            {
+              ...deliveredEvent(defaultMail.message.id, { herald_message_id: undefined }),
+              sg_message_id: `${defaultMail.xMessageId}.filter0001`,
+            },
+          ],
+          tenantKeys.privateKey,
+        )
+      ).status,
+    ).toBe(200);
     expect(await getMessage(defaultMail.message.id)).toEqual(defaultMail.message);
     expect(await getMessage(tenantMail.message.id, tenantKey)).toEqual(tenantMail.message);
     expect(await refusedCount()).toBe(before + 3);
@@ -165,12 +187,20 @@ describe('SendGrid events with SENDGRID_WEBHOOK_PUBLIC_KEY set', () => {
     expect(delivered.logs.map((l) => l.reason)).toContain('SendGrid confirmed delivery');
   });
 
-  it("refuses a webhookPublicKey that is not a SendGrid verification key, naming the field", async () => {
+  it('refuses a webhookPublicKey that is not a SendGrid verification key, naming the field', async () => {
     const { adminKey } = await buildTenant(herald);
     const credentials = JSON.stringify({ apiKey: tenantApiKey, from: 'a@tenant.example.com', webhookPublicKey: 'bm90IGEga2V5' });
-    const payload = ok(await herald.gql(ADD_GATEWAY, { input: { channel: 'EMAIL', provider: 'SENDGRID', name: 'bad key', credentials } }, adminKey)).addChannelGateway;
+    const payload = ok(
+      await herald.gql(ADD_GATEWAY, { input: { channel: 'EMAIL', provider: 'SENDGRID', name: 'bad key', credentials } }, adminKey),
+    ).addChannelGateway;
     expect(payload.gateway).toBeNull();
-    expect(payload.userErrors).toEqual([{ field: ['input', 'credentials'], code: 'INVALID_INPUT', message: expect.stringMatching(/webhookPublicKey must be the verification key/) }]);
+    expect(payload.userErrors).toEqual([
+      {
+        field: ['input', 'credentials'],
+        code: 'INVALID_INPUT',
+        message: expect.stringMatching(/webhookPublicKey must be the verification key/),
+      },
+    ]);
   });
 
   it('refuses more than 1,000 events in one request, and a body over 1 MiB, with 413', async () => {
@@ -203,7 +233,9 @@ describe('SendGrid events with no verification key configured', () => {
       expect(bare.logs.filter((l) => l.includes('SENDGRID_WEBHOOK_PUBLIC_KEY is not set'))).toHaveLength(1);
       const person = await buildRecipient(bare, { kind: 'CUSTOMER', email: 'bare@example.com' });
       expect(ok(await bare.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'EMAIL' } })).subscribe.userErrors).toEqual([]);
-      const payload = ok(await bare.gql(UPDATE_ORDER, { input: { orderId: 'ord-bare', customerId: person.id, status: 'SHIPPED' } })).updateOrderStatus;
+      const payload = ok(
+        await bare.gql(UPDATE_ORDER, { input: { orderId: 'ord-bare', customerId: person.id, status: 'SHIPPED' } }),
+      ).updateOrderStatus;
       const get = async (id: string): Promise<Message> => ok(await bare.gql(GET, { id })).message;
       const message = await waitForMessageStatus(get, payload.messages[0].id, 'SENT');
 

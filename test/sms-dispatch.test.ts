@@ -109,19 +109,21 @@ async function getMessage(id: string, key?: string): Promise<Message> {
 const waitForStatus = (id: string, statuses: string | string[], options: { timeoutMs?: number; key?: string } = {}) =>
   waitForMessageStatus(getMessage, id, statuses, options);
 
-
 async function messageCount(key?: string): Promise<number> {
   return ok(await herald.gql(COUNT, undefined, key)).messages.totalCount;
 }
 
 const requestsTo = (phone: string): TwilioFakeRequest[] => fake.requests.filter((r) => r.form.To === phone);
-const basic = (account: { accountSid: string; authToken: string }) => `Basic ${Buffer.from(`${account.accountSid}:${account.authToken}`).toString('base64')}`;
+const basic = (account: { accountSid: string; authToken: string }) =>
+  `Basic ${Buffer.from(`${account.accountSid}:${account.authToken}`).toString('base64')}`;
 const digitsOf = (phone: string) => phone.replace(/^\+/, '');
 
 /** The states of the queue jobs of a message (read from pg-boss's own table). */
 async function jobStates(messageId: string): Promise<string[]> {
   const uuid = fromGlobalId(messageId, 'Message')!.uuid;
-  const rows = rowsOf(await herald.services.db.execute(sql`select state from pgboss.job where name = 'herald-dispatch' and data->>'messageId' = ${uuid}`));
+  const rows = rowsOf(
+    await herald.services.db.execute(sql`select state from pgboss.job where name = 'herald-dispatch' and data->>'messageId' = ${uuid}`),
+  );
   return rows.map((r) => String(r.state));
 }
 
@@ -208,18 +210,34 @@ describe('sendSms to a client and a staff member', () => {
         errorMessage: null,
       });
       expect(new Date(sent.sentAt!).getTime()).toBeGreaterThan(0);
-      expect(sent.logs).toEqual([{ id: expect.stringMatching(/^log_/), outcome: 'SUCCESS', channel: 'SMS', reason: null, at: expect.any(String), gateway: sent.gateway }]);
+      expect(sent.logs).toEqual([
+        {
+          id: expect.stringMatching(/^log_/),
+          outcome: 'SUCCESS',
+          channel: 'SMS',
+          reason: null,
+          at: expect.any(String),
+          gateway: sent.gateway,
+        },
+      ]);
       responses.push(JSON.stringify(sent));
     }
 
     // The same logs through deliveryLogs(filter: { messageId }).
     const viaFilter = ok(
-      await herald.gql(`query($id: ID!) { deliveryLogs(filter: { messageId: $id }) { totalCount edges { node { id outcome message { id destination } } } } }`, {
-        id: sentToClient!.id,
-      }),
+      await herald.gql(
+        `query($id: ID!) { deliveryLogs(filter: { messageId: $id }) { totalCount edges { node { id outcome message { id destination } } } } }`,
+        {
+          id: sentToClient!.id,
+        },
+      ),
     ).deliveryLogs;
     expect(viaFilter.totalCount).toBe(1);
-    expect(viaFilter.edges[0].node).toEqual({ id: sentToClient!.logs[0].id, outcome: 'SUCCESS', message: { id: sentToClient!.id, destination: '+1*******0123' } });
+    expect(viaFilter.edges[0].node).toEqual({
+      id: sentToClient!.logs[0].id,
+      outcome: 'SUCCESS',
+      message: { id: sentToClient!.id, destination: '+1*******0123' },
+    });
     responses.push(JSON.stringify(viaFilter));
 
     // Neither number in full: not in any answer about the messages, not in any log line.
@@ -259,7 +277,9 @@ describe('sendSms refusals create and send nothing', () => {
     const { adminKey: otherKey } = await buildTenant(herald);
     const theirs = await client(freshPhone(), otherKey);
 
-    await expectRefused({ clientId: 'rcp_0000000000007000800000000000dead', message: 'hello' }, [{ field: ['input', 'clientId'], code: 'NOT_FOUND' }]);
+    await expectRefused({ clientId: 'rcp_0000000000007000800000000000dead', message: 'hello' }, [
+      { field: ['input', 'clientId'], code: 'NOT_FOUND' },
+    ]);
     await expectRefused({ clientId: 'not-an-id', message: 'hello' }, [{ field: ['input', 'clientId'], code: 'NOT_FOUND' }]);
     await expectRefused({ clientId: staff.id, message: 'hello' }, [{ field: ['input', 'clientId'], code: 'NOT_FOUND' }]);
     await expectRefused({ staffId: person.id, message: 'hello' }, [{ field: ['input', 'staffId'], code: 'NOT_FOUND' }]);
@@ -271,7 +291,9 @@ describe('sendSms refusals create and send nothing', () => {
 
   it('refuses a client without a phone number with RECIPIENT_NOT_REACHABLE', async () => {
     const person = await buildRecipient(herald, { kind: 'CLIENT', phone: null, email: 'nophone@example.com' });
-    const [error] = await expectRefused({ clientId: person.id, message: 'hello' }, [{ field: ['input', 'clientId'], code: 'RECIPIENT_NOT_REACHABLE' }]);
+    const [error] = await expectRefused({ clientId: person.id, message: 'hello' }, [
+      { field: ['input', 'clientId'], code: 'RECIPIENT_NOT_REACHABLE' },
+    ]);
     expect(error.message).toMatch(/phone/);
   });
 
@@ -302,9 +324,12 @@ describe('sendSms refusals create and send nothing', () => {
     let own = await startTestHerald({ env: { HERALD_SECRET_KEY: secret, ...twilioEnv(fake.url) } });
     try {
       const person = ok(
-        await own.gql(`mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }`, {
-          input: { kind: 'CLIENT', displayName: 'Subscribed', phone: freshPhone() },
-        }),
+        await own.gql(
+          `mutation($input: CreateRecipientInput!) { createRecipient(input: $input) { recipient { id } userErrors { code } } }`,
+          {
+            input: { kind: 'CLIENT', displayName: 'Subscribed', phone: freshPhone() },
+          },
+        ),
       ).createRecipient.recipient;
       const subscribed = ok(await own.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'SMS' } })).subscribe;
       expect(subscribed.userErrors).toEqual([]);
@@ -315,7 +340,10 @@ describe('sendSms refusals create and send nothing', () => {
 
       const requestsBefore = fake.requests.length;
       const payload = ok(await own.gql(SEND, { input: { clientId: person.id, message: 'hello' } })).sendSms;
-      expect(payload).toEqual({ message: null, userErrors: [{ field: null, message: expect.stringMatching(/disabled/), code: 'GATEWAY_NOT_CONFIGURED' }] });
+      expect(payload).toEqual({
+        message: null,
+        userErrors: [{ field: null, message: expect.stringMatching(/disabled/), code: 'GATEWAY_NOT_CONFIGURED' }],
+      });
       expect(ok(await own.gql(COUNT)).messages.totalCount).toBe(0);
       expect(fake.requests.length).toBe(requestsBefore);
     } finally {
@@ -341,7 +369,9 @@ describe('per-tenant Twilio gateway', () => {
     expect(added.userErrors).toEqual([]);
     const phone = freshPhone();
     const person = await client(phone);
-    const subscribed = ok(await herald.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'SMS', gatewayId: added.gateway.id } })).subscribe;
+    const subscribed = ok(
+      await herald.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'SMS', gatewayId: added.gateway.id } }),
+    ).subscribe;
     expect(subscribed.userErrors).toEqual([]);
 
     const message = await accepted({ clientId: person.id, message: 'From your branch' });
@@ -424,7 +454,10 @@ describe('scheduling and cancelling', () => {
     const message = await accepted({ clientId: person.id, message: 'Gone already' });
     await waitForStatus(message.id, 'SENT');
     const late = ok(await herald.gql(CANCEL, { input: { id: message.id } })).cancelMessage;
-    expect(late).toEqual({ message: null, userErrors: [{ field: ['input', 'id'], message: expect.stringMatching(/SENT/), code: 'INVALID_STATE' }] });
+    expect(late).toEqual({
+      message: null,
+      userErrors: [{ field: ['input', 'id'], message: expect.stringMatching(/SENT/), code: 'INVALID_STATE' }],
+    });
     expect((await getMessage(message.id)).status).toBe('SENT');
 
     for (const id of ['msg_0000000000007000800000000000dead', 'garbage']) {
@@ -469,7 +502,14 @@ describe('transient and permanent provider errors', () => {
     const before = requestsTo(INVALID_NUMBER).length;
     const message = await accepted({ clientId: person.id, message: 'Nobody home' });
     const failed = await waitForStatus(message.id, ['FAILED', 'SENT']);
-    expect(failed).toMatchObject({ status: 'FAILED', errorCode: '21211', attempts: 1, providerMessageId: null, sentAt: null, destination: '+1*******0001' });
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      errorCode: '21211',
+      attempts: 1,
+      providerMessageId: null,
+      sentAt: null,
+      destination: '+1*******0001',
+    });
     expect(failed.errorMessage).toMatch(/not a valid phone number/);
     expect(failed.errorMessage).not.toContain(digitsOf(INVALID_NUMBER));
     expect(failed.logs).toMatchObject([{ outcome: 'FAILURE', reason: failed.errorMessage }]);
@@ -503,7 +543,10 @@ describe('transient and permanent provider errors', () => {
     expect(sent.logs.map((l) => l.outcome)).toEqual([...Array(MAX_ATTEMPTS).fill('FAILURE'), 'SUCCESS']);
 
     const again = ok(await herald.gql(RETRY, { input: { id: message.id } })).retryMessage;
-    expect(again).toEqual({ message: null, userErrors: [{ field: ['input', 'id'], message: expect.stringMatching(/SENT/), code: 'INVALID_STATE' }] });
+    expect(again).toEqual({
+      message: null,
+      userErrors: [{ field: ['input', 'id'], message: expect.stringMatching(/SENT/), code: 'INVALID_STATE' }],
+    });
     const unknown = ok(await herald.gql(RETRY, { input: { id: 'msg_0000000000007000800000000000dead' } })).retryMessage;
     expect(unknown.userErrors).toEqual([{ field: ['input', 'id'], message: expect.any(String), code: 'NOT_FOUND' }]);
   }, 60_000);
@@ -521,9 +564,13 @@ describe('idempotency', () => {
     const third = await accepted({ clientId: person.id, message: 'Pay by Friday', idempotencyKey: key });
     expect(third).toMatchObject({ id: first.id, status: 'SENT' });
 
-    const count = async () => ok(await herald.gql(`query($r: ID) { messages(filter: { recipientId: $r }) { totalCount } }`, { r: person.id })).messages.totalCount;
+    const count = async () =>
+      ok(await herald.gql(`query($r: ID) { messages(filter: { recipientId: $r }) { totalCount } }`, { r: person.id })).messages.totalCount;
     const conflict = await sendSms({ clientId: person.id, message: 'Pay by Monday', idempotencyKey: key });
-    expect(conflict).toEqual({ message: null, userErrors: [{ field: ['input', 'idempotencyKey'], message: expect.any(String), code: 'IDEMPOTENCY_CONFLICT' }] });
+    expect(conflict).toEqual({
+      message: null,
+      userErrors: [{ field: ['input', 'idempotencyKey'], message: expect.any(String), code: 'IDEMPOTENCY_CONFLICT' }],
+    });
     expect(await count()).toBe(1);
     expect(requestsTo(phone)).toHaveLength(1);
   });
@@ -532,14 +579,17 @@ describe('idempotency', () => {
     const phone = freshPhone();
     const person = await client(phone);
     const key = `burst-${randomBytes(4).toString('hex')}`;
-    const payloads = await Promise.all(Array.from({ length: 10 }, () => sendSms({ clientId: person.id, message: 'Only once', idempotencyKey: key })));
+    const payloads = await Promise.all(
+      Array.from({ length: 10 }, () => sendSms({ clientId: person.id, message: 'Only once', idempotencyKey: key })),
+    );
     for (const p of payloads) expect(p.userErrors).toEqual([]);
     const ids = new Set(payloads.map((p) => p.message!.id));
     expect(ids.size).toBe(1);
     const [id] = ids;
     await waitForStatus(id, 'SENT');
     expect(requestsTo(phone)).toHaveLength(1);
-    const total = ok(await herald.gql(`query($r: ID) { messages(filter: { recipientId: $r }) { totalCount } }`, { r: person.id })).messages.totalCount;
+    const total = ok(await herald.gql(`query($r: ID) { messages(filter: { recipientId: $r }) { totalCount } }`, { r: person.id })).messages
+      .totalCount;
     expect(total).toBe(1);
   });
 });
@@ -557,7 +607,9 @@ describe('SANDBOX gateway', () => {
     const sent = await waitForStatus(message.id, 'SENT', { key: adminKey });
     expect(sent).toMatchObject({ attempts: 1, gateway: { provider: 'SANDBOX' }, logs: [{ outcome: 'SUCCESS' }] });
     expect(sent.providerMessageId).toMatch(/^sandbox-/);
-    expect(sandboxOutbox().filter((s) => s.providerMessageId === sent.providerMessageId)).toMatchObject([{ destination: phone, body: 'Sandboxed', channel: 'SMS' }]);
+    expect(sandboxOutbox().filter((s) => s.providerMessageId === sent.providerMessageId)).toMatchObject([
+      { destination: phone, body: 'Sandboxed', channel: 'SMS' },
+    ]);
 
     const invalid = await client(INVALID_NUMBER, adminKey);
     const bad = await accepted({ clientId: invalid.id, message: 'Nobody' }, adminKey);

@@ -126,9 +126,17 @@ describe('first start and restart', () => {
             )
           ).sort((a, b) => a.relname.localeCompare(b.relname));
         if (herald.handle.kind === 'pglite') {
-          await waitUntil('a vacuum of every rewritten table', async () => (await lastVacuums()).filter((t) => t.last_vacuum && t.last_analyze).length === 3, 20_000);
+          await waitUntil(
+            'a vacuum of every rewritten table',
+            async () => (await lastVacuums()).filter((t) => t.last_vacuum && t.last_analyze).length === 3,
+            20_000,
+          );
           const first = await lastVacuums();
-          await waitUntil('a second round', async () => (await lastVacuums())[0].last_vacuum!.getTime() > first[0].last_vacuum!.getTime(), 20_000);
+          await waitUntil(
+            'a second round',
+            async () => (await lastVacuums())[0].last_vacuum!.getTime() > first[0].last_vacuum!.getTime(),
+            20_000,
+          );
         } else {
           await pause(2_500);
           expect((await lastVacuums()).map((t) => t.last_vacuum)).toEqual([null, null, null]);
@@ -171,7 +179,11 @@ describe('HERALD_BOOTSTRAP_ADMIN_KEY', () => {
 describe('configuration errors', () => {
   it.each([
     ['TWILIO_ACCOUNT_SID without TWILIO_AUTH_TOKEN', { TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}` }, 'TWILIO_AUTH_TOKEN'],
-    ['TWILIO_ACCOUNT_SID and TWILIO_SMS_FROM without TWILIO_AUTH_TOKEN', { TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`, TWILIO_SMS_FROM: '+15005550006' }, 'TWILIO_AUTH_TOKEN'],
+    [
+      'TWILIO_ACCOUNT_SID and TWILIO_SMS_FROM without TWILIO_AUTH_TOKEN',
+      { TWILIO_ACCOUNT_SID: `AC${'0123456789abcdef'.repeat(2)}`, TWILIO_SMS_FROM: '+15005550006' },
+      'TWILIO_AUTH_TOKEN',
+    ],
     ['PORT=abc', { PORT: 'abc' }, 'PORT'],
     ['DATABASE_URL=not-a-url', { DATABASE_URL: 'not-a-url' }, 'DATABASE_URL'],
     ['TWILIO_API_BASE_URL=ftp://x', { TWILIO_API_BASE_URL: 'ftp://x' }, 'TWILIO_API_BASE_URL'],
@@ -209,7 +221,9 @@ describe('readiness', () => {
       let listenUrl: string | undefined;
       const deadline = Date.now() + START_TIMEOUT_MS;
       while (!listenUrl && Date.now() < deadline && herald.child.exitCode === null) {
-        const line = jsonLines(herald.stdout()).find((l) => typeof l.msg === 'string' && /^Server listening at http:\/\/127\.0\.0\.1:\d+$/.test(l.msg));
+        const line = jsonLines(herald.stdout()).find(
+          (l) => typeof l.msg === 'string' && /^Server listening at http:\/\/127\.0\.0\.1:\d+$/.test(l.msg),
+        );
         if (line) listenUrl = line.msg.replace('Server listening at ', '');
         else await new Promise((r) => setTimeout(r, 20));
       }
@@ -249,7 +263,9 @@ describe('autovacuum', () => {
       try {
         const warnings = herald.logs.filter((line) => line.includes('autovacuum off'));
         const setting =
-          herald.handle.kind === 'postgres' ? (await herald.handle.prepared<{ autovacuum: string }>('test_autovacuum', 'show autovacuum', []))[0].autovacuum : null;
+          herald.handle.kind === 'postgres'
+            ? (await herald.handle.prepared<{ autovacuum: string }>('test_autovacuum', 'show autovacuum', []))[0].autovacuum
+            : null;
         expect(warnings).toHaveLength(setting === 'off' ? 1 : 0);
         if (setting === 'off') expect(JSON.parse(warnings[0])).toMatchObject({ level: 40, autovacuum: 'off' });
       } finally {

@@ -25,7 +25,10 @@ describe('statement timeouts on PostgreSQL', () => {
     herald = await startTestHerald({
       database: await createPostgresDatabase('statement timeouts'),
       role: 'api',
-      env: { HERALD_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS), HERALD_BULK_STATEMENT_TIMEOUT_MS: String(BULK_STATEMENT_TIMEOUT_MS) },
+      env: {
+        HERALD_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
+        HERALD_BULK_STATEMENT_TIMEOUT_MS: String(BULK_STATEMENT_TIMEOUT_MS),
+      },
     });
     blocker = new pg.Client({ connectionString: herald.database.env.DATABASE_URL });
     await blocker.connect();
@@ -72,9 +75,23 @@ describe('statement timeouts on PostgreSQL', () => {
   });
 
   it('gives a bulk write (notifyBillingCycle) HERALD_BULK_STATEMENT_TIMEOUT_MS while a single send waiting as long is cut', async () => {
-    const customers = await Promise.all([1, 2].map((i) => buildRecipient(herald, { kind: 'CUSTOMER', displayName: `Customer ${i}`, twitterHandle: `payer${i}_${randomBytes(3).toString('hex')}` })));
+    const customers = await Promise.all(
+      [1, 2].map((i) =>
+        buildRecipient(herald, {
+          kind: 'CUSTOMER',
+          displayName: `Customer ${i}`,
+          twitterHandle: `payer${i}_${randomBytes(3).toString('hex')}`,
+        }),
+      ),
+    );
     const client = await buildRecipient(herald, { kind: 'CLIENT', phone: '+14155550123' });
-    const invoice = (n: number) => ({ number: `INV-${Date.now()}-${n}`, amountDue: '10.00', currency: 'USD', dueDate: '2026-12-01', url: 'https://billing.example.com/i/1' });
+    const invoice = (n: number) => ({
+      number: `INV-${Date.now()}-${n}`,
+      amountDue: '10.00',
+      currency: 'USD',
+      dueDate: '2026-12-01',
+      url: 'https://billing.example.com/i/1',
+    });
 
     // Every insert into messages waits behind this lock until it is released.
     await blocker.query('begin');
@@ -83,7 +100,9 @@ describe('statement timeouts on PostgreSQL', () => {
 
     const started = performance.now();
     const [bulk, single] = await Promise.all([
-      herald.gql(NOTIFY, { input: { cycleId: `cycle-${Date.now()}`, invoices: customers.map((c, i) => ({ customerId: c.id, invoice: invoice(i) })) } }),
+      herald.gql(NOTIFY, {
+        input: { cycleId: `cycle-${Date.now()}`, invoices: customers.map((c, i) => ({ customerId: c.id, invoice: invoice(i) })) },
+      }),
       herald.gql(SEND_SMS, { input: { clientId: client.id, message: 'Waits too long' } }),
     ]);
     await release;

@@ -72,7 +72,9 @@ const uuidOf = (messageId: string) => fromGlobalId(messageId, 'Message')!.uuid;
 const getMessage = async (id: string) => ok(await herald.gql(GET, { id })).message;
 
 async function sendSms(recipientId: string): Promise<string> {
-  const payload = ok(await herald.gql(SEND, { input: { clientId: recipientId, message: `Code ${randomBytes(3).toString('hex')}` } })).sendSms;
+  const payload = ok(
+    await herald.gql(SEND, { input: { clientId: recipientId, message: `Code ${randomBytes(3).toString('hex')}` } }),
+  ).sendSms;
   expect(payload.userErrors).toEqual([]);
   return payload.message.id;
 }
@@ -114,7 +116,8 @@ async function probePayload(messageId: string): Promise<string> {
 async function probeUntilSeen(subs: Sub[], payload: string): Promise<void> {
   const seen = subs.map(probes);
   await waitUntil(
-    () => `a probe to reach the subscribers (events ${JSON.stringify(subs.map((s) => s.events))}, errors ${JSON.stringify(subs.map((s) => s.errors))})`,
+    () =>
+      `a probe to reach the subscribers (events ${JSON.stringify(subs.map((s) => s.events))}, errors ${JSON.stringify(subs.map((s) => s.errors))})`,
     async () => {
       if (subs.every((s, i) => probes(s) > seen[i])) return true;
       await herald.services.db.execute(sql`select pg_notify(${STATUS_CHANNEL}, ${payload})`);
@@ -189,7 +192,9 @@ describe('after the LISTEN connection was lost', () => {
       await waitUntil('the listener to notice', () => !herald.services.statusHub.listener.isUp, 5_000, 10);
       // The provider confirms delivery while the process hears nothing; the listener keeps
       // being refused for a few backoff rounds.
-      await cut.db.query(`update messages set status = 'DELIVERED', delivered_at = now(), updated_at = now() where id = $1`, [uuidOf(second)]);
+      await cut.db.query(`update messages set status = 'DELIVERED', delivered_at = now(), updated_at = now() where id = $1`, [
+        uuidOf(second),
+      ]);
       const refusedUntil = Date.now() + 2_000;
       await waitUntil('a few refused reconnects', () => Date.now() > refusedUntil, 5_000, 100);
       expect(herald.services.statusHub.listener.isUp).toBe(false);

@@ -88,7 +88,10 @@ async function sendSms(key: string, input: Record<string, unknown>): Promise<str
 }
 
 /** The payload of a mutation that B aimed at A's object: nothing, and NOT_FOUND on `field`. */
-function expectNotFound(payload: { userErrors: { field: string[] | null; message: string; code: string }[] } & Record<string, unknown>, field: string[]) {
+function expectNotFound(
+  payload: { userErrors: { field: string[] | null; message: string; code: string }[] } & Record<string, unknown>,
+  field: string[],
+) {
   expect(payload.userErrors).toEqual([{ field, message: expect.any(String), code: 'NOT_FOUND' }]);
   for (const [key, value] of Object.entries(payload)) {
     if (key === 'userErrors') continue;
@@ -101,7 +104,10 @@ function expectNotFound(payload: { userErrors: { field: string[] | null; message
 }
 
 function expectForbidden(result: GqlResult, field: string) {
-  expect(result.errors?.map((e) => e.extensions?.code), JSON.stringify(result)).toEqual(['FORBIDDEN']);
+  expect(
+    result.errors?.map((e) => e.extensions?.code),
+    JSON.stringify(result),
+  ).toEqual(['FORBIDDEN']);
   expect(result.data?.[field] ?? null).toBeNull();
 }
 
@@ -125,7 +131,14 @@ function expectNothingOfA(value: unknown) {
   expect(leaked, JSON.stringify(value).slice(0, 2000)).toEqual([]);
   // Nor A's recipients' data under another id (B may well have a recipient with A's phone).
   const text = JSON.stringify(value);
-  for (const name of [A.client.displayName, A.customer.displayName, 'Sam Staff of A', 'Ivan Invalid of A', 'carla.of.a@example.com', 'carla_of_a']) {
+  for (const name of [
+    A.client.displayName,
+    A.customer.displayName,
+    'Sam Staff of A',
+    'Ivan Invalid of A',
+    'carla.of.a@example.com',
+    'carla_of_a',
+  ]) {
     expect(text).not.toContain(name);
   }
 }
@@ -174,7 +187,12 @@ async function snapshotOfA(): Promise<Snapshot> {
 beforeAll(async () => {
   herald = await startTestHerald();
   const viewerA = ok(await herald.gql('{ viewer { id name } }')).viewer;
-  const client = await buildRecipient(herald, { kind: 'CLIENT', displayName: 'Alice Isolated', phone: '+14155550161', externalRef: SHARED_REF });
+  const client = await buildRecipient(herald, {
+    kind: 'CLIENT',
+    displayName: 'Alice Isolated',
+    phone: '+14155550161',
+    externalRef: SHARED_REF,
+  });
   const staff = await buildRecipient(herald, { kind: 'STAFF', displayName: 'Sam Staff of A', phone: '+14155550162' });
   const customer = await buildRecipient(herald, {
     kind: 'CUSTOMER',
@@ -191,7 +209,11 @@ beforeAll(async () => {
 
   const sent = await sendSms(herald.adminKey, { clientId: client.id, message: 'A: sent' });
   const failed = await sendSms(herald.adminKey, { clientId: unreachable.id, message: 'A: fails' });
-  const scheduled = await sendSms(herald.adminKey, { staffId: staff.id, message: 'A: tomorrow', sendAt: new Date(Date.now() + 86_400_000).toISOString() });
+  const scheduled = await sendSms(herald.adminKey, {
+    staffId: staff.id,
+    message: 'A: tomorrow',
+    sendAt: new Date(Date.now() + 86_400_000).toISOString(),
+  });
   const order = ok(await herald.gql(ORDER, { input: { customerId: customer.id, orderId: ORDER_ID, status: 'SHIPPED' } })).updateOrderStatus;
   expect(order.userErrors).toEqual([]);
   expect(order.messages).toHaveLength(2);
@@ -242,20 +264,30 @@ beforeAll(async () => {
   // B has data of its own under the same external ref, order id and invoice number, so its
   // filtered lists are not trivially empty.
   const bViewer = ok(await herald.gql('{ viewer { id name } }', undefined, b.adminKey)).viewer;
-  const bClient = await buildRecipient(herald, { kind: 'CLIENT', displayName: 'Bob of B', phone: '+14155550171', externalRef: SHARED_REF }, b.adminKey);
+  const bClient = await buildRecipient(
+    herald,
+    { kind: 'CLIENT', displayName: 'Bob of B', phone: '+14155550171', externalRef: SHARED_REF },
+    b.adminKey,
+  );
   const bCustomer = await buildRecipient(
     herald,
     { kind: 'CUSTOMER', displayName: 'Beth of B', phone: '+14155550172', twitterHandle: 'beth_of_b' },
     b.adminKey,
   );
-  expect(ok(await herald.gql(SUBSCRIBE, { input: { recipientId: bCustomer.id, channel: 'SMS' } }, b.adminKey)).subscribe.userErrors).toEqual([]);
+  expect(
+    ok(await herald.gql(SUBSCRIBE, { input: { recipientId: bCustomer.id, channel: 'SMS' } }, b.adminKey)).subscribe.userErrors,
+  ).toEqual([]);
   const bSent = await sendSms(b.adminKey, { clientId: bClient.id, message: 'B: sent' });
-  const bOrder = ok(await herald.gql(ORDER, { input: { customerId: bCustomer.id, orderId: ORDER_ID, status: 'SHIPPED' } }, b.adminKey)).updateOrderStatus;
+  const bOrder = ok(
+    await herald.gql(ORDER, { input: { customerId: bCustomer.id, orderId: ORDER_ID, status: 'SHIPPED' } }, b.adminKey),
+  ).updateOrderStatus;
   expect(bOrder.userErrors).toEqual([]);
   const bInvoice = ok(
     await herald.gql(
       SEND_INVOICE,
-      { input: { customerId: bCustomer.id, invoice: { number: INVOICE_NUMBER, amountDue: '9.99', currency: 'USD', dueDate: '2030-12-01' } } },
+      {
+        input: { customerId: bCustomer.id, invoice: { number: INVOICE_NUMBER, amountDue: '9.99', currency: 'USD', dueDate: '2030-12-01' } },
+      },
       b.adminKey,
     ),
   ).sendInvoiceDM;
@@ -321,7 +353,7 @@ const QUERIES: Checks = {
   ],
   node: [
     [
-      "is null for every id of A (tenant, recipients, gateways, messages, delivery logs)",
+      'is null for every id of A (tenant, recipients, gateways, messages, delivery logs)',
       async () => {
         const ids = [...allOfA()];
         expect(ids.length).toBeGreaterThanOrEqual(20);
@@ -330,15 +362,17 @@ const QUERIES: Checks = {
           expect(data.node, id).toBeNull();
         }
         // While A's own key finds each of them.
-        for (const id of ids) expect(ok(await herald.gql(`query($id: ID!) { node(id: $id) { id } }`, { id }, A.key)).node, id).toEqual({ id });
+        for (const id of ids)
+          expect(ok(await herald.gql(`query($id: ID!) { node(id: $id) { id } }`, { id }, A.key)).node, id).toEqual({ id });
       },
     ],
   ],
   message: [
     [
-      "is null for every message of A, in every status",
+      'is null for every message of A, in every status',
       async () => {
-        for (const id of A.messageIds) expect((await dataAsB(`query($id: ID!) { message(id: $id) { ${MESSAGE_FIELDS} } }`, { id })).message, id).toBeNull();
+        for (const id of A.messageIds)
+          expect((await dataAsB(`query($id: ID!) { message(id: $id) { ${MESSAGE_FIELDS} } }`, { id })).message, id).toBeNull();
       },
     ],
   ],
@@ -353,7 +387,9 @@ const QUERIES: Checks = {
     [
       'finds nothing of A with any filter (every MessageFilter field)',
       async () => {
-        expect(Object.keys(MESSAGE_FILTERS).sort(), 'MessageFilter fields without an isolation check').toEqual(filterFields('MessageFilter'));
+        expect(Object.keys(MESSAGE_FILTERS).sort(), 'MessageFilter fields without an isolation check').toEqual(
+          filterFields('MessageFilter'),
+        );
         for (const [field, cases] of Object.entries(MESSAGE_FILTERS)) {
           for (const filter of cases()) {
             const found = await connectionAsB(MESSAGES, 'messages', { filter });
@@ -377,7 +413,9 @@ const QUERIES: Checks = {
     [
       'finds nothing of A with any filter (every DeliveryLogFilter field)',
       async () => {
-        expect(Object.keys(LOG_FILTERS).sort(), 'DeliveryLogFilter fields without an isolation check').toEqual(filterFields('DeliveryLogFilter'));
+        expect(Object.keys(LOG_FILTERS).sort(), 'DeliveryLogFilter fields without an isolation check').toEqual(
+          filterFields('DeliveryLogFilter'),
+        );
         for (const [field, cases] of Object.entries(LOG_FILTERS)) {
           for (const filter of cases()) {
             const found = await connectionAsB(LOGS, 'deliveryLogs', { filter });
@@ -393,7 +431,8 @@ const QUERIES: Checks = {
     [
       'is null for every recipient of A',
       async () => {
-        for (const id of A.recipientIds) expect((await dataAsB(`query($id: ID!) { recipient(id: $id) { ${RECIPIENT_FIELDS} } }`, { id })).recipient, id).toBeNull();
+        for (const id of A.recipientIds)
+          expect((await dataAsB(`query($id: ID!) { recipient(id: $id) { ${RECIPIENT_FIELDS} } }`, { id })).recipient, id).toBeNull();
       },
     ],
   ],
@@ -403,8 +442,11 @@ const QUERIES: Checks = {
       async () => {
         const all = await connectionAsB(RECIPIENTS, 'recipients');
         expect(nodeIds(all)).toEqual(expect.arrayContaining([B.client.id, B.customer.id]));
-        expect(Object.keys(RECIPIENT_FILTERS).sort(), 'RecipientFilter fields without an isolation check').toEqual(filterFields('RecipientFilter'));
-        for (const cases of Object.values(RECIPIENT_FILTERS)) for (const filter of cases()) await connectionAsB(RECIPIENTS, 'recipients', { filter });
+        expect(Object.keys(RECIPIENT_FILTERS).sort(), 'RecipientFilter fields without an isolation check').toEqual(
+          filterFields('RecipientFilter'),
+        );
+        for (const cases of Object.values(RECIPIENT_FILTERS))
+          for (const filter of cases()) await connectionAsB(RECIPIENTS, 'recipients', { filter });
         expect(nodeIds(await connectionAsB(RECIPIENTS, 'recipients', { filter: { externalRef: SHARED_REF } }))).toEqual([B.client.id]);
       },
     ],
@@ -453,9 +495,15 @@ const MUTATIONS: Checks = {
     [
       'creates in B only, even with A’s phone',
       async () => {
-        const created = await buildRecipient(herald, { kind: 'CLIENT', displayName: 'B copies A', phone: A.client.phone, externalRef: 'b-copy-of-a' }, B.key);
+        const created = await buildRecipient(
+          herald,
+          { kind: 'CLIENT', displayName: 'B copies A', phone: A.client.phone, externalRef: 'b-copy-of-a' },
+          B.key,
+        );
         expect(ok(await herald.gql(`query($id: ID!) { recipient(id: $id) { id } }`, { id: created.id }, A.key)).recipient).toBeNull();
-        expect(ok(await herald.gql(`query($id: ID!) { recipient(id: $id) { id } }`, { id: created.id }, B.key)).recipient).toEqual({ id: created.id });
+        expect(ok(await herald.gql(`query($id: ID!) { recipient(id: $id) { id } }`, { id: created.id }, B.key)).recipient).toEqual({
+          id: created.id,
+        });
       },
     ],
   ],
@@ -465,9 +513,19 @@ const MUTATIONS: Checks = {
       async () => {
         for (const id of A.recipientIds) {
           const payload = (
-            await dataAsB(`mutation($input: UpdateRecipientInput!) { updateRecipient(input: $input) { recipient { ${RECIPIENT_FIELDS} } userErrors { field message code } } }`, {
-              input: { id, displayName: 'Hijacked', phone: '+14155550199', email: 'hijack@example.com', whatsapp: '+14155550199', twitterHandle: 'hijacker' },
-            })
+            await dataAsB(
+              `mutation($input: UpdateRecipientInput!) { updateRecipient(input: $input) { recipient { ${RECIPIENT_FIELDS} } userErrors { field message code } } }`,
+              {
+                input: {
+                  id,
+                  displayName: 'Hijacked',
+                  phone: '+14155550199',
+                  email: 'hijack@example.com',
+                  whatsapp: '+14155550199',
+                  twitterHandle: 'hijacker',
+                },
+              },
+            )
           ).updateRecipient;
           expectNotFound(payload, ['input', 'id']);
         }
@@ -495,7 +553,9 @@ const MUTATIONS: Checks = {
     [
       'NOT_FOUND for A’s customer',
       async () => {
-        const payload = (await dataAsB(SEND_INVOICE, { input: { customerId: A.customer.id, invoice: INVOICE, idempotencyKey: 'b-invoice' } })).sendInvoiceDM;
+        const payload = (
+          await dataAsB(SEND_INVOICE, { input: { customerId: A.customer.id, invoice: INVOICE, idempotencyKey: 'b-invoice' } })
+        ).sendInvoiceDM;
         expectNotFound(payload, ['input', 'customerId']);
       },
     ],
@@ -521,7 +581,9 @@ const MUTATIONS: Checks = {
     [
       'NOT_FOUND for A’s customer, with no messages and no failures',
       async () => {
-        const payload = (await dataAsB(ORDER, { input: { customerId: A.customer.id, orderId: ORDER_ID, status: 'CANCELLED', note: 'B was here' } })).updateOrderStatus;
+        const payload = (
+          await dataAsB(ORDER, { input: { customerId: A.customer.id, orderId: ORDER_ID, status: 'CANCELLED', note: 'B was here' } })
+        ).updateOrderStatus;
         expectNotFound(payload, ['input', 'customerId']);
       },
     ],
@@ -531,9 +593,12 @@ const MUTATIONS: Checks = {
       'adds to B only',
       async () => {
         const added = (
-          await dataAsB(`mutation($input: AddChannelGatewayInput!) { addChannelGateway(input: $input) { gateway { id } userErrors { field message code } } }`, {
-            input: { channel: 'SMS', provider: 'SANDBOX', name: 'b-extra', makeDefault: true },
-          })
+          await dataAsB(
+            `mutation($input: AddChannelGatewayInput!) { addChannelGateway(input: $input) { gateway { id } userErrors { field message code } } }`,
+            {
+              input: { channel: 'SMS', provider: 'SANDBOX', name: 'b-extra', makeDefault: true },
+            },
+          )
         ).addChannelGateway;
         expect(added.userErrors).toEqual([]);
         const aGateways = ok(await herald.gql('{ gateways { id } }', undefined, A.key)).gateways.map((g: { id: string }) => g.id);
@@ -547,11 +612,19 @@ const MUTATIONS: Checks = {
       'NOT_FOUND for every gateway of A (disable, make default, rate cap)',
       async () => {
         for (const id of A.gatewayIds) {
-          for (const change of [{ enabled: false }, { makeDefault: true }, { maxPerSecond: 0.01 }, { enabled: true, makeDefault: true, maxPerSecond: 0 }]) {
+          for (const change of [
+            { enabled: false },
+            { makeDefault: true },
+            { maxPerSecond: 0.01 },
+            { enabled: true, makeDefault: true, maxPerSecond: 0 },
+          ]) {
             const payload = (
-              await dataAsB(`mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { gateway { ${GATEWAY_FIELDS} } userErrors { field message code } } }`, {
-                input: { id, ...change },
-              })
+              await dataAsB(
+                `mutation($input: UpdateGatewayInput!) { updateGateway(input: $input) { gateway { ${GATEWAY_FIELDS} } userErrors { field message code } } }`,
+                {
+                  input: { id, ...change },
+                },
+              )
             ).updateGateway;
             expectNotFound(payload, ['input', 'id']);
           }
@@ -564,14 +637,22 @@ const MUTATIONS: Checks = {
       'NOT_FOUND for A’s recipients on every channel, and for B’s recipient through A’s gateway',
       async () => {
         for (const recipientId of A.recipientIds) {
-          for (const channel of CHANNELS) expectNotFound((await dataAsB(SUBSCRIBE, { input: { recipientId, channel } })).subscribe, ['input', 'recipientId']);
+          for (const channel of CHANNELS)
+            expectNotFound((await dataAsB(SUBSCRIBE, { input: { recipientId, channel } })).subscribe, ['input', 'recipientId']);
         }
-        const aGateways = ok(await herald.gql(`{ gateways { id channel } }`, undefined, A.key)).gateways as { id: string; channel: string }[];
+        const aGateways = ok(await herald.gql(`{ gateways { id channel } }`, undefined, A.key)).gateways as {
+          id: string;
+          channel: string;
+        }[];
         for (const gateway of aGateways) {
-          const payload = (await dataAsB(SUBSCRIBE, { input: { recipientId: B.customer.id, channel: gateway.channel, gatewayId: gateway.id } })).subscribe;
+          const payload = (
+            await dataAsB(SUBSCRIBE, { input: { recipientId: B.customer.id, channel: gateway.channel, gatewayId: gateway.id } })
+          ).subscribe;
           expectNotFound(payload, ['input', 'gatewayId']);
         }
-        const own = (await dataAsB(`query($id: ID!) { recipient(id: $id) { subscriptions { channel gateway { id } } } }`, { id: B.customer.id })).recipient;
+        const own = (
+          await dataAsB(`query($id: ID!) { recipient(id: $id) { subscriptions { channel gateway { id } } } }`, { id: B.customer.id })
+        ).recipient;
         expectNothingOfA(own);
       },
     ],
@@ -583,9 +664,12 @@ const MUTATIONS: Checks = {
         for (const recipientId of A.recipientIds) {
           for (const channel of CHANNELS) {
             const payload = (
-              await dataAsB(`mutation($input: UnsubscribeInput!) { unsubscribe(input: $input) { recipient { id } userErrors { field message code } } }`, {
-                input: { recipientId, channel },
-              })
+              await dataAsB(
+                `mutation($input: UnsubscribeInput!) { unsubscribe(input: $input) { recipient { id } userErrors { field message code } } }`,
+                {
+                  input: { recipientId, channel },
+                },
+              )
             ).unsubscribe;
             expectNotFound(payload, ['input', 'recipientId']);
           }
@@ -607,7 +691,10 @@ const MUTATIONS: Checks = {
       async () => {
         for (const id of A.messageIds) {
           const payload = (
-            await dataAsB(`mutation($input: RetryMessageInput!) { retryMessage(input: $input) { message { id status } userErrors { field message code } } }`, { input: { id } })
+            await dataAsB(
+              `mutation($input: RetryMessageInput!) { retryMessage(input: $input) { message { id status } userErrors { field message code } } }`,
+              { input: { id } },
+            )
           ).retryMessage;
           expectNotFound(payload, ['input', 'id']);
         }
@@ -618,8 +705,11 @@ const MUTATIONS: Checks = {
     [
       'makes a key of B that sees nothing of A',
       async () => {
-        const created = (await dataAsB(`mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key userErrors { code } } }`, { input: { name: 'b admin 2', role: 'ADMIN' } }))
-          .createApiKey;
+        const created = (
+          await dataAsB(`mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key userErrors { code } } }`, {
+            input: { name: 'b admin 2', role: 'ADMIN' },
+          })
+        ).createApiKey;
         expect(created.userErrors).toEqual([]);
         expect(ok(await herald.gql('{ viewer { id } }', undefined, created.key)).viewer).toEqual({ id: B.tenantId });
         for (const id of [A.tenantId, A.client.id, A.sent, A.gatewayIds[0]]) {
@@ -633,7 +723,12 @@ const MUTATIONS: Checks = {
       'NOT_FOUND for every key of A, and A’s keys keep working',
       async () => {
         for (const id of A.apiKeyIds) {
-          const payload = (await dataAsB(`mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id } userErrors { field message code } } }`, { input: { id } })).revokeApiKey;
+          const payload = (
+            await dataAsB(
+              `mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id } userErrors { field message code } } }`,
+              { input: { id } },
+            )
+          ).revokeApiKey;
           expectNotFound(payload, ['input', 'id']);
         }
         expect(ok(await herald.gql('{ viewer { id } }', undefined, A.key)).viewer).toEqual({ id: A.tenantId });
@@ -644,7 +739,10 @@ const MUTATIONS: Checks = {
     [
       'is the operator’s (A, the default tenant) alone: B gets FORBIDDEN',
       async () => {
-        expectForbidden(await asB(`mutation { createTenant(input: { name: "B's own" }) { tenant { id } adminKey userErrors { code } } }`), 'createTenant');
+        expectForbidden(
+          await asB(`mutation { createTenant(input: { name: "B's own" }) { tenant { id } adminKey userErrors { code } } }`),
+          'createTenant',
+        );
       },
     ],
   ],
@@ -721,7 +819,11 @@ describe('subscription as tenant B', () => {
   function subscribe(client: Client, variables: { messageId?: string; recipientId?: string }): Sub {
     const sub: Sub = { events: [], errors: [] };
     client.subscribe<{ messageStatusChanged: { id: string; status: string } }>(
-      { query: 'subscription($messageId: ID, $recipientId: ID) { messageStatusChanged(messageId: $messageId, recipientId: $recipientId) { id status body recipient { id displayName phone } } }', variables },
+      {
+        query:
+          'subscription($messageId: ID, $recipientId: ID) { messageStatusChanged(messageId: $messageId, recipientId: $recipientId) { id status body recipient { id displayName phone } } }',
+        variables,
+      },
       {
         next: (result) => {
           if (result.errors?.length) sub.errors.push(...result.errors);
@@ -749,50 +851,54 @@ describe('subscription as tenant B', () => {
     }
   }
 
-  it(
-    'messageStatusChanged by A’s messageId and by A’s recipientId gives B no events while A’s messages change',
-    async () => {
-      // A message of A that will change while B listens: scheduled now, cancelled by A later.
-      const toCancel = await sendSms(A.key, { clientId: A.client.id, message: 'A: to be cancelled', sendAt: new Date(Date.now() + 86_400_000).toISOString() });
+  it('messageStatusChanged by A’s messageId and by A’s recipientId gives B no events while A’s messages change', async () => {
+    // A message of A that will change while B listens: scheduled now, cancelled by A later.
+    const toCancel = await sendSms(A.key, {
+      clientId: A.client.id,
+      message: 'A: to be cancelled',
+      sendAt: new Date(Date.now() + 86_400_000).toISOString(),
+    });
 
-      // B's snoopers first, then B's own watcher on the same connection: once it is live, so are they.
-      const bClient = wsClient(B.key);
-      const snoopers = [
-        subscribe(bClient, { messageId: toCancel }),
-        subscribe(bClient, { messageId: A.sent }),
-        subscribe(bClient, { messageId: A.failed }),
-        ...A.recipientIds.map((recipientId) => subscribe(bClient, { recipientId })),
-        subscribe(bClient, { messageId: toCancel, recipientId: A.client.id }),
-      ];
-      const bWatcher = subscribe(bClient, { recipientId: B.client.id });
-      await sendUntilSeen(B.key, B.client.id, bWatcher, 'B probe');
+    // B's snoopers first, then B's own watcher on the same connection: once it is live, so are they.
+    const bClient = wsClient(B.key);
+    const snoopers = [
+      subscribe(bClient, { messageId: toCancel }),
+      subscribe(bClient, { messageId: A.sent }),
+      subscribe(bClient, { messageId: A.failed }),
+      ...A.recipientIds.map((recipientId) => subscribe(bClient, { recipientId })),
+      subscribe(bClient, { messageId: toCancel, recipientId: A.client.id }),
+    ];
+    const bWatcher = subscribe(bClient, { recipientId: B.client.id });
+    await sendUntilSeen(B.key, B.client.id, bWatcher, 'B probe');
 
-      // A's own watchers, live the same way.
-      const aClient = wsClient(A.key);
-      const aByMessage = subscribe(aClient, { messageId: toCancel });
-      const aByRecipient = subscribe(aClient, { recipientId: A.client.id });
-      // A changes: new sends to its client (QUEUED → SENDING → SENT), a cancel, a retry that fails again.
-      const aSent = await sendUntilSeen(A.key, A.client.id, aByRecipient, 'A while B listens');
-      const cancelled = ok(await herald.gql(CANCEL, { input: { id: toCancel } }, A.key)).cancelMessage;
-      expect(cancelled.userErrors).toEqual([]);
-      const retried = ok(
-        await herald.gql(`mutation($input: RetryMessageInput!) { retryMessage(input: $input) { userErrors { code } } }`, { input: { id: A.failed } }, A.key),
-      ).retryMessage;
-      expect(retried.userErrors).toEqual([]);
-      await waitForStatus(A.key, A.failed, ['FAILED']);
-      const deadline = Date.now() + 20_000;
-      while (!aByMessage.events.some((e) => e.status === 'CANCELLED')) {
-        if (Date.now() > deadline) throw new Error(`A's own watcher saw no CANCELLED: ${JSON.stringify(aByMessage)}`);
-        await sleep(50);
-      }
-      expect(aByRecipient.events.filter((e) => aSent.includes(e.id)).length).toBeGreaterThan(0);
+    // A's own watchers, live the same way.
+    const aClient = wsClient(A.key);
+    const aByMessage = subscribe(aClient, { messageId: toCancel });
+    const aByRecipient = subscribe(aClient, { recipientId: A.client.id });
+    // A changes: new sends to its client (QUEUED → SENDING → SENT), a cancel, a retry that fails again.
+    const aSent = await sendUntilSeen(A.key, A.client.id, aByRecipient, 'A while B listens');
+    const cancelled = ok(await herald.gql(CANCEL, { input: { id: toCancel } }, A.key)).cancelMessage;
+    expect(cancelled.userErrors).toEqual([]);
+    const retried = ok(
+      await herald.gql(
+        `mutation($input: RetryMessageInput!) { retryMessage(input: $input) { userErrors { code } } }`,
+        { input: { id: A.failed } },
+        A.key,
+      ),
+    ).retryMessage;
+    expect(retried.userErrors).toEqual([]);
+    await waitForStatus(A.key, A.failed, ['FAILED']);
+    const deadline = Date.now() + 20_000;
+    while (!aByMessage.events.some((e) => e.status === 'CANCELLED')) {
+      if (Date.now() > deadline) throw new Error(`A's own watcher saw no CANCELLED: ${JSON.stringify(aByMessage)}`);
+      await sleep(50);
+    }
+    expect(aByRecipient.events.filter((e) => aSent.includes(e.id)).length).toBeGreaterThan(0);
 
-      // One more probe of B's after all of A's changes: whatever B was going to get, it has got.
-      await sendUntilSeen(B.key, B.client.id, bWatcher, 'B final probe');
-      for (const snooper of snoopers) expect(snooper).toEqual({ events: [], errors: [] });
-      expectNothingOfA(bWatcher.events);
-      expect(bWatcher.errors).toEqual([]);
-    },
-    120_000,
-  );
+    // One more probe of B's after all of A's changes: whatever B was going to get, it has got.
+    await sendUntilSeen(B.key, B.client.id, bWatcher, 'B final probe');
+    for (const snooper of snoopers) expect(snooper).toEqual({ events: [], errors: [] });
+    expectNothingOfA(bWatcher.events);
+    expect(bWatcher.errors).toEqual([]);
+  }, 120_000);
 });

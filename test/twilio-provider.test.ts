@@ -91,13 +91,21 @@ describe('Twilio provider', () => {
   });
 
   it('does not double the whatsapp: prefix', async () => {
-    await twilioFor(settings).send(message({ channel: 'WHATSAPP', destination: 'whatsapp:+14155550123' }), smsGateway(account, 'whatsapp:+14155550100'));
+    await twilioFor(settings).send(
+      message({ channel: 'WHATSAPP', destination: 'whatsapp:+14155550123' }),
+      smsGateway(account, 'whatsapp:+14155550100'),
+    );
     expect(fake.requests[0].form).toMatchObject({ To: 'whatsapp:+14155550123', From: 'whatsapp:+14155550100' });
   });
 
   it('fails an invalid number permanently, with the number masked', async () => {
     const result = await twilioFor(settings).send(message({ destination: '+15005550001' }), smsGateway());
-    expect(result).toEqual({ ok: false, kind: 'permanent', code: '21211', message: "The 'To' number +1*******0001 is not a valid phone number." });
+    expect(result).toEqual({
+      ok: false,
+      kind: 'permanent',
+      code: '21211',
+      message: "The 'To' number +1*******0001 is not a valid phone number.",
+    });
   });
 
   it('fails an unsubscribed recipient permanently', async () => {

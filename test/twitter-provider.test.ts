@@ -128,7 +128,10 @@ describe('X provider: sending a DM', () => {
 
   it("sends each gateway's DMs with that gateway's own credentials", async () => {
     const twitter = twitterFor(settings);
-    const [a, b] = await Promise.all([twitter.send(dm(jane.id, { body: 'from a' }), dmGateway(account)), twitter.send(dm(jane.id, { body: 'from b' }), dmGateway(otherAccount))]);
+    const [a, b] = await Promise.all([
+      twitter.send(dm(jane.id, { body: 'from a' }), dmGateway(account)),
+      twitter.send(dm(jane.id, { body: 'from b' }), dmGateway(otherAccount)),
+    ]);
     expect(a.ok && b.ok).toBe(true);
     const byText = Object.fromEntries(fake.dms.map((d) => [d.text, d.senderToken]));
     expect(byText).toEqual({ 'from a': account.accessToken, 'from b': otherAccount.accessToken });
@@ -198,7 +201,11 @@ describe('X provider: sending a DM', () => {
       code: 'GATEWAY_MISCONFIGURED',
     });
     expect(await twitter.send(dm('@jane_doe'), dmGateway())).toMatchObject({ ok: false, kind: 'permanent', code: 'INVALID_RECIPIENT' });
-    expect(await twitter.send(dm(jane.id, { channel: 'SMS' }), dmGateway())).toMatchObject({ ok: false, kind: 'permanent', code: 'UNSUPPORTED_CHANNEL' });
+    expect(await twitter.send(dm(jane.id, { channel: 'SMS' }), dmGateway())).toMatchObject({
+      ok: false,
+      kind: 'permanent',
+      code: 'UNSUPPORTED_CHANNEL',
+    });
     expect(fake.requests).toHaveLength(0);
   });
 });
@@ -208,7 +215,11 @@ describe('X fake', () => {
     const client = twitterClient({ ...account, baseUrl: fake.url, timeoutMs: 2_000 });
     const answer = await client.userByUsername('jane_doe', { 'user.fields': ['created_at', 'description'] });
     expect(answer.data).toEqual({ id: jane.id, name: 'Jane Doe', username: 'jane_doe' });
-    expect(fake.requests[0]).toMatchObject({ path: '/2/users/by/username/jane_doe', query: 'user.fields=created_at%2Cdescription', auth: 'ok' });
+    expect(fake.requests[0]).toMatchObject({
+      path: '/2/users/by/username/jane_doe',
+      query: 'user.fields=created_at%2Cdescription',
+      auth: 'ok',
+    });
     expect(fake.requests[0].headers.host).toBe(new URL(fake.url).host);
   });
 
@@ -231,7 +242,11 @@ describe('X fake', () => {
     );
     await expect(client.v2.userByUsername('jane_doe')).rejects.toMatchObject({ code: 401 });
     expect(fake.requests).toHaveLength(1);
-    expect(fake.requests[0]).toMatchObject({ path: '/2/users/by/username/jane_doe', auth: 'signature mismatch', consumerKey: account.appKey });
+    expect(fake.requests[0]).toMatchObject({
+      path: '/2/users/by/username/jane_doe',
+      auth: 'signature mismatch',
+      consumerKey: account.appKey,
+    });
   });
 });
 

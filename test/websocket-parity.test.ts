@@ -93,7 +93,8 @@ const TWO_OPERATIONS = `
   query Deep { messages(first: 1) { edges { node { logs { message { logs { message { id } } } } } } } }`;
 
 /** The error codes of an error frame (an error frame's payload is the list of errors). */
-const codesOf = (frame: Frame) => (frame.type === 'error' ? (frame.payload as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code) : []);
+const codesOf = (frame: Frame) =>
+  frame.type === 'error' ? (frame.payload as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code) : [];
 
 describe('limits judge the operation operationName picks, as over HTTP', () => {
   it('refuses the deep operation of a two-operation document and runs the shallow one, over WebSocket and HTTP alike', async () => {
@@ -113,7 +114,10 @@ describe('limits judge the operation operationName picks, as over HTTP', () => {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${herald.adminKey}` },
         body: JSON.stringify({ query: TWO_OPERATIONS, operationName }),
       });
-      return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } };
+      return {
+        status: response.status,
+        body: (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] },
+      };
     };
     const httpDeep = await overHttp('Deep');
     expect(httpDeep.status).toBe(400);
@@ -126,7 +130,9 @@ describe('limits judge the operation operationName picks, as over HTTP', () => {
     // 25 × logs (10) × message × logs (10) × message: 5,501 objects, 6 deep.
     const aliases = Array.from({ length: 25 }, (_, i) => `l${i}: logs { message { logs { message { id } } } }`).join(' ');
     const connection = await Connection.open(herald.url, herald.adminKey);
-    const costly = await connection.answer(connection.subscribe(`subscription($id: ID) { messageStatusChanged(messageId: $id) { ${aliases} } }`, { variables: NO_SUCH_MESSAGE }));
+    const costly = await connection.answer(
+      connection.subscribe(`subscription($id: ID) { messageStatusChanged(messageId: $id) { ${aliases} } }`, { variables: NO_SUCH_MESSAGE }),
+    );
     expect(codesOf(costly)).toEqual(['QUERY_TOO_COSTLY']);
     expect(costly.payload[0].extensions).toEqual({ code: 'QUERY_TOO_COSTLY', cost: 5501, maxCost: 5000 });
 
@@ -139,7 +145,9 @@ describe('limits judge the operation operationName picks, as over HTTP', () => {
     expect(codesOf(await connection.answer(connection.subscribe('{ viewer { ')))).toEqual(['GRAPHQL_PARSE_FAILED']);
     expect(codesOf(await connection.answer(connection.subscribe('{ viewer { nope } }')))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     const directives = await connection.answer(connection.subscribe(`{ viewer { ${'name @include(if: true) '.repeat(51)}} }`));
-    expect(directives.payload).toEqual([{ message: 'The operation uses more than 50 directives', extensions: { code: 'GRAPHQL_VALIDATION_FAILED', maxDirectives: 50 } }]);
+    expect(directives.payload).toEqual([
+      { message: 'The operation uses more than 50 directives', extensions: { code: 'GRAPHQL_VALIDATION_FAILED', maxDirectives: 50 } },
+    ]);
     await connection.close();
   });
 });
@@ -173,7 +181,10 @@ describe('subscriptions per connection (10) and per key (HERALD_WS_MAX_SUBSCRIPT
     for (let i = 0; i < 5; i++) second.subscribe(WATCH, { variables: NO_SUCH_MESSAGE });
     const sixteenth = await second.answer(second.subscribe(WATCH, { variables: NO_SUCH_MESSAGE }));
     expect(sixteenth.payload).toEqual([
-      { message: 'This API key already holds 15 subscriptions across its connections: complete one first', extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } },
+      {
+        message: 'This API key already holds 15 subscriptions across its connections: complete one first',
+        extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+      },
     ]);
 
     const other = await Connection.open(herald.url, await buildApiKey(herald, 'READER'));
@@ -242,7 +253,10 @@ describe('requests per API key over WebSocket (HERALD_RATE_LIMIT_*)', () => {
     for (let i = 0; i < 4; i++) answers.push(await connection.answer(connection.subscribe('{ viewer { name } }')));
     expect(answers.slice(0, 3).map(codesOf)).toEqual([[], [], []]);
     expect(answers[3].payload).toEqual([
-      { message: expect.stringMatching(/^Too many requests for this API key: try again in [1-3] s$/), extensions: { code: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) } },
+      {
+        message: expect.stringMatching(/^Too many requests for this API key: try again in [1-3] s$/),
+        extensions: { code: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) },
+      },
     ]);
     await new Promise((resolve) => setTimeout(resolve, answers[3].payload[0].extensions.retryAfterSeconds * 1000 + 100));
     expect(codesOf(await connection.answer(connection.subscribe('{ viewer { name } }')))).toEqual([]);

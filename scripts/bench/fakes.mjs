@@ -62,13 +62,17 @@ function runVendorFakes() {
       let match;
       if ((match = TWILIO.exec(url))) return twilio(req, res, match, auth, Buffer.concat(chunks).toString('utf8'));
       if (url === '/v3/mail/send' && req.method === 'POST') {
-        if (!/^Bearer \S+/.test(auth)) return json(res, 401, { errors: [{ message: 'The provided authorization grant is invalid, expired, or revoked', field: null, help: null }] });
+        if (!/^Bearer \S+/.test(auth))
+          return json(res, 401, {
+            errors: [{ message: 'The provided authorization grant is invalid, expired, or revoked', field: null, help: null }],
+          });
         counts.sendgrid++;
         res.writeHead(202, { 'x-message-id': randomBytes(16).toString('base64url'), 'content-length': '0' });
         return res.end();
       }
       if ((match = X_USER.exec(url)) || (match = X_DM.exec(url))) {
-        if (!/^OAuth /.test(auth)) return json(res, 401, { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' });
+        if (!/^OAuth /.test(auth))
+          return json(res, 401, { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' });
         if (req.method === 'GET' && X_USER.test(url)) {
           counts.lookup++;
           const username = decodeURIComponent(match[1]);

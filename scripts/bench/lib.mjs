@@ -42,7 +42,10 @@ export function machineInfo(started, pgVersion, pgMaxConnections) {
 }
 
 export function loadAverage() {
-  return os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 export function newestSource(dir) {
@@ -158,7 +161,10 @@ export async function openBenchRun({
     for (const child of children) await stopChild(child).catch(() => undefined);
     for (const hook of hooks) await hook();
     if (!keepDb) {
-      for (const db of databases) await admin.query(`drop database if exists ${db} with (force)`).catch((e) => console.error(`${tag}: could not drop ${db}: ${e.message}`));
+      for (const db of databases)
+        await admin
+          .query(`drop database if exists ${db} with (force)`)
+          .catch((e) => console.error(`${tag}: could not drop ${db}: ${e.message}`));
     } else if (listKept || databases.length) console.log(`${tag}: kept database${listKept ? 's' : ''} ${databases.join(', ')}`);
     await admin.end().catch(() => undefined);
     await new Promise((r) => logStream.end(r));
@@ -247,7 +253,9 @@ export async function createClientRecipients(port, { n, concurrency, operation, 
     Array.from({ length: n }, (_, i) => i),
     concurrency,
     async (i) => {
-      const res = await client.post(mutation, { input: { kind: 'CLIENT', displayName: `${label} ${i}`, phone: `${phonePrefix}${String(i).padStart(4, '0')}` } });
+      const res = await client.post(mutation, {
+        input: { kind: 'CLIENT', displayName: `${label} ${i}`, phone: `${phonePrefix}${String(i).padStart(4, '0')}` },
+      });
       const { problem, payload } = payloadOf(res, 'createRecipient');
       if (problem) throw new Error(`createRecipient: ${problem}`);
       return payload.recipient.id;
@@ -332,7 +340,10 @@ export async function queueLatency(pool, since) {
     console.log(`  (pg-boss job timings unavailable: ${err.message})`);
   }
   const sent = (
-    await pool.query(`select ${pct('extract(epoch from sent_at - created_at) * 1000')} from messages where created_at >= $1 and sent_at is not null`, [since])
+    await pool.query(
+      `select ${pct('extract(epoch from sent_at - created_at) * 1000')} from messages where created_at >= $1 and sent_at is not null`,
+      [since],
+    )
   ).rows[0];
   const num = (v) => (v === null || v === undefined ? null : Number(v));
   return { jobP50: num(job.p50), jobP95: num(job.p95), jobP99: num(job.p99), sentP50: num(sent.p50), sentP95: num(sent.p95) };
@@ -371,8 +382,7 @@ export async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, 
     if (problem) {
       errors++;
       if (errorSamples.length < 3) errorSamples.push(problem);
-    }
-    else {
+    } else {
       done++;
       latencies.push(t1 - t0);
     }
@@ -479,7 +489,14 @@ export function renderTable(rows) {
   const header = ['figure', 'value', 'notes', 'target', 'result'];
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
-  return all.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return all
+    .map((r) =>
+      r
+        .map((c, i) => String(c).padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export const CLK_TCK = 100;
@@ -496,7 +513,10 @@ export function procCpuMs(pid) {
 
 export function postgresPids() {
   try {
-    return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d) && readComm(d) === 'postgres').map(Number);
+    return fs
+      .readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d) && readComm(d) === 'postgres')
+      .map(Number);
   } catch {
     return [];
   }

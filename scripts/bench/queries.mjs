@@ -22,8 +22,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  buildIfStale, fmt, graphqlClient, heraldEnv, nproc, numEnv, openBenchRun, renderTable, root, runLoad, sleep,
-  startHerald, stopChild, verdict,
+  buildIfStale,
+  fmt,
+  graphqlClient,
+  heraldEnv,
+  nproc,
+  numEnv,
+  openBenchRun,
+  renderTable,
+  root,
+  runLoad,
+  sleep,
+  startHerald,
+  stopChild,
+  verdict,
 } from './lib.mjs';
 
 const DEFAULT_TENANT_ID = '00000000-0000-7000-8000-000000000001';
@@ -77,7 +89,10 @@ export async function queriesStage({ pg, admin, db, url, startRole }) {
   try {
     // ---- the second tenant, through the API (it gets its own ADMIN key and SANDBOX gateways)
     const t1 = graphqlClient(api.port, 1);
-    const created = await gql(t1, `mutation { createTenant(input: { name: "Bench other tenant" }) { tenant { id } adminKey userErrors { code message } } }`);
+    const created = await gql(
+      t1,
+      `mutation { createTenant(input: { name: "Bench other tenant" }) { tenant { id } adminKey userErrors { code message } } }`,
+    );
     const other = created.createTenant;
     if (!other?.adminKey) throw new Error(`createTenant: ${JSON.stringify(created).slice(0, 300)}`);
     const otherTenantId = uuidOfGlobalId(other.tenant.id);
@@ -89,7 +104,9 @@ export async function queriesStage({ pg, admin, db, url, startRole }) {
     await seedRecipients(pool, DEFAULT_TENANT_ID, q.recipients, spanStart - DAY_MS, 'c');
     await seedRecipients(pool, otherTenantId, Math.max(10, Math.round(q.recipients / 10)), spanStart - DAY_MS, 'o');
     const recipientsSeconds = (performance.now() - seedStarted) / 1000;
-    console.log(`bench: queries: seeding ${fmt(q.messages)} messages (+ ${fmt(q.otherMessages)} in a second tenant) with INSERT … SELECT … generate_series…`);
+    console.log(
+      `bench: queries: seeding ${fmt(q.messages)} messages (+ ${fmt(q.otherMessages)} in a second tenant) with INSERT … SELECT … generate_series…`,
+    );
     // Herald's secondary indexes on messages are dropped for the INSERTs and rebuilt from their
     // own definitions (pg_get_indexdef) after: one sorted build each instead of 10 index
     // insertions per row. The foreign keys are not checked row by row (session_replication_role
@@ -102,9 +119,23 @@ export async function queriesStage({ pg, admin, db, url, startRole }) {
     ).rows;
     for (const { name } of indexDefs) await pool.query(`drop index ${name}`);
     let t = performance.now();
-    await seedMessages(pool, { tenantId: DEFAULT_TENANT_ID, n: q.messages, orders: q.orders, spanStart, spanMs: now - spanStart, salt: 'a' });
+    await seedMessages(pool, {
+      tenantId: DEFAULT_TENANT_ID,
+      n: q.messages,
+      orders: q.orders,
+      spanStart,
+      spanMs: now - spanStart,
+      salt: 'a',
+    });
     const insertSeconds = (performance.now() - t) / 1000;
-    await seedMessages(pool, { tenantId: otherTenantId, n: q.otherMessages, orders: Math.max(10, Math.round((q.orders * q.otherMessages) / q.messages)), spanStart, spanMs: now - spanStart, salt: 'b' });
+    await seedMessages(pool, {
+      tenantId: otherTenantId,
+      n: q.otherMessages,
+      orders: Math.max(10, Math.round((q.orders * q.otherMessages) / q.messages)),
+      spanStart,
+      spanMs: now - spanStart,
+      salt: 'b',
+    });
     t = performance.now();
     {
       const client = await pool.connect();
@@ -168,31 +199,43 @@ export async function queriesStage({ pg, admin, db, url, startRole }) {
     const clients = { t1, t2: graphqlClient(api.port, 1, other.adminKey) };
 
     // ---- 1. one at a time, per filter ----------------------------------------------------------
-    console.log(`bench: queries: ${cases.length} filters, ${q.warmup} warm-up + ${q.requests} requests each, one at a time, the filters in turn…`);
+    console.log(
+      `bench: queries: ${cases.length} filters, ${q.warmup} warm-up + ${q.requests} requests each, one at a time, the filters in turn…`,
+    );
     const floorCase = { name: 'floor: { viewer { id } }', query: VIEWER_QUERY, variants: [{}] };
     const [floor, ...results] = await measureInterleaved(clients, [floorCase, ...cases], PAGE_QUERY, q.warmup, q.requests, q.caseSeconds);
     for (const r of [floor, ...results]) {
-      console.log(`  ${r.name.padEnd(44)} p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms  max ${r.max.toFixed(2).padStart(6)} ms  errors ${r.errors}${r.errorSamples.length ? ` (${r.errorSamples[0]})` : ''}`);
+      console.log(
+        `  ${r.name.padEnd(44)} p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(6)} ms  max ${r.max.toFixed(2).padStart(6)} ms  errors ${r.errors}${r.errorSamples.length ? ` (${r.errorSamples[0]})` : ''}`,
+      );
     }
 
     // ---- 2. all filters mixed, several at a time ---------------------------------------------------
     const mixed = await measureMixed(api.port, other.adminKey, cases, q);
-    console.log(`  mixed, ${q.concurrency} at a time: ${fmt(mixed.rate)} queries/s, p50 ${mixed.p50.toFixed(2)} ms, p99 ${mixed.p99.toFixed(2)} ms, errors ${mixed.errors}`);
+    console.log(
+      `  mixed, ${q.concurrency} at a time: ${fmt(mixed.rate)} queries/s, p50 ${mixed.p50.toFixed(2)} ms, p99 ${mixed.p99.toFixed(2)} ms, errors ${mixed.errors}`,
+    );
 
     // ---- 3. totalCount, when selected ------------------------------------------------------------
     console.log(`bench: queries: totalCount selected, ${q.countRequests} requests per filter…`);
     const countCases = buildCountCases(cases);
-    const countResults = (await measureInterleaved(clients, countCases, COUNT_QUERY, Math.min(3, q.warmup), q.countRequests, q.caseSeconds)).map((r) => ({
+    const countResults = (
+      await measureInterleaved(clients, countCases, COUNT_QUERY, Math.min(3, q.warmup), q.countRequests, q.caseSeconds)
+    ).map((r) => ({
       ...r,
       without: results.find((x) => x.name === countCases.find((c) => c.name === r.name).base),
     }));
     for (const r of countResults) {
-      console.log(`  ${r.name.padEnd(44)} p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  (without totalCount p50 ${r.without.p50.toFixed(2)} ms) counts ${r.countRange}`);
+      console.log(
+        `  ${r.name.padEnd(44)} p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  (without totalCount p50 ${r.without.p50.toFixed(2)} ms) counts ${r.countRange}`,
+      );
     }
 
     // ---- 4. tenant scoping ---------------------------------------------------------------------
     const scoping = await checkScoping(clients, data, q, otherTenantId);
-    console.log(`  scoping: totalCount ${fmt(scoping.t1Count)} (tenant 1), ${fmt(scoping.t2Count)} (tenant 2); another tenant's recipient → ${scoping.foreignEdges} edges`);
+    console.log(
+      `  scoping: totalCount ${fmt(scoping.t1Count)} (tenant 1), ${fmt(scoping.t2Count)} (tenant 2); another tenant's recipient → ${scoping.foreignEdges} edges`,
+    );
 
     // ---- 5. EXPLAIN (ANALYZE, BUFFERS) of the SQL Herald runs -----------------------------------------
     console.log(`bench: queries: EXPLAIN (ANALYZE, BUFFERS) of each filter's SQL…`);
@@ -209,7 +252,9 @@ export async function queriesStage({ pg, admin, db, url, startRole }) {
       const plan = summarizePlans(explained);
       plan.sql = (await sqlOf.page(tenantId, variants[0])).sql;
       plans.push({ name: c.name, ...plan, variants: variants.length });
-      console.log(`  ${c.name.padEnd(44)} ${plan.indexes.join(', ') || '(no index)'}; worst ${plan.worstMs.toFixed(2)} ms, ${fmt(plan.rowsRead)} rows read${plan.problems.length ? `; ${plan.problems.join('; ')}` : ''}`);
+      console.log(
+        `  ${c.name.padEnd(44)} ${plan.indexes.join(', ') || '(no index)'}; worst ${plan.worstMs.toFixed(2)} ms, ${fmt(plan.rowsRead)} rows read${plan.problems.length ? `; ${plan.problems.join('; ')}` : ''}`,
+      );
     }
     const countPlans = [];
     for (const c of countCases) {
@@ -217,7 +262,9 @@ export async function queriesStage({ pg, admin, db, url, startRole }) {
       const p = summarizePlans([await explain(pool, sql, params)], { page: false });
       p.sql = sql;
       countPlans.push({ name: c.name, ...p });
-      console.log(`  count: ${c.name.padEnd(37)} ${p.indexes.join(', ') || '(no index)'}${p.seqScan ? ' + Seq Scan' : ''}; ${p.worstMs.toFixed(2)} ms, ${p.heapFetches} heap fetches`);
+      console.log(
+        `  count: ${c.name.padEnd(37)} ${p.indexes.join(', ') || '(no index)'}${p.seqScan ? ' + Seq Scan' : ''}; ${p.worstMs.toFixed(2)} ms, ${p.heapFetches} heap fetches`,
+      );
     }
 
     // ---- 6. totalCount not selected → no COUNT statement (server log, log_statement = all) ---------------
@@ -291,8 +338,18 @@ export async function queriesStage({ pg, admin, db, url, startRole }) {
     ]);
     const stageSeconds = (performance.now() - stageStarted) / 1000;
 
-    const planRows = plans.map((p) => [p.name, p.indexes.join(', ') || '—', planShape(p), `${p.worstMs.toFixed(2)} ms`, fmt(p.rowsRead), fmt(p.buffers), p.problems.join('; ') || 'ok']);
-    console.log(`\nqueries: plans (worst of each filter's EXPLAIN ANALYZE), the stage took ${stageSeconds.toFixed(0)} s\n${renderPlans(planRows)}`);
+    const planRows = plans.map((p) => [
+      p.name,
+      p.indexes.join(', ') || '—',
+      planShape(p),
+      `${p.worstMs.toFixed(2)} ms`,
+      fmt(p.rowsRead),
+      fmt(p.buffers),
+      p.problems.join('; ') || 'ok',
+    ]);
+    console.log(
+      `\nqueries: plans (worst of each filter's EXPLAIN ANALYZE), the stage took ${stageSeconds.toFixed(0)} s\n${renderPlans(planRows)}`,
+    );
     return { key: 'queries', title: `queries (messages(first: 50, filter…), ${fmt(sizes.t1)} messages)`, rows };
   } finally {
     await pool.end().catch(() => undefined);
@@ -402,14 +459,24 @@ async function seedMessages(pool, { tenantId, n, orders, spanStart, spanMs, salt
 async function sampleValues(pool, otherTenantId, spanStart, now) {
   const one = async (sql, params = []) => (await pool.query(sql, params)).rows;
   const recipients = (await one(`select id from recipients where tenant_id = $1 order by random()`, [DEFAULT_TENANT_ID])).map((r) => r.id);
-  const otherRecipients = (await one(`select id from recipients where tenant_id = $1 order by random() limit 50`, [otherTenantId])).map((r) => r.id);
+  const otherRecipients = (await one(`select id from recipients where tenant_id = $1 order by random() limit 50`, [otherTenantId])).map(
+    (r) => r.id,
+  );
   const orders = (
-    await one(`select order_id from (select distinct order_id from messages where tenant_id = $1 and order_id is not null) x order by random() limit 500`, [DEFAULT_TENANT_ID])
+    await one(
+      `select order_id from (select distinct order_id from messages where tenant_id = $1 and order_id is not null) x order by random() limit 500`,
+      [DEFAULT_TENANT_ID],
+    )
   ).map((r) => r.order_id);
   const invoices = (
-    await one(`select invoice_number from messages tablesample system (2) where tenant_id = $1 and invoice_number is not null order by random() limit 500`, [DEFAULT_TENANT_ID])
+    await one(
+      `select invoice_number from messages tablesample system (2) where tenant_id = $1 and invoice_number is not null order by random() limit 500`,
+      [DEFAULT_TENANT_ID],
+    )
   ).map((r) => r.invoice_number);
-  const cursors = (await one(`select id from messages tablesample system (1) where tenant_id = $1 order by random() limit 500`, [DEFAULT_TENANT_ID])).map((r) => r.id);
+  const cursors = (
+    await one(`select id from messages tablesample system (1) where tenant_id = $1 order by random() limit 500`, [DEFAULT_TENANT_ID])
+  ).map((r) => r.id);
   // Page 2 exactly as a client gets there: the 50th newest message of the recipient is page 1's endCursor.
   const page2 = (
     await one(
@@ -420,8 +487,15 @@ async function sampleValues(pool, otherTenantId, spanStart, now) {
   ).map((r) => ({ recipient: r.recipient, cursor: r.cursor }));
   // The last page of a backlog listing: after it, 19 older messages of those statuses, then none.
   const lastPages = [];
-  for (const status of [['QUEUED', 'SCHEDULED'], ['QUEUED', 'SENDING'], ['SCHEDULED', 'SENDING']]) {
-    const [row] = await one(`select id from messages where tenant_id = $1 and status = any($2::message_status[]) order by id offset 19 limit 1`, [DEFAULT_TENANT_ID, status]);
+  for (const status of [
+    ['QUEUED', 'SCHEDULED'],
+    ['QUEUED', 'SENDING'],
+    ['SCHEDULED', 'SENDING'],
+  ]) {
+    const [row] = await one(
+      `select id from messages where tenant_id = $1 and status = any($2::message_status[]) order by id offset 19 limit 1`,
+      [DEFAULT_TENANT_ID, status],
+    );
     if (row) lastPages.push({ status, cursor: row.id });
   }
   return { recipients, otherRecipients, orders, invoices, cursors, page2, lastPages, spanStart, now };
@@ -450,10 +524,25 @@ function buildCases(d, spanStart, now) {
   const list = (f) => Array.from({ length: N }, (_, i) => f(i));
   const rcp = (uuid) => `rcp_${uuid.replace(/-/g, '')}`;
   const cursor = (uuid) => Buffer.from(`c1:${uuid}`, 'utf8').toString('base64url');
-  const statusPairs = [['SENT', 'DELIVERED'], ['FAILED', 'CANCELLED'], ['QUEUED', 'SCHEDULED'], ['DELIVERED', 'FAILED'], ['QUEUED', 'SENDING']];
+  const statusPairs = [
+    ['SENT', 'DELIVERED'],
+    ['FAILED', 'CANCELLED'],
+    ['QUEUED', 'SCHEDULED'],
+    ['DELIVERED', 'FAILED'],
+    ['QUEUED', 'SENDING'],
+  ];
   // "What is still waiting" (the backlog of the last day) and "what failed".
-  const activePairs = [['QUEUED', 'SENDING'], ['QUEUED', 'SCHEDULED'], ['FAILED', 'CANCELLED']];
-  const channelPairs = [['SMS', 'WHATSAPP'], ['EMAIL', 'TWITTER_DM'], ['WHATSAPP', 'TWITTER_DM'], ['SMS', 'EMAIL']];
+  const activePairs = [
+    ['QUEUED', 'SENDING'],
+    ['QUEUED', 'SCHEDULED'],
+    ['FAILED', 'CANCELLED'],
+  ];
+  const channelPairs = [
+    ['SMS', 'WHATSAPP'],
+    ['EMAIL', 'TWITTER_DM'],
+    ['WHATSAPP', 'TWITTER_DM'],
+    ['SMS', 'EMAIL'],
+  ];
   const inFilter = (field) => (node, vars) => !vars.filter?.[field] || vars.filter[field].includes(node[field]);
   const statusOk = inFilter('status');
   const channelOk = inFilter('channel');
@@ -463,7 +552,11 @@ function buildCases(d, spanStart, now) {
     { name: 'status (one value)', variants: list((i) => ({ filter: { status: [STATUSES[i % STATUSES.length]] } })), check: statusOk },
     { name: 'status (two values)', variants: list((i) => ({ filter: { status: statusPairs[i % statusPairs.length] } })), check: statusOk },
     { name: 'channel (one value)', variants: list((i) => ({ filter: { channel: [CHANNELS[i % CHANNELS.length]] } })), check: channelOk },
-    { name: 'channel (two values)', variants: list((i) => ({ filter: { channel: channelPairs[i % channelPairs.length] } })), check: channelOk },
+    {
+      name: 'channel (two values)',
+      variants: list((i) => ({ filter: { channel: channelPairs[i % channelPairs.length] } })),
+      check: channelOk,
+    },
     { name: 'recipientId', variants: list(() => ({ filter: { recipientId: rcp(pick(d.recipients)) } })) },
     { name: 'orderId', variants: list(() => ({ filter: { orderId: pick(d.orders) } })) },
     { name: 'invoiceNumber', variants: list(() => ({ filter: { invoiceNumber: pick(d.invoices) } })) },
@@ -478,12 +571,16 @@ function buildCases(d, spanStart, now) {
     },
     {
       name: 'status + channel',
-      variants: list((i) => ({ filter: { status: [STATUSES[i % STATUSES.length]], channel: [CHANNELS[Math.floor(i / STATUSES.length) % CHANNELS.length]] } })),
+      variants: list((i) => ({
+        filter: { status: [STATUSES[i % STATUSES.length]], channel: [CHANNELS[Math.floor(i / STATUSES.length) % CHANNELS.length]] },
+      })),
       check: both,
     },
     {
       name: 'status (two values) + createdBefore',
-      variants: list((i) => ({ filter: { status: activePairs[i % activePairs.length], createdBefore: at(now - 3_600_000 - r() * 3 * DAY_MS) } })),
+      variants: list((i) => ({
+        filter: { status: activePairs[i % activePairs.length], createdBefore: at(now - 3_600_000 - r() * 3 * DAY_MS) },
+      })),
       check: statusOk,
     },
     {
@@ -496,11 +593,25 @@ function buildCases(d, spanStart, now) {
       variants: list((i) => ({ filter: { status: [STATUSES[i % 6]], createdBefore: at(spanStart + r() * span) } })),
       check: statusOk,
     },
-    { name: 'recipientId + createdAfter', variants: list(() => ({ filter: { recipientId: rcp(pick(d.recipients)), createdAfter: at(now - r() * 30 * DAY_MS) } })) },
-    { name: 'recipientId + status', variants: list((i) => ({ filter: { recipientId: rcp(pick(d.recipients)), status: [STATUSES[i % STATUSES.length]] } })), check: statusOk },
-    { name: 'page 2 (after endCursor), recipientId', variants: d.page2.map((p) => ({ after: cursor(p.cursor), filter: { recipientId: rcp(p.recipient) } })) },
+    {
+      name: 'recipientId + createdAfter',
+      variants: list(() => ({ filter: { recipientId: rcp(pick(d.recipients)), createdAfter: at(now - r() * 30 * DAY_MS) } })),
+    },
+    {
+      name: 'recipientId + status',
+      variants: list((i) => ({ filter: { recipientId: rcp(pick(d.recipients)), status: [STATUSES[i % STATUSES.length]] } })),
+      check: statusOk,
+    },
+    {
+      name: 'page 2 (after endCursor), recipientId',
+      variants: d.page2.map((p) => ({ after: cursor(p.cursor), filter: { recipientId: rcp(p.recipient) } })),
+    },
     { name: 'after cursor (random depth), no filter', variants: list(() => ({ after: cursor(pick(d.cursors)) })) },
-    { name: 'after cursor (random depth) + status', variants: list((i) => ({ after: cursor(pick(d.cursors)), filter: { status: [STATUSES[i % 6]] } })), check: statusOk },
+    {
+      name: 'after cursor (random depth) + status',
+      variants: list((i) => ({ after: cursor(pick(d.cursors)), filter: { status: [STATUSES[i % 6]] } })),
+      check: statusOk,
+    },
     { name: 'second tenant: no filter', client: 't2', variants: [{}] },
     { name: 'second tenant: recipientId', client: 't2', variants: list(() => ({ filter: { recipientId: rcp(pick(d.otherRecipients)) } })) },
   ];
@@ -509,12 +620,21 @@ function buildCases(d, spanStart, now) {
 
 function buildCountCases(cases) {
   const by = (name) => cases.find((c) => c.name === name);
-  const one = (name, pickVariant, label) => ({ name: `totalCount: ${label ?? name}`, base: name, variants: pickVariant(by(name).variants), check: by(name).check });
+  const one = (name, pickVariant, label) => ({
+    name: `totalCount: ${label ?? name}`,
+    base: name,
+    variants: pickVariant(by(name).variants),
+    check: by(name).check,
+  });
   return [
     one('no filter', (v) => v, 'no filter'),
     one('status (one value)', (v) => v.filter((x) => x.filter.status[0] === 'FAILED'), 'status FAILED'),
     one('channel (one value)', (v) => v.filter((x) => x.filter.channel[0] === 'TWITTER_DM'), 'channel TWITTER_DM'),
-    one('status + channel', (v) => v.filter((x) => x.filter.status[0] === 'SENT' && x.filter.channel[0] === 'EMAIL'), 'status SENT + channel EMAIL'),
+    one(
+      'status + channel',
+      (v) => v.filter((x) => x.filter.status[0] === 'SENT' && x.filter.channel[0] === 'EMAIL'),
+      'status SENT + channel EMAIL',
+    ),
     one('createdAfter + createdBefore (1 day)', (v) => v),
     one('recipientId', (v) => v),
     one('orderId', (v) => v),
@@ -550,7 +670,17 @@ function answerProblem(res, vars, check, expectCount) {
  * of load from something else on the machine lands on every case alike, not on one.
  */
 async function measureInterleaved(clients, cases, query, warmup, count, capSeconds = Infinity) {
-  const state = cases.map((c) => ({ c, latencies: [], errors: 0, bad: 0, errorSamples: [], counts: [], warmMs: 0, spentMs: 0, capped: false }));
+  const state = cases.map((c) => ({
+    c,
+    latencies: [],
+    errors: 0,
+    bad: 0,
+    errorSamples: [],
+    counts: [],
+    warmMs: 0,
+    spentMs: 0,
+    capped: false,
+  }));
   for (let round = 0; round < warmup + count; round++) {
     for (const st of state) {
       const { c } = st;
@@ -572,7 +702,12 @@ async function measureInterleaved(clients, cases, query, warmup, count, capSecon
       const elapsed = performance.now() - started;
       if (round < warmup) st.warmMs += elapsed;
       else st.spentMs += elapsed;
-      if (!problem) problem = c.query ? (res.status === 200 && !JSON.parse(res.text).errors ? null : `HTTP ${res.status}: ${res.text.slice(0, 200)}`) : answerProblem(res, vars, c.check, query === COUNT_QUERY);
+      if (!problem)
+        problem = c.query
+          ? res.status === 200 && !JSON.parse(res.text).errors
+            ? null
+            : `HTTP ${res.status}: ${res.text.slice(0, 200)}`
+          : answerProblem(res, vars, c.check, query === COUNT_QUERY);
       if (round < warmup) continue;
       if (problem) {
         st.errors++;
@@ -625,12 +760,17 @@ async function measureMixed(port, otherKey, cases, q) {
 
 async function checkScoping(clients, d, q, otherTenantId) {
   const total = async (client, filter) =>
-    (await gql(client, `query($filter: MessageFilter) { messages(first: 1, filter: $filter) { totalCount } }`, { filter })).messages.totalCount;
+    (await gql(client, `query($filter: MessageFilter) { messages(first: 1, filter: $filter) { totalCount } }`, { filter })).messages
+      .totalCount;
   const t1Count = await total(clients.t1);
   const t2Count = await total(clients.t2);
-  const foreign = await gql(clients.t1, `query($filter: MessageFilter) { messages(first: 50, filter: $filter) { edges { node { id } } } }`, {
-    filter: { recipientId: `rcp_${d.otherRecipients[0].replace(/-/g, '')}` },
-  });
+  const foreign = await gql(
+    clients.t1,
+    `query($filter: MessageFilter) { messages(first: 50, filter: $filter) { edges { node { id } } } }`,
+    {
+      filter: { recipientId: `rcp_${d.otherRecipients[0].replace(/-/g, '')}` },
+    },
+  );
   return { t1Count, t2Count, foreignEdges: foreign.messages.edges.length, otherTenantId };
 }
 
@@ -738,7 +878,14 @@ function planShape(p) {
 function renderPlans(planRows) {
   const all = [['filter', 'indexes', 'plan', 'SQL (worst)', 'rows read', 'buffers', 'problems'], ...planRows];
   const widths = all[0].map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
-  return all.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return all
+    .map((r) =>
+      r
+        .map((c, i) => String(c).padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /**
@@ -746,7 +893,8 @@ function renderPlans(planRows) {
  * queries without totalCount and with it; the server log tells which statements ran.
  */
 async function checkLazyCount({ admin, db, q, cases, countCases, sqlOf, start }) {
-  if (!q.pgLog || !canRead(q.pgLog)) return { without: null, withCount: null, note: `not checked: PostgreSQL's log is not readable here (BENCH_PG_LOG)` };
+  if (!q.pgLog || !canRead(q.pgLog))
+    return { without: null, withCount: null, note: `not checked: PostgreSQL's log is not readable here (BENCH_PG_LOG)` };
   const probe = countCases.map((c) => c.variants[0]);
   const countSql = new Set();
   for (const vars of probe) countSql.add((await sqlOf.count(DEFAULT_TENANT_ID, vars)).sql);
@@ -767,7 +915,12 @@ async function checkLazyCount({ admin, db, q, cases, countCases, sqlOf, start })
     };
     const ours = (text) => text.split('\n').filter((l) => l.includes(`@${db} `) && /LOG: {2}(execute|statement)/.test(l));
     const tally = (lines) => ({
-      counts: lines.filter((l) => [...countSql].some((sql) => l.includes(sql)) || /select count\(\*\) from "messages" where "messages"\."tenant_id"/.test(l) || /select count\(\*\) from "messages" where \("messages"\."tenant_id"/.test(l)).length,
+      counts: lines.filter(
+        (l) =>
+          [...countSql].some((sql) => l.includes(sql)) ||
+          /select count\(\*\) from "messages" where "messages"\."tenant_id"/.test(l) ||
+          /select count\(\*\) from "messages" where \("messages"\."tenant_id"/.test(l),
+      ).length,
       pages: lines.filter((l) => l.includes('from "messages"') && l.includes('order by "messages"."id" desc')).length,
     });
     let offset = fs.statSync(q.pgLog).size;
@@ -790,7 +943,13 @@ async function checkLazyCount({ admin, db, q, cases, countCases, sqlOf, start })
     const note =
       `server log, log_statement=all: ${without.length} queries without totalCount → ${a.pages} page statements, ${a.counts} COUNT; ` +
       `${probe.length} with totalCount → ${b.pages} page statements, ${b.counts} COUNT`;
-    return { without: a.counts, withCount: b.counts, expectedWith: probe.length, pagesWithout: a.pages, note: a.pages === 0 ? `${note} (the log shows no page statements: check not conclusive)` : note };
+    return {
+      without: a.counts,
+      withCount: b.counts,
+      expectedWith: probe.length,
+      pagesWithout: a.pages,
+      note: a.pages === 0 ? `${note} (the log shows no page statements: check not conclusive)` : note,
+    };
   } finally {
     if (api?.child) await stopChild(api.child);
     await admin.query(`alter database ${db} reset log_statement`).catch(() => undefined);

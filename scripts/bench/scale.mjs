@@ -36,8 +36,26 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFakeChild } from './fakes.mjs';
 import {
-  buildIfStale, countWarnings, createClientRecipients, fmt, graphqlClient, heraldEnv, ms, nproc, numEnv, openBenchRun,
-  payloadOf, postgresPids, procCpuMs, renderTable, runLoad, sleep, smsBody, startHerald, stopChild, verdict,
+  buildIfStale,
+  countWarnings,
+  createClientRecipients,
+  fmt,
+  graphqlClient,
+  heraldEnv,
+  ms,
+  nproc,
+  numEnv,
+  openBenchRun,
+  payloadOf,
+  postgresPids,
+  procCpuMs,
+  renderTable,
+  runLoad,
+  sleep,
+  smsBody,
+  startHerald,
+  stopChild,
+  verdict,
 } from './lib.mjs';
 
 const SEND_SMS = `mutation Bench($input: SendSmsInput!) {
@@ -48,7 +66,10 @@ const DRAIN_TIMEOUT_MS = 180_000;
 
 export function scaleSettings(s) {
   const perWorker = numEnv('BENCH_SCALE_WORKER_CONCURRENCY', Math.max(1, Math.floor(s.workerConcurrency / 2)));
-  const raw = (process.env.BENCH_SCALE_LAYOUTS || '1,2').split(',').map((x) => x.trim()).filter(Boolean);
+  const raw = (process.env.BENCH_SCALE_LAYOUTS || '1,2')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   const layouts = raw.map((entry) => {
     const m = /^(\d+)(?:x(\d+))?$/.exec(entry);
     if (!m || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < 1)) {
@@ -99,7 +120,9 @@ async function runLayout({ s, pool, admin, db, startRole, fakes, api, recipients
   const name = layoutName(layout);
   const freeAtStart = await waitForConnections(admin, db, layout);
   console.log(`bench: scale: ${name}: starting ${layout.workers} --role worker (HERALD_WORKER_CONCURRENCY=${layout.concurrency} each)…`);
-  const started = await Promise.all(Array.from({ length: layout.workers }, () => startRole('worker', db, { HERALD_WORKER_CONCURRENCY: String(layout.concurrency) })));
+  const started = await Promise.all(
+    Array.from({ length: layout.workers }, () => startRole('worker', db, { HERALD_WORKER_CONCURRENCY: String(layout.concurrency) })),
+  );
   workers.push(...started);
   try {
     // Everything before this layout is settled (the previous one drained): its counts start here.
@@ -107,8 +130,15 @@ async function runLayout({ s, pool, admin, db, startRole, fakes, api, recipients
     const fakeBefore = await fakes.count();
     const meter = windowMeter({ pool, db, fakes, api, workers: started });
     const connections = connectionSampler(admin, db);
-    console.log(`bench: scale: ${name}: sendSms over ${s.concurrency} connections, ${s.seconds} s (+${s.warmupSeconds} s warm-up), workers sending…`);
-    const load = await driveSendSms(api.port, recipients, { concurrency: s.concurrency, seconds: s.seconds, warmupSeconds: s.warmupSeconds, cpu: meter });
+    console.log(
+      `bench: scale: ${name}: sendSms over ${s.concurrency} connections, ${s.seconds} s (+${s.warmupSeconds} s warm-up), workers sending…`,
+    );
+    const load = await driveSendSms(api.port, recipients, {
+      concurrency: s.concurrency,
+      seconds: s.seconds,
+      warmupSeconds: s.warmupSeconds,
+      cpu: meter,
+    });
     const peakConnections = await connections.stop();
     const w = load.cpuMs; // the window's figures (windowMeter.since)
     const backlog = (
@@ -118,7 +148,10 @@ async function runLayout({ s, pool, admin, db, startRole, fakes, api, recipients
       )
     ).rows[0];
     const inWindow = (
-      await pool.query(`select count(*)::int as n from messages where sent_at >= $1 and sent_at < $2`, [new Date(w.startWall), new Date(w.endWall)])
+      await pool.query(`select count(*)::int as n from messages where sent_at >= $1 and sent_at < $2`, [
+        new Date(w.startWall),
+        new Date(w.endWall),
+      ])
     ).rows[0].n;
     console.log(
       `  ${fmt(load.rate)} accepted/s (p50 ${load.p50.toFixed(1)} ms, p99 ${load.p99.toFixed(1)} ms, errors ${load.errors}), ${fmt(inWindow / w.seconds)} sent/s in the same ${w.seconds.toFixed(1)} s; ` +
@@ -152,7 +185,10 @@ async function runLayout({ s, pool, admin, db, startRole, fakes, api, recipients
       )
     ).rows[0].n;
     const successLogs = (
-      await pool.query(`select count(*)::int as n from delivery_logs l join messages m on m.id = l.message_id where m.created_at >= $1 and l.outcome = 'SUCCESS'`, [phaseStart])
+      await pool.query(
+        `select count(*)::int as n from delivery_logs l join messages m on m.id = l.message_id where m.created_at >= $1 and l.outcome = 'SUCCESS'`,
+        [phaseStart],
+      )
     ).rows[0].n;
     const latency = (
       await pool.query(
@@ -175,7 +211,15 @@ async function runLayout({ s, pool, admin, db, startRole, fakes, api, recipients
       drainSeconds,
       answered: load.answered,
       // A request that failed client-side may still have committed: then only the database counts.
-      ok: drained && posts === check.sent && check.sent === check.created && (load.failed > 0 || check.created === load.answered) && check.failed === 0 && duplicateLogs === 0 && successLogs === check.sent && workerTotal === check.sent,
+      ok:
+        drained &&
+        posts === check.sent &&
+        check.sent === check.created &&
+        (load.failed > 0 || check.created === load.answered) &&
+        check.failed === 0 &&
+        duplicateLogs === 0 &&
+        successLogs === check.sent &&
+        workerTotal === check.sent,
     };
     console.log(
       `  drained in ${drainSeconds.toFixed(1)} s${drained ? '' : ' (TIMED OUT)'}; ${fmt(load.answered)} answered (warm-up included), ${fmt(check.created)} in the database, ${fmt(check.sent)} SENT, ${check.failed} FAILED, ${check.unsettled} unsettled, ` +
@@ -221,7 +265,10 @@ async function driveSendSms(port, recipients, { concurrency, seconds, warmupSeco
     cpu,
     async once() {
       const i = n++;
-      const { problem, payload } = payloadOf(await client.post(SEND_SMS, { input: { clientId: recipients[i % recipients.length], message: smsBody(i) } }), 'sendSms');
+      const { problem, payload } = payloadOf(
+        await client.post(SEND_SMS, { input: { clientId: recipients[i % recipients.length], message: smsBody(i) } }),
+        'sendSms',
+      );
       const outcome = problem ?? (payload.message?.id ? null : 'no message in the answer');
       if (outcome) failed++;
       else answered++;
@@ -236,7 +283,12 @@ async function waitForDrain(pool, since, timeoutMs) {
   const deadline = performance.now() + timeoutMs;
   let lastPrint = performance.now();
   while (performance.now() < deadline) {
-    const { n } = (await pool.query(`select count(*)::int as n from messages where created_at >= $1 and status not in ('SENT', 'FAILED', 'CANCELLED', 'DELIVERED')`, [since])).rows[0];
+    const { n } = (
+      await pool.query(
+        `select count(*)::int as n from messages where created_at >= $1 and status not in ('SENT', 'FAILED', 'CANCELLED', 'DELIVERED')`,
+        [since],
+      )
+    ).rows[0];
     if (n === 0) return true;
     if (performance.now() - lastPrint > 5000) {
       lastPrint = performance.now();
@@ -266,7 +318,8 @@ async function waitForConnections(admin, db, layout) {
     ).rows[0].n;
   const deadline = performance.now() + 120_000;
   let n = await free();
-  if (n < need) console.log(`  PostgreSQL has ${n} connections free, this layout wants ~${need}: waiting (other runs on the server hold them)…`);
+  if (n < need)
+    console.log(`  PostgreSQL has ${n} connections free, this layout wants ~${need}: waiting (other runs on the server hold them)…`);
   while (n < need && performance.now() < deadline) {
     await sleep(2000);
     n = await free();
@@ -349,13 +402,20 @@ function windowMeter({ pool, db, fakes, api, workers }) {
         totalMs: end.machine.total - start.machine.total,
       };
       // Every PostgreSQL process (WAL writer, checkpointer, other databases' backends…).
-      const allPg = [...end.cpu.keys()].filter((pid) => !heraldPids().includes(pid) && pid !== process.pid && pid !== fakes.child.pid).reduce((sum, pid) => sum + delta(pid), 0);
+      const allPg = [...end.cpu.keys()]
+        .filter((pid) => !heraldPids().includes(pid) && pid !== process.pid && pid !== fakes.child.pid)
+        .reduce((sum, pid) => sum + delta(pid), 0);
       return {
         seconds: (end.perf - start.perf) / 1000,
         startWall: start.wall,
         endWall: end.wall,
         api: { node: delta(api.child.pid), pg: pgBy.get(api.child.pid) ?? 0 },
-        workers: workers.map((w, i) => ({ pid: w.child.pid, node: delta(w.child.pid), pg: pgBy.get(w.child.pid) ?? 0, sent: endCounts[1 + i] - startCounts[1 + i] })),
+        workers: workers.map((w, i) => ({
+          pid: w.child.pid,
+          node: delta(w.child.pid),
+          pg: pgBy.get(w.child.pid) ?? 0,
+          sent: endCounts[1 + i] - startCounts[1 + i],
+        })),
         pgOther,
         allPg,
         bench: delta(process.pid),
@@ -495,9 +555,19 @@ function tableOf(results, s, cfg, cores, maxConnections) {
   for (const r of results) {
     const f = figures(r);
     const n = r.name;
-    const shares = r.w.workers.map((x) => (r.w.workers.reduce((a, y) => a + y.sent, 0) ? `${((x.sent / r.w.workers.reduce((a, y) => a + y.sent, 0)) * 100).toFixed(0)} %` : 'n/a'));
+    const shares = r.w.workers.map((x) =>
+      r.w.workers.reduce((a, y) => a + y.sent, 0)
+        ? `${((x.sent / r.w.workers.reduce((a, y) => a + y.sent, 0)) * 100).toFixed(0)} %`
+        : 'n/a',
+    );
     rows.push(
-      [`${n}: accepted`, `${fmt(r.load.rate)} /s`, `sendSms, ${s.concurrency} keep-alive connections, closed loop, ${r.w.seconds.toFixed(0)} s; p50 ${r.load.p50.toFixed(1)} ms, p99 ${r.load.p99.toFixed(1)} ms; errors ${r.load.errors}`, '', ''],
+      [
+        `${n}: accepted`,
+        `${fmt(r.load.rate)} /s`,
+        `sendSms, ${s.concurrency} keep-alive connections, closed loop, ${r.w.seconds.toFixed(0)} s; p50 ${r.load.p50.toFixed(1)} ms, p99 ${r.load.p99.toFixed(1)} ms; errors ${r.load.errors}`,
+        '',
+        '',
+      ],
       [
         `${n}: sent`,
         `${fmt(r.sentRate)} /s`,
@@ -517,7 +587,13 @@ function tableOf(results, s, cfg, cores, maxConnections) {
       ]);
     }
     rows.push(
-      [`${n}: created → SENT`, `p50 ${ms(r.latency.p50)}`, `p95 ${ms(r.latency.p95)}; messages created in the window (${fmt(r.latency.n)}), backlog included`, '', ''],
+      [
+        `${n}: created → SENT`,
+        `p50 ${ms(r.latency.p50)}`,
+        `p95 ${ms(r.latency.p95)}; messages created in the window (${fmt(r.latency.n)}), backlog included`,
+        '',
+        '',
+      ],
       [
         `${n}: CPU per message`,
         `${fmt(f.nodePerMessage)} µs node + ${fmt(f.pgPerMessage)} µs PostgreSQL`,
@@ -551,7 +627,12 @@ function tableOf(results, s, cfg, cores, maxConnections) {
   const summary = {};
   if (one && most !== one) {
     const times = (g) => (g.length > 1 ? ` (mean of ${g.length})` : '');
-    const [s1, sM, a1, aM] = [mean(one, (r) => r.sentRate), mean(most, (r) => r.sentRate), mean(one, (r) => r.load.rate), mean(most, (r) => r.load.rate)];
+    const [s1, sM, a1, aM] = [
+      mean(one, (r) => r.sentRate),
+      mean(most, (r) => r.sentRate),
+      mean(one, (r) => r.load.rate),
+      mean(most, (r) => r.load.rate),
+    ];
     const [f1, fM] = [figures(one), figures(most)];
     summary.sentRatio = sM / s1;
     summary.acceptRatio = aM / a1;
@@ -595,7 +676,21 @@ async function main() {
   };
   const cfg = scaleSettings(s);
   buildIfStale();
-  const { pg, admin, dbName: db, urlOf, createDb, tmp, logFile, logStream, children, onCleanup, cleanup, abort, budget } = await openBenchRun({
+  const {
+    pg,
+    admin,
+    dbName: db,
+    urlOf,
+    createDb,
+    tmp,
+    logFile,
+    logStream,
+    children,
+    onCleanup,
+    cleanup,
+    abort,
+    budget,
+  } = await openBenchRun({
     name: 'scale',
     keepDb: s.keepDb,
   });
@@ -606,8 +701,18 @@ async function main() {
   try {
     await createDb(db);
     fakes = await startFakeChild();
-    const account = { accountSid: `AC${randomBytes(16).toString('hex')}`, authToken: randomBytes(16).toString('hex'), from: '+15005550006' };
-    const env = { url, dataDir: tmp, logLevel: process.env.BENCH_LOG_LEVEL || 'info', workerConcurrency: s.workerConcurrency, twilio: { account, fakesUrl: fakes.url } };
+    const account = {
+      accountSid: `AC${randomBytes(16).toString('hex')}`,
+      authToken: randomBytes(16).toString('hex'),
+      from: '+15005550006',
+    };
+    const env = {
+      url,
+      dataDir: tmp,
+      logLevel: process.env.BENCH_LOG_LEVEL || 'info',
+      workerConcurrency: s.workerConcurrency,
+      twilio: { account, fakesUrl: fakes.url },
+    };
     const startRole = (role, _db, extra) => startHerald(role, heraldEnv(env, extra), children, logStream, s.heraldNodeArgs);
     const section = await scaleStage({ s, pg, admin, db, url, startRole, fakes });
     console.log(`\n${section.title}\n${renderTable(section.rows)}`);

@@ -5,7 +5,16 @@
 // SQLSTATE classes and codes: 08 connection exception, 53300 too many connections,
 // 57P01-57P03 shutdown / cannot connect now, 57014 canceled (statement_timeout).
 const UNAVAILABLE_CODES = new Set(['53300', '57P01', '57P02', '57P03', '57014']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 // node-postgres says these in words only.
 const UNAVAILABLE_MESSAGES = [
   /connection terminated/i,
@@ -17,7 +26,11 @@ const UNAVAILABLE_MESSAGES = [
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   // drizzle wraps the driver's error in DrizzleQueryError (cause); Apollo in originalError.
-  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+  for (
+    let e = error as { code?: unknown; message?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
     const code = typeof e.code === 'string' ? e.code : '';
     if (code.startsWith('08') || UNAVAILABLE_CODES.has(code) || NETWORK_CODES.has(code)) return true;
     if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.some((m) => m.test(e!.message as string))) return true;

@@ -77,7 +77,9 @@ export async function openDatabase(options: DatabaseOptions, log: Logger): Promi
     // transaction, between two statements, would emit an unhandled 'error' when the
     // server goes away (restart, admin shutdown) and end the process: the next statement
     // fails instead, and the pool drops the broken client when it is released.
-    pool.on('connect', (client) => client.on('error', (err) => log.debug({ err: { message: err.message } }, 'database connection lost while in use')));
+    pool.on('connect', (client) =>
+      client.on('error', (err) => log.debug({ err: { message: err.message } }, 'database connection lost while in use')),
+    );
     const db = drizzlePg(pool, { schema }) as unknown as Database;
     return {
       db,
@@ -140,7 +142,9 @@ export async function openDatabase(options: DatabaseOptions, log: Logger): Promi
 
 /** Rows in drizzle's migration history (0 before the first migration created it). */
 async function appliedMigrations(db: { query(text: string): Promise<{ rows: unknown[] }> }): Promise<number> {
-  const [{ present }] = (await db.query(`select to_regclass('drizzle.__drizzle_migrations') is not null as present`)).rows as { present: boolean }[];
+  const [{ present }] = (await db.query(`select to_regclass('drizzle.__drizzle_migrations') is not null as present`)).rows as {
+    present: boolean;
+  }[];
   if (!present) return 0;
   return ((await db.query('select count(*)::int as applied from drizzle.__drizzle_migrations')).rows as { applied: number }[])[0].applied;
 }

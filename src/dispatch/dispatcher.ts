@@ -69,10 +69,13 @@ export class Dispatcher {
   // commit) for the claims of a fetched batch, one for the SENT records that arrive
   // while another is out (lib/batching.ts).
   private readonly claim = naturalBatches((ids: string[]) => q.claimWithGateway(this.deps.db, ids), { maxInFlight: 1, maxWeight: 256 });
-  private readonly recordSent = naturalBatches(async (sends: q.SentRecord[]) => {
-    await q.recordSent(this.deps.db, sends);
-    return sends.map(() => undefined);
-  }, { maxInFlight: 1, maxWeight: 256 });
+  private readonly recordSent = naturalBatches(
+    async (sends: q.SentRecord[]) => {
+      await q.recordSent(this.deps.db, sends);
+      return sends.map(() => undefined);
+    },
+    { maxInFlight: 1, maxWeight: 256 },
+  );
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -114,7 +117,12 @@ export class Dispatcher {
     metrics.messages.inc({ channel: message.channel, status: 'SENDING' });
 
     if (!gateway || !gateway.enabled) {
-      const error: ProviderError = { ok: false, kind: 'permanent', code: 'GATEWAY_DISABLED', message: `gateway "${gateway?.name ?? 'unknown'}" is disabled` };
+      const error: ProviderError = {
+        ok: false,
+        kind: 'permanent',
+        code: 'GATEWAY_DISABLED',
+        message: `gateway "${gateway?.name ?? 'unknown'}" is disabled`,
+      };
       await this.keep(message.id, error.code, () => this.fail(message, gateway, error));
       return;
     }
@@ -123,7 +131,9 @@ export class Dispatcher {
       credentials = this.deps.gateways.credentialsOf(gateway);
     } catch (err) {
       const reason = `gateway "${gateway.name}" credentials cannot be read: ${(err as Error).message}`;
-      await this.keep(message.id, 'CREDENTIALS_UNREADABLE', () => this.fail(message, gateway, { ok: false, kind: 'permanent', code: 'CREDENTIALS_UNREADABLE', message: reason }));
+      await this.keep(message.id, 'CREDENTIALS_UNREADABLE', () =>
+        this.fail(message, gateway, { ok: false, kind: 'permanent', code: 'CREDENTIALS_UNREADABLE', message: reason }),
+      );
       return;
     }
 
@@ -144,7 +154,14 @@ export class Dispatcher {
         typeof destination !== 'string'
           ? destination
           : await provider.send(
-              { id: message.id, channel: message.channel, destination, body: message.body, subject: message.subject, htmlBody: message.htmlBody },
+              {
+                id: message.id,
+                channel: message.channel,
+                destination,
+                body: message.body,
+                subject: message.subject,
+                htmlBody: message.htmlBody,
+              },
               target,
             );
     } catch (err) {
@@ -157,7 +174,9 @@ export class Dispatcher {
       (performance.now() - started) / 1000,
     );
 
-    await this.keep(message.id, result.ok ? `sent as ${result.providerMessageId}` : `${result.kind} ${result.code}`, () => this.record(message, gateway, job, result));
+    await this.keep(message.id, result.ok ? `sent as ${result.providerMessageId}` : `${result.kind} ${result.code}`, () =>
+      this.record(message, gateway, job, result),
+    );
   }
 
   /** Writes what the provider answered: SENT, FAILED, or QUEUED again for a later attempt. */
@@ -170,7 +189,13 @@ export class Dispatcher {
       // Wait out the vendor's window, and make the gateway's other messages wait too
       // instead of burning requests on more 429s. Not counted against the attempts.
       await gatewaysQ.pauseGateway(this.deps.db, gateway.id, result.retryAt);
-      await this.retryLater(message, gateway, result, { ...job, attempt: job.attempt, slotAt: undefined, rateLimited: (job.rateLimited ?? 0) + 1 }, result.retryAt);
+      await this.retryLater(
+        message,
+        gateway,
+        result,
+        { ...job, attempt: job.attempt, slotAt: undefined, rateLimited: (job.rateLimited ?? 0) + 1 },
+        result.retryAt,
+      );
       return;
     }
     const decision = decide(result, job.attempt, this.deps.policy);
@@ -207,7 +232,8 @@ export class Dispatcher {
             return;
           }
           // The first failure, then every tenth: an outage must not flood the log.
-          if (attempt === 1 || attempt % 10 === 0) log.warn({ messageId, outcome, attempt, err: error }, 'could not record the provider outcome; keeping it and trying again');
+          if (attempt === 1 || attempt % 10 === 0)
+            log.warn({ messageId, outcome, attempt, err: error }, 'could not record the provider outcome; keeping it and trying again');
           await sleep(delay, this.stopped.signal);
           delay = Math.min(delay * 2, RECORD_RETRY_MAX_MS);
         }
@@ -222,7 +248,12 @@ export class Dispatcher {
    * once and kept on the recipient (a changed handle clears it); the claim read the kept
    * one (`xUserId`) if the recipient's handle is still this message's.
    */
-  private async addressOf(message: q.MessageRow, provider: Provider, gateway: GatewayForSend, xUserId: string | null): Promise<string | ProviderError> {
+  private async addressOf(
+    message: q.MessageRow,
+    provider: Provider,
+    gateway: GatewayForSend,
+    xUserId: string | null,
+  ): Promise<string | ProviderError> {
     if (message.channel !== 'TWITTER_DM' || !provider.resolveRecipient) return message.destination;
     const handle = message.destination;
     if (xUserId) return xUserId;
@@ -255,7 +286,12 @@ export class Dispatcher {
   /** Back to QUEUED without an attempt made: the claim's attempt is given back. */
   private async requeue(message: q.MessageRow, job: DispatchJob, at: Date): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
-      const queued = await q.transition(tx, message.id, { status: 'QUEUED', attempts: Math.max(0, message.attempts - 1) }, { only: ['SENDING'] });
+      const queued = await q.transition(
+        tx,
+        message.id,
+        { status: 'QUEUED', attempts: Math.max(0, message.attempts - 1) },
+        { only: ['SENDING'] },
+      );
       if (queued) await this.deps.outbox.enqueue(tx, [{ ...job, startAfter: at }]);
     });
   }
@@ -266,10 +302,21 @@ export class Dispatcher {
     this.deps.metrics.messages.inc({ channel: message.channel, status: 'SENT' });
   }
 
-  private async fail(message: q.MessageRow, gateway: gatewaysQ.GatewayRow | undefined, error: ProviderError, attempts?: number): Promise<void> {
-    const reason = error.kind === 'permanent' || attempts === undefined ? error.message : `gave up after ${attempts} attempts: ${error.message}`;
+  private async fail(
+    message: q.MessageRow,
+    gateway: gatewaysQ.GatewayRow | undefined,
+    error: ProviderError,
+    attempts?: number,
+  ): Promise<void> {
+    const reason =
+      error.kind === 'permanent' || attempts === undefined ? error.message : `gave up after ${attempts} attempts: ${error.message}`;
     await this.deps.db.transaction(async (tx) => {
-      const failed = await q.transition(tx, message.id, { status: 'FAILED', errorCode: error.code, errorMessage: reason }, { only: ['SENDING'] });
+      const failed = await q.transition(
+        tx,
+        message.id,
+        { status: 'FAILED', errorCode: error.code, errorMessage: reason },
+        { only: ['SENDING'] },
+      );
       if (!failed) return;
       await q.insertLogs(tx, [{ ...this.log(message, gateway, 'FAILURE', reason), providerCode: error.code }]);
     });
@@ -277,13 +324,24 @@ export class Dispatcher {
     this.deps.log.info({ messageId: message.id, code: error.code }, 'message failed');
   }
 
-  private async retryLater(message: q.MessageRow, gateway: gatewaysQ.GatewayRow, error: ProviderError, next: DispatchJob, at: Date): Promise<void> {
+  private async retryLater(
+    message: q.MessageRow,
+    gateway: gatewaysQ.GatewayRow,
+    error: ProviderError,
+    next: DispatchJob,
+    at: Date,
+  ): Promise<void> {
     const reason =
       error.kind === 'rate_limited'
         ? `rate limited by the provider: ${error.message}; sending again at ${at.toISOString()}`
         : `attempt ${message.attempts} failed (temporary error): ${error.message}; retrying at ${at.toISOString()}`;
     await this.deps.db.transaction(async (tx) => {
-      const queued = await q.transition(tx, message.id, { status: 'QUEUED', errorCode: error.code, errorMessage: error.message }, { only: ['SENDING'] });
+      const queued = await q.transition(
+        tx,
+        message.id,
+        { status: 'QUEUED', errorCode: error.code, errorMessage: error.message },
+        { only: ['SENDING'] },
+      );
       if (!queued) return;
       await q.insertLogs(tx, [{ ...this.log(message, gateway, 'FAILURE', reason), providerCode: error.code }]);
       await this.deps.outbox.enqueue(tx, [{ ...next, startAfter: at }]);
@@ -291,7 +349,12 @@ export class Dispatcher {
     this.deps.metrics.messages.inc({ channel: message.channel, status: 'QUEUED' });
   }
 
-  private log(message: q.MessageRow, gateway: gatewaysQ.GatewayRow | undefined, outcome: 'SUCCESS' | 'FAILURE', reason: string | null): q.NewDeliveryLogRow {
+  private log(
+    message: q.MessageRow,
+    gateway: gatewaysQ.GatewayRow | undefined,
+    outcome: 'SUCCESS' | 'FAILURE',
+    reason: string | null,
+  ): q.NewDeliveryLogRow {
     return deliveryLogOf(message, { outcome, reason, gatewayId: gateway?.id ?? null });
   }
 }

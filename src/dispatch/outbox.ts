@@ -8,7 +8,13 @@ import { sqlState } from '../db/availability.js';
 import type { Database, Executor } from '../db/client.js';
 import { deliveryLogs, messages } from '../db/schema/index.js';
 import { naturalBatches } from '../lib/batching.js';
-import { type DeliveryLogRow, type MessageRow, type NewDeliveryLogRow, type NewMessageRow, insertBulkMessages } from '../modules/messages/messages.queries.js';
+import {
+  type DeliveryLogRow,
+  type MessageRow,
+  type NewDeliveryLogRow,
+  type NewMessageRow,
+  insertBulkMessages,
+} from '../modules/messages/messages.queries.js';
 import { DISPATCH_QUEUE, type DispatchJob, type FanOutJob } from './jobs.js';
 
 /** New messages to accept, with the delivery logs written alongside them. */
@@ -92,7 +98,9 @@ export class QueueOutbox implements Outbox {
     // Only a message with an idempotency key can meet an existing row (ids are new).
     const mayExist = rows.some((m) => m.idempotencyKey);
     const { inserted, logged } = await this.db.transaction(async (tx) => {
-      const inserted = rows.length ? await (mayExist ? tx.insert(messages).values(rows).onConflictDoNothing() : tx.insert(messages).values(rows)).returning() : [];
+      const inserted = rows.length
+        ? await (mayExist ? tx.insert(messages).values(rows).onConflictDoNothing() : tx.insert(messages).values(rows)).returning()
+        : [];
       const logged = logs.length ? await tx.insert(deliveryLogs).values(logs).returning() : [];
       await this.insertJobs(
         tx,

@@ -29,7 +29,12 @@ const DISPATCH_QUEUE_OPTIONS = {
   notify: true,
 };
 
-function newBoss(handle: DatabaseHandle, log: Logger, databaseUrl: string | undefined, options: { useListenNotify: boolean; supervise: boolean; max: number }): PgBoss {
+function newBoss(
+  handle: DatabaseHandle,
+  log: Logger,
+  databaseUrl: string | undefined,
+  options: { useListenNotify: boolean; supervise: boolean; max: number },
+): PgBoss {
   const common = {
     schema: 'pgboss',
     // A crashed worker's job is noticed by its missing heartbeat and taken again.
@@ -104,7 +109,10 @@ export async function startWorker(boss: PgBoss, dispatcher: Dispatcher, concurre
           return { id: job.id, status: 'completed' as const };
         } catch (err) {
           // The queue retries it (crash-recovery path); the message row says where it got.
-          log.error({ err, job: job.id, messageId: 'messageId' in job.data ? job.data.messageId : undefined }, 'dispatch failed unexpectedly');
+          log.error(
+            { err, job: job.id, messageId: 'messageId' in job.data ? job.data.messageId : undefined },
+            'dispatch failed unexpectedly',
+          );
           return { id: job.id, status: 'failed' as const };
         }
       }),

@@ -3,7 +3,12 @@ import type { ProviderError } from '../providers/types.js';
 import { DEFAULT_RETRY_POLICY, decide, retryDelayMs, type RetryPolicy } from './retry-policy.js';
 
 const transient: ProviderError = { ok: false, kind: 'transient', code: '503', message: 'Twilio is unavailable (HTTP 503)' };
-const permanent: ProviderError = { ok: false, kind: 'permanent', code: '21211', message: "The 'To' number +1*******0001 is not a valid phone number" };
+const permanent: ProviderError = {
+  ok: false,
+  kind: 'permanent',
+  code: '21211',
+  message: "The 'To' number +1*******0001 is not a valid phone number",
+};
 const now = new Date('2025-01-01T12:00:00Z');
 const low = () => 0;
 const mid = () => 0.5;
@@ -77,7 +82,10 @@ describe('retry decision', () => {
 
   it('comes back when a rate-limiting vendor said to', () => {
     const retryAt = new Date(now.getTime() + 30_000);
-    expect(decide({ ...transient, kind: 'rate_limited', code: '20429', retryAt }, 1, DEFAULT_RETRY_POLICY, now)).toEqual({ action: 'retry', at: retryAt });
+    expect(decide({ ...transient, kind: 'rate_limited', code: '20429', retryAt }, 1, DEFAULT_RETRY_POLICY, now)).toEqual({
+      action: 'retry',
+      at: retryAt,
+    });
   });
 
   it('keeps a small floor when a vendor says to come back now or in the past', () => {
@@ -95,6 +103,8 @@ describe('retry decision', () => {
 
   it('does not retry a rate limit past the last attempt', () => {
     const retryAt = new Date(now.getTime() + 30_000);
-    expect(decide({ ...transient, kind: 'rate_limited', code: '20429', retryAt }, 25, DEFAULT_RETRY_POLICY, now)).toEqual({ action: 'fail' });
+    expect(decide({ ...transient, kind: 'rate_limited', code: '20429', retryAt }, 25, DEFAULT_RETRY_POLICY, now)).toEqual({
+      action: 'fail',
+    });
   });
 });

@@ -36,7 +36,12 @@ export function retryDelayMs(attempt: number, policy: RetryPolicy = DEFAULT_RETR
 }
 
 /** What to do after `attempts` attempts, the last of which failed with `error`. */
-export function decide(error: ProviderError, attempts: number, policy: RetryPolicy = DEFAULT_RETRY_POLICY, now: Date = new Date()): RetryDecision {
+export function decide(
+  error: ProviderError,
+  attempts: number,
+  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+  now: Date = new Date(),
+): RetryDecision {
   if (error.kind === 'permanent') return { action: 'fail' };
   if (attempts >= policy.maxAttempts) return { action: 'fail' };
   if (error.kind === 'rate_limited' && error.retryAt) {

@@ -89,7 +89,10 @@ export class Sweeper {
         if (await this.end(message)) ended++;
       } catch (err) {
         this.lastFailureAt = Date.now();
-        log.warn({ messageId: message.id, err: { message: (err as Error).message } }, 'could not take over an orphaned send; the next sweep tries again');
+        log.warn(
+          { messageId: message.id, err: { message: (err as Error).message } },
+          'could not take over an orphaned send; the next sweep tries again',
+        );
         break;
       }
     }

@@ -85,7 +85,9 @@ export function ConnectionType<T extends object>(name: string, nodeType: ClassTy
     @Field(() => PageInfo)
     pageInfo!: PageInfo;
 
-    @Field(() => Int, { description: `Items matching, counted up to ${MAX_TOTAL_COUNT}: beyond that, ${MAX_TOTAL_COUNT} and totalCountIsLowerBound` })
+    @Field(() => Int, {
+      description: `Items matching, counted up to ${MAX_TOTAL_COUNT}: beyond that, ${MAX_TOTAL_COUNT} and totalCountIsLowerBound`,
+    })
     totalCount!: number;
 
     @Field({ description: `True when there are more than totalCount items (the count stops at ${MAX_TOTAL_COUNT})` })

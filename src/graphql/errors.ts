@@ -35,7 +35,11 @@ const KNOWN_CODES = new Set([
 /** 429 with Retry-After: a send budget is spent (modules/budgets), said in `message`. */
 export const rateLimited = (message: string, retryAfterSeconds: number) =>
   new GraphQLError(message, {
-    extensions: { code: 'RATE_LIMITED', retryAfterSeconds, http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) } },
+    extensions: {
+      code: 'RATE_LIMITED',
+      retryAfterSeconds,
+      http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+    },
   });
 
 /** Seconds a caller is asked to wait when the database is away. */
@@ -45,7 +49,10 @@ const UNAVAILABLE_MESSAGE = 'The database is unavailable; try again in a few sec
 /** A 503 for a request that could not reach the database (the HTTP status comes with it). */
 export const serviceUnavailable = () =>
   new GraphQLError(UNAVAILABLE_MESSAGE, {
-    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: new Map([['retry-after', String(UNAVAILABLE_RETRY_AFTER_S)]]) } },
+    extensions: {
+      code: 'SERVICE_UNAVAILABLE',
+      http: { status: 503, headers: new Map([['retry-after', String(UNAVAILABLE_RETRY_AFTER_S)]]) },
+    },
   });
 
 /**
@@ -70,9 +77,18 @@ export function makeFormatError(log: Logger) {
     if (isDatabaseUnavailable(original)) {
       // An outage, not a bug: the caller is told to come back (the response is a 503, see
       // http/app.ts), and the log says why without the statement or its parameters.
-      const cause = (original as { cause?: { message?: string; code?: string } }).cause ?? (original as { message?: string; code?: string });
-      log.warn({ errorId, err: { message: cause.message, code: cause.code }, path: formatted.path }, 'database unavailable during a GraphQL request');
-      return { message: UNAVAILABLE_MESSAGE, path: formatted.path, locations: formatted.locations, extensions: { code: 'SERVICE_UNAVAILABLE', errorId } };
+      const cause =
+        (original as { cause?: { message?: string; code?: string } }).cause ?? (original as { message?: string; code?: string });
+      log.warn(
+        { errorId, err: { message: cause.message, code: cause.code }, path: formatted.path },
+        'database unavailable during a GraphQL request',
+      );
+      return {
+        message: UNAVAILABLE_MESSAGE,
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: { code: 'SERVICE_UNAVAILABLE', errorId },
+      };
     }
     log.error({ errorId, err: original, path: formatted.path }, 'unexpected error in a GraphQL request');
     return {

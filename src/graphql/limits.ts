@@ -175,7 +175,12 @@ export function measureOperation(
 // store), so an operation's measure is kept when no variable went into it.
 const measures = new WeakMap<OperationDefinitionNode, OperationMeasure>();
 
-function measureOnce(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables?: Record<string, unknown>): OperationMeasure {
+function measureOnce(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables?: Record<string, unknown>,
+): OperationMeasure {
   const kept = measures.get(operation);
   if (kept) return kept;
   const measure = measureOperation(schema, document, operation, variables);
@@ -215,7 +220,9 @@ export function documentRules(limits: Pick<QueryLimits, 'maxDirectives'>): Valid
       onReject: [
         (context) =>
           context?.reportError(
-            new GraphQLError(`The operation uses more than ${limits.maxDirectives} directives`, { extensions: { maxDirectives: limits.maxDirectives } }),
+            new GraphQLError(`The operation uses more than ${limits.maxDirectives} directives`, {
+              extensions: { maxDirectives: limits.maxDirectives },
+            }),
           ),
       ],
     },

@@ -25,8 +25,14 @@ export function createLoaders(db: Database, tenantId: string | null) {
     gatewayById: byId((tenant, ids) => gatewaysQ.gatewaysByIds(db, tenant, ids)),
     recipientById: byId((tenant, ids) => recipientsQ.recipientsByIds(db, tenant, ids)),
     messageById: byId((tenant, ids) => messagesQ.messagesByIds(db, tenant, ids)),
-    subscriptionsByRecipient: groupedBy((tenant, ids) => subscriptionsQ.subscriptionsOf(db, tenant, ids), (r) => r.recipientId),
-    logsByMessage: groupedBy((tenant, ids) => messagesQ.logsOfMessages(db, tenant, ids), (r) => r.messageId),
+    subscriptionsByRecipient: groupedBy(
+      (tenant, ids) => subscriptionsQ.subscriptionsOf(db, tenant, ids),
+      (r) => r.recipientId,
+    ),
+    logsByMessage: groupedBy(
+      (tenant, ids) => messagesQ.logsOfMessages(db, tenant, ids),
+      (r) => r.messageId,
+    ),
   };
 }
 

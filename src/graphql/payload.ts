@@ -6,7 +6,13 @@ import { UserError } from './common.types.js';
 type Output = ClassType | StringConstructor;
 /** A payload field: its type, or its type and an SDL description. Every one is nullable. */
 type PayloadField = Output | { type: Output; description: string };
-type ValueOf<F> = F extends { type: infer T } ? ValueOf<T> : F extends StringConstructor ? string : F extends ClassType<infer T> ? T : never;
+type ValueOf<F> = F extends { type: infer T }
+  ? ValueOf<T>
+  : F extends StringConstructor
+    ? string
+    : F extends ClassType<infer T>
+      ? T
+      : never;
 
 export type PayloadShape<F extends Record<string, PayloadField>> = { [K in keyof F]?: ValueOf<F[K]> | null } & { userErrors: UserError[] };
 

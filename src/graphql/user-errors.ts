@@ -43,7 +43,7 @@ export const RefusalsAsUserErrors: MiddlewareFn = async ({ info, args }, next) =
     else if (error instanceof ArgumentValidationError) {
       // class-validator can fail on input it cannot read (e.g. broken Unicode) without a list.
       const raw = error.extensions.validationErrors;
-      const validationErrors = (Array.isArray(raw) ? raw : []);
+      const validationErrors = Array.isArray(raw) ? raw : [];
       if (validationErrors.length === 0) throw error;
       userErrors = validationToUserErrors(validationErrors, Object.keys(args)[0] ?? 'input');
     } else throw error;

@@ -84,7 +84,10 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (isDatabaseUnavailable(error)) {
       // Webhook senders retry a 503 later; the event is not lost.
       request.log.warn({ errorId, err: { message: error.message, code: error.code } }, 'database unavailable during an HTTP request');
-      return reply.code(503).header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S)).send({ error: 'The database is unavailable; try again in a few seconds', errorId });
+      return reply
+        .code(503)
+        .header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S))
+        .send({ error: 'The database is unavailable; try again in a few seconds', errorId });
     }
     request.log.error({ errorId, err: error }, 'unexpected error in an HTTP request');
     return reply.code(500).send({ error: `Internal error ${errorId}`, errorId });
@@ -106,7 +109,10 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const metricsToken = deps.config.metricsToken;
   app.get('/metrics', async (request, reply) => {
     if (metricsToken !== undefined && !sameSecret(request.headers.authorization ?? '', `Bearer ${metricsToken}`)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: '/metrics requires Authorization: Bearer <HERALD_METRICS_TOKEN>' });
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: '/metrics requires Authorization: Bearer <HERALD_METRICS_TOKEN>' });
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -170,11 +176,15 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
     method: ['GET', 'POST', 'OPTIONS'],
     config: { rateLimit: rateLimit ?? false },
     preHandler: async (_request, reply) => {
-      if (!deps.isStarted()) return reply.code(503).header('retry-after', '2').type('application/json').send(JSON.stringify({ error: 'Herald is starting' }));
+      if (!deps.isStarted())
+        return reply
+          .code(503)
+          .header('retry-after', '2')
+          .type('application/json')
+          .send(JSON.stringify({ error: 'Herald is starting' }));
     },
     handler: fastifyApolloHandler(apollo, { context }),
   });
-
 }
 
 /** A hop count as Fastify reads a number (the nth hop from this server), in the form its types accept. */

@@ -38,7 +38,13 @@ type Connection = ConnectionContext<Record<string, unknown>, SocketExtra & Parti
 
 export type WebSocketConfig = Pick<Config, 'graphqlLimits' | 'websocket' | 'rateLimit'>;
 
-export function registerSubscriptions(app: FastifyInstance, schema: GraphQLSchema, services: Services, log: Logger, config: WebSocketConfig): void {
+export function registerSubscriptions(
+  app: FastifyInstance,
+  schema: GraphQLSchema,
+  services: Services,
+  log: Logger,
+  config: WebSocketConfig,
+): void {
   const { graphqlLimits: limits, websocket } = config;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   app.server.on('upgrade', (request, socket, head) => {
@@ -54,7 +60,8 @@ export function registerSubscriptions(app: FastifyInstance, schema: GraphQLSchem
   // count the operations a key has in flight across them.
   const byKey = new Map<string, Set<Connection>>();
   const stopFollowing = services.apiKeys.onRevoked((apiKeyId) => {
-    for (const connection of byKey.get(apiKeyId) ?? []) connection.extra.socket.close(REVOKED_CLOSE_CODE, 'Forbidden: the API key was revoked');
+    for (const connection of byKey.get(apiKeyId) ?? [])
+      connection.extra.socket.close(REVOKED_CLOSE_CODE, 'Forbidden: the API key was revoked');
   });
   const track = (apiKeyId: string, connection: Connection) => {
     const connections = byKey.get(apiKeyId) ?? new Set();
@@ -108,15 +115,23 @@ export function registerSubscriptions(app: FastifyInstance, schema: GraphQLSchem
         try {
           document = parse(payload.query, { maxTokens: limits.maxTokens });
         } catch (err) {
-          return [new GraphQLError(err instanceof GraphQLError ? err.message : 'The query cannot be parsed', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+          return [
+            new GraphQLError(err instanceof GraphQLError ? err.message : 'The query cannot be parsed', {
+              extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+            }),
+          ];
         }
         const invalid = validate(schema, document, rules);
         if (invalid.length > 0) {
-          return invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }));
+          return invalid.map(
+            (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }),
+          );
         }
         const operation = operationToRun(document, payload.operationName);
         if (!operation) {
-          const message = payload.operationName ? `The document has no operation named "${payload.operationName}"` : 'The document must name the operation to run (operationName)';
+          const message = payload.operationName
+            ? `The document has no operation named "${payload.operationName}"`
+            : 'The document must name the operation to run (operationName)';
           return [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
         }
         const variables = payload.variables ?? undefined;
@@ -124,10 +139,18 @@ export function registerSubscriptions(app: FastifyInstance, schema: GraphQLSchem
         if (refused) return [refused];
         if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
           if (subscriptionsOf(ctx, id) >= websocket.maxSubscriptionsPerConnection) {
-            return [tooManySubscriptions(`This connection already holds ${websocket.maxSubscriptionsPerConnection} subscriptions: complete one first`)];
+            return [
+              tooManySubscriptions(
+                `This connection already holds ${websocket.maxSubscriptionsPerConnection} subscriptions: complete one first`,
+              ),
+            ];
           }
           if (subscriptionsOfKey(apiKeyId, id, ctx) >= websocket.maxSubscriptionsPerKey) {
-            return [tooManySubscriptions(`This API key already holds ${websocket.maxSubscriptionsPerKey} subscriptions across its connections: complete one first`)];
+            return [
+              tooManySubscriptions(
+                `This API key already holds ${websocket.maxSubscriptionsPerKey} subscriptions across its connections: complete one first`,
+              ),
+            ];
           }
           ctx.extra.subscriptionIds!.add(id);
         }
@@ -161,7 +184,10 @@ const tooManySubscriptions = (message: string) => new GraphQLError(message, { ex
  * `burst` per window of burst/perSecond seconds), in this process's memory. Each subscribe
  * message is one request: a socket is no way around the request budget.
  */
-function requestBudget({ perSecond, burst }: Config['rateLimit'], now: () => number = Date.now): (apiKeyId: string) => GraphQLError | undefined {
+function requestBudget(
+  { perSecond, burst }: Config['rateLimit'],
+  now: () => number = Date.now,
+): (apiKeyId: string) => GraphQLError | undefined {
   if (perSecond === 0) return () => undefined;
   const windowMs = (burst / perSecond) * 1000;
   const windows = new Map<string, { startedAt: number; used: number }>();
@@ -178,7 +204,9 @@ function requestBudget({ perSecond, burst }: Config['rateLimit'], now: () => num
       return undefined;
     }
     const retryAfterSeconds = Math.max(1, Math.ceil((window.startedAt + windowMs - at) / 1000));
-    return new GraphQLError(`Too many requests for this API key: try again in ${retryAfterSeconds} s`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds } });
+    return new GraphQLError(`Too many requests for this API key: try again in ${retryAfterSeconds} s`, {
+      extensions: { code: 'RATE_LIMITED', retryAfterSeconds },
+    });
   };
 }
 
@@ -188,7 +216,10 @@ export const REVOKED_CLOSE_CODE = 4403;
 // graphql-js runs every event of a subscription with the one context made when it started,
 // so its DataLoaders would answer later events from what the first one read (a message's
 // `logs` frozen at its first status). Each event runs with loaders of its own instead.
-async function subscribeWithFreshLoaders(args: ExecutionArgs, services: Services): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+async function subscribeWithFreshLoaders(
+  args: ExecutionArgs,
+  services: Services,
+): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source; // refused before it started: errors only
   const events = source[Symbol.asyncIterator]();

@@ -23,7 +23,8 @@ export function registerWebhooks(app: FastifyInstance, receipts: ReceiptsService
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
     scope.post<{ Body: Record<string, string> }>('/webhooks/twilio/status', routeOptions, async (request, reply) => {
-      if (typeof request.body !== 'object' || request.body === null) return reply.code(400).send({ ok: false, error: 'expected a form body' });
+      if (typeof request.body !== 'object' || request.body === null)
+        return reply.code(400).send({ ok: false, error: 'expected a form body' });
       // Twilio signs the URL it called: the public base plus the path and query as sent.
       const url = `${publicUrl}${request.url}`;
       const signature = request.headers['x-twilio-signature'];

@@ -76,7 +76,8 @@ export function loadOrCreateSecretKey(configured: Buffer | undefined, dataDir: s
     return { key, generated: file };
   } catch (err) {
     // Another process won the race: use its key.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { key: Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex'), generated: file };
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      return { key: Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex'), generated: file };
     throw err;
   }
 }

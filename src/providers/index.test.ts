@@ -34,7 +34,12 @@ describe('sandbox provider', () => {
 
   it("fails Twilio's invalid test number permanently, masked", async () => {
     const result = await providers('SANDBOX').send(message({ destination: '+15005550001' }), gateway);
-    expect(result).toEqual({ ok: false, kind: 'permanent', code: '21211', message: "The 'To' number +1*******0001 is not a valid phone number" });
+    expect(result).toEqual({
+      ok: false,
+      kind: 'permanent',
+      code: '21211',
+      message: "The 'To' number +1*******0001 is not a valid phone number",
+    });
     expect(sandboxOutbox()).toHaveLength(0);
   });
 
@@ -67,7 +72,11 @@ describe('provider factory', () => {
       kind: 'permanent',
       code: 'GATEWAY_MISCONFIGURED',
     });
-    expect(await twitter.resolveRecipient!('jane', gatewayWithout)).toMatchObject({ ok: false, kind: 'permanent', code: 'GATEWAY_MISCONFIGURED' });
+    expect(await twitter.resolveRecipient!('jane', gatewayWithout)).toMatchObject({
+      ok: false,
+      kind: 'permanent',
+      code: 'GATEWAY_MISCONFIGURED',
+    });
   });
 
   it('gives the same adapter for the same provider', () => {

@@ -92,7 +92,10 @@ describe('GraphiQL in Chromium', () => {
 
     // Run the default query (viewer and channels).
     expect(await page.locator('.graphiql-query-editor').innerText()).toContain('viewer');
-    const graphqlResponse = page.waitForResponse((r) => r.url().startsWith(`${herald.url}/graphql`) && r.request().method() === 'POST' && (r.request().postData() ?? '').includes('viewer'));
+    const graphqlResponse = page.waitForResponse(
+      (r) =>
+        r.url().startsWith(`${herald.url}/graphql`) && r.request().method() === 'POST' && (r.request().postData() ?? '').includes('viewer'),
+    );
     await page.locator('.graphiql-execute-button').click();
     expect((await graphqlResponse).status()).toBe(200);
 

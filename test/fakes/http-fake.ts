@@ -28,7 +28,10 @@ export interface HttpFakeOptions {
 }
 
 /** Starts a server that hands each request, with its whole body as text, to `handle`. */
-export async function startHttpFake(handle: (req: IncomingMessage, body: string) => FakeAnswer, options: HttpFakeOptions): Promise<HttpFakeServer> {
+export async function startHttpFake(
+  handle: (req: IncomingMessage, body: string) => FakeAnswer,
+  options: HttpFakeOptions,
+): Promise<HttpFakeServer> {
   const timers = new Set<NodeJS.Timeout>();
   const send = (res: ServerResponse, answer: FakeAnswer) => {
     if (!res.destroyed) options.send(res, answer);

@@ -138,7 +138,8 @@ function validate(body: SendgridMailBody): { message: string; field: string } | 
     if (!Array.isArray(p?.to) || p.to.length === 0) {
       return {
         field: `personalizations.${i}.to`,
-        message: 'The to array is required for all personalization objects, and must have at least one object with a non-empty email address.',
+        message:
+          'The to array is required for all personalization objects, and must have at least one object with a non-empty email address.',
       };
     }
     for (const [j, to] of p.to.entries()) {
@@ -150,7 +151,8 @@ function validate(body: SendgridMailBody): { message: string; field: string } | 
   if (typeof from?.email !== 'string' || from.email === '') {
     return {
       field: 'from.email',
-      message: 'The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.',
+      message:
+        'The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.',
     };
   }
   if (!EMAIL.test(from.email)) return { field: 'from.email', message: 'Does not contain a valid address.' };

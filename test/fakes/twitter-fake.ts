@@ -208,7 +208,8 @@ export async function startTwitterFake(options: { accounts?: TwitterFakeAccount[
       const participantId = decodeURIComponent(dm[1]);
       const failure = takeFailure('dm');
       if (failure) return failureAnswer(failure);
-      if (!/^\d{1,19}$/.test(participantId)) return invalidRequest(`The \`participant_id\` query parameter value [${participantId}] is not valid`);
+      if (!/^\d{1,19}$/.test(participantId))
+        return invalidRequest(`The \`participant_id\` query parameter value [${participantId}] is not valid`);
       let payload: { text?: unknown };
       try {
         payload = JSON.parse(body) as { text?: unknown };
@@ -218,7 +219,13 @@ export async function startTwitterFake(options: { accounts?: TwitterFakeAccount[
       if (typeof payload.text !== 'string' || payload.text.trim() === '') return invalidRequest('text must be a non-empty string');
       if (payload.text.length > 10_000) return invalidRequest('text must be at most 10000 characters');
       const participant = usersById.get(participantId);
-      if (!participant) return problem(404, 'Not Found Error', `Could not find user with participant_id: [${participantId}].`, 'https://api.twitter.com/2/problems/resource-not-found');
+      if (!participant)
+        return problem(
+          404,
+          'Not Found Error',
+          `Could not find user with participant_id: [${participantId}].`,
+          'https://api.twitter.com/2/problems/resource-not-found',
+        );
       if (participant.dmsClosed) {
         return problem(403, 'Forbidden', 'You are not permitted to send Direct Messages to this user.', 'about:blank');
       }
@@ -230,7 +237,11 @@ export async function startTwitterFake(options: { accounts?: TwitterFakeAccount[
         dmEventId: randomDigits(19),
       };
       fake.dms.push(record);
-      return { status: 201, body: { data: { dm_conversation_id: record.dmConversationId, dm_event_id: record.dmEventId } }, headers: windowHeaders(15, 14) };
+      return {
+        status: 201,
+        body: { data: { dm_conversation_id: record.dmConversationId, dm_event_id: record.dmEventId } },
+        headers: windowHeaders(15, 14),
+      };
     }
 
     return problem(404, 'Not Found Error', `Sorry, that page does not exist: ${method} ${path}`, 'about:blank');
@@ -250,7 +261,12 @@ export async function startTwitterFake(options: { accounts?: TwitterFakeAccount[
     addAccount,
     addUser(handle, opts = {}) {
       const username = handle.replace(/^@/, '');
-      const user: TwitterFakeUser = { id: opts.id ?? randomDigits(18), name: opts.name ?? username, username, dmsClosed: opts.dmsClosed ?? false };
+      const user: TwitterFakeUser = {
+        id: opts.id ?? randomDigits(18),
+        name: opts.name ?? username,
+        username,
+        dmsClosed: opts.dmsClosed ?? false,
+      };
       users.set(username.toLowerCase(), user);
       usersById.set(user.id, user);
       return user;

@@ -14,7 +14,8 @@ export interface RecipientInput {
   twitterHandle?: string | null;
 }
 
-export const RECIPIENT_FIELDS = 'id kind externalRef displayName phone email whatsapp twitterHandle createdAt subscriptions { channel gateway { id name provider } }';
+export const RECIPIENT_FIELDS =
+  'id kind externalRef displayName phone email whatsapp twitterHandle createdAt subscriptions { channel gateway { id name provider } }';
 
 export async function buildRecipient(herald: TestHerald, input: RecipientInput = {}, key?: string) {
   counter += 1;
@@ -25,22 +26,30 @@ export async function buildRecipient(herald: TestHerald, input: RecipientInput =
       key,
     ),
   );
-  if (data.createRecipient.userErrors.length) throw new Error(`createRecipient refused: ${JSON.stringify(data.createRecipient.userErrors)}`);
+  if (data.createRecipient.userErrors.length)
+    throw new Error(`createRecipient refused: ${JSON.stringify(data.createRecipient.userErrors)}`);
   return data.createRecipient.recipient;
 }
 
 export async function buildTenant(herald: TestHerald, name = `Tenant ${randomBytes(3).toString('hex')}`) {
   const data = ok(
-    await herald.gql(`mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id name } adminKey userErrors { code } } }`, {
-      input: { name },
-    }),
+    await herald.gql(
+      `mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id name } adminKey userErrors { code } } }`,
+      {
+        input: { name },
+      },
+    ),
   );
   return { tenant: data.createTenant.tenant as { id: string; name: string }, adminKey: data.createTenant.adminKey as string };
 }
 
 export async function buildApiKey(herald: TestHerald, role: 'ADMIN' | 'SENDER' | 'READER', key?: string): Promise<string> {
   const data = ok(
-    await herald.gql(`mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key userErrors { code } } }`, { input: { name: `${role} key`, role } }, key),
+    await herald.gql(
+      `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key userErrors { code } } }`,
+      { input: { name: `${role} key`, role } },
+      key,
+    ),
   );
   return data.createApiKey.key;
 }

@@ -26,7 +26,9 @@ export interface TestHerald extends RunningHerald {
 }
 
 /** `role: 'api'` starts no worker: what it accepts stays QUEUED. */
-export async function startTestHerald(options: { env?: Record<string, string>; database?: TestDatabase; role?: Role } = {}): Promise<TestHerald> {
+export async function startTestHerald(
+  options: { env?: Record<string, string>; database?: TestDatabase; role?: Role } = {},
+): Promise<TestHerald> {
   const database = options.database ?? (await createTestDatabase());
   const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
   const secretKey = randomBytes(32).toString('hex');

@@ -58,7 +58,10 @@ export function spawnHerald(env: Record<string, string>, options: SpawnOptions =
   const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const output = () => `\n--- ${name} stdout ---\n${out.slice(-8000)}\n--- ${name} stderr ---\n${err.slice(-6000)}`;
   const ready = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not become ready in ${START_TIMEOUT_MS} ms${output()}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not become ready in ${START_TIMEOUT_MS} ms${output()}`)),
+      START_TIMEOUT_MS,
+    );
     child.stdout.on('data', (chunk: string) => {
       out += chunk;
       const url = readyUrl(out);
@@ -162,7 +165,13 @@ export interface Finished extends Exit {
 export function runToExit(command: string, args: string[], env: Record<string, string>, timeoutMs = START_TIMEOUT_MS): Promise<Finished> {
   const child = spawn(command, args, {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? os.tmpdir(), TMPDIR: os.tmpdir(), LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? os.tmpdir(),
+      TMPDIR: os.tmpdir(),
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -172,7 +181,9 @@ export function runToExit(command: string, args: string[], env: Record<string, s
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} did not finish in ${timeoutMs} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+      reject(
+        new Error(`${command} ${args.join(' ')} did not finish in ${timeoutMs} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`),
+      );
     }, timeoutMs);
     child.once('close', (code, signal) => {
       clearTimeout(timer);

@@ -6,4 +6,9 @@ export const providerEnum = pgEnum('provider', PROVIDERS);
 export const recipientKindEnum = pgEnum('recipient_kind', RECIPIENT_KINDS);
 export const apiKeyRoleEnum = pgEnum('api_key_role', API_KEY_ROLES);
 
-export type { ApiKeyRole as ApiKeyRoleValue, Channel as ChannelValue, Provider as ProviderValue, RecipientKind as RecipientKindValue } from '../../domain/enums.js';
+export type {
+  ApiKeyRole as ApiKeyRoleValue,
+  Channel as ChannelValue,
+  Provider as ProviderValue,
+  RecipientKind as RecipientKindValue,
+} from '../../domain/enums.js';

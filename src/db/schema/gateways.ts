@@ -7,7 +7,9 @@ export const gateways = pgTable(
   'gateways',
   {
     id: uuid('id').primaryKey(),
-    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
     channel: channelEnum('channel').notNull(),
     provider: providerEnum('provider').notNull(),
     name: text('name').notNull(),
@@ -26,7 +28,9 @@ export const gateways = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex('gateways_one_default').on(t.tenantId, t.channel).where(sql`${t.isDefault}`),
+    uniqueIndex('gateways_one_default')
+      .on(t.tenantId, t.channel)
+      .where(sql`${t.isDefault}`),
     uniqueIndex('gateways_tenant_channel_name').on(t.tenantId, t.channel, t.name),
     index('gateways_tenant_channel').on(t.tenantId, t.channel, t.id),
   ],

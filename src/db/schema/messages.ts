@@ -64,17 +64,25 @@ export const messages = pgTable(
     // A recipient's messages in one status, newest first: without it a rare status reads
     // the recipient's whole history.
     index('messages_tenant_recipient_status_id').on(t.tenantId, t.recipientId, t.status, t.id),
-    index('messages_tenant_order_id').on(t.tenantId, t.orderId, t.id).where(sql`${t.orderId} is not null`),
+    index('messages_tenant_order_id')
+      .on(t.tenantId, t.orderId, t.id)
+      .where(sql`${t.orderId} is not null`),
     // Finds an invoice's messages, and DMs an invoice once per billing cycle however often
     // the cycle is notified (a null billing_cycle_id, a single sendInvoiceDM, never
     // conflicts). One index for both: each index is an entry per message written.
     uniqueIndex('messages_tenant_invoice_cycle')
       .on(t.tenantId, t.invoiceNumber, t.billingCycleId)
       .where(sql`${t.invoiceNumber} is not null`),
-    uniqueIndex('messages_tenant_idempotency_key').on(t.tenantId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
-    index('messages_provider_message_id').on(t.providerMessageId).where(sql`${t.providerMessageId} is not null`),
+    uniqueIndex('messages_tenant_idempotency_key')
+      .on(t.tenantId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+    index('messages_provider_message_id')
+      .on(t.providerMessageId)
+      .where(sql`${t.providerMessageId} is not null`),
     // Finds sends orphaned by a crashed worker.
-    index('messages_sending_updated').on(t.updatedAt).where(sql`${t.status} = 'SENDING'`),
+    index('messages_sending_updated')
+      .on(t.updatedAt)
+      .where(sql`${t.status} = 'SENDING'`),
   ],
 );
 
@@ -99,6 +107,8 @@ export const deliveryLogs = pgTable(
     index('delivery_logs_tenant_id').on(t.tenantId, t.id),
     index('delivery_logs_message_id').on(t.messageId, t.id),
     index('delivery_logs_tenant_recipient_id').on(t.tenantId, t.recipientId, t.id),
-    index('delivery_logs_tenant_order_id').on(t.tenantId, t.orderId, t.id).where(sql`${t.orderId} is not null`),
+    index('delivery_logs_tenant_order_id')
+      .on(t.tenantId, t.orderId, t.id)
+      .where(sql`${t.orderId} is not null`),
   ],
 );

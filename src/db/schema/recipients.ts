@@ -8,7 +8,9 @@ export const recipients = pgTable(
   {
     // UUIDv7: ids sort by creation, so keyset pagination needs the id alone.
     id: uuid('id').primaryKey(),
-    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
     kind: recipientKindEnum('kind').notNull(),
     externalRef: text('external_ref'),
     displayName: text('display_name').notNull(),
@@ -31,7 +33,9 @@ export const recipients = pgTable(
 export const subscriptions = pgTable(
   'subscriptions',
   {
-    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
     recipientId: uuid('recipient_id')
       .notNull()
       .references(() => recipients.id, { onDelete: 'cascade' }),

@@ -36,7 +36,11 @@ export class ApiKeysService {
     perf: { now: () => this.now() },
   });
   // Keys whose last_used_at this process wrote within LAST_USED_INTERVAL_MS.
-  private readonly lastTouched = new LRUCache<string, true>({ max: MAX_ENTRIES, ttl: LAST_USED_INTERVAL_MS, perf: { now: () => this.now() } });
+  private readonly lastTouched = new LRUCache<string, true>({
+    max: MAX_ENTRIES,
+    ttl: LAST_USED_INTERVAL_MS,
+    perf: { now: () => this.now() },
+  });
   private readonly revokedHandlers = new Set<(apiKeyId: string) => void>();
   private listener?: Pick<DatabaseListener, 'isUp'>;
   // Bumped by every revocation heard: a lookup that started before one is not cached.

@@ -35,7 +35,8 @@ export class BillingService {
     const route = await this.messagesService.route(tenantId, input.customerId, 'TWITTER_DM');
     const customer = route?.recipient;
     if (!customer) throw refuse(UserErrorCode.NOT_FOUND, `no customer ${input.customerId}`, ['input', 'customerId']);
-    if (customer.kind !== 'CUSTOMER') throw invalid(['input', 'customerId'], `invoices go to customers; ${input.customerId} is a ${customer.kind}`);
+    if (customer.kind !== 'CUSTOMER')
+      throw invalid(['input', 'customerId'], `invoices go to customers; ${input.customerId} is a ${customer.kind}`);
     if (!customer.twitterHandle) {
       throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${customer.displayName} has no X handle`, ['input', 'customerId']);
     }
@@ -56,7 +57,10 @@ export class BillingService {
    * written in multi-row batches with their jobs in one transaction. An invoice already
    * DMed in this cycle is left alone (unique per tenant, cycle and invoice number).
    */
-  async notifyBillingCycle(tenantId: string, input: NotifyBillingCycleInput): Promise<{ queued: number; rejected: number; rewritten: boolean }> {
+  async notifyBillingCycle(
+    tenantId: string,
+    input: NotifyBillingCycleInput,
+  ): Promise<{ queued: number; rejected: number; rewritten: boolean }> {
     if (input.invoices.length > MAX_INVOICES_PER_CYCLE_CALL) {
       throw invalid(
         ['input', 'invoices'],
@@ -104,16 +108,19 @@ export class BillingService {
       for (let index = from; index < Math.min(from + INVOICES_PER_PART, invoices.length); index++) {
         const item = invoices[index];
         // Named only in a rejection's reason.
-        const where = () => `invoice ${index + 1}${item.invoice.number ? ` (${item.invoice.number.slice(0, 64)})` : ''} of cycle ${cycleId}`;
+        const where = () =>
+          `invoice ${index + 1}${item.invoice.number ? ` (${item.invoice.number.slice(0, 64)})` : ''} of cycle ${cycleId}`;
         const uuid = fromGlobalId(item.customerId, 'Recipient')?.uuid;
         const route = uuid ? routes.get(uuid) : undefined;
         const customer = route?.recipient;
         const { invoice, problems } = checkInvoice(item.invoice);
         if (!customer) reject(null, null, `${where()}: no customer ${item.customerId.slice(0, 80)}`);
-        else if (customer.kind !== 'CUSTOMER') reject(customer.id, null, `${where()}: ${customer.displayName} is a ${customer.kind}, not a customer`);
+        else if (customer.kind !== 'CUSTOMER')
+          reject(customer.id, null, `${where()}: ${customer.displayName} is a ${customer.kind}, not a customer`);
         else if (problems.length > 0) reject(customer.id, null, `${where()}: ${problems.map((p) => p.message).join('; ')}`);
         else if (!customer.twitterHandle) reject(customer.id, null, `${where()}: ${customer.displayName} has no X handle`);
-        else if (!route.gateway || !route.gateway.enabled) reject(customer.id, route.gateway?.id ?? null, `${where()}: no enabled TWITTER_DM gateway`);
+        else if (!route.gateway || !route.gateway.enabled)
+          reject(customer.id, route.gateway?.id ?? null, `${where()}: no enabled TWITTER_DM gateway`);
         else rows.push(this.messageRow(uuidv7(), tenantId, customer, route.gateway.id, invoice!, cycleId));
       }
       tally.rejected += logs.length;
@@ -153,6 +160,10 @@ function sendableInvoice(item: NotifyBillingCycleInput['invoices'][number], rout
   const route = uuid ? routes.get(uuid) : undefined;
   const customer = route?.recipient;
   return (
-    !!customer && customer.kind === 'CUSTOMER' && !!customer.twitterHandle && !!route.gateway?.enabled && checkInvoice(item.invoice).problems.length === 0
+    !!customer &&
+    customer.kind === 'CUSTOMER' &&
+    !!customer.twitterHandle &&
+    !!route.gateway?.enabled &&
+    checkInvoice(item.invoice).problems.length === 0
   );
 }

@@ -38,7 +38,8 @@ export function checkInvoice(input: InvoiceFields): { invoice?: InvoiceData; pro
 
   const currency = input.currency.trim().toUpperCase();
   const knownCurrency = /^[A-Z]{3}$/.test(currency) && CURRENCIES.has(currency);
-  if (!knownCurrency) problems.push({ field: 'currency', message: `currency must be an ISO 4217 code such as USD, got "${input.currency.slice(0, 10)}"` });
+  if (!knownCurrency)
+    problems.push({ field: 'currency', message: `currency must be an ISO 4217 code such as USD, got "${input.currency.slice(0, 10)}"` });
 
   const amount = input.amountDue.trim();
   const match = /^(\d{1,15})(?:\.(\d+))?$/.exec(amount);

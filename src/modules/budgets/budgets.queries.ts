@@ -46,7 +46,13 @@ const within = (used: SQL, amount: SQL | number, limit: SQL) => sql`(${limit} = 
  * has no row yet). Concurrent spends of a tenant queue on its row, and each is checked
  * against the counts the one before it left.
  */
-export async function spend(ex: Executor, tenantId: string, sends: number, countries: readonly string[], defaults: BudgetLimits): Promise<SpentWindows | undefined> {
+export async function spend(
+  ex: Executor,
+  tenantId: string,
+  sends: number,
+  countries: readonly string[],
+  defaults: BudgetLimits,
+): Promise<SpentWindows | undefined> {
   const international = sql`(select count(*)::int from unnest(${textArray(countries)}::text[]) as d(country)
     where d.country <> all(coalesce(${t.homeCountries}, ${textArray(defaults.homeCountries)}::text[])))`;
   const perMinute = sql`coalesce(${t.perMinute}, ${defaults.perMinute}::int)`;
@@ -78,7 +84,14 @@ export async function spend(ex: Executor, tenantId: string, sends: number, count
       // flush. A crash can then forget the last moments' spends, which only gives budget back.
       asyncCommit: sql<string>`set_config('synchronous_commit', 'off', true)`,
     });
-  return row && { minuteStartedAt: row.minuteStartedAt!, dayStartedAt: row.dayStartedAt!, internationalStartedAt: row.internationalStartedAt!, homeCountries: row.homeCountries };
+  return (
+    row && {
+      minuteStartedAt: row.minuteStartedAt!,
+      dayStartedAt: row.dayStartedAt!,
+      internationalStartedAt: row.internationalStartedAt!,
+      homeCountries: row.homeCountries,
+    }
+  );
 }
 
 /** Gives back sends not made (a replay, a failed write), to the windows they were spent from only. */
@@ -97,7 +110,10 @@ export async function refund(ex: Executor, tenantId: string, spent: SpentWindows
 
 /** The tenant's row, read with the database's clock. */
 export async function findBudget(ex: Executor, tenantId: string): Promise<{ row: BudgetRow; now: Date } | undefined> {
-  const [found] = await ex.select({ row: t, now: sql<string>`now()` }).from(t).where(eq(t.tenantId, tenantId));
+  const [found] = await ex
+    .select({ row: t, now: sql<string>`now()` })
+    .from(t)
+    .where(eq(t.tenantId, tenantId));
   return found ? { row: found.row, now: new Date(found.now) } : undefined;
 }
 
@@ -108,5 +124,8 @@ export async function ensureBudget(ex: Executor, tenantId: string): Promise<void
 export type BudgetSettings = Partial<Pick<BudgetRow, 'perMinute' | 'perDay' | 'internationalPerDay' | 'homeCountries'>>;
 
 export async function setBudget(ex: Executor, tenantId: string, settings: BudgetSettings): Promise<void> {
-  await ex.insert(t).values({ tenantId, ...settings }).onConflictDoUpdate({ target: t.tenantId, set: settings });
+  await ex
+    .insert(t)
+    .values({ tenantId, ...settings })
+    .onConflictDoUpdate({ target: t.tenantId, set: settings });
 }

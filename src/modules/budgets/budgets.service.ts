@@ -66,7 +66,12 @@ const WINDOWS = {
 } as const;
 
 /** What a budget's window holds at `now`: its use and end while it runs, nothing once it ended (or never began). */
-function windowAt(budget: BudgetName, used: number | undefined, startedAt: Date | null | undefined, now: Date): { used: number; resetsAt: Date | null } {
+function windowAt(
+  budget: BudgetName,
+  used: number | undefined,
+  startedAt: Date | null | undefined,
+  now: Date,
+): { used: number; resetsAt: Date | null } {
   const endsAt = startedAt ? startedAt.getTime() + WINDOWS[budget].seconds * 1000 : 0;
   return endsAt > now.getTime() ? { used: used ?? 0, resetsAt: new Date(endsAt) } : { used: 0, resetsAt: null };
 }
@@ -104,7 +109,11 @@ export class BudgetsService {
     if (count === 0) return undefined;
     let spender = this.spenders.get(tenantId);
     if (!spender) {
-      spender = naturalBatches((asks: Ask[]) => this.spendBatch(tenantId, asks), { maxInFlight: 1, maxWeight: 100_000, weight: (ask) => ask.count });
+      spender = naturalBatches((asks: Ask[]) => this.spendBatch(tenantId, asks), {
+        maxInFlight: 1,
+        maxWeight: 100_000,
+        weight: (ask) => ask.count,
+      });
       this.spenders.set(tenantId, spender);
     }
     return spender({ count, countries });
@@ -113,7 +122,13 @@ export class BudgetsService {
   private async spendBatch(tenantId: string, asks: Ask[]): Promise<Spent[]> {
     if (asks.length === 1) return [await this.spendOne(tenantId, asks[0].count, asks[0].countries)];
     const count = asks.reduce((n, a) => n + a.count, 0);
-    const windows = await q.spend(this.db, tenantId, count, asks.flatMap((a) => a.countries), this.defaults);
+    const windows = await q.spend(
+      this.db,
+      tenantId,
+      count,
+      asks.flatMap((a) => a.countries),
+      this.defaults,
+    );
     // Not all of them fit (or the tenant has no row yet): naturalBatches spends them one by one.
     if (!windows) throw new Error('the batch does not fit the budget');
     return asks.map((a) => this.spent(tenantId, a.count, a.countries, windows));
@@ -193,7 +208,13 @@ export class BudgetsService {
     const checks: { budget: BudgetName; limit: number; used: number; startedAt: Date | null; need: number }[] = [
       { budget: 'perMinute', limit: limits.perMinute, used: row.minuteUsed, startedAt: row.minuteStartedAt, need: count },
       { budget: 'perDay', limit: limits.perDay, used: row.dayUsed, startedAt: row.dayStartedAt, need: count },
-      { budget: 'internationalPerDay', limit: limits.internationalPerDay, used: row.internationalUsed, startedAt: row.internationalStartedAt, need: international },
+      {
+        budget: 'internationalPerDay',
+        limit: limits.internationalPerDay,
+        used: row.internationalUsed,
+        startedAt: row.internationalStartedAt,
+        need: international,
+      },
     ];
     let worst: OverBudget | undefined;
     for (const { budget, limit, used, startedAt, need } of checks) {
@@ -203,7 +224,8 @@ export class BudgetsService {
       if (window.used + need <= limit) continue;
       let refusal: OverBudget;
       if (need > limit) {
-        const asks = budget === 'internationalPerDay' ? `${need} international sends (outside ${limits.homeCountries.join(', ')})` : `${need} sends`;
+        const asks =
+          budget === 'internationalPerDay' ? `${need} international sends (outside ${limits.homeCountries.join(', ')})` : `${need} sends`;
         refusal = new OverBudget(
           `This call asks for ${asks}, more than the ${limit} ${what} this tenant may make: split it into smaller calls`,
           budget,

@@ -5,7 +5,9 @@ import { Tenant } from '../tenants/tenants.types.js';
 
 const MAX_BUDGET = 1_000_000_000;
 
-@ObjectType({ description: "A tenant's send budgets (its own, else the environment's defaults; 0 = no limit) and what the current windows used." })
+@ObjectType({
+  description: "A tenant's send budgets (its own, else the environment's defaults; 0 = no limit) and what the current windows used.",
+})
 export class SendBudget {
   @Field(() => Int, { description: 'Messages the tenant may queue per minute.' })
   perMinute!: number;
@@ -38,7 +40,7 @@ export class SendBudget {
   internationalResetsAt?: Date | null;
 }
 
-@InputType({ description: 'Each budget given replaces the tenant\'s; null returns it to the environment\'s default; left out, it stays.' })
+@InputType({ description: "Each budget given replaces the tenant's; null returns it to the environment's default; left out, it stays." })
 export class SetSendBudgetInput {
   @Field(() => ID)
   tenantId!: string;

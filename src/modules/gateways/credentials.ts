@@ -45,10 +45,11 @@ export function parseCredentials(provider: Provider, raw: string | null | undefi
   const optional = (OPTIONAL[provider] ?? []).filter((k) => record[k] !== undefined && record[k] !== null);
   const known = [...expected, ...(OPTIONAL[provider] ?? [])];
   const unknown = Object.keys(record).filter((k) => !known.includes(k));
-  if (unknown.length > 0) return { problem: `credentials have unknown fields: ${unknown.join(', ')} (${provider} takes ${known.join(', ')})` };
-  const missing = expected.filter((k) => typeof record[k] !== 'string' || (record[k]).trim() === '');
+  if (unknown.length > 0)
+    return { problem: `credentials have unknown fields: ${unknown.join(', ')} (${provider} takes ${known.join(', ')})` };
+  const missing = expected.filter((k) => typeof record[k] !== 'string' || record[k].trim() === '');
   if (missing.length > 0) return { problem: `credentials miss ${missing.join(', ')} (non-empty strings)` };
-  const notStrings = optional.filter((k) => typeof record[k] !== 'string' || (record[k]).trim() === '');
+  const notStrings = optional.filter((k) => typeof record[k] !== 'string' || record[k].trim() === '');
   if (notStrings.length > 0) return { problem: `credentials field ${notStrings.join(', ')} must be a non-empty string when given` };
   const tooLong = [...expected, ...optional].filter((k) => (record[k] as string).length > 512);
   if (tooLong.length > 0) return { problem: `credentials field ${tooLong.join(', ')} is too long` };
@@ -67,7 +68,11 @@ export function parseCredentials(provider: Provider, raw: string | null | undefi
         return { problem: 'webhookPublicKey must be the verification key SendGrid shows for the signed event webhook (base64)' };
       }
       return {
-        value: { apiKey: values.apiKey, from: values.from, ...(values.webhookPublicKey !== undefined ? { webhookPublicKey: values.webhookPublicKey } : {}) },
+        value: {
+          apiKey: values.apiKey,
+          from: values.from,
+          ...(values.webhookPublicKey !== undefined ? { webhookPublicKey: values.webhookPublicKey } : {}),
+        },
       };
     case Provider.TWITTER:
       return { value: values as unknown as TwitterCredentials };

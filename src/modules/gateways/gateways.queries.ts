@@ -14,7 +14,10 @@ export function listGateways(ex: Executor, tenantId: string, channel?: ChannelVa
 }
 
 export async function findGateway(ex: Executor, tenantId: string, id: string): Promise<GatewayRow | undefined> {
-  const [row] = await ex.select().from(gateways).where(and(eq(gateways.tenantId, tenantId), eq(gateways.id, id)));
+  const [row] = await ex
+    .select()
+    .from(gateways)
+    .where(and(eq(gateways.tenantId, tenantId), eq(gateways.id, id)));
   return row;
 }
 
@@ -49,7 +52,12 @@ export async function updateGateway(ex: Executor, id: string, set: Partial<NewGa
   await ex.update(gateways).set(set).where(eq(gateways.id, id));
 }
 
-export async function findGatewayByName(ex: Executor, tenantId: string, channel: ChannelValue, name: string): Promise<GatewayRow | undefined> {
+export async function findGatewayByName(
+  ex: Executor,
+  tenantId: string,
+  channel: ChannelValue,
+  name: string,
+): Promise<GatewayRow | undefined> {
   const [row] = await ex
     .select()
     .from(gateways)

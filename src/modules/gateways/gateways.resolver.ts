@@ -4,7 +4,14 @@ import { type Context, tenantOf } from '../../graphql/context.js';
 import { Channel } from '../../graphql/enums.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { toGatewayView } from './gateways.views.js';
-import { AddChannelGatewayInput, AddChannelGatewayPayload, ChannelInfo, Gateway, UpdateGatewayInput, UpdateGatewayPayload } from './gateways.types.js';
+import {
+  AddChannelGatewayInput,
+  AddChannelGatewayPayload,
+  ChannelInfo,
+  Gateway,
+  UpdateGatewayInput,
+  UpdateGatewayPayload,
+} from './gateways.types.js';
 
 @Resolver(() => Gateway)
 @UseMiddleware(RefusalsAsUserErrors)
@@ -31,10 +38,15 @@ export class GatewaysResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => UpdateGatewayPayload, { description: 'Enable or disable a gateway, make it its channel default, change its send rate, or replace its credentials.' })
+  @Mutation(() => UpdateGatewayPayload, {
+    description: 'Enable or disable a gateway, make it its channel default, change its send rate, or replace its credentials.',
+  })
   async updateGateway(@Ctx() ctx: Context, @Arg('input') input: UpdateGatewayInput): Promise<UpdateGatewayPayload> {
     const row = await ctx.services.gateways.update(tenantOf(ctx), input);
-    ctx.log.info({ gatewayId: row.id, enabled: row.enabled, isDefault: row.isDefault, credentialsReplaced: input.credentials != null }, 'gateway updated');
+    ctx.log.info(
+      { gatewayId: row.id, enabled: row.enabled, isDefault: row.isDefault, credentialsReplaced: input.credentials != null },
+      'gateway updated',
+    );
     return { gateway: toGatewayView(row), userErrors: [] };
   }
 }

@@ -57,7 +57,10 @@ export class GatewaysService {
 
   async add(tenantId: string, input: AddChannelGatewayInput): Promise<q.GatewayRow> {
     if (!PROVIDERS_FOR[input.channel].includes(input.provider)) {
-      throw invalid(['input', 'provider'], `${input.provider} cannot carry ${input.channel}; use ${PROVIDERS_FOR[input.channel].join(' or ')}`);
+      throw invalid(
+        ['input', 'provider'],
+        `${input.provider} cannot carry ${input.channel}; use ${PROVIDERS_FOR[input.channel].join(' or ')}`,
+      );
     }
     const { value, problem } = parseCredentials(input.provider, input.credentials);
     if (problem) throw invalid(['input', 'credentials'], problem);
@@ -66,7 +69,8 @@ export class GatewaysService {
     const name = input.name.trim();
     // Environment gateways are named "env:…" at start (bootstrap.ts); an API gateway of that
     // name would collide with one on the next start and stop the process.
-    if (name.startsWith(ENV_GATEWAY_PREFIX)) throw invalid(['input', 'name'], `names starting with "${ENV_GATEWAY_PREFIX}" are kept for gateways set by environment variables`);
+    if (name.startsWith(ENV_GATEWAY_PREFIX))
+      throw invalid(['input', 'name'], `names starting with "${ENV_GATEWAY_PREFIX}" are kept for gateways set by environment variables`);
 
     return this.db.transaction(async (tx) => {
       await q.lockGatewayDefaults(tx, tenantId);
@@ -117,13 +121,17 @@ export class GatewaysService {
       if (input.credentials !== undefined && input.credentials !== null) {
         // Environment gateways are rewritten from their variables at every start.
         if (gateway.envSource) {
-          throw invalid(['input', 'credentials'], `this gateway's credentials come from ${gateway.envSource} and its sibling variables; change them there`);
+          throw invalid(
+            ['input', 'credentials'],
+            `this gateway's credentials come from ${gateway.envSource} and its sibling variables; change them there`,
+          );
         }
         const { value, problem } = parseCredentials(gateway.provider, input.credentials);
         if (problem) throw invalid(['input', 'credentials'], problem);
         set.credentials = value ? this.seal(gateway.id, value) : null;
       }
-      if (input.maxPerSecond !== undefined && input.maxPerSecond !== null) set.maxPerSecond = input.maxPerSecond === 0 ? null : input.maxPerSecond;
+      if (input.maxPerSecond !== undefined && input.maxPerSecond !== null)
+        set.maxPerSecond = input.maxPerSecond === 0 ? null : input.maxPerSecond;
       if (input.makeDefault && !gateway.isDefault) {
         await q.clearDefault(tx, tenantId, gateway.channel);
         set.isDefault = true;
@@ -182,7 +190,10 @@ export class GatewaysService {
           plain = this.secrets.open(sealed, row.id);
         } catch (err) {
           counts.unreadable += 1;
-          log.error({ gatewayId: row.id, tenantId: row.tenantId, gateway: row.name, why: (err as Error).message }, 'gateway credentials do not open; left as they are');
+          log.error(
+            { gatewayId: row.id, tenantId: row.tenantId, gateway: row.name, why: (err as Error).message },
+            'gateway credentials do not open; left as they are',
+          );
           continue;
         }
         // Compare-and-swap: credentials replaced meanwhile (updateGateway) are sealed right already.
@@ -207,7 +218,13 @@ export class GatewaysService {
       if (wanted) {
         await q.clearDefault(ex, tenantId, channel);
         const id = envRow?.id ?? uuidv7();
-        const set = { provider: wanted.provider, enabled: true, isDefault: true, credentials: this.seal(id, wanted.credentials), envSource: wanted.envSource };
+        const set = {
+          provider: wanted.provider,
+          enabled: true,
+          isDefault: true,
+          credentials: this.seal(id, wanted.credentials),
+          envSource: wanted.envSource,
+        };
         if (envRow) await q.updateGateway(ex, envRow.id, { ...set, name: wanted.name });
         else await q.insertGateways(ex, [{ id, tenantId, channel, name: wanted.name, ...set }]);
       } else if (envRow) {

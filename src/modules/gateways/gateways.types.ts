@@ -24,7 +24,10 @@ export class Gateway implements Node {
   @Field({ description: 'The gateway its channel uses when a subscription or a send names none.' })
   isDefault!: boolean;
 
-  @Field(() => Float, { nullable: true, description: 'Most messages per second this gateway sends; workers spread its sends to stay under it.' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Most messages per second this gateway sends; workers spread its sends to stay under it.',
+  })
   maxPerSecond?: number | null;
 
   @Field()
@@ -83,7 +86,8 @@ export class AddChannelGatewayInput {
 
   @Field(() => Float, {
     nullable: true,
-    description: "Most messages per second to send through this gateway (e.g. 0.2 for one every 5 s, under X's DM limits); omitted: as fast as workers go.",
+    description:
+      "Most messages per second to send through this gateway (e.g. 0.2 for one every 5 s, under X's DM limits); omitted: as fast as workers go.",
   })
   @IsOptional()
   @Min(0.001, { message: 'maxPerSecond must be at least 0.001' })
@@ -111,7 +115,8 @@ export class UpdateGatewayInput {
 
   @Field(() => String, {
     nullable: true,
-    description: "New credentials replacing the gateway's, as AddChannelGatewayInput.credentials describes for its provider (all fields, not a patch).",
+    description:
+      "New credentials replacing the gateway's, as AddChannelGatewayInput.credentials describes for its provider (all fields, not a patch).",
   })
   @IsOptional()
   @MaxLength(4096, { message: 'credentials must be at most 4096 characters' })

@@ -12,7 +12,8 @@ export interface KeyRef {
   key: string;
 }
 
-const byRef = (ref: KeyRef) => and(eq(idempotencyKeys.tenantId, ref.tenantId), eq(idempotencyKeys.operation, ref.operation), eq(idempotencyKeys.key, ref.key));
+const byRef = (ref: KeyRef) =>
+  and(eq(idempotencyKeys.tenantId, ref.tenantId), eq(idempotencyKeys.operation, ref.operation), eq(idempotencyKeys.key, ref.key));
 
 /** Frees the key if it was taken before `takenBefore` (its window is over), so it can be taken afresh. */
 export async function releaseExpiredKey(ex: Executor, ref: KeyRef, takenBefore: Date): Promise<void> {

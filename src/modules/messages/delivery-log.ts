@@ -5,7 +5,10 @@ import type { MessageRow, NewDeliveryLogRow } from './messages.queries.js';
  * A DeliveryLog entry about `message`: its tenant, recipient, gateway, channel, order and
  * current attempt, with what `entry` says (and overrides).
  */
-export function deliveryLogOf(message: MessageRow, entry: Pick<NewDeliveryLogRow, 'outcome' | 'reason'> & Partial<NewDeliveryLogRow>): NewDeliveryLogRow {
+export function deliveryLogOf(
+  message: MessageRow,
+  entry: Pick<NewDeliveryLogRow, 'outcome' | 'reason'> & Partial<NewDeliveryLogRow>,
+): NewDeliveryLogRow {
   return {
     id: uuidv7(),
     tenantId: message.tenantId,

@@ -3,11 +3,24 @@ import type { Executor } from '../../db/client.js';
 import { messages } from '../../db/schema/index.js';
 import type { StatusEvent } from '../../realtime/status-hub.js';
 
-const eventColumns = { id: messages.id, tenantId: messages.tenantId, recipientId: messages.recipientId, status: messages.status, updatedAt: messages.updatedAt };
+const eventColumns = {
+  id: messages.id,
+  tenantId: messages.tenantId,
+  recipientId: messages.recipientId,
+  status: messages.status,
+  updatedAt: messages.updatedAt,
+};
 
 /** One message's current status, as an event. */
-export async function currentStatusOf(ex: Executor, tenantId: string, id: string): Promise<(StatusEvent & { updatedAt: Date }) | undefined> {
-  const [row] = await ex.select(eventColumns).from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.id, id)));
+export async function currentStatusOf(
+  ex: Executor,
+  tenantId: string,
+  id: string,
+): Promise<(StatusEvent & { updatedAt: Date }) | undefined> {
+  const [row] = await ex
+    .select(eventColumns)
+    .from(messages)
+    .where(and(eq(messages.tenantId, tenantId), eq(messages.id, id)));
   return row;
 }
 
@@ -15,7 +28,12 @@ export async function currentStatusOf(ex: Executor, tenantId: string, id: string
  * The current status of a recipient's newest `limit` messages (an index range on
  * (tenant_id, recipient_id, id), whatever the recipient's history).
  */
-export function newestOfRecipient(ex: Executor, tenantId: string, recipientId: string, limit: number): Promise<(StatusEvent & { updatedAt: Date })[]> {
+export function newestOfRecipient(
+  ex: Executor,
+  tenantId: string,
+  recipientId: string,
+  limit: number,
+): Promise<(StatusEvent & { updatedAt: Date })[]> {
   return ex
     .select(eventColumns)
     .from(messages)

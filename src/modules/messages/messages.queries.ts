@@ -1,7 +1,15 @@
 import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import type { Database, Executor } from '../../db/client.js';
-import { type ChannelValue, deliveryLogs, gateways, type MessageStatusValue, messages, recipients, tenants } from '../../db/schema/index.js';
+import {
+  type ChannelValue,
+  deliveryLogs,
+  gateways,
+  type MessageStatusValue,
+  messages,
+  recipients,
+  tenants,
+} from '../../db/schema/index.js';
 import { uuidv7Floor } from '../../lib/ids.js';
 import type { GatewayRow } from '../gateways/gateways.queries.js';
 import { allowedFrom } from './lifecycle.js';
@@ -22,7 +30,10 @@ export interface MessageQuery {
 }
 
 export async function findMessage(ex: Executor, tenantId: string, id: string): Promise<MessageRow | undefined> {
-  const [row] = await ex.select().from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.id, id)));
+  const [row] = await ex
+    .select()
+    .from(messages)
+    .where(and(eq(messages.tenantId, tenantId), eq(messages.id, id)));
   return row;
 }
 
@@ -39,7 +50,11 @@ export function messagesByIds(ex: Executor, tenantId: string, ids: readonly stri
  * build than the insert costs PostgreSQL. The columns are those a bulk write sets; the
  * others take their defaults. `skipExisting` leaves out a row the unique indexes refuse.
  */
-export async function insertBulkMessages(ex: Executor, rows: readonly NewMessageRow[], skipExisting: boolean): Promise<{ id: string; scheduledAt: Date | null }[]> {
+export async function insertBulkMessages(
+  ex: Executor,
+  rows: readonly NewMessageRow[],
+  skipExisting: boolean,
+): Promise<{ id: string; scheduledAt: Date | null }[]> {
   const json = JSON.stringify(
     rows.map((m) => ({
       id: m.id,
@@ -152,7 +167,9 @@ export async function claimWithGateway(db: Database, ids: readonly string[]): Pr
   let claim = claimStatements.get(db);
   if (!claim) claimStatements.set(db, (claim = claimStatement(db)));
   const rows = await claim.execute({ ids: [...ids] });
-  const byId = new Map(rows.map((row) => [row.message.id, { message: row.message, gateway: row.gateway ?? undefined, xUserId: row.xUserId }]));
+  const byId = new Map(
+    rows.map((row) => [row.message.id, { message: row.message, gateway: row.gateway ?? undefined, xUserId: row.xUserId }]),
+  );
   return ids.map((id) => byId.get(id));
 }
 
@@ -261,13 +278,21 @@ export function pageMessages(ex: Executor, tenantId: string, filter: MessageQuer
 
 /** Rows matching, counting no further than `atMost` (a bounded totalCount). */
 export async function countMessages(ex: Executor, tenantId: string, filter: MessageQuery, atMost: number): Promise<number> {
-  const matching = ex.select({ one: sql`1` }).from(messages).where(messageFilter(tenantId, filter)).limit(atMost).as('matching');
+  const matching = ex
+    .select({ one: sql`1` })
+    .from(messages)
+    .where(messageFilter(tenantId, filter))
+    .limit(atMost)
+    .as('matching');
   const [row] = await ex.select({ n: count() }).from(matching);
   return row.n;
 }
 
 export async function findLog(ex: Executor, tenantId: string, id: string): Promise<DeliveryLogRow | undefined> {
-  const [row] = await ex.select().from(deliveryLogs).where(and(eq(deliveryLogs.tenantId, tenantId), eq(deliveryLogs.id, id)));
+  const [row] = await ex
+    .select()
+    .from(deliveryLogs)
+    .where(and(eq(deliveryLogs.tenantId, tenantId), eq(deliveryLogs.id, id)));
   return row;
 }
 
@@ -305,7 +330,12 @@ export function pageLogs(ex: Executor, tenantId: string, filter: LogQuery, limit
 
 /** Rows matching, counting no further than `atMost` (a bounded totalCount). */
 export async function countLogs(ex: Executor, tenantId: string, filter: LogQuery, atMost: number): Promise<number> {
-  const matching = ex.select({ one: sql`1` }).from(deliveryLogs).where(logFilter(tenantId, filter)).limit(atMost).as('matching');
+  const matching = ex
+    .select({ one: sql`1` })
+    .from(deliveryLogs)
+    .where(logFilter(tenantId, filter))
+    .limit(atMost)
+    .as('matching');
   const [row] = await ex.select({ n: count() }).from(matching);
   return row.n;
 }
@@ -345,7 +375,10 @@ export async function countWaiting(tx: Executor): Promise<number> {
 /** Messages inserted as given (no job: the caller enqueues them in the same transaction). */
 export async function insertMessages(ex: Executor, rows: readonly NewMessageRow[]): Promise<MessageRow[]> {
   if (rows.length === 0) return [];
-  return ex.insert(messages).values([...rows]).returning();
+  return ex
+    .insert(messages)
+    .values([...rows])
+    .returning();
 }
 
 export function logsByIds(ex: Executor, tenantId: string, ids: readonly string[]): Promise<DeliveryLogRow[]> {

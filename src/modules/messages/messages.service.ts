@@ -62,7 +62,13 @@ export class MessagesService {
       scheduledAt: sendAt,
       idempotencyKey: input.idempotencyKey ?? null,
       requestHash: input.idempotencyKey
-        ? requestHash({ kind: 'sms', clientId: input.clientId ?? null, staffId: input.staffId ?? null, message: input.message, sendAt: sendAt?.toISOString() ?? null })
+        ? requestHash({
+            kind: 'sms',
+            clientId: input.clientId ?? null,
+            staffId: input.staffId ?? null,
+            message: input.message,
+            sendAt: sendAt?.toISOString() ?? null,
+          })
         : null,
       createdAt: timeOfUuidv7(id),
     };
@@ -137,7 +143,10 @@ export class MessagesService {
         continue;
       }
       if (existing.requestHash !== row.requestHash) {
-        throw refuse(UserErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotencyKey was used within 24 h for a different request', ['input', 'idempotencyKey']);
+        throw refuse(UserErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotencyKey was used within 24 h for a different request', [
+          'input',
+          'idempotencyKey',
+        ]);
       }
       return existing;
     }
@@ -149,7 +158,10 @@ export class MessagesService {
     const cancelled = await q.transition(this.db, message.id, { status: 'CANCELLED' }, { tenantId });
     if (!cancelled) {
       const now = await q.findMessage(this.db, tenantId, message.id);
-      throw refuse(UserErrorCode.INVALID_STATE, `the message is ${now?.status}; only SCHEDULED or QUEUED messages can be cancelled`, ['input', 'id']);
+      throw refuse(UserErrorCode.INVALID_STATE, `the message is ${now?.status}; only SCHEDULED or QUEUED messages can be cancelled`, [
+        'input',
+        'id',
+      ]);
     }
     this.metrics.messages.inc({ channel: cancelled.channel, status: 'CANCELLED' });
     return cancelled;
@@ -158,7 +170,12 @@ export class MessagesService {
   async retry(tenantId: string, id: string): Promise<q.MessageRow> {
     const message = await this.mustFind(tenantId, id);
     const requeued = await this.db.transaction(async (tx) => {
-      const row = await q.transition(tx, message.id, { status: 'QUEUED', errorCode: null, errorMessage: null }, { only: ['FAILED'], tenantId });
+      const row = await q.transition(
+        tx,
+        message.id,
+        { status: 'QUEUED', errorCode: null, errorMessage: null },
+        { only: ['FAILED'], tenantId },
+      );
       if (row) await this.outbox.enqueue(tx, [{ messageId: row.id }]);
       return row;
     });
@@ -188,8 +205,8 @@ export class MessagesService {
 
   page(tenantId: string, filter: MessageFilter | null | undefined, page: PageRequest) {
     const query: q.MessageQuery = {
-      status: (filter?.status ?? undefined),
-      channel: (filter?.channel ?? undefined),
+      status: filter?.status ?? undefined,
+      channel: filter?.channel ?? undefined,
       orderId: filter?.orderId ?? undefined,
       invoiceNumber: filter?.invoiceNumber ?? undefined,
       createdAfter: filter?.createdAfter ?? undefined,
@@ -206,7 +223,7 @@ export class MessagesService {
   logPage(tenantId: string, filter: DeliveryLogFilter | null | undefined, page: PageRequest) {
     const query: q.LogQuery = {
       outcome: filter?.outcome ?? undefined,
-      channel: (filter?.channel ?? undefined),
+      channel: filter?.channel ?? undefined,
       orderId: filter?.orderId ?? undefined,
     };
     let unknown = false;
@@ -222,7 +239,9 @@ export class MessagesService {
 /** The gateway when it exists and is enabled, else GATEWAY_NOT_CONFIGURED saying why. */
 function usableGateway(channel: ChannelValue, subscribed: boolean, gateway: gatewaysQ.GatewayRow | undefined): gatewaysQ.GatewayRow {
   if (!gateway || !gateway.enabled) {
-    const which = subscribed ? `the ${channel} gateway "${gateway?.name ?? '?'}" the recipient is subscribed through is disabled` : `${channel} has no enabled default gateway`;
+    const which = subscribed
+      ? `the ${channel} gateway "${gateway?.name ?? '?'}" the recipient is subscribed through is disabled`
+      : `${channel} has no enabled default gateway`;
     throw refuse(UserErrorCode.GATEWAY_NOT_CONFIGURED, which);
   }
   return gateway;

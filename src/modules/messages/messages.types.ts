@@ -192,7 +192,10 @@ export class SendSmsInput {
   @Field(() => Date, { nullable: true, description: 'Send later; omitted or in the past means now.' })
   sendAt?: Date | null;
 
-  @Field(() => String, { nullable: true, description: 'Same key and same input within 24 h returns the first message and sends nothing new.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Same key and same input within 24 h returns the first message and sends nothing new.',
+  })
   @IsOptional()
   @IsIdempotencyKey()
   idempotencyKey?: string | null;

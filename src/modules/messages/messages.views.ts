@@ -38,7 +38,9 @@ export function toMessageView(row: q.MessageRow): Message & { __typename: 'Messa
     errorCode: row.errorCode,
     errorMessage: row.errorMessage,
     orderId: row.orderId,
-    invoice: row.invoice ? { number: row.invoice.number, amountDue: row.invoice.amountDue, currency: row.invoice.currency, dueDate: row.invoice.dueDate } : null,
+    invoice: row.invoice
+      ? { number: row.invoice.number, amountDue: row.invoice.amountDue, currency: row.invoice.currency, dueDate: row.invoice.dueDate }
+      : null,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   } as Message & { __typename: 'Message' };

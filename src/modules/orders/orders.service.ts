@@ -46,7 +46,10 @@ export class OrdersService {
     private readonly metrics: Metrics,
     private readonly budgets: BudgetsService,
   ) {
-    this.channelsOf = naturalBatches((keys: { tenantId: string; id: string }[]) => recipientsQ.findRecipientChannels(db, keys), { maxInFlight: 1, maxWeight: 500 });
+    this.channelsOf = naturalBatches((keys: { tenantId: string; id: string }[]) => recipientsQ.findRecipientChannels(db, keys), {
+      maxInFlight: 1,
+      maxWeight: 500,
+    });
   }
 
   async updateOrderStatus(tenantId: string, input: UpdateOrderStatusInput, now = new Date()): Promise<OrderNotification> {
@@ -162,13 +165,19 @@ export class OrdersService {
         if (taken) {
           const written = await messagesQ.insertMessages(tx, messages);
           const logs = await messagesQ.insertLogs(tx, failures);
-          await this.outbox.enqueue(tx, written.map((m) => ({ messageId: m.id })));
+          await this.outbox.enqueue(
+            tx,
+            written.map((m) => ({ messageId: m.id })),
+          );
           return { messages: inOrder(messageIds, written), failures: inOrder(logIds, logs), replayed: false };
         }
         const held = await idempotencyQ.findKey(tx, key);
         if (!held) return undefined; // released by a call that found it expired: take it again
         if (held.requestHash !== hash) {
-          throw refuse(UserErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotencyKey was used within 24 h for a different order update', ['input', 'idempotencyKey']);
+          throw refuse(UserErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotencyKey was used within 24 h for a different order update', [
+            'input',
+            'idempotencyKey',
+          ]);
         }
         const firstMessages = held.messageIds.length ? await messagesQ.messagesByIds(tx, key.tenantId, held.messageIds) : [];
         const firstLogs = await messagesQ.logsByIds(tx, key.tenantId, held.logIds);

@@ -164,11 +164,20 @@ export class ReceiptsService {
    * webhookPublicKey, and the timestamp be fresh. The key that verified decides which
    * messages the events may touch: EMAIL messages sent through that key's SendGrid gateways.
    */
-  async sendgridEvents(rawBody: string, signature: string | undefined, timestamp: string | undefined, now = Date.now()): Promise<WebhookAnswer> {
+  async sendgridEvents(
+    rawBody: string,
+    signature: string | undefined,
+    timestamp: string | undefined,
+    now = Date.now(),
+  ): Promise<WebhookAnswer> {
     const verifiers = await this.sendgridVerifiers();
     if (verifiers.length === 0) {
       this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'rejected' });
-      this.throttled.warn('sendgrid:no-key', {}, 'SendGrid events refused: no verification key is configured (SENDGRID_WEBHOOK_PUBLIC_KEY, or webhookPublicKey in a SendGrid gateway)');
+      this.throttled.warn(
+        'sendgrid:no-key',
+        {},
+        'SendGrid events refused: no verification key is configured (SENDGRID_WEBHOOK_PUBLIC_KEY, or webhookPublicKey in a SendGrid gateway)',
+      );
       return { status: 403, body: { ok: false, error: 'SendGrid events are refused: no verification key is configured' } };
     }
     if (!signature || !timestamp) return this.refuse('sendgrid', 'missing signature headers');
@@ -191,7 +200,10 @@ export class ReceiptsService {
     }
     if (!Array.isArray(events)) return { status: 400, body: { ok: false, error: 'the body must be a JSON array of events' } };
     if (events.length > MAX_SENDGRID_EVENTS) {
-      return { status: 413, body: { ok: false, error: `at most ${MAX_SENDGRID_EVENTS} events per request; this one has ${events.length}` } };
+      return {
+        status: 413,
+        body: { ok: false, error: `at most ${MAX_SENDGRID_EVENTS} events per request; this one has ${events.length}` },
+      };
     }
 
     // Each event is marked seen in the transaction that applies it: an event that could not
@@ -204,7 +216,10 @@ export class ReceiptsService {
       } catch (error) {
         failures += 1;
         this.metrics.receipts.inc({ provider: 'sendgrid', outcome: 'error' });
-        this.log.error({ err: error, eventId: typeof event.sg_event_id === 'string' ? event.sg_event_id.slice(0, 200) : undefined }, 'SendGrid event not applied; SendGrid will send it again');
+        this.log.error(
+          { err: error, eventId: typeof event.sg_event_id === 'string' ? event.sg_event_id.slice(0, 200) : undefined },
+          'SendGrid event not applied; SendGrid will send it again',
+        );
       }
     }
     if (failures > 0) {
@@ -227,7 +242,11 @@ export class ReceiptsService {
       try {
         credentials = this.gateways.credentialsOf(gateway) as SendgridCredentials | null;
       } catch (err) {
-        this.throttled.warn(`sendgrid:unreadable:${gateway.id}`, { gatewayId: gateway.id, why: (err as Error).message }, "a SendGrid gateway's credentials do not open; its webhook key is not tried");
+        this.throttled.warn(
+          `sendgrid:unreadable:${gateway.id}`,
+          { gatewayId: gateway.id, why: (err as Error).message },
+          "a SendGrid gateway's credentials do not open; its webhook key is not tried",
+        );
         continue;
       }
       const publicKey = credentials?.webhookPublicKey;
@@ -235,7 +254,12 @@ export class ReceiptsService {
       const ids = byKey.get(publicKey);
       if (ids) ids.push(gateway.id);
       else if (byKey.size < MAX_SENDGRID_KEYS) byKey.set(publicKey, [gateway.id]);
-      else this.throttled.warn('sendgrid:too-many-keys', { max: MAX_SENDGRID_KEYS }, 'more distinct SendGrid webhook keys than are tried per request; the rest are ignored');
+      else
+        this.throttled.warn(
+          'sendgrid:too-many-keys',
+          { max: MAX_SENDGRID_KEYS },
+          'more distinct SendGrid webhook keys than are tried per request; the rest are ignored',
+        );
     }
     for (const [publicKey, gatewayIds] of byKey) {
       let key = this.convertedKeys.get(publicKey);
@@ -259,11 +283,16 @@ export class ReceiptsService {
       // Checked before the event is marked seen: a refused event must not use up its id.
       const refusal = await this.sendgridRefusal(tx, message, scope);
       if (refusal) {
-        this.throttled.warn(`sendgrid:refused:${refusal}`, { messageId: message.id, why: refusal }, 'SendGrid event ignored: it may not change this message');
+        this.throttled.warn(
+          `sendgrid:refused:${refusal}`,
+          { messageId: message.id, why: refusal },
+          'SendGrid event ignored: it may not change this message',
+        );
         return 'refused' as const;
       }
       if (eventId && !(await this.firstTime(tx, 'sendgrid', eventId))) return 'duplicate' as const;
-      if (to === 'DELIVERED') return { message, changed: await this.transitionWithLog(tx, message, 'DELIVERED', 'sendgrid', null, null, now) };
+      if (to === 'DELIVERED')
+        return { message, changed: await this.transitionWithLog(tx, message, 'DELIVERED', 'sendgrid', null, null, now) };
       if (to === 'FAILED') {
         const why = typeof event.reason === 'string' ? event.reason.slice(0, 300) : 'no reason given';
         const reason = `SendGrid reported the e-mail ${type === 'bounce' ? 'bounced' : 'dropped'}: ${why}`;
@@ -312,7 +341,9 @@ export class ReceiptsService {
     providerMessageId?: string,
   ): Promise<void> {
     const now = new Date();
-    const changed = await this.db.transaction((tx) => this.transitionWithLog(tx, message, to, provider, code, reason, now, providerMessageId));
+    const changed = await this.db.transaction((tx) =>
+      this.transitionWithLog(tx, message, to, provider, code, reason, now, providerMessageId),
+    );
     this.count(message, changed, to, provider, now);
   }
 

@@ -12,7 +12,10 @@ export interface RecipientQuery {
 }
 
 export async function findRecipient(ex: Executor, tenantId: string, id: string): Promise<RecipientRow | undefined> {
-  const [row] = await ex.select().from(recipients).where(and(eq(recipients.tenantId, tenantId), eq(recipients.id, id)));
+  const [row] = await ex
+    .select()
+    .from(recipients)
+    .where(and(eq(recipients.tenantId, tenantId), eq(recipients.id, id)));
   return row;
 }
 
@@ -43,15 +46,33 @@ export async function findRecipientRoutes(ex: Executor, keys: readonly RouteKey[
       return ex
         .select({ recipient: recipients, subscribedTo: subscriptions.gatewayId, gateway: gateways })
         .from(recipients)
-        .leftJoin(subscriptions, and(eq(subscriptions.recipientId, recipients.id), eq(subscriptions.tenantId, recipients.tenantId), eq(subscriptions.channel, channel)))
+        .leftJoin(
+          subscriptions,
+          and(
+            eq(subscriptions.recipientId, recipients.id),
+            eq(subscriptions.tenantId, recipients.tenantId),
+            eq(subscriptions.channel, channel),
+          ),
+        )
         .leftJoin(
           gateways,
           and(
             eq(gateways.tenantId, recipients.tenantId),
-            or(eq(gateways.id, subscriptions.gatewayId), and(isNull(subscriptions.gatewayId), eq(gateways.channel, channel), eq(gateways.isDefault, true))),
+            or(
+              eq(gateways.id, subscriptions.gatewayId),
+              and(isNull(subscriptions.gatewayId), eq(gateways.channel, channel), eq(gateways.isDefault, true)),
+            ),
           ),
         )
-        .where(and(inArray(recipients.tenantId, [...new Set(ofChannel.map((k) => k.tenantId))]), inArray(recipients.id, ofChannel.map((k) => k.id))))
+        .where(
+          and(
+            inArray(recipients.tenantId, [...new Set(ofChannel.map((k) => k.tenantId))]),
+            inArray(
+              recipients.id,
+              ofChannel.map((k) => k.id),
+            ),
+          ),
+        )
         .then((rows) => ({ channel, rows }));
     }),
   );
@@ -71,12 +92,20 @@ const routeKey = (tenantId: string, id: string, channel: ChannelValue) => `${ten
  * id. The tenant's few gateways are read once beside them (listGateways) and matched here
  * rather than joined per recipient, as findRecipientRoutes does for keys of any tenant.
  */
-export async function findTenantRoutes(ex: Executor, tenantId: string, ids: readonly string[], channel: ChannelValue): Promise<Map<string, RouteRow>> {
+export async function findTenantRoutes(
+  ex: Executor,
+  tenantId: string,
+  ids: readonly string[],
+  channel: ChannelValue,
+): Promise<Map<string, RouteRow>> {
   const [rows, tenantGateways] = await Promise.all([
     ex
       .select({ recipient: recipients, subscribedTo: subscriptions.gatewayId })
       .from(recipients)
-      .leftJoin(subscriptions, and(eq(subscriptions.recipientId, recipients.id), eq(subscriptions.tenantId, tenantId), eq(subscriptions.channel, channel)))
+      .leftJoin(
+        subscriptions,
+        and(eq(subscriptions.recipientId, recipients.id), eq(subscriptions.tenantId, tenantId), eq(subscriptions.channel, channel)),
+      )
       .where(and(eq(recipients.tenantId, tenantId), inArray(recipients.id, [...ids]))),
     listGateways(ex, tenantId),
   ]);
@@ -100,13 +129,24 @@ export interface RecipientChannels {
  * Recipients with their subscriptions and those subscriptions' gateways, for many keys in
  * one statement (undefined where the tenant has no such recipient).
  */
-export async function findRecipientChannels(ex: Executor, keys: readonly { tenantId: string; id: string }[]): Promise<(RecipientChannels | undefined)[]> {
+export async function findRecipientChannels(
+  ex: Executor,
+  keys: readonly { tenantId: string; id: string }[],
+): Promise<(RecipientChannels | undefined)[]> {
   const rows = await ex
     .select({ recipient: recipients, subscription: subscriptions, gateway: gateways })
     .from(recipients)
     .leftJoin(subscriptions, and(eq(subscriptions.recipientId, recipients.id), eq(subscriptions.tenantId, recipients.tenantId)))
     .leftJoin(gateways, and(eq(gateways.id, subscriptions.gatewayId), eq(gateways.tenantId, subscriptions.tenantId)))
-    .where(and(inArray(recipients.tenantId, [...new Set(keys.map((k) => k.tenantId))]), inArray(recipients.id, keys.map((k) => k.id))))
+    .where(
+      and(
+        inArray(recipients.tenantId, [...new Set(keys.map((k) => k.tenantId))]),
+        inArray(
+          recipients.id,
+          keys.map((k) => k.id),
+        ),
+      ),
+    )
     .orderBy(recipients.id, subscriptions.channel);
   const found = new Map<string, RecipientChannels>();
   for (const { recipient, subscription, gateway } of rows) {
@@ -123,7 +163,12 @@ export async function insertRecipient(ex: Executor, row: NewRecipientRow): Promi
   return inserted;
 }
 
-export async function updateRecipient(ex: Executor, tenantId: string, id: string, set: Partial<NewRecipientRow>): Promise<RecipientRow | undefined> {
+export async function updateRecipient(
+  ex: Executor,
+  tenantId: string,
+  id: string,
+  set: Partial<NewRecipientRow>,
+): Promise<RecipientRow | undefined> {
   const [row] = await ex
     .update(recipients)
     .set({ ...set, updatedAt: new Date() })
@@ -140,7 +185,13 @@ const filterOf = (tenantId: string, filter: RecipientQuery) =>
   );
 
 /** Newest first; `limit + 1` rows so the caller can tell whether a next page exists. */
-export function pageRecipients(ex: Executor, tenantId: string, filter: RecipientQuery, limit: number, afterId?: string): Promise<RecipientRow[]> {
+export function pageRecipients(
+  ex: Executor,
+  tenantId: string,
+  filter: RecipientQuery,
+  limit: number,
+  afterId?: string,
+): Promise<RecipientRow[]> {
   return ex
     .select()
     .from(recipients)
@@ -151,7 +202,12 @@ export function pageRecipients(ex: Executor, tenantId: string, filter: Recipient
 
 /** Rows matching, counting no further than `atMost` (a bounded totalCount). */
 export async function countRecipients(ex: Executor, tenantId: string, filter: RecipientQuery, atMost: number): Promise<number> {
-  const matching = ex.select({ one: sql`1` }).from(recipients).where(filterOf(tenantId, filter)).limit(atMost).as('matching');
+  const matching = ex
+    .select({ one: sql`1` })
+    .from(recipients)
+    .where(filterOf(tenantId, filter))
+    .limit(atMost)
+    .as('matching');
   const [row] = await ex.select({ n: count() }).from(matching);
   return row.n;
 }

@@ -23,7 +23,10 @@ export class SubscriptionsService {
     } else {
       gateway = await gatewaysQ.findDefaultGateway(this.db, tenantId, input.channel);
       if (!gateway || !gateway.enabled) {
-        throw refuse(UserErrorCode.GATEWAY_NOT_CONFIGURED, `${input.channel} has no enabled default gateway; name one with gatewayId`, ['input', 'channel']);
+        throw refuse(UserErrorCode.GATEWAY_NOT_CONFIGURED, `${input.channel} has no enabled default gateway; name one with gatewayId`, [
+          'input',
+          'channel',
+        ]);
       }
     }
     await q.upsertSubscription(this.db, { tenantId, recipientId: recipient.id, channel: input.channel, gatewayId: gateway.id });

@@ -33,9 +33,14 @@ export class TenantsService {
       homeCountries = [...new Set(homeCountries.map((c) => c.toUpperCase()))];
       const unknown = homeCountries.filter((c) => !isSupportedCountry(c as CountryCode));
       if (unknown.length > 0) throw invalid(['input', 'homeCountries'], `not country codes known for phone numbers: ${unknown.join(', ')}`);
-      if (homeCountries.length === 0) throw invalid(['input', 'homeCountries'], 'give at least one country, or null for the environment\'s');
+      if (homeCountries.length === 0) throw invalid(['input', 'homeCountries'], "give at least one country, or null for the environment's");
     }
-    await this.budgets.set(tenant.id, { perMinute: input.perMinute, perDay: input.perDay, internationalPerDay: input.internationalPerDay, homeCountries });
+    await this.budgets.set(tenant.id, {
+      perMinute: input.perMinute,
+      perDay: input.perDay,
+      internationalPerDay: input.internationalPerDay,
+      homeCountries,
+    });
     return { tenant, budget: await this.budgets.view(tenant.id) };
   }
 

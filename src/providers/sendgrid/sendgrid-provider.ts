@@ -28,7 +28,11 @@ export function createSendgridProvider(settings: ProviderSettings): Provider {
       const content = text !== undefined ? { text, ...(html !== undefined ? { html } : {}) } : html !== undefined ? { html } : undefined;
       if (!content) return refuse('MISSING_CONTENT', 'an e-mail needs a text or HTML body');
 
-      const service = sendgridMailService({ apiKey: credentials.apiKey, baseUrl: settings.baseUrls.sendgrid, timeoutMs: settings.timeoutMs });
+      const service = sendgridMailService({
+        apiKey: credentials.apiKey,
+        baseUrl: settings.baseUrls.sendgrid,
+        timeoutMs: settings.timeoutMs,
+      });
       try {
         const [response] = await service.send({
           to: message.destination,

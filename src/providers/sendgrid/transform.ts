@@ -61,7 +61,8 @@ export function toProviderError(error: unknown, now: Date = new Date(), secrets:
   return unexpected('SendGrid', typeof e.message === 'string' && e.message ? clean(e.message) : undefined);
 }
 
-const EMAIL_IN_TEXT = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+/g;
+const EMAIL_IN_TEXT =
+  /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+/g;
 /** SendGrid API keys: "SG." then two base64url parts. */
 const SENDGRID_KEY_IN_TEXT = /SG\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
 
@@ -97,7 +98,10 @@ function firstVendorMessage(response: ErrorShape['response']): string {
   }
   const errors = (body as { errors?: unknown } | null)?.errors;
   if (!Array.isArray(errors)) return '';
-  const first = errors.find((x): x is { message: string } => typeof (x as { message?: unknown } | null)?.message === 'string' && (x as { message: string }).message.trim() !== '');
+  const first = errors.find(
+    (x): x is { message: string } =>
+      typeof (x as { message?: unknown } | null)?.message === 'string' && (x as { message: string }).message.trim() !== '',
+  );
   return first?.message ?? '';
 }
 

@@ -23,17 +23,31 @@ describe('Twilio error mapping', () => {
       status: 400,
     });
     const result = toProviderError(e, now);
-    expect(result).toEqual({ ok: false, kind: 'permanent', code: '21211', message: "The 'To' number +1*******0001 is not a valid phone number." });
+    expect(result).toEqual({
+      ok: false,
+      kind: 'permanent',
+      code: '21211',
+      message: "The 'To' number +1*******0001 is not a valid phone number.",
+    });
     expect(result.message).not.toContain('5005550001');
   });
 
   it('fails an unsubscribed recipient permanently', () => {
     const e = restException(400, { code: 21610, message: 'Attempt to send to unsubscribed recipient', status: 400 });
-    expect(toProviderError(e, now)).toMatchObject({ kind: 'permanent', code: '21610', message: 'Attempt to send to unsubscribed recipient' });
+    expect(toProviderError(e, now)).toMatchObject({
+      kind: 'permanent',
+      code: '21610',
+      message: 'Attempt to send to unsubscribed recipient',
+    });
   });
 
   it('fails wrong credentials permanently without quoting them', () => {
-    const e = restException(401, { code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 });
+    const e = restException(401, {
+      code: 20003,
+      message: 'Authenticate',
+      more_info: 'https://www.twilio.com/docs/errors/20003',
+      status: 401,
+    });
     expect(toProviderError(e, now)).toMatchObject({ kind: 'permanent', code: '20003', message: 'Authenticate' });
   });
 
@@ -64,7 +78,10 @@ describe('Twilio error mapping', () => {
   });
 
   it('marks Twilio code 20429 as rate limited whatever the status', () => {
-    expect(toProviderError(restException(400, { code: 20429, message: 'Too Many Requests' }), now)).toMatchObject({ kind: 'rate_limited', code: '20429' });
+    expect(toProviderError(restException(400, { code: 20429, message: 'Too Many Requests' }), now)).toMatchObject({
+      kind: 'rate_limited',
+      code: '20429',
+    });
   });
 
   it('reads Retry-After in seconds or as a date', () => {
@@ -95,9 +112,17 @@ describe('Twilio error mapping', () => {
     const clarified = networkError('ETIMEDOUT', 'timeout of 500ms exceeded');
     const socket = networkError('ETIMEDOUT', 'connect ETIMEDOUT 10.0.0.1:443');
     for (const e of [axiosTimeout, clarified, socket]) {
-      expect(toProviderError(e, now)).toEqual({ ok: false, kind: 'transient', code: 'ETIMEDOUT', message: 'Twilio did not answer in time' });
+      expect(toProviderError(e, now)).toEqual({
+        ok: false,
+        kind: 'transient',
+        code: 'ETIMEDOUT',
+        message: 'Twilio did not answer in time',
+      });
     }
-    expect(toProviderError(networkError('ECONNABORTED', 'Request aborted'), now)).toMatchObject({ kind: 'transient', code: 'ECONNABORTED' });
+    expect(toProviderError(networkError('ECONNABORTED', 'Request aborted'), now)).toMatchObject({
+      kind: 'transient',
+      code: 'ECONNABORTED',
+    });
   });
 
   it('finds a network code on the cause', () => {
@@ -115,7 +140,13 @@ describe('Twilio error mapping', () => {
   });
 
   it('reads the RFC 9457 errors of newer Twilio APIs', () => {
-    const e = { status: 400, code: 21211, type: 'https://www.twilio.com/docs/errors/21211', title: 'Invalid To', detail: 'The number +15005550001 is invalid' };
+    const e = {
+      status: 400,
+      code: 21211,
+      type: 'https://www.twilio.com/docs/errors/21211',
+      title: 'Invalid To',
+      detail: 'The number +15005550001 is invalid',
+    };
     expect(toProviderError(e, now)).toMatchObject({ kind: 'permanent', code: '21211', message: 'The number +1*******0001 is invalid' });
   });
 });

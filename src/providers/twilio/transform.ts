@@ -54,7 +54,8 @@ export function toProviderError(error: unknown, now: Date = new Date()): Provide
   }
 
   const networkCode = networkCodeOf(e);
-  if (networkCode !== undefined) return unreachable('Twilio', networkCode, typeof e.message === 'string' ? maskPhones(e.message) : undefined);
+  if (networkCode !== undefined)
+    return unreachable('Twilio', networkCode, typeof e.message === 'string' ? maskPhones(e.message) : undefined);
   return unexpected('Twilio', typeof e.message === 'string' && e.message ? maskPhones(e.message) : undefined);
 }
 
@@ -77,4 +78,3 @@ function readableVendorMessage(e: ErrorShape): string {
   const text = parts.find((p) => !/^\[HTTP \d+\] Failed to execute request$/.test(p)) ?? '';
   return maskPhones(text.trim()).slice(0, 500);
 }
-

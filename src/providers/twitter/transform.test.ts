@@ -12,7 +12,11 @@ const LOOKUP = { operation: 'lookup', handle: 'jane_doe' } as const;
 /** The errors the SDK throws, built by the SDK's own classes. */
 function responseError(code: number, data: unknown, headers: Record<string, string> = {}) {
   const rateLimit = headers['x-rate-limit-limit']
-    ? { limit: Number(headers['x-rate-limit-limit']), remaining: Number(headers['x-rate-limit-remaining']), reset: Number(headers['x-rate-limit-reset']) }
+    ? {
+        limit: Number(headers['x-rate-limit-limit']),
+        remaining: Number(headers['x-rate-limit-remaining']),
+        reset: Number(headers['x-rate-limit-reset']),
+      }
     : undefined;
   return new ApiResponseError(`Request failed with code ${code}`, {
     code,
@@ -39,7 +43,8 @@ describe('X error mapping', () => {
       ok: false,
       kind: 'permanent',
       code: '403',
-      message: 'the recipient does not accept Direct Messages from this account (X: You are not permitted to send Direct Messages to this user.)',
+      message:
+        'the recipient does not accept Direct Messages from this account (X: You are not permitted to send Direct Messages to this user.)',
     });
     // A bare "Forbidden" adds nothing to the sentence.
     expect(toProviderError(responseError(403, problem(403, 'Forbidden', 'Forbidden')), DM, now).message).toBe(
@@ -50,7 +55,12 @@ describe('X error mapping', () => {
   it("keeps X's problem type as the code, and tells an app without DM permission apart", () => {
     const e = responseError(
       403,
-      problem(403, 'Unsupported Authentication', 'Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.', 'https://api.twitter.com/2/problems/oauth1-permissions'),
+      problem(
+        403,
+        'Unsupported Authentication',
+        'Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.',
+        'https://api.twitter.com/2/problems/oauth1-permissions',
+      ),
     );
     expect(toProviderError(e, DM, now)).toMatchObject({ kind: 'permanent', code: 'oauth1-permissions' });
     expect(toProviderError(e, DM, now).message).toMatch(/^the gateway's X app may not send Direct Messages/);
@@ -95,7 +105,9 @@ describe('X error mapping', () => {
   });
 
   it('reads the reset from the headers when the SDK gave no rateLimit, then Retry-After', () => {
-    expect(resetAt({ headers: { 'X-Rate-Limit-Reset': String(epoch('2025-01-01T12:05:00Z')) } }, now)).toEqual(new Date('2025-01-01T12:05:00Z'));
+    expect(resetAt({ headers: { 'X-Rate-Limit-Reset': String(epoch('2025-01-01T12:05:00Z')) } }, now)).toEqual(
+      new Date('2025-01-01T12:05:00Z'),
+    );
     expect(resetAt({ headers: { 'retry-after': '30' } }, now)).toEqual(new Date('2025-01-01T12:00:30Z'));
     expect(resetAt({ headers: {} }, now)).toBeUndefined();
     const noTime = toProviderError(responseError(429, undefined), DM, now);
@@ -109,7 +121,11 @@ describe('X error mapping', () => {
       problem(429, 'UsageCapExceeded', 'Usage cap exceeded: Monthly product cap', 'https://api.twitter.com/2/problems/usage-capped'),
       { 'x-rate-limit-limit': '15', 'x-rate-limit-remaining': '10', 'x-rate-limit-reset': String(epoch('2025-01-01T12:15:00Z')) },
     );
-    expect(toProviderError(e, DM, now)).toMatchObject({ kind: 'rate_limited', code: 'usage-capped', retryAt: new Date('2025-01-01T12:15:00Z') });
+    expect(toProviderError(e, DM, now)).toMatchObject({
+      kind: 'rate_limited',
+      code: 'usage-capped',
+      retryAt: new Date('2025-01-01T12:15:00Z'),
+    });
   });
 
   it('retries server errors', () => {
@@ -125,7 +141,11 @@ describe('X error mapping', () => {
 
   it('retries when X cannot be reached', () => {
     for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']) {
-      expect(toProviderError(requestError(nodeError(code, `connect ${code} 127.0.0.1:9`)), DM, now)).toMatchObject({ ok: false, kind: 'transient', code });
+      expect(toProviderError(requestError(nodeError(code, `connect ${code} 127.0.0.1:9`)), DM, now)).toMatchObject({
+        ok: false,
+        kind: 'transient',
+        code,
+      });
     }
     expect(toProviderError(requestError(nodeError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9')), DM, now).message).toBe(
       'could not reach X (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9)',
@@ -145,8 +165,13 @@ describe('X error mapping', () => {
       code: 'ETIMEDOUT',
       message: 'X did not answer in time',
     });
-    expect(toProviderError(requestError(nodeError('ETIMEDOUT', 'connect ETIMEDOUT 10.0.0.1:443')), DM, now)).toMatchObject({ code: 'ETIMEDOUT' });
-    expect(toProviderError(requestError(new Error('Socket closed without any information.')), DM, now)).toMatchObject({ kind: 'transient', code: 'ECONNRESET' });
+    expect(toProviderError(requestError(nodeError('ETIMEDOUT', 'connect ETIMEDOUT 10.0.0.1:443')), DM, now)).toMatchObject({
+      code: 'ETIMEDOUT',
+    });
+    expect(toProviderError(requestError(new Error('Socket closed without any information.')), DM, now)).toMatchObject({
+      kind: 'transient',
+      code: 'ECONNRESET',
+    });
   });
 
   it('retries an answer cut off halfway', () => {
@@ -160,11 +185,19 @@ describe('X error mapping', () => {
   });
 
   it('maps an unknown handle, by 404 or by inline error, to USER_NOT_FOUND', () => {
-    expect(toProviderError(responseError(404, problem(404, 'Not Found Error', 'Could not find user')), LOOKUP, now)).toEqual(userNotFound('jane_doe'));
+    expect(toProviderError(responseError(404, problem(404, 'Not Found Error', 'Could not find user')), LOOKUP, now)).toEqual(
+      userNotFound('jane_doe'),
+    );
     expect(userNotFound('jane_doe')).toEqual({ ok: false, kind: 'permanent', code: 'USER_NOT_FOUND', message: 'no X account @jane_doe' });
     expect(
       lookupProblem(
-        [{ title: 'Not Found Error', detail: 'Could not find user with username: [jane_doe].', type: 'https://api.twitter.com/2/problems/resource-not-found' }],
+        [
+          {
+            title: 'Not Found Error',
+            detail: 'Could not find user with username: [jane_doe].',
+            type: 'https://api.twitter.com/2/problems/resource-not-found',
+          },
+        ],
         'jane_doe',
       ),
     ).toEqual(userNotFound('jane_doe'));
@@ -173,10 +206,21 @@ describe('X error mapping', () => {
 
   it('fails a suspended account permanently, with X’s words', () => {
     const result = lookupProblem(
-      [{ title: 'Forbidden', detail: 'User has been suspended: [jane_doe].', type: 'https://api.twitter.com/2/problems/resource-unavailable' }],
+      [
+        {
+          title: 'Forbidden',
+          detail: 'User has been suspended: [jane_doe].',
+          type: 'https://api.twitter.com/2/problems/resource-unavailable',
+        },
+      ],
       'jane_doe',
     );
-    expect(result).toEqual({ ok: false, kind: 'permanent', code: 'resource-unavailable', message: 'X account @jane_doe cannot be messaged: User has been suspended: [jane_doe].' });
+    expect(result).toEqual({
+      ok: false,
+      kind: 'permanent',
+      code: 'resource-unavailable',
+      message: 'X account @jane_doe cannot be messaged: User has been suspended: [jane_doe].',
+    });
   });
 
   it('fails other refusals permanently with the status and detail', () => {
@@ -192,14 +236,21 @@ describe('X error mapping', () => {
       code: 'invalid-request',
       message: 'X refused the Direct Message (HTTP 400): One or more parameters to your request was invalid.',
     });
-    expect(toProviderError(responseError(404, problem(404, 'Not Found Error', 'Could not find user with participant_id: [1].')), DM, now)).toMatchObject({
+    expect(
+      toProviderError(responseError(404, problem(404, 'Not Found Error', 'Could not find user with participant_id: [1].')), DM, now),
+    ).toMatchObject({
       kind: 'permanent',
       message: "X has no account with the recipient's user id (Could not find user with participant_id: [1].)",
     });
   });
 
   it('retries anything it does not recognise', () => {
-    expect(toProviderError(new Error('boom'), DM, now)).toEqual({ ok: false, kind: 'transient', code: 'UNKNOWN', message: 'unexpected error calling X: boom' });
+    expect(toProviderError(new Error('boom'), DM, now)).toEqual({
+      ok: false,
+      kind: 'transient',
+      code: 'UNKNOWN',
+      message: 'unexpected error calling X: boom',
+    });
     expect(toProviderError(undefined, DM, now)).toMatchObject({ kind: 'transient', code: 'UNKNOWN' });
   });
 
@@ -213,7 +264,9 @@ describe('X error mapping', () => {
 
 describe('X base URL', () => {
   it('replaces scheme, host and port and keeps the documented path and its placeholders', () => {
-    expect(rebase('https://api.x.com/2/users/by/username/:username', 'http://127.0.0.1:4010')).toBe('http://127.0.0.1:4010/2/users/by/username/:username');
+    expect(rebase('https://api.x.com/2/users/by/username/:username', 'http://127.0.0.1:4010')).toBe(
+      'http://127.0.0.1:4010/2/users/by/username/:username',
+    );
     expect(rebase('https://api.x.com/2/dm_conversations/with/:participant_id/messages', 'https://edge.example.com')).toBe(
       'https://edge.example.com/2/dm_conversations/with/:participant_id/messages',
     );

@@ -8,7 +8,6 @@ import type { ProviderError } from '../types.js';
 /** Which call failed: the words for a 403 or 404 differ. */
 export type TwitterOperation = { operation: 'lookup'; handle: string } | { operation: 'dm' };
 
-
 /** 403 problem types that are about the gateway's app, not about the recipient. */
 const APP_NOT_PERMITTED = new Set(['client-forbidden', 'oauth1-permissions', 'unsupported-authentication', 'client-not-enrolled']);
 
@@ -243,7 +242,10 @@ export function problemKind(type: unknown): string | undefined {
 function readableDetail(problem: XProblem): string {
   const parts = [problem.detail, problem.message, problem.title].filter((p): p is string => typeof p === 'string' && p.trim() !== '');
   // "Forbidden", "Unauthorized", … say nothing the status does not.
-  const text = parts.find((p) => !/^(forbidden|unauthorized|too many requests|service unavailable|internal server error|not found|bad request)\.?$/i.test(p.trim()));
+  const text = parts.find(
+    (p) =>
+      !/^(forbidden|unauthorized|too many requests|service unavailable|internal server error|not found|bad request)\.?$/i.test(p.trim()),
+  );
   return text ? clip(text.trim()) : '';
 }
 

@@ -71,6 +71,13 @@ const clients = new LRUCache<string, TwitterApiv2, TwitterApiOptions>({
  * idle keep-alive sockets close when the server drops them.
  */
 export function twitterClient(options: TwitterApiOptions): TwitterApiv2 {
-  const key = JSON.stringify([options.appKey, options.appSecret, options.accessToken, options.accessSecret, options.baseUrl, options.timeoutMs]);
+  const key = JSON.stringify([
+    options.appKey,
+    options.appSecret,
+    options.accessToken,
+    options.accessSecret,
+    options.baseUrl,
+    options.timeoutMs,
+  ]);
   return clients.memo(key, { context: options });
 }

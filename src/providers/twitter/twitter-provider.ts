@@ -27,7 +27,12 @@ export function createTwitterProvider(settings: ProviderSettings): Provider {
     async resolveRecipient(name: string, gateway: GatewayForSend): Promise<{ ok: true; id: string } | ProviderError> {
       const handle = name.trim().replace(/^@/, '');
       if (!HANDLE.test(handle)) {
-        return { ok: false, kind: 'permanent', code: 'INVALID_HANDLE', message: `no X account @${handle.slice(0, 40)}: X handles are 1 to 15 letters, digits or _` };
+        return {
+          ok: false,
+          kind: 'permanent',
+          code: 'INVALID_HANDLE',
+          message: `no X account @${handle.slice(0, 40)}: X handles are 1 to 15 letters, digits or _`,
+        };
       }
       const client = clientFor(gateway);
       if ('ok' in client) return client;
