@@ -125,8 +125,7 @@ describe('a database fault after the provider accepted', () => {
       );
 
       // Meanwhile: a clear 503, no SQL, no stack, for a query and a mutation, each run
-      // often enough to be compiled (HERALD_GRAPHQL_JIT); the process is alive and says
-      // it is not ready.
+      // several times over; the process is alive and says it is not ready.
       for (let run = 0; run < 3; run++) {
         for (const [query, variables] of [
           [GET, { id }],
