@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { itMapsNetworkFailures } from '../network-failures.testing.js';
 import { toProviderError } from './transform.js';
 
 const now = new Date('2025-01-01T12:00:00Z');
@@ -14,10 +15,6 @@ function responseError(status: number, body: unknown, headers: Record<string, st
 }
 
 const sendgridErrors = (...messages: string[]) => ({ errors: messages.map((message) => ({ message, field: null, help: null })) });
-
-function networkError(code: string, message: string) {
-  return Object.assign(new Error(message), { code });
-}
 
 describe('SendGrid error mapping', () => {
   it("fails a bad request permanently with SendGrid's first error message", () => {
@@ -170,37 +167,7 @@ describe('SendGrid error mapping', () => {
     });
   });
 
-  it('retries when SendGrid cannot be reached', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_NETWORK']) {
-      expect(toProviderError(networkError(code, `connect ${code} 127.0.0.1:9`), now)).toMatchObject({ ok: false, kind: 'transient', code });
-    }
-    expect(toProviderError(networkError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9'), now).message).toBe(
-      'could not reach SendGrid (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9)',
-    );
-  });
-
-  it('retries a timeout, however the HTTP client names it', () => {
-    const axiosTimeout = networkError('ECONNABORTED', 'timeout of 500ms exceeded');
-    const clarified = networkError('ETIMEDOUT', 'timeout of 500ms exceeded');
-    const socket = networkError('ETIMEDOUT', 'connect ETIMEDOUT 10.0.0.1:443');
-    for (const e of [axiosTimeout, clarified, socket]) {
-      expect(toProviderError(e, now)).toEqual({
-        ok: false,
-        kind: 'transient',
-        code: 'ETIMEDOUT',
-        message: 'SendGrid did not answer in time',
-      });
-    }
-    expect(toProviderError(networkError('ECONNABORTED', 'Request aborted'), now)).toMatchObject({
-      kind: 'transient',
-      code: 'ECONNABORTED',
-    });
-  });
-
-  it('finds a network code on the cause', () => {
-    const e = new Error('fetch failed', { cause: networkError('ECONNRESET', 'socket hang up') });
-    expect(toProviderError(e, now)).toMatchObject({ kind: 'transient', code: 'ECONNRESET' });
-  });
+  itMapsNetworkFailures('SendGrid', toProviderError);
 
   it('retries anything it does not recognise, with addresses masked and the key removed', () => {
     const result = toProviderError(new Error(`Unexpected token < for jane@example.com using ${apiKey}`), now, [apiKey]);

@@ -1,5 +1,6 @@
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
+import { itMapsNetworkFailures } from '../network-failures.testing.js';
 import { toProviderError } from './transform.js';
 
 const now = new Date('2025-01-01T12:00:00Z');
@@ -8,10 +9,6 @@ const now = new Date('2025-01-01T12:00:00Z');
 function restException(statusCode: number, body: unknown, headers: Record<string, string> = {}) {
   const error = new twilio.RestException({ statusCode, body: typeof body === 'string' ? body : JSON.stringify(body), headers });
   return Object.assign(error, { headers });
-}
-
-function networkError(code: string, message: string) {
-  return Object.assign(new Error(message), { code });
 }
 
 describe('Twilio error mapping', () => {
@@ -98,37 +95,7 @@ describe('Twilio error mapping', () => {
     expect(toProviderError(e, now)).toMatchObject({ kind: 'rate_limited', retryAt: new Date('2025-01-01T12:00:02Z') });
   });
 
-  it('retries when Twilio cannot be reached', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_NETWORK']) {
-      expect(toProviderError(networkError(code, `connect ${code} 127.0.0.1:9`), now)).toMatchObject({ ok: false, kind: 'transient', code });
-    }
-    expect(toProviderError(networkError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9'), now).message).toBe(
-      'could not reach Twilio (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9)',
-    );
-  });
-
-  it('retries a timeout, however the HTTP client names it', () => {
-    const axiosTimeout = networkError('ECONNABORTED', 'timeout of 500ms exceeded');
-    const clarified = networkError('ETIMEDOUT', 'timeout of 500ms exceeded');
-    const socket = networkError('ETIMEDOUT', 'connect ETIMEDOUT 10.0.0.1:443');
-    for (const e of [axiosTimeout, clarified, socket]) {
-      expect(toProviderError(e, now)).toEqual({
-        ok: false,
-        kind: 'transient',
-        code: 'ETIMEDOUT',
-        message: 'Twilio did not answer in time',
-      });
-    }
-    expect(toProviderError(networkError('ECONNABORTED', 'Request aborted'), now)).toMatchObject({
-      kind: 'transient',
-      code: 'ECONNABORTED',
-    });
-  });
-
-  it('finds a network code on the cause', () => {
-    const e = new Error('fetch failed', { cause: networkError('ECONNRESET', 'socket hang up') });
-    expect(toProviderError(e, now)).toMatchObject({ kind: 'transient', code: 'ECONNRESET' });
-  });
+  itMapsNetworkFailures('Twilio', toProviderError);
 
   it('retries anything it does not recognise, masking numbers in the text', () => {
     const result = toProviderError(new Error('Unexpected token < in JSON for +447911123456'), now);
