@@ -1,5 +1,5 @@
 import { and, count, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
-import type { Executor } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
 import { type ChannelValue, gateways, type RecipientKindValue, recipients, subscriptions } from '../../db/schema/index.js';
 import { type GatewayRow, listGateways } from '../gateways/gateways.queries.js';
 
@@ -34,46 +34,59 @@ export interface RouteRow {
 }
 
 /**
+ * The route statement of one channel, built once per database and prepared by name: every
+ * send runs it, and building a statement of this size costs more than PostgreSQL takes to
+ * run it.
+ */
+function routesStatement(db: Database, channel: ChannelValue) {
+  return db
+    .select({ recipient: recipients, subscribedTo: subscriptions.gatewayId, gateway: gateways })
+    .from(recipients)
+    .leftJoin(
+      subscriptions,
+      and(
+        eq(subscriptions.recipientId, recipients.id),
+        eq(subscriptions.tenantId, recipients.tenantId),
+        eq(subscriptions.channel, channel),
+      ),
+    )
+    .leftJoin(
+      gateways,
+      and(
+        eq(gateways.tenantId, recipients.tenantId),
+        or(
+          eq(gateways.id, subscriptions.gatewayId),
+          and(isNull(subscriptions.gatewayId), eq(gateways.channel, channel), eq(gateways.isDefault, true)),
+        ),
+      ),
+    )
+    .where(
+      and(
+        sql`${recipients.tenantId} = any(${sql.placeholder('tenantIds')}::uuid[])`,
+        sql`${recipients.id} = any(${sql.placeholder('ids')}::uuid[])`,
+      ),
+    )
+    .prepare(`herald_routes_${channel.toLowerCase()}`);
+}
+
+const routesStatements = new WeakMap<Database, Map<ChannelValue, ReturnType<typeof routesStatement>>>();
+
+/**
  * Routes for many keys (one per key, undefined where the tenant has no such recipient):
  * senders arriving together share one statement per channel among them (lib/batching.ts).
  */
-export async function findRecipientRoutes(ex: Executor, keys: readonly RouteKey[]): Promise<(RouteRow | undefined)[]> {
+export async function findRecipientRoutes(db: Database, keys: readonly RouteKey[]): Promise<(RouteRow | undefined)[]> {
+  let statements = routesStatements.get(db);
+  if (!statements) routesStatements.set(db, (statements = new Map<ChannelValue, ReturnType<typeof routesStatement>>()));
   const found = new Map<string, RouteRow>();
   const channels = [...new Set(keys.map((k) => k.channel))];
   const perChannel = await Promise.all(
-    channels.map((channel) => {
+    channels.map(async (channel) => {
+      let statement = statements.get(channel);
+      if (!statement) statements.set(channel, (statement = routesStatement(db, channel)));
       const ofChannel = keys.filter((k) => k.channel === channel);
-      return ex
-        .select({ recipient: recipients, subscribedTo: subscriptions.gatewayId, gateway: gateways })
-        .from(recipients)
-        .leftJoin(
-          subscriptions,
-          and(
-            eq(subscriptions.recipientId, recipients.id),
-            eq(subscriptions.tenantId, recipients.tenantId),
-            eq(subscriptions.channel, channel),
-          ),
-        )
-        .leftJoin(
-          gateways,
-          and(
-            eq(gateways.tenantId, recipients.tenantId),
-            or(
-              eq(gateways.id, subscriptions.gatewayId),
-              and(isNull(subscriptions.gatewayId), eq(gateways.channel, channel), eq(gateways.isDefault, true)),
-            ),
-          ),
-        )
-        .where(
-          and(
-            inArray(recipients.tenantId, [...new Set(ofChannel.map((k) => k.tenantId))]),
-            inArray(
-              recipients.id,
-              ofChannel.map((k) => k.id),
-            ),
-          ),
-        )
-        .then((rows) => ({ channel, rows }));
+      const rows = await statement.execute({ tenantIds: [...new Set(ofChannel.map((k) => k.tenantId))], ids: ofChannel.map((k) => k.id) });
+      return { channel, rows };
     }),
   );
   for (const { channel, rows } of perChannel) {
