@@ -51,8 +51,8 @@ export interface Outbox {
 
 /** Writes arriving while a shared write is out leave together, up to this many rows. */
 const SHARED_WRITE_MAX_ROWS = 500;
-/** Rows per INSERT of a bulk write, so no one statement holds the transaction long. */
-const BULK_ROWS_PER_INSERT = 2_000;
+/** Rows per INSERT of a bulk write (a billing part is 2,500), so no one statement holds the transaction long. */
+const BULK_ROWS_PER_INSERT = 5_000;
 /**
  * Messages per job in a bulk write: one FanOutJob names up to this many and the worker
  * gives each its own DispatchJob, so a billing cycle writes a hundredth of the jobs while
@@ -151,17 +151,33 @@ export class QueueOutbox implements Outbox {
     return this.db.transaction(async (tx) => {
       // A bulk write's statements get the bulk statement timeout, not the pool's.
       await tx.execute(sql`select set_config('statement_timeout', ${String(this.options.bulkStatementTimeoutMs)}, true)`);
-      let inserted = 0;
-      for (const part of parts) {
-        for (const rows of chunks(part.messages, BULK_ROWS_PER_INSERT)) {
-          const written = await insertBulkMessages(tx, rows, skipExisting);
-          await this.insertJobs(tx, fanOutJobs(written));
-          inserted += written.length;
+      // A part's statements are under way while the next part is built, so PostgreSQL
+      // writes one while Node builds the other; on the connection they still run in order.
+      let written: Promise<number> = Promise.resolve(0);
+      try {
+        for (const part of parts) {
+          written = written.then(async (before) => before + (await this.writePart(tx, part, skipExisting)));
+          written.catch(() => undefined); // awaited below; not unhandled meanwhile
+          await new Promise((resolve) => setImmediate(resolve));
         }
-        for (const logs of chunks(part.logs ?? [], BULK_ROWS_PER_INSERT)) await tx.insert(deliveryLogs).values(logs);
+      } catch (error) {
+        // A part that could not be built: what was sent finishes before the rollback.
+        await written.catch(() => undefined);
+        throw error;
       }
-      return inserted;
+      return written;
     });
+  }
+
+  private async writePart(tx: Executor, part: NewMessages, skipExisting: boolean): Promise<number> {
+    let inserted = 0;
+    for (const rows of chunks(part.messages, BULK_ROWS_PER_INSERT)) {
+      const written = await insertBulkMessages(tx, rows, skipExisting);
+      await this.insertJobs(tx, fanOutJobs(written));
+      inserted += written.length;
+    }
+    for (const logs of chunks(part.logs ?? [], BULK_ROWS_PER_INSERT)) await tx.insert(deliveryLogs).values(logs);
+    return inserted;
   }
 
   async enqueue(tx: Executor, jobs: JobRequest[]): Promise<void> {
