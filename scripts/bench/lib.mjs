@@ -485,8 +485,7 @@ export function verdict(ok) {
   return ok ? 'PASS' : 'MISS';
 }
 
-export function renderTable(rows) {
-  const header = ['figure', 'value', 'notes', 'target', 'result'];
+export function renderTable(rows, header = ['figure', 'value', 'notes', 'target', 'result']) {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
   return all

@@ -876,16 +876,7 @@ function planShape(p) {
 }
 
 function renderPlans(planRows) {
-  const all = [['filter', 'indexes', 'plan', 'SQL (worst)', 'rows read', 'buffers', 'problems'], ...planRows];
-  const widths = all[0].map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
-  return all
-    .map((r) =>
-      r
-        .map((c, i) => String(c).padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return renderTable(planRows, ['filter', 'indexes', 'plan', 'SQL (worst)', 'rows read', 'buffers', 'problems']);
 }
 
 /**
