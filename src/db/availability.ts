@@ -47,3 +47,14 @@ export function sqlState(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * What a log line may say of a database error: the driver's message and SQLSTATE. drizzle's
+ * wrapper (DrizzleQueryError, with the driver's error as its cause) puts the statement and
+ * its values into its own message.
+ */
+export function databaseErrorOf(error: unknown): { message?: string; code?: string } {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  const inner = (cause instanceof Error ? cause : error) as { message?: unknown } | undefined;
+  return { message: typeof inner?.message === 'string' ? inner.message : undefined, code: sqlState(error) };
+}

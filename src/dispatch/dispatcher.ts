@@ -10,7 +10,7 @@
 // (sweeper.ts), when no live worker can still be holding its outcome.
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
-import { sqlState } from '../db/availability.js';
+import { databaseErrorOf } from '../db/availability.js';
 import type { ProviderValue } from '../db/schema/index.js';
 import type { Metrics } from '../metrics.js';
 import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
@@ -221,9 +221,7 @@ export class Dispatcher {
         } catch (err) {
           this.lastFailureAt = Date.now();
           this.pending.set(messageId, outcome);
-          // The database's own error, not drizzle's wrapper of it (which carries the statement and its values).
-          const cause = err instanceof Error && err.cause instanceof Error ? err.cause : (err as Error);
-          const error = { message: cause.message, code: sqlState(err) };
+          const error = databaseErrorOf(err);
           if (this.stopping) {
             log.error(
               { messageId, outcome, err: error },

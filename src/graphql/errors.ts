@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
-import { isDatabaseUnavailable } from '../db/availability.js';
+import { databaseErrorOf, isDatabaseUnavailable } from '../db/availability.js';
 
 export const unauthenticated = (message = 'A valid API key is required: send "Authorization: Bearer <key>"') =>
   new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
@@ -77,12 +77,7 @@ export function makeFormatError(log: Logger) {
     if (isDatabaseUnavailable(original)) {
       // An outage, not a bug: the caller is told to come back (the response is a 503, see
       // http/app.ts), and the log says why without the statement or its parameters.
-      const cause =
-        (original as { cause?: { message?: string; code?: string } }).cause ?? (original as { message?: string; code?: string });
-      log.warn(
-        { errorId, err: { message: cause.message, code: cause.code }, path: formatted.path },
-        'database unavailable during a GraphQL request',
-      );
+      log.warn({ errorId, err: databaseErrorOf(original), path: formatted.path }, 'database unavailable during a GraphQL request');
       return {
         message: UNAVAILABLE_MESSAGE,
         path: formatted.path,
