@@ -20,6 +20,19 @@ export type Transaction = PgTransaction<PgQueryResultHKT, Schema>;
 /** What a query function takes: the database or a transaction, so it composes either way. */
 export type Executor = Database | Transaction;
 
+/**
+ * A hot statement built and prepared (by name) once per database: drizzle's builder costs
+ * more than PostgreSQL takes to run a statement that every send runs.
+ */
+export function preparedOnce<T>(build: (db: Database) => T): (db: Database) => T {
+  const built = new WeakMap<Database, T>();
+  return (db) => {
+    let statement = built.get(db);
+    if (statement === undefined) built.set(db, (statement = build(db)));
+    return statement;
+  };
+}
+
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 
 /**

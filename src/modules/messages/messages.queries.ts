@@ -1,6 +1,6 @@
 import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
-import type { Database, Executor } from '../../db/client.js';
+import { type Database, type Executor, preparedOnce } from '../../db/client.js';
 import {
   type ChannelValue,
   deliveryLogs,
@@ -123,11 +123,8 @@ export interface Claimed {
   xUserId: string | null;
 }
 
-/**
- * The claim, built once per database and prepared by name: it runs for every send, and
- * building a statement of this size costs more than PostgreSQL takes to run it.
- */
-function claimStatement(db: Database) {
+// The claim, as every send runs it (prepared once per database).
+const claimStatement = preparedOnce((db: Database) => {
   const claimed = db.$with('claimed').as(
     db
       .update(messages)
@@ -153,9 +150,7 @@ function claimStatement(db: Database) {
       )
       .prepare('herald_claim')
   );
-}
-
-const claimStatements = new WeakMap<Database, ReturnType<typeof claimStatement>>();
+});
 
 /**
  * Claims messages for a send attempt (attempts + 1, status SENDING) and reads their
@@ -164,9 +159,7 @@ const claimStatements = new WeakMap<Database, ReturnType<typeof claimStatement>>
  * ours). A message left SENDING is never claimed here: the sweep takes it over.
  */
 export async function claimWithGateway(db: Database, ids: readonly string[]): Promise<(Claimed | undefined)[]> {
-  let claim = claimStatements.get(db);
-  if (!claim) claimStatements.set(db, (claim = claimStatement(db)));
-  const rows = await claim.execute({ ids: [...ids] });
+  const rows = await claimStatement(db).execute({ ids: [...ids] });
   const byId = new Map(
     rows.map((row) => [row.message.id, { message: row.message, gateway: row.gateway ?? undefined, xUserId: row.xUserId }]),
   );

@@ -1,5 +1,6 @@
 import { and, count, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
-import type { Database, Executor } from '../../db/client.js';
+import { type Database, type Executor, preparedOnce } from '../../db/client.js';
+import { CHANNELS } from '../../domain/enums.js';
 import { type ChannelValue, gateways, type RecipientKindValue, recipients, subscriptions } from '../../db/schema/index.js';
 import { type GatewayRow, listGateways } from '../gateways/gateways.queries.js';
 
@@ -33,11 +34,6 @@ export interface RouteRow {
   gateway: GatewayRow | null;
 }
 
-/**
- * The route statement of one channel, built once per database and prepared by name: every
- * send runs it, and building a statement of this size costs more than PostgreSQL takes to
- * run it.
- */
 function routesStatement(db: Database, channel: ChannelValue) {
   return db
     .select({ recipient: recipients, subscribedTo: subscriptions.gatewayId, gateway: gateways })
@@ -69,21 +65,19 @@ function routesStatement(db: Database, channel: ChannelValue) {
     .prepare(`herald_routes_${channel.toLowerCase()}`);
 }
 
-const routesStatements = new WeakMap<Database, Map<ChannelValue, ReturnType<typeof routesStatement>>>();
+// The route lookup of each channel, as every send runs it (prepared once per database).
+const routesStatements = new Map(CHANNELS.map((channel) => [channel, preparedOnce((db) => routesStatement(db, channel))]));
 
 /**
  * Routes for many keys (one per key, undefined where the tenant has no such recipient):
  * senders arriving together share one statement per channel among them (lib/batching.ts).
  */
 export async function findRecipientRoutes(db: Database, keys: readonly RouteKey[]): Promise<(RouteRow | undefined)[]> {
-  let statements = routesStatements.get(db);
-  if (!statements) routesStatements.set(db, (statements = new Map<ChannelValue, ReturnType<typeof routesStatement>>()));
   const found = new Map<string, RouteRow>();
   const channels = [...new Set(keys.map((k) => k.channel))];
   const perChannel = await Promise.all(
     channels.map(async (channel) => {
-      let statement = statements.get(channel);
-      if (!statement) statements.set(channel, (statement = routesStatement(db, channel)));
+      const statement = routesStatements.get(channel)!(db);
       const ofChannel = keys.filter((k) => k.channel === channel);
       const rows = await statement.execute({ tenantIds: [...new Set(ofChannel.map((k) => k.tenantId))], ids: ofChannel.map((k) => k.id) });
       return { channel, rows };
