@@ -1,14 +1,16 @@
-// Retry-After (RFC 9110, section 10.2.3): when a vendor that answered 429 or 503 takes
-// requests again. Every adapter reads it here, the same way.
+// Response headers as the adapters read them, and Retry-After (RFC 9110, section 10.2.3):
+// when a vendor that answered 429 or 503 takes requests again. Every adapter reads them
+// here, the same way.
 
-/** A response header by case-insensitive name (the first value when repeated); undefined when absent. */
+/** A response header by case-insensitive name (the first value when repeated, trimmed); undefined when absent or blank. */
 export function headerValue(headers: unknown, name: string): string | undefined {
   if (typeof headers !== 'object' || headers === null) return undefined;
   const wanted = name.toLowerCase();
   const key = Object.keys(headers).find((k) => k.toLowerCase() === wanted);
   const raw: unknown = key === undefined ? undefined : (headers as Record<string, unknown>)[key];
   const value: unknown = Array.isArray(raw) ? raw[0] : raw;
-  return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : undefined;
+  const text = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+  return text === '' ? undefined : text;
 }
 
 /** Retry-After as delay seconds or an HTTP date; undefined when absent, negative or unreadable. */

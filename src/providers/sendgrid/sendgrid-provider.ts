@@ -2,6 +2,7 @@
 // sender; delivery events arrive later on /webhooks/sendgrid/events and find their message
 // by the custom_args sent here.
 import type { SendgridCredentials } from '../credentials.js';
+import { headerValue } from '../retry-after.js';
 import type { GatewayForSend, OutboundMessage, Provider, ProviderError, ProviderSettings, SendResult } from '../types.js';
 import { sendgridMailService } from './sendgrid-api.js';
 import { toProviderError } from './transform.js';
@@ -44,7 +45,7 @@ export function createSendgridProvider(settings: ProviderSettings): Provider {
         // SendGrid documents X-Message-Id on every 202. Were it missing, the mail was still
         // accepted and a retry would deliver it twice; events find the message by custom_args,
         // so Herald's own id stands in.
-        return { ok: true, providerMessageId: header(response.headers, 'x-message-id') ?? `herald:${message.id}` };
+        return { ok: true, providerMessageId: headerValue(response.headers, 'x-message-id') ?? `herald:${message.id}` };
       } catch (error) {
         return toProviderError(error, new Date(), [credentials.apiKey]);
       }
@@ -54,15 +55,6 @@ export function createSendgridProvider(settings: ProviderSettings): Provider {
 
 function refuse(code: string, message: string): ProviderError {
   return { ok: false, kind: 'permanent', code, message };
-}
-
-function header(headers: unknown, name: string): string | undefined {
-  if (typeof headers !== 'object' || headers === null) return undefined;
-  const record = headers as Record<string, unknown>;
-  const key = Object.keys(record).find((k) => k.toLowerCase() === name);
-  const raw = key === undefined ? undefined : record[key];
-  const value: unknown = Array.isArray(raw) ? raw[0] : raw;
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
 function sendgridCredentials(credentials: GatewayForSend['credentials']): SendgridCredentials | null {
