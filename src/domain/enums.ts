@@ -2,7 +2,7 @@
 // services and the GraphQL enums (graphql/enums.ts registers them) all use these.
 import { enumOf } from '../lib/enum-of.js';
 
-export { ALL_CHANNELS, CHANNELS, Channel, PROVIDERS, Provider } from '../providers/channels.js';
+export { CHANNELS, Channel, PROVIDERS, Provider } from '../providers/channels.js';
 
 export const RECIPIENT_KINDS = ['CLIENT', 'STAFF', 'CUSTOMER'] as const;
 export type RecipientKind = (typeof RECIPIENT_KINDS)[number];

@@ -5,7 +5,7 @@ import { registerEnumType } from 'type-graphql';
 import { ApiKeyRole, Channel, DeliveryOutcome, MessageStatus, Provider, RecipientKind } from '../domain/enums.js';
 import { UserErrorCode } from '../domain/refusal.js';
 
-export { ALL_CHANNELS, ApiKeyRole, Channel, DeliveryOutcome, MessageStatus, Provider, RecipientKind } from '../domain/enums.js';
+export { ApiKeyRole, Channel, DeliveryOutcome, MessageStatus, Provider, RecipientKind } from '../domain/enums.js';
 export { UserErrorCode } from '../domain/refusal.js';
 
 registerEnumType(Channel, { name: 'Channel', description: 'Channels a message can travel on.' });

@@ -5,7 +5,6 @@ import { enumOf } from '../lib/enum-of.js';
 export const CHANNELS = ['SMS', 'EMAIL', 'WHATSAPP', 'TWITTER_DM'] as const;
 export type Channel = (typeof CHANNELS)[number];
 export const Channel = enumOf(CHANNELS);
-export const ALL_CHANNELS: readonly Channel[] = CHANNELS;
 
 export const PROVIDERS = ['TWILIO', 'SENDGRID', 'TWITTER', 'SANDBOX'] as const;
 export type Provider = (typeof PROVIDERS)[number];

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import { type ChannelValue } from '../../db/schema/index.js';
-import { ALL_CHANNELS, type Channel, Provider } from '../../domain/enums.js';
+import { CHANNELS, type Channel, Provider } from '../../domain/enums.js';
 import { invalid, notFound } from '../../domain/refusal.js';
 import { fromGlobalId } from '../../lib/ids.js';
 import { uuidv7 } from '../../lib/ids.js';
@@ -17,7 +17,7 @@ export const ENV_GATEWAY_PREFIX = 'env:';
 
 /** The SANDBOX gateway every channel of a new tenant starts with, as its default. */
 export function sandboxGatewayRows(tenantId: string, isDefault = true): q.NewGatewayRow[] {
-  return ALL_CHANNELS.map((channel) => ({
+  return CHANNELS.map((channel) => ({
     id: uuidv7(),
     tenantId,
     channel,
@@ -52,7 +52,7 @@ export class GatewaysService {
   /** Every channel with its gateways. */
   async channels(tenantId: string) {
     const rows = await q.listGateways(this.db, tenantId);
-    return ALL_CHANNELS.map((channel) => ({ channel, gateways: rows.filter((r) => r.channel === channel) }));
+    return CHANNELS.map((channel) => ({ channel, gateways: rows.filter((r) => r.channel === channel) }));
   }
 
   async add(tenantId: string, input: AddChannelGatewayInput): Promise<q.GatewayRow> {
@@ -211,7 +211,7 @@ export class GatewaysService {
   async applyEnvironmentGateways(ex: Executor, tenantId: string, envGateways: EnvGateway[]): Promise<void> {
     await q.lockGatewayDefaults(ex, tenantId);
     const existing = await q.listGateways(ex, tenantId);
-    for (const channel of ALL_CHANNELS) {
+    for (const channel of CHANNELS) {
       const wanted = envGateways.find((g) => g.channel === channel);
       const envRow = existing.find((r) => r.channel === channel && r.envSource !== null);
       const sandbox = existing.find((r) => r.channel === channel && r.provider === Provider.SANDBOX && r.name === SANDBOX_GATEWAY_NAME);
