@@ -48,9 +48,11 @@ beforeAll(async () => {
       TWITTER_API_BASE_URL: fake.url,
       ...fastRetryEnv(MAX_ATTEMPTS),
       HERALD_WORKER_CONCURRENCY: '16',
-      // Billing cycles of thousands of invoices in a minute: more than the default send budget.
+      // Billing cycles of thousands of invoices in a minute: more than the default send budget,
+      // and thousands of customers created through the API, more than its request rate limit.
       HERALD_SEND_BUDGET_PER_MINUTE: '0',
       HERALD_SEND_BUDGET_PER_DAY: '0',
+      HERALD_RATE_LIMIT_PER_SECOND: '0',
     },
   });
 });
