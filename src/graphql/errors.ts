@@ -5,32 +5,50 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { databaseErrorOf, isDatabaseUnavailable } from '../db/availability.js';
 
-export const unauthenticated = (message = 'A valid API key is required: send "Authorization: Bearer <key>"') =>
-  new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+/**
+ * Every top-level error code (`errors[].extensions.code`), with the HTTP status of a
+ * response it refuses (docs/errors.md, checked by test/error-contract.test.ts). A response
+ * whose `data` is non-null is a 200 whatever its errors (statusPlugin, http/app.ts).
+ * null: over WebSocket only. PERSISTED_QUERY_NOT_FOUND keeps Apollo's 200: Apollo Client's
+ * persisted-query link turns persisted queries off for the session on a 400. (Persisted
+ * queries are on, so Apollo never answers PERSISTED_QUERY_NOT_SUPPORTED.)
+ */
+export const ERROR_CODES = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  BAD_USER_INPUT: 400,
+  GRAPHQL_PARSE_FAILED: 400,
+  GRAPHQL_VALIDATION_FAILED: 400,
+  BAD_REQUEST: 400,
+  OPERATION_RESOLUTION_FAILURE: 400,
+  PERSISTED_QUERY_NOT_FOUND: 200,
+  // limits.ts and http/rate-limit.ts
+  QUERY_TOO_DEEP: 400,
+  QUERY_TOO_COSTLY: 400,
+  TOO_MANY_ALIASES: 400,
+  TOO_MANY_SUBSCRIPTIONS: null, // http/subscriptions.ts
+  RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL_SERVER_ERROR: 500,
+} as const satisfies Record<string, number | null>;
+export type ErrorCode = keyof typeof ERROR_CODES;
 
-export const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
+/** Codes raised on purpose, shown as they are; anything else is an internal error. */
+const KNOWN_CODES = new Set<string>(Object.keys(ERROR_CODES).filter((code) => code !== 'INTERNAL_SERVER_ERROR'));
+
+/** Apollo's public way to give an error its HTTP status: `extensions.http`. */
+const httpOf = (code: ErrorCode, headers?: Map<string, string>) => ({
+  status: ERROR_CODES[code] ?? undefined,
+  ...(headers ? { headers } : {}),
+});
+
+export const unauthenticated = (message = 'A valid API key is required: send "Authorization: Bearer <key>"') =>
+  new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: httpOf('UNAUTHENTICATED') } });
+
+export const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN', http: httpOf('FORBIDDEN') } });
 
 export const badUserInput = (message: string, field?: string[]) =>
-  new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', ...(field ? { field } : {}) } });
-
-const KNOWN_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'BAD_USER_INPUT',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  // limits.ts and http/rate-limit.ts
-  'QUERY_TOO_DEEP',
-  'QUERY_TOO_COSTLY',
-  'TOO_MANY_ALIASES',
-  'TOO_MANY_SUBSCRIPTIONS', // http/subscriptions.ts
-  'RATE_LIMITED',
-  'SERVICE_UNAVAILABLE',
-]);
+  new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', ...(field ? { field } : {}), http: httpOf('BAD_USER_INPUT') } });
 
 /** 429 with Retry-After: a send budget is spent (modules/budgets), said in `message`. */
 export const rateLimited = (message: string, retryAfterSeconds: number) =>
@@ -38,7 +56,7 @@ export const rateLimited = (message: string, retryAfterSeconds: number) =>
     extensions: {
       code: 'RATE_LIMITED',
       retryAfterSeconds,
-      http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+      http: httpOf('RATE_LIMITED', new Map([['retry-after', String(retryAfterSeconds)]])),
     },
   });
 
@@ -51,9 +69,33 @@ export const serviceUnavailable = () =>
   new GraphQLError(UNAVAILABLE_MESSAGE, {
     extensions: {
       code: 'SERVICE_UNAVAILABLE',
-      http: { status: 503, headers: new Map([['retry-after', String(UNAVAILABLE_RETRY_AFTER_S)]]) },
+      http: httpOf('SERVICE_UNAVAILABLE', new Map([['retry-after', String(UNAVAILABLE_RETRY_AFTER_S)]])),
     },
   });
+
+/**
+ * The HTTP status an error asks for: the one it carries (Apollo's own errors, the factories
+ * above), else its code's, else 503 for an unreachable database and 500 for anything
+ * unexpected, as makeFormatError will show it.
+ */
+export function statusOf(error: GraphQLError): number {
+  const carried = (error.extensions?.http as { status?: unknown } | undefined)?.status;
+  if (typeof carried === 'number') return carried;
+  const code = error.extensions?.code;
+  const known = typeof code === 'string' && code in ERROR_CODES ? ERROR_CODES[code as ErrorCode] : null;
+  if (known !== null) return known;
+  return isDatabaseUnavailable(error.originalError ?? error) ? 503 : 500;
+}
+
+/**
+ * The status of a response refused with several errors: the first client error (4xx), since
+ * the same request would be refused again however long the client waits; else the first
+ * error's. One error decides, so its Retry-After (429, 503) is the one that applies.
+ */
+export function responseStatus(errors: readonly GraphQLError[]): number | undefined {
+  const statuses = errors.map(statusOf);
+  return statuses.find((status) => status >= 400 && status < 500) ?? statuses[0];
+}
 
 /**
  * Anything not deliberately raised is an unexpected error: logged in full with an id,

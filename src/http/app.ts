@@ -11,13 +11,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { AuthInfo, Context } from '../graphql/context.js';
 import { isDatabaseUnavailable } from '../db/availability.js';
-import { UNAVAILABLE_RETRY_AFTER_S, makeFormatError, serviceUnavailable, unauthenticated } from '../graphql/errors.js';
+import { UNAVAILABLE_RETRY_AFTER_S, makeFormatError, responseStatus, serviceUnavailable, unauthenticated } from '../graphql/errors.js';
 import { checkOperation, documentRules } from '../graphql/limits.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services.js';
 import { registerGraphiql } from './graphiql.js';
-import { RateLimitedError, rateLimitedBody, requestRateLimit } from './rate-limit.js';
+import { RateLimitedError, graphqlMediaType, rateLimitedBody, requestRateLimit } from './rate-limit.js';
 import { registerSubscriptions } from './subscriptions.js';
 import { registerWebhooks } from './webhooks.js';
 import { bearerKey } from '../lib/api-key.js';
@@ -77,7 +77,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (error instanceof RateLimitedError) {
-      return reply.code(429).type('application/json').send(rateLimitedBody(error.message, error.retryAfterSeconds));
+      return reply.code(429).type(graphqlMediaType(request.headers.accept)).send(rateLimitedBody(error.message, error.retryAfterSeconds));
     }
     if (status < 500) return reply.code(status).send({ error: error.message, code: error.code });
     const errorId = randomUUID();
@@ -142,7 +142,7 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
       ApolloServerPluginCacheControlDisabled(),
       guardPlugin(config),
       requireKeyPlugin(),
-      unavailablePlugin(),
+      statusPlugin(),
       metricsPlugin(metrics),
     ],
   });
@@ -254,18 +254,27 @@ function onlyIntrospection(operation: OperationDefinitionNode): boolean {
   );
 }
 
-// A resolver that could not reach the database is formatted as SERVICE_UNAVAILABLE
-// (graphql/errors.ts): the whole response is then a 503 with Retry-After, so clients and
-// load balancers treat it as "come back", not as an answer.
-function unavailablePlugin(): ApolloServerPlugin<Context> {
+// The HTTP status of every /graphql response, the same whatever the Accept header
+// (docs/errors.md). GraphQL-over-HTTP, application/graphql-response+json: non-null `data`
+// MUST be a 2xx (a partial answer, or a payload with userErrors) and is a 200 here; a
+// response without `data` MUST be a 4xx or 5xx, and one with `data: null` (its root field
+// refused) is given its error's status too: the error factories carry it in
+// `extensions.http` (graphql/errors.ts), responseStatus picks one when several disagree.
+// A 503 (database unreachable, formatted so in graphql/errors.ts) comes with Retry-After,
+// so clients and load balancers treat it as "come back", not as an answer.
+function statusPlugin(): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ response }) {
-          const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
-          if (!body?.errors?.some((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE')) return;
-          response.http.status = 503;
-          response.http.headers.set('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
+        async willSendResponse({ response, errors }) {
+          if (response.body.kind !== 'single') return;
+          const { data } = response.body.singleResult;
+          const status = data !== undefined && data !== null ? 200 : errors?.length ? responseStatus(errors) : undefined;
+          if (status === undefined) return;
+          response.http.status = status;
+          if (status === 503 && !response.http.headers.has('retry-after')) {
+            response.http.headers.set('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
+          } else if (status !== 429 && status !== 503) response.http.headers.delete('retry-after');
         },
       };
     },

@@ -4,11 +4,25 @@
 // budget. Send budgets are spent in modules/budgets, for HTTP and WebSocket alike.
 import { normalizeIP, type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
+import Negotiator from 'negotiator';
 import type { AuthInfo } from '../graphql/context.js';
 import { bearerKey } from '../lib/api-key.js';
 
 export function rateLimitedBody(message: string, retryAfterSeconds: number): string {
   return JSON.stringify({ errors: [{ message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds } }] });
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const GRAPHQL_RESPONSE_TYPE = 'application/graphql-response+json; charset=utf-8';
+
+/**
+ * The media type of a GraphQL response refused before Apollo sees it, chosen from Accept
+ * with the negotiator Apollo uses for its own answers, in Apollo's order of preference;
+ * application/json when Accept allows neither.
+ */
+export function graphqlMediaType(accept: string | undefined): string {
+  if (!accept) return JSON_TYPE;
+  return new Negotiator({ headers: { accept } }).mediaType([JSON_TYPE, GRAPHQL_RESPONSE_TYPE]) ?? JSON_TYPE;
 }
 
 /** Thrown by the request limiter; the app's error handler answers it with rateLimitedBody. */
