@@ -943,7 +943,7 @@ describe('messageStatusChanged subscriptions', () => {
     expect(sub.errors).toEqual([]);
   });
 
-  it('refuses a connection with a missing or a bad key (closed 4403) and delivers no events', async () => {
+  it('refuses a connection with a missing (closed 4401) or a bad key (closed 4403) and delivers no events', async () => {
     const sms = await sentSms();
     const watcher = subscribe(wsClient(herald.url, herald.adminKey), { messageId: sms.message.id });
     await probeUntilSeen(watcher, await probePayload(sms.message.id));
@@ -963,12 +963,13 @@ describe('messageStatusChanged subscriptions', () => {
     clients.push(emptyClient);
     const empty = subscribe(emptyClient, { messageId: sms.message.id });
 
+    const expected = { missing: 4401, bad: 4403, empty: 4401 };
     for (const [name, sub] of Object.entries({ missing, bad, empty })) {
       await waitUntil(`the ${name}-key subscription to end`, () => sub.ended);
       expect(sub.errors, name).toHaveLength(1);
-      expect((sub.errors[0] as { code?: number }).code, name).toBe(4403);
+      expect((sub.errors[0] as { code?: number }).code, name).toBe(expected[name as keyof typeof expected]);
     }
-    expect(closes).toEqual({ missing: [4403], bad: [4403], emptyParams: [4403] });
+    expect(closes).toEqual({ missing: [4401], bad: [4403], emptyParams: [4401] });
 
     // The message changes; the refused subscribers hear nothing of it.
     expect((await twilioCallback(statusForm(sms, 'delivered'))).status).toBe(200);

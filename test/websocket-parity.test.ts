@@ -246,19 +246,19 @@ describe('requests per API key over WebSocket (HERALD_RATE_LIMIT_*)', () => {
     herald = await herald.restart({ ...ENV, HERALD_RATE_LIMIT_PER_SECOND: '1', HERALD_RATE_LIMIT_BURST: '3' });
   });
 
-  it('spends the key’s request budget on each operation and refuses the rest with RATE_LIMITED; the connection stays', async () => {
+  it('spends the key’s request budget on the connection and each operation, refuses the rest with RATE_LIMITED; the connection stays', async () => {
     const key = await buildApiKey(herald, 'READER');
     const connection = await Connection.open(herald.url, key);
     const answers: Frame[] = [];
-    for (let i = 0; i < 4; i++) answers.push(await connection.answer(connection.subscribe('{ viewer { name } }')));
-    expect(answers.slice(0, 3).map(codesOf)).toEqual([[], [], []]);
-    expect(answers[3].payload).toEqual([
+    for (let i = 0; i < 3; i++) answers.push(await connection.answer(connection.subscribe('{ viewer { name } }')));
+    expect(answers.slice(0, 2).map(codesOf)).toEqual([[], []]);
+    expect(answers[2].payload).toEqual([
       {
         message: expect.stringMatching(/^Too many requests for this API key: try again in [1-3] s$/),
         extensions: { code: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) },
       },
     ]);
-    await new Promise((resolve) => setTimeout(resolve, answers[3].payload[0].extensions.retryAfterSeconds * 1000 + 100));
+    await new Promise((resolve) => setTimeout(resolve, answers[2].payload[0].extensions.retryAfterSeconds * 1000 + 100));
     expect(codesOf(await connection.answer(connection.subscribe('{ viewer { name } }')))).toEqual([]);
     await connection.close();
   });

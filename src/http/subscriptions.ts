@@ -6,6 +6,7 @@
 // operationName picks (graphql/limits.ts), spends its key's request budget, and counts
 // against the subscriptions a connection and a key may hold; errors are formatted as over
 // HTTP (graphql/errors.ts: unexpected ones as an opaque id).
+import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import {
   type ExecutionArgs,
@@ -60,8 +61,7 @@ export function registerSubscriptions(
   // count the operations a key has in flight across them.
   const byKey = new Map<string, Set<Connection>>();
   const stopFollowing = services.apiKeys.onRevoked((apiKeyId) => {
-    for (const connection of byKey.get(apiKeyId) ?? [])
-      connection.extra.socket.close(REVOKED_CLOSE_CODE, 'Forbidden: the API key was revoked');
+    for (const connection of byKey.get(apiKeyId) ?? []) connection.extra.socket.close(REVOKED_CLOSE_CODE, CLOSE_REASONS.revokedKey);
   });
   const track = (apiKeyId: string, connection: Connection) => {
     const connections = byKey.get(apiKeyId) ?? new Set();
@@ -98,10 +98,21 @@ export function registerSubscriptions(
       schema,
       connectionInitWaitTimeout: websocket.connectionInitTimeoutMs,
       onConnect: async (ctx) => {
+        // Closed here with a code of our own (docs/errors.md); returning false then makes
+        // graphql-ws's own 4403 close a no-op on a socket already closing.
+        const refuse = (code: number, reason: string) => {
+          ctx.extra.socket.close(code, reason);
+          return false;
+        };
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        if (raw === undefined || raw === null || raw === '') return refuse(CloseCode.MissingKey, CLOSE_REASONS.missingKey);
         const key = bearerKey(raw, true);
         const auth = key ? await services.apiKeys.authenticate(key) : null;
-        if (!auth) return false; // graphql-ws closes with 4403 Forbidden
+        // A connection is a request, counted as over HTTP: under its key, or without a valid
+        // one under its address (so guessing keys over WebSocket is throttled too).
+        const spent = budget(auth ? auth.apiKeyId : `ip:${normalizeIP(ctx.extra.request.socket.remoteAddress ?? '')}`);
+        if (spent) return refuse(CloseCode.RateLimited, CLOSE_REASONS.rateLimited(spent.extensions.retryAfterSeconds as number));
+        if (!auth) return refuse(CloseCode.InvalidKey, key ? CLOSE_REASONS.invalidKey : CLOSE_REASONS.malformedKey);
         ctx.extra.auth = auth;
         ctx.extra.subscriptionIds = new Set();
         track(auth.apiKeyId, ctx);
@@ -210,8 +221,30 @@ function requestBudget(
   };
 }
 
-/** Closes a connection whose API key was revoked: graphql-ws's own code for Forbidden. */
-export const REVOKED_CLOSE_CODE = 4403;
+/**
+ * WebSocket close codes a client is refused with (docs/errors.md), in graphql-ws's
+ * 4xxx-as-HTTP style; graphql-ws's client retries none of them. Reasons stay under the
+ * 123 bytes a close frame holds.
+ */
+export const CloseCode = {
+  /** connection_init without connectionParams.authorization. */
+  MissingKey: 4401,
+  /** A key that is malformed, unknown or revoked, at connection_init or revoked later. */
+  InvalidKey: 4403,
+  /** Over the request budget (HERALD_RATE_LIMIT_*) of the key, or of the address without a valid key. */
+  RateLimited: 4429,
+} as const;
+
+export const CLOSE_REASONS = {
+  missingKey: 'Unauthorized: send connectionParams.authorization = "Bearer <api key>"',
+  malformedKey: 'Forbidden: connectionParams.authorization must be "Bearer <api key>"',
+  invalidKey: 'Forbidden: the API key is unknown or revoked',
+  revokedKey: 'Forbidden: the API key was revoked',
+  rateLimited: (retryAfterSeconds: number) => `Too many requests: try again in ${retryAfterSeconds} s`,
+} as const;
+
+/** Closes a connection whose API key was revoked (graphql-ws's own code for Forbidden). */
+export const REVOKED_CLOSE_CODE = CloseCode.InvalidKey;
 
 // graphql-js runs every event of a subscription with the one context made when it started,
 // so its DataLoaders would answer later events from what the first one read (a message's
