@@ -175,6 +175,15 @@ async function registerGraphql(app: FastifyInstance, deps: HttpDeps): Promise<vo
     url: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
     config: { rateLimit: rateLimit ?? false },
+    // Answers depend on the key (and their media type on Accept): no shared cache may keep
+    // one, nor the client's own (data of a revoked key, GET queries replayed from cache).
+    // Ours, whatever the route answers with: Apollo's cache-control plugin is disabled.
+    onSend: async (_request, reply, payload) => {
+      reply.header('cache-control', 'private, no-store');
+      const vary = String(reply.getHeader('vary') ?? '');
+      if (!/\bauthorization\b/i.test(vary)) reply.header('vary', vary ? `${vary}, Authorization, Accept` : 'Authorization, Accept');
+      return payload;
+    },
     preHandler: async (_request, reply) => {
       if (!deps.isStarted())
         return reply
