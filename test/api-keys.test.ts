@@ -69,7 +69,7 @@ interface Socket {
   errors: unknown[];
 }
 
-/** A graphql-ws connection of `key` with one live subscription. */
+/** An open graphql-ws connection of `key` (not lazy: it connects at once and stays open). */
 function openSubscription(baseUrl: string, key: string): Socket {
   let connected!: () => void;
   let closed!: (event: { code: number; reason: string }) => void;
@@ -83,19 +83,14 @@ function openSubscription(baseUrl: string, key: string): Socket {
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${key}` },
     retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: (err) => socket.errors.push(err),
     on: {
       connected: () => connected(),
       closed: (event) => closed({ code: (event as { code: number }).code, reason: String((event as { reason: unknown }).reason) }),
     },
   });
   clients.push(client);
-  client.subscribe(
-    {
-      query: 'subscription($id: ID) { messageStatusChanged(messageId: $id) { id status } }',
-      variables: { id: 'msg_0000000000007000800000000000abcd' },
-    },
-    { next: () => undefined, error: (err) => socket.errors.push(err), complete: () => undefined },
-  );
   return socket;
 }
 

@@ -886,7 +886,7 @@ describe('SendGrid events', () => {
 });
 
 describe('messageStatusChanged subscriptions', () => {
-  it('messageStatusChanged(messageId) receives SENDING, SENT, then DELIVERED from a signed Twilio callback', async () => {
+  it('messageStatusChanged(messageId) receives FAILED as it is, then QUEUED, SENDING, SENT and DELIVERED from a signed Twilio callback', async () => {
     // A message that failed for good waits, unchanging, while the subscription starts;
     // retryMessage then takes it through the worker again.
     const phone = freshPhone();
@@ -906,7 +906,8 @@ describe('messageStatusChanged subscriptions', () => {
     expect((await twilioCallback(statusForm({ sid: sent.providerMessageId!, phone }, 'delivered'))).status).toBe(200);
     await waitForEvents(sub, ['DELIVERED']);
 
-    expect(real(sub)).toEqual(['QUEUED', 'SENDING', 'SENT', 'DELIVERED']);
+    // Its current status when the subscription started, then every change.
+    expect(real(sub)).toEqual(['FAILED', 'QUEUED', 'SENDING', 'SENT', 'DELIVERED']);
     expect(sub.errors).toEqual([]);
     for (const event of sub.events) expect(event).toMatchObject({ id: queued.id, recipient: { id: person.id } });
     const deliveredEvent = sub.events.find((e) => e.status === 'DELIVERED')!;
@@ -935,6 +936,7 @@ describe('messageStatusChanged subscriptions', () => {
 
     const changes = sub.events.filter((e) => e.status !== PROBE_STATUS);
     expect(changes.map((e) => [e.id, e.status])).toEqual([
+      [ours.id, 'QUEUED'],
       [ours.id, 'SENDING'],
       [ours.id, 'SENT'],
       [ours.id, 'DELIVERED'],
@@ -984,7 +986,7 @@ describe('messageStatusChanged subscriptions', () => {
     expect(JSON.stringify(sub.errors)).toMatch(/messageId or recipientId/);
   });
 
-  it("gives a key of another tenant nothing of this tenant's message while it changes", async () => {
+  it("refuses a key of another tenant this tenant's message and recipient, and gives it nothing while the message changes", async () => {
     const sms = await sentSms();
     const { adminKey: otherKey } = await buildTenant(herald);
     const theirPerson = await smsClient(freshPhone(), otherKey);
@@ -1005,11 +1007,12 @@ describe('messageStatusChanged subscriptions', () => {
     await waitForEvents(ownWatcher, ['DELIVERED']);
     await probeUntilSeen(theirWatcher, theirProbe);
 
-    expect(snooper.events).toEqual([]);
-    expect(snooperByRecipient.events).toEqual([]);
-    expect(snooper.errors).toEqual([]);
-    expect(real(theirWatcher)).toEqual([]);
-    expect(real(ownWatcher)).toEqual(['DELIVERED']);
+    for (const refused of [snooper, snooperByRecipient]) {
+      expect(refused.events).toEqual([]);
+      expect(JSON.stringify(refused.errors)).toContain('BAD_USER_INPUT');
+    }
+    expect(real(theirWatcher)).toEqual(['SENT']);
+    expect(real(ownWatcher)).toEqual(['SENT', 'DELIVERED']);
   });
 });
 
@@ -1111,7 +1114,7 @@ describe('across processes on PostgreSQL', () => {
       await listener.query('select pg_notify($1, $2)', [STATUS_CHANNEL, payload]);
     };
     await probeUntilSeen(sub, await probePayload(messageId, rowOf), notifyPg);
-    expect(real(sub)).toEqual([]);
+    expect(real(sub)).toEqual(['QUEUED']);
 
     const worker = spawnHerald(env, { name: 'worker', args: ['--role', 'worker'] });
     processes.push(worker);
@@ -1136,7 +1139,7 @@ describe('across processes on PostgreSQL', () => {
       30_000,
     );
 
-    expect(real(sub)).toEqual(['SENDING', 'SENT', 'DELIVERED']);
+    expect(real(sub)).toEqual(['QUEUED', 'SENDING', 'SENT', 'DELIVERED']);
     expect(sub.errors).toEqual([]);
     const final = (await gql(GET, { id: messageId })).message as Message;
     expect(final).toMatchObject({ status: 'DELIVERED', providerMessageId: sid });

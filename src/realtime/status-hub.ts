@@ -1,9 +1,11 @@
-// Message status changes from every process, through PostgreSQL LISTEN/NOTIFY (a
-// trigger on messages announces them; see drizzle/0003_status_notify.sql). PGlite has
+// Message status changes from every process, through PostgreSQL LISTEN/NOTIFY (triggers
+// on messages announce each insert and status change with the status's time; see
+// drizzle/0011_status_events_from_every_write.sql). PGlite has
 // the same LISTEN in-process. Each API process keeps one listening connection (shared with
 // API key revocations, see listener.ts) and fans the events out to its WebSocket
 // subscribers. Notifications sent while that connection was down are lost: after a
 // reconnect each subscriber catches up from the database instead.
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from '../db/client.js';
 import type { MessageStatusValue } from '../db/schema/index.js';
@@ -12,16 +14,26 @@ import { DatabaseListener } from './listener.js';
 export const STATUS_CHANNEL = 'herald_message_status';
 // A subscriber that stops reading loses its oldest events rather than the process's memory.
 const MAX_BUFFERED = 1_000;
+// Per subscriber, the time of the newest status shown for each of this many messages.
+const MAX_REMEMBERED = 1_000;
 
 export interface StatusEvent {
   id: string;
   tenantId: string;
   recipientId: string;
   status: MessageStatusValue;
+  /**
+   * When the message took this status: the database's updated_at as fixed-width UTC text
+   * with microseconds, so that for one message a later status compares greater.
+   */
+  at: string;
 }
 
 /** The current state of what a subscriber watches, for changes since `since` that it may have missed. */
 export type CatchUp = (since: Date) => Promise<StatusEvent[]>;
+
+/** What a subscriber is sent first, before any live event: the current state of what it watches. */
+export type Current = () => Promise<StatusEvent[]>;
 
 interface Subscriber {
   filter(event: StatusEvent): boolean;
@@ -29,6 +41,21 @@ interface Subscriber {
   catchUp?: CatchUp;
   /** Live events that arrived while the subscriber was catching up, delivered after it. */
   held?: StatusEvent[];
+}
+
+/**
+ * Events newer than any shown before for their message. A notification committed before
+ * a catch-up read can reach this process after it: without this, a subscriber shown
+ * SENT by the read would then be shown the older SENDING.
+ */
+function newerOnly(push: (event: StatusEvent) => void): (event: StatusEvent) => void {
+  const shown = new LRUCache<string, string>({ max: MAX_REMEMBERED });
+  return (event) => {
+    const last = shown.get(event.id);
+    if (last !== undefined && event.at <= last) return;
+    shown.set(event.id, event.at);
+    push(event);
+  };
 }
 
 export class StatusHub {
@@ -48,23 +75,33 @@ export class StatusHub {
     return this.listener.start(handle, databaseUrl);
   }
 
+  // A status change is one event; the messages one statement inserted come as an array.
   private emit(payload: string): void {
-    let event: StatusEvent;
+    let parsed: StatusEvent | StatusEvent[];
     try {
-      event = JSON.parse(payload) as StatusEvent;
+      parsed = JSON.parse(payload) as StatusEvent | StatusEvent[];
     } catch {
       return;
     }
-    for (const subscriber of this.subscribers) {
-      if (!subscriber.filter(event)) continue;
-      if (subscriber.held) subscriber.held.push(event);
-      else subscriber.push(event);
+    if (this.subscribers.size === 0) return;
+    for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
+      for (const subscriber of this.subscribers) {
+        if (!subscriber.filter(event)) continue;
+        if (subscriber.held) subscriber.held.push(event);
+        else subscriber.push(event);
+      }
     }
   }
 
-  // Each subscriber gets the current state first, then whatever arrived meanwhile, so the
-  // last event it sees is never older than the database. Around a reconnect a status may
-  // arrive twice.
+  // The subscriber's held live events, after what it was just sent.
+  private release(subscriber: Subscriber): void {
+    const held = subscriber.held ?? [];
+    subscriber.held = undefined;
+    for (const event of held) subscriber.push(event);
+  }
+
+  // Each subscriber gets the current state first, then whatever arrived meanwhile, newer
+  // than what it was shown, so the last event it sees is never older than the database.
   private async catchUpAll(since: Date): Promise<void> {
     await Promise.all(
       [...this.subscribers].map(async (subscriber) => {
@@ -75,9 +112,7 @@ export class StatusHub {
         } catch (err) {
           this.log.warn({ err: { message: (err as Error).message } }, 'a subscriber could not catch up after a listener reconnect');
         } finally {
-          const held = subscriber.held;
-          subscriber.held = undefined;
-          for (const event of held) subscriber.push(event);
+          this.release(subscriber);
         }
       }),
     );
@@ -85,16 +120,23 @@ export class StatusHub {
 
   /**
    * Events that pass `filter`, as an async iterator that unsubscribes when the client goes.
+   * `current` (if given) is read after the subscriber starts listening and sent first, with
+   * the live events that arrived meanwhile after it, so that no change falls between the
+   * read and the first live event; its error ends the subscription and is thrown here.
    * `catchUp` is asked for the current state after the listener was down.
    */
-  subscribe(filter: (event: StatusEvent) => boolean, catchUp?: CatchUp): AsyncIterableIterator<StatusEvent> {
+  async subscribe(
+    filter: (event: StatusEvent) => boolean,
+    { current, catchUp }: { current?: Current; catchUp?: CatchUp } = {},
+  ): Promise<AsyncIterableIterator<StatusEvent>> {
     const buffer: StatusEvent[] = [];
     let wake: ((result: IteratorResult<StatusEvent>) => void) | undefined;
     let done = false;
     const subscriber: Subscriber = {
       filter,
       catchUp,
-      push(event) {
+      held: current ? [] : undefined,
+      push: newerOnly((event) => {
         if (done) return;
         if (wake) {
           const w = wake;
@@ -104,7 +146,7 @@ export class StatusHub {
           buffer.push(event);
           if (buffer.length > MAX_BUFFERED) buffer.shift();
         }
-      },
+      }),
     };
     if (!this.closed) this.subscribers.add(subscriber);
     const finish = async (): Promise<IteratorResult<StatusEvent>> => {
@@ -113,7 +155,16 @@ export class StatusHub {
       wake?.({ value: undefined, done: true });
       return { value: undefined, done: true };
     };
-    return {
+    if (current) {
+      try {
+        for (const event of await current()) subscriber.push(event);
+      } catch (err) {
+        await finish();
+        throw err;
+      }
+      this.release(subscriber);
+    }
+    const iterator: AsyncIterableIterator<StatusEvent> = {
       next: () => {
         if (buffer.length > 0) return Promise.resolve({ value: buffer.shift()!, done: false });
         if (done) return Promise.resolve({ value: undefined, done: true });
@@ -125,9 +176,10 @@ export class StatusHub {
         throw err;
       },
       [Symbol.asyncIterator]() {
-        return this;
+        return iterator;
       },
     };
+    return iterator;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { messages } from '../../db/schema/index.js';
 import type { StatusEvent } from '../../realtime/status-hub.js';
@@ -9,6 +9,8 @@ const eventColumns = {
   recipientId: messages.recipientId,
   status: messages.status,
   updatedAt: messages.updatedAt,
+  // The same text as the notifications' "at" (drizzle/0011_status_events_from_every_write.sql).
+  at: sql<string>`herald_status_time(${messages.updatedAt})`,
 };
 
 /** One message's current status, as an event. */
