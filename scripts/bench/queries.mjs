@@ -793,7 +793,9 @@ async function heraldSql(pool) {
   return {
     page: (tenantId, vars) => {
       const { query, afterId } = messageQueryOf(vars);
-      return capture(() => queries.pageMessages(db, tenantId, query, vars.first ?? PAGE, afterId));
+      return capture(() =>
+        queries.pageMessages(db, tenantId, query, { limit: vars.first ?? PAGE, direction: 'forward', cursorId: afterId }),
+      );
     },
     count: (tenantId, vars) => capture(() => queries.countMessages(db, tenantId, messageQueryOf(vars).query)),
   };

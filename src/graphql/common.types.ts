@@ -20,10 +20,24 @@ export class UserError {
 
 @ObjectType()
 export class PageInfo {
-  @Field()
+  @Field({
+    description:
+      'Older items exist past this page. Paging forward: from one extra row read with the page. Paging backward: true ' +
+      'when an item the filter matches is older than this page (one indexed lookup, made only when selected); false without before.',
+  })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field({
+    description:
+      'Newer items exist before this page. Paging backward: from one extra row read with the page. Paging forward: true ' +
+      'when an item the filter matches is newer than this page (one indexed lookup, made only when selected); false without after.',
+  })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: "The first (newest) edge's cursor, to pass as before; null when the page is empty." })
+  startCursor?: string | null;
+
+  @Field(() => String, { nullable: true, description: "The last (oldest) edge's cursor, to pass as after; null when the page is empty." })
   endCursor?: string | null;
 }
 

@@ -1,6 +1,7 @@
-import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import { type Database, type Executor, preparedOnce } from '../../db/client.js';
+import { keyset } from '../../db/keyset.js';
 import {
   type ChannelValue,
   deliveryLogs,
@@ -10,6 +11,7 @@ import {
   recipients,
   tenants,
 } from '../../db/schema/index.js';
+import type { PageRequest } from '../../domain/paging.js';
 import { uuidv7Floor } from '../../lib/ids.js';
 import type { GatewayRow } from '../gateways/gateways.queries.js';
 import { allowedFrom } from './lifecycle.js';
@@ -248,25 +250,27 @@ const messageFilter = (tenantId: string, f: MessageQuery) =>
     f.createdBefore ? lt(messages.id, uuidv7Floor(f.createdBefore.getTime())) : undefined,
   );
 
-export function pageMessages(ex: Executor, tenantId: string, filter: MessageQuery, limit: number, afterId?: string): Promise<MessageRow[]> {
-  const page = (f: MessageQuery) =>
+/** A page of messages in scan order, `limit + 1` rows (see Pageable in domain/paging.ts). */
+export function pageMessages(ex: Executor, tenantId: string, filter: MessageQuery, page: PageRequest): Promise<MessageRow[]> {
+  const { range, order, limit } = keyset(messages.id, page);
+  const scan = (f: MessageQuery) =>
     ex
       .select()
       .from(messages)
-      .where(and(messageFilter(tenantId, f), afterId ? lt(messages.id, afterId) : undefined))
-      .orderBy(desc(messages.id))
-      .limit(limit + 1);
+      .where(and(messageFilter(tenantId, f), range))
+      .orderBy(order)
+      .limit(limit);
   // Several statuses: one (tenant_id, status, id) range per status, merged by id (Merge
-  // Append), so a page reads at most limit + 1 index entries per status. Given
+  // Append), so a page reads at most limit + 1 index entries per status, either way. Given
   // `status IN (…)`, the planner may instead walk the primary key and filter, which reads
-  // the tenant's whole history when those statuses are rare below the cursor (the last
+  // the tenant's whole history when those statuses are rare beyond the cursor (the last
   // page of a backlog, "queued before yesterday").
   const statuses = [...new Set(filter.status ?? [])];
-  if (statuses.length < 2) return page(filter);
-  const [first, second, ...rest] = statuses.map((status) => page({ ...filter, status: [status] }));
+  if (statuses.length < 2) return scan(filter);
+  const [first, second, ...rest] = statuses.map((status) => scan({ ...filter, status: [status] }));
   return unionAll(first, second, ...rest)
-    .orderBy(desc(messages.id))
-    .limit(limit + 1);
+    .orderBy(page.direction === 'backward' ? asc(messages.id) : desc(messages.id))
+    .limit(limit);
 }
 
 /** Rows matching, counting no further than `atMost` (a bounded totalCount). */
@@ -312,13 +316,15 @@ const logFilter = (tenantId: string, f: LogQuery) =>
     f.orderId !== undefined ? eq(deliveryLogs.orderId, f.orderId) : undefined,
   );
 
-export function pageLogs(ex: Executor, tenantId: string, filter: LogQuery, limit: number, afterId?: string): Promise<DeliveryLogRow[]> {
+/** A page of delivery logs in scan order, `limit + 1` rows (see Pageable in domain/paging.ts). */
+export function pageLogs(ex: Executor, tenantId: string, filter: LogQuery, page: PageRequest): Promise<DeliveryLogRow[]> {
+  const { range, order, limit } = keyset(deliveryLogs.id, page);
   return ex
     .select()
     .from(deliveryLogs)
-    .where(and(logFilter(tenantId, filter), afterId ? lt(deliveryLogs.id, afterId) : undefined))
-    .orderBy(desc(deliveryLogs.id))
-    .limit(limit + 1);
+    .where(and(logFilter(tenantId, filter), range))
+    .orderBy(order)
+    .limit(limit);
 }
 
 /** Rows matching, counting no further than `atMost` (a bounded totalCount). */

@@ -1,6 +1,6 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { Role } from '../../graphql/auth-checker.js';
-import { pageRequest, toConnection } from '../../graphql/connection.js';
+import { PagingArgs, pageRequest, toConnection } from '../../graphql/connection.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { toGatewayView } from '../gateways/gateways.views.js';
@@ -37,26 +37,22 @@ export class MessagesResolver {
   @Query(() => MessageConnection)
   async messages(
     @Ctx() ctx: Context,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Args() paging: PagingArgs,
     @Arg('filter', () => MessageFilter, { nullable: true }) filter?: MessageFilter | null,
   ) {
-    const page = pageRequest(first, after);
-    const { rows, count } = ctx.services.messages.page(tenantOf(ctx), filter, page);
-    return toConnection(await rows(), page, toMessageView, count);
+    const page = pageRequest(paging);
+    return toConnection(ctx.services.messages.page(tenantOf(ctx), filter), page, toMessageView);
   }
 
   @Authorized(Role.READ)
   @Query(() => DeliveryLogConnection)
   async deliveryLogs(
     @Ctx() ctx: Context,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Args() paging: PagingArgs,
     @Arg('filter', () => DeliveryLogFilter, { nullable: true }) filter?: DeliveryLogFilter | null,
   ) {
-    const page = pageRequest(first, after);
-    const { rows, count } = ctx.services.messages.logPage(tenantOf(ctx), filter, page);
-    return toConnection(await rows(), page, toDeliveryLogView, count);
+    const page = pageRequest(paging);
+    return toConnection(ctx.services.messages.logPage(tenantOf(ctx), filter), page, toDeliveryLogView);
   }
 
   @Authorized(Role.SEND)

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
-import type { PageRequest } from '../../domain/paging.js';
+import type { Pageable } from '../../domain/paging.js';
 import { Refusal, refuse, UserErrorCode, type UserErrorShape } from '../../domain/refusal.js';
 import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
@@ -203,7 +203,7 @@ export class MessagesService {
     return ref ? q.findLog(this.db, tenantId, ref.uuid) : undefined;
   }
 
-  page(tenantId: string, filter: MessageFilter | null | undefined, page: PageRequest) {
+  page(tenantId: string, filter: MessageFilter | null | undefined): Pageable<q.MessageRow> {
     const query: q.MessageQuery = {
       status: filter?.status ?? undefined,
       channel: filter?.channel ?? undefined,
@@ -215,12 +215,12 @@ export class MessagesService {
     // An id that names no recipient matches no message (not an error: the filter is a question).
     const unknownRecipient = !!filter?.recipientId && !(query.recipientId = fromGlobalId(filter.recipientId, 'Recipient')?.uuid);
     return {
-      rows: async () => (unknownRecipient ? [] : q.pageMessages(this.db, tenantId, query, page.limit, page.afterId)),
-      count: async (atMost: number) => (unknownRecipient ? 0 : q.countMessages(this.db, tenantId, query, atMost)),
+      rows: async (page) => (unknownRecipient ? [] : q.pageMessages(this.db, tenantId, query, page)),
+      count: async (atMost) => (unknownRecipient ? 0 : q.countMessages(this.db, tenantId, query, atMost)),
     };
   }
 
-  logPage(tenantId: string, filter: DeliveryLogFilter | null | undefined, page: PageRequest) {
+  logPage(tenantId: string, filter: DeliveryLogFilter | null | undefined): Pageable<q.DeliveryLogRow> {
     const query: q.LogQuery = {
       outcome: filter?.outcome ?? undefined,
       channel: filter?.channel ?? undefined,
@@ -230,8 +230,8 @@ export class MessagesService {
     if (filter?.recipientId) unknown ||= !(query.recipientId = fromGlobalId(filter.recipientId, 'Recipient')?.uuid);
     if (filter?.messageId) unknown ||= !(query.messageId = fromGlobalId(filter.messageId, 'Message')?.uuid);
     return {
-      rows: async () => (unknown ? [] : q.pageLogs(this.db, tenantId, query, page.limit, page.afterId)),
-      count: async (atMost: number) => (unknown ? 0 : q.countLogs(this.db, tenantId, query, atMost)),
+      rows: async (page) => (unknown ? [] : q.pageLogs(this.db, tenantId, query, page)),
+      count: async (atMost) => (unknown ? 0 : q.countLogs(this.db, tenantId, query, atMost)),
     };
   }
 }

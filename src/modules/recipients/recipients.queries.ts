@@ -1,5 +1,7 @@
-import { and, count, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { type Database, type Executor, preparedOnce } from '../../db/client.js';
+import { keyset } from '../../db/keyset.js';
+import type { PageRequest } from '../../domain/paging.js';
 import { CHANNELS } from '../../domain/enums.js';
 import { type ChannelValue, gateways, type RecipientKindValue, recipients, subscriptions } from '../../db/schema/index.js';
 import { type GatewayRow, listGateways } from '../gateways/gateways.queries.js';
@@ -191,20 +193,15 @@ const filterOf = (tenantId: string, filter: RecipientQuery) =>
     filter.externalRef !== undefined ? eq(recipients.externalRef, filter.externalRef) : undefined,
   );
 
-/** Newest first; `limit + 1` rows so the caller can tell whether a next page exists. */
-export function pageRecipients(
-  ex: Executor,
-  tenantId: string,
-  filter: RecipientQuery,
-  limit: number,
-  afterId?: string,
-): Promise<RecipientRow[]> {
+/** A page of recipients in scan order, `limit + 1` rows (see Pageable in domain/paging.ts). */
+export function pageRecipients(ex: Executor, tenantId: string, filter: RecipientQuery, page: PageRequest): Promise<RecipientRow[]> {
+  const { range, order, limit } = keyset(recipients.id, page);
   return ex
     .select()
     .from(recipients)
-    .where(and(filterOf(tenantId, filter), afterId ? lt(recipients.id, afterId) : undefined))
-    .orderBy(desc(recipients.id))
-    .limit(limit + 1);
+    .where(and(filterOf(tenantId, filter), range))
+    .orderBy(order)
+    .limit(limit);
 }
 
 /** Rows matching, counting no further than `atMost` (a bounded totalCount). */

@@ -1,6 +1,6 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { Role } from '../../graphql/auth-checker.js';
-import { pageRequest, toConnection } from '../../graphql/connection.js';
+import { PagingArgs, pageRequest, toConnection } from '../../graphql/connection.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { ChannelSubscription } from '../subscriptions/subscriptions.types.js';
@@ -29,13 +29,11 @@ export class RecipientsResolver {
   @Query(() => RecipientConnection)
   async recipients(
     @Ctx() ctx: Context,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Args() paging: PagingArgs,
     @Arg('filter', () => RecipientFilter, { nullable: true }) filter?: RecipientFilter | null,
   ) {
-    const page = pageRequest(first, after);
-    const { rows, count } = ctx.services.recipients.page(tenantOf(ctx), filter, page);
-    return toConnection(await rows(), page, toRecipientView, count);
+    const page = pageRequest(paging);
+    return toConnection(ctx.services.recipients.page(tenantOf(ctx), filter), page, toRecipientView);
   }
 
   @Authorized(Role.SEND)

@@ -1,5 +1,5 @@
 import type { Database } from '../../db/client.js';
-import type { PageRequest } from '../../domain/paging.js';
+import type { Pageable } from '../../domain/paging.js';
 import { notFound, Problems } from '../../domain/refusal.js';
 import { fromGlobalId, uuidv7 } from '../../lib/ids.js';
 import { normalizePhone } from '../gateways/credentials.js';
@@ -68,11 +68,11 @@ export class RecipientsService {
     return ref ? q.findRecipient(this.db, tenantId, ref.uuid) : undefined;
   }
 
-  page(tenantId: string, filter: RecipientFilter | null | undefined, page: PageRequest) {
+  page(tenantId: string, filter: RecipientFilter | null | undefined): Pageable<q.RecipientRow> {
     const query: q.RecipientQuery = { kind: filter?.kind ?? undefined, externalRef: filter?.externalRef ?? undefined };
     return {
-      rows: () => q.pageRecipients(this.db, tenantId, query, page.limit, page.afterId),
-      count: (atMost: number) => q.countRecipients(this.db, tenantId, query, atMost),
+      rows: (page) => q.pageRecipients(this.db, tenantId, query, page),
+      count: (atMost) => q.countRecipients(this.db, tenantId, query, atMost),
     };
   }
 }
