@@ -283,3 +283,56 @@ describe('every connection pages both ways', () => {
     }
   });
 });
+
+describe('filters: an empty string or empty list is refused the same way everywhere', () => {
+  const EMPTY: [Connection, string, unknown][] = [
+    ['messages', 'status', []],
+    ['messages', 'channel', []],
+    ['messages', 'recipientId', ''],
+    ['messages', 'orderId', ''],
+    ['messages', 'invoiceNumber', ''],
+    ['deliveryLogs', 'recipientId', ''],
+    ['deliveryLogs', 'messageId', ''],
+    ['deliveryLogs', 'orderId', ''],
+    ['recipients', 'externalRef', ''],
+  ];
+
+  it.each(EMPTY)('%s(filter: { %s: %j }) is BAD_USER_INPUT naming filter.%s', async (connection, field, value) => {
+    for (const args of [{}, { last: 5 }]) {
+      const result = await ask(connection, { ...args, filter: { [field]: value } });
+      expect(result.data ?? null).toBeNull();
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors![0].message).toBe(`filter.${field} must not be empty`);
+      expect(result.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: ['filter', field] });
+    }
+  });
+
+  it('refuses an empty value written inline in the query too, even beside a good one', async () => {
+    const result = await herald.gql(`{ messages(filter: { status: [SENT], recipientId: "" }) { totalCount } }`, undefined, key);
+    expect(result.errors?.[0]).toMatchObject({
+      message: 'filter.recipientId must not be empty',
+      extensions: { code: 'BAD_USER_INPUT', field: ['filter', 'recipientId'] },
+    });
+  });
+
+  it.each(CONNECTIONS)('%s: a field given as null does not filter', async (connection) => {
+    const nulls = Object.fromEntries(EMPTY.filter(([c]) => c === connection).map(([, field]) => [field, null]));
+    expect((await page(connection, { first: 100, filter: nulls })).ids).toEqual(made[connection]);
+  });
+
+  it('an id of another type, or no id at all, matches nothing (not an error)', async () => {
+    const cases: [Connection, Record<string, unknown>][] = [
+      ['messages', { recipientId: made.messages[0] }],
+      ['messages', { recipientId: 'not-an-id' }],
+      ['deliveryLogs', { messageId: ada }],
+      ['deliveryLogs', { recipientId: made.deliveryLogs[0] }],
+      ['deliveryLogs', { messageId: ' ' }],
+    ];
+    for (const [connection, filter] of cases) {
+      for (const args of [{ first: 5 }, { last: 5 }]) {
+        const p = await page(connection, { ...args, filter });
+        expect(p, JSON.stringify(filter)).toMatchObject({ ids: [], totalCount: 0 });
+      }
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolve
 import { Role } from '../../graphql/auth-checker.js';
 import { PagingArgs, pageRequest, toConnection } from '../../graphql/connection.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
+import { nonEmptyFilter } from '../../graphql/filters.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { toGatewayView } from '../gateways/gateways.views.js';
 import { Gateway } from '../gateways/gateways.types.js';
@@ -41,7 +42,7 @@ export class MessagesResolver {
     @Arg('filter', () => MessageFilter, { nullable: true }) filter?: MessageFilter | null,
   ) {
     const page = pageRequest(paging);
-    return toConnection(ctx.services.messages.page(tenantOf(ctx), filter), page, toMessageView);
+    return toConnection(ctx.services.messages.page(tenantOf(ctx), nonEmptyFilter(filter)), page, toMessageView);
   }
 
   @Authorized(Role.READ)
@@ -52,7 +53,7 @@ export class MessagesResolver {
     @Arg('filter', () => DeliveryLogFilter, { nullable: true }) filter?: DeliveryLogFilter | null,
   ) {
     const page = pageRequest(paging);
-    return toConnection(ctx.services.messages.logPage(tenantOf(ctx), filter), page, toDeliveryLogView);
+    return toConnection(ctx.services.messages.logPage(tenantOf(ctx), nonEmptyFilter(filter)), page, toDeliveryLogView);
   }
 
   @Authorized(Role.SEND)

@@ -6,6 +6,7 @@ import { Channel, DeliveryOutcome, MessageStatus } from '../../graphql/enums.js'
 import { PayloadType } from '../../graphql/payload.js';
 import { Gateway } from '../gateways/gateways.types.js';
 import { Recipient } from '../recipients/recipients.types.js';
+import { FILTER_RULE } from '../../graphql/filters.js';
 
 export const MAX_SMS_LENGTH = 1600;
 
@@ -134,15 +135,18 @@ export class DeliveryLog implements Node {
 export const MessageConnection = ConnectionType('Message', Message);
 export const DeliveryLogConnection = ConnectionType('DeliveryLog', DeliveryLog);
 
-@InputType()
+@InputType({ description: `Which messages to list. ${FILTER_RULE}` })
 export class MessageFilter {
-  @Field(() => [MessageStatus], { nullable: true })
+  @Field(() => [MessageStatus], { nullable: true, description: 'Messages in any of these statuses.' })
   status?: MessageStatus[] | null;
 
-  @Field(() => [Channel], { nullable: true })
+  @Field(() => [Channel], { nullable: true, description: 'Messages on any of these channels.' })
   channel?: Channel[] | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Messages to this recipient; an id that names none of your recipients (of another type, malformed) matches nothing.',
+  })
   recipientId?: string | null;
 
   @Field(() => String, { nullable: true })
@@ -158,7 +162,7 @@ export class MessageFilter {
   createdBefore?: Date | null;
 }
 
-@InputType()
+@InputType({ description: `Which delivery logs to list. ${FILTER_RULE}` })
 export class DeliveryLogFilter {
   @Field(() => DeliveryOutcome, { nullable: true })
   outcome?: DeliveryOutcome | null;
@@ -166,10 +170,16 @@ export class DeliveryLogFilter {
   @Field(() => Channel, { nullable: true })
   channel?: Channel | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Logs of this recipient; an id that names none of your recipients (of another type, malformed) matches nothing.',
+  })
   recipientId?: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Logs of this message; an id that names none of your messages (of another type, malformed) matches nothing.',
+  })
   messageId?: string | null;
 
   @Field(() => String, { nullable: true })

@@ -2,6 +2,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolve
 import { Role } from '../../graphql/auth-checker.js';
 import { PagingArgs, pageRequest, toConnection } from '../../graphql/connection.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
+import { nonEmptyFilter } from '../../graphql/filters.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
 import { ChannelSubscription } from '../subscriptions/subscriptions.types.js';
 import { toRecipientView } from './recipients.views.js';
@@ -33,7 +34,7 @@ export class RecipientsResolver {
     @Arg('filter', () => RecipientFilter, { nullable: true }) filter?: RecipientFilter | null,
   ) {
     const page = pageRequest(paging);
-    return toConnection(ctx.services.recipients.page(tenantOf(ctx), filter), page, toRecipientView);
+    return toConnection(ctx.services.recipients.page(tenantOf(ctx), nonEmptyFilter(filter)), page, toRecipientView);
   }
 
   @Authorized(Role.SEND)

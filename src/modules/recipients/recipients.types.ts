@@ -4,6 +4,7 @@ import { Node } from '../../graphql/common.types.js';
 import { ConnectionType } from '../../graphql/connection.js';
 import { RecipientKind } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
+import { FILTER_RULE } from '../../graphql/filters.js';
 
 export const TWITTER_HANDLE = /^@?[A-Za-z0-9_]{1,15}$/;
 const NOT_BLANK = /\S/;
@@ -99,7 +100,7 @@ export class UpdateRecipientInput extends ContactFields {
   displayName?: string | null;
 }
 
-@InputType()
+@InputType({ description: `Which recipients to list. ${FILTER_RULE}` })
 export class RecipientFilter {
   @Field(() => RecipientKind, { nullable: true })
   kind?: RecipientKind | null;
