@@ -156,6 +156,7 @@ const VALUE_FREE_REASONS = [
   /^Expected non-nullable type "[\w[\]!]+" not to be null\.$/,
   /^Field "\w+" must be non-null\.$/,
   /^Exactly one key must be specified for OneOf type "\w+"\.$/,
+  /^expected an? [\w\s,.:+-]+$/, // graphql/scalars.ts: what a custom scalar expected, never the value
 ];
 
 function safeReason(inner: string): string {

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { DateTimeResolver } from 'graphql-scalars';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ApiKeysResolver } from '../modules/api-keys/api-keys.resolver.js';
@@ -13,6 +12,7 @@ import { RecipientsResolver } from '../modules/recipients/recipients.resolver.js
 import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.resolver.js';
 import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
 import { authChecker } from './auth-checker.js';
+import { DateTimeScalar } from './scalars.js';
 
 export const RESOLVERS = [
   TenantsResolver,
@@ -32,8 +32,8 @@ export async function buildHeraldSchema(options: { emitSchemaFile?: string } = {
   const schema = await buildSchema({
     resolvers: RESOLVERS,
     authChecker,
-    // The contract names the date scalar DateTime.
-    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    // The contract names the date scalar DateTime; scalars.ts makes it say what it expected.
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // value: false keeps submitted values (credentials, phone numbers) out of error objects.
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
     // Subscriptions read the status hub through their own `subscribe`; topics are never
