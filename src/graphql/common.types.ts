@@ -2,9 +2,13 @@ import { Matches } from 'class-validator';
 import { Field, ID, InterfaceType, ObjectType } from 'type-graphql';
 import { UserErrorCode } from './enums.js';
 
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+/** What an idempotencyKey may be, as its error message and the field's description say it. */
+export const IDEMPOTENCY_KEY_RULE = `1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters without spaces`;
+
 /** An idempotencyKey argument (sendSms, sendInvoiceDM, updateOrderStatus): the same rule everywhere. */
 export const IsIdempotencyKey = () =>
-  Matches(/^[\x21-\x7e]{1,255}$/, { message: 'idempotencyKey must be 1 to 255 printable ASCII characters without spaces' });
+  Matches(new RegExp(`^[\\x21-\\x7e]{1,${IDEMPOTENCY_KEY_MAX_LENGTH}}$`), { message: `idempotencyKey must be ${IDEMPOTENCY_KEY_RULE}` });
 
 @ObjectType()
 export class UserError {
@@ -16,6 +20,7 @@ export class UserError {
 
   @Field(() => UserErrorCode)
   code!: UserErrorCode;
+
 }
 
 @ObjectType()

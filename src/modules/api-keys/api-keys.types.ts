@@ -4,6 +4,9 @@ import { Node } from '../../graphql/common.types.js';
 import { ApiKeyRole } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
 
+const NAME_MAX = 100;
+const ID_MAX = 100;
+
 @ObjectType({ implements: Node, description: 'An API key of the tenant; its secret is never shown again after creation.' })
 export class ApiKey implements Node {
   @Field(() => ID)
@@ -30,9 +33,9 @@ export class ApiKey implements Node {
 
 @InputType()
 export class CreateApiKeyInput {
-  @Field()
+  @Field({ description: `Not blank; at most ${NAME_MAX} characters.` })
   @Matches(/\S/, { message: 'name must not be empty' })
-  @MaxLength(100, { message: 'name must be at most 100 characters' })
+  @MaxLength(NAME_MAX, { message: `name must be at most ${NAME_MAX} characters` })
   name!: string;
 
   @Field(() => ApiKeyRole)
@@ -47,8 +50,8 @@ export type CreateApiKeyPayload = InstanceType<typeof CreateApiKeyPayload>;
 
 @InputType()
 export class RevokeApiKeyInput {
-  @Field(() => ID)
-  @MaxLength(100, { message: 'id must be at most 100 characters' })
+  @Field(() => ID, { description: `An ApiKey id; at most ${ID_MAX} characters.` })
+  @MaxLength(ID_MAX, { message: `id must be at most ${ID_MAX} characters` })
   id!: string;
 }
 

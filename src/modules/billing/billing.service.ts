@@ -1,6 +1,7 @@
 // Seed 000: after a billing cycle every customer gets an invoice-due DM on X. Invoices
 // are checked here; resolving the @handle and sending are the worker's.
 import type { InvoiceData } from '../../db/schema/index.js';
+import { MAX_INVOICES_PER_CYCLE_CALL } from '../../domain/limits.js';
 import { Problems, invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
@@ -13,7 +14,6 @@ import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { NotifyBillingCycleInput, SendInvoiceDMInput } from './billing.types.js';
 import { checkInvoice } from './invoice.js';
 
-export const MAX_INVOICES_PER_CYCLE_CALL = 10_000;
 /** Invoices per statement of a cycle call: small enough to overlap building and writing. */
 const INVOICES_PER_PART = 2_500;
 

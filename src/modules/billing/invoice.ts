@@ -17,6 +17,10 @@ export interface InvoiceFields {
   url?: string | null;
 }
 
+export const INVOICE_NUMBER_MAX = 64;
+export const INVOICE_URL_MAX = 2048;
+export const AMOUNT_MAX_INTEGER_DIGITS = 15;
+
 const MINOR_UNITS = new Map<string, number>();
 
 /** Fraction digits a currency allows (USD 2, JPY 0, KWD 3); computed once per currency. */
@@ -34,7 +38,8 @@ export function checkInvoice(input: InvoiceFields): { invoice?: InvoiceData; pro
   const problems: InvoiceProblem[] = [];
   const number = input.number.trim();
   if (!number) problems.push({ field: 'number', message: 'number must not be empty' });
-  else if (number.length > 64) problems.push({ field: 'number', message: 'number must be at most 64 characters' });
+  else if (number.length > INVOICE_NUMBER_MAX)
+    problems.push({ field: 'number', message: `number must be at most ${INVOICE_NUMBER_MAX} characters` });
 
   const currency = input.currency.trim().toUpperCase();
   const knownCurrency = /^[A-Z]{3}$/.test(currency) && CURRENCIES.has(currency);
@@ -42,7 +47,7 @@ export function checkInvoice(input: InvoiceFields): { invoice?: InvoiceData; pro
     problems.push({ field: 'currency', message: `currency must be an ISO 4217 code such as USD, got "${input.currency.slice(0, 10)}"` });
 
   const amount = input.amountDue.trim();
-  const match = /^(\d{1,15})(?:\.(\d+))?$/.exec(amount);
+  const match = new RegExp(`^(\\d{1,${AMOUNT_MAX_INTEGER_DIGITS}})(?:\\.(\\d+))?$`).exec(amount);
   if (!match) problems.push({ field: 'amountDue', message: 'amountDue must be a non-negative decimal such as "125.40"' });
   else if (knownCurrency && (match[2]?.length ?? 0) > minorUnits(currency)) {
     problems.push({ field: 'amountDue', message: `amountDue has more decimals than ${currency} allows (${minorUnits(currency)})` });
@@ -66,7 +71,7 @@ function isCalendarDate(value: string): boolean {
 }
 
 function isHttpUrl(value: string): boolean {
-  if (value.length > 2048) return false;
+  if (value.length > INVOICE_URL_MAX) return false;
   try {
     const url = new URL(value);
     return (url.protocol === 'http:' || url.protocol === 'https:') && !!url.hostname;

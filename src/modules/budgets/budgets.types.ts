@@ -4,6 +4,7 @@ import { PayloadType } from '../../graphql/payload.js';
 import { Tenant } from '../tenants/tenants.types.js';
 
 const MAX_BUDGET = 1_000_000_000;
+const MAX_HOME_COUNTRIES = 50;
 
 @ObjectType({
   description: "A tenant's send budgets (its own, else the environment's defaults; 0 = no limit) and what the current windows used.",
@@ -45,27 +46,30 @@ export class SetSendBudgetInput {
   @Field(() => ID)
   tenantId!: string;
 
-  @Field(() => Int, { nullable: true, description: '0 = no limit.' })
+  @Field(() => Int, { nullable: true, description: `0 (no limit) to ${MAX_BUDGET}.` })
   @IsOptional()
   @Min(0, { message: 'perMinute must be 0 (no limit) or more' })
   @Max(MAX_BUDGET, { message: `perMinute must be at most ${MAX_BUDGET}` })
   perMinute?: number | null;
 
-  @Field(() => Int, { nullable: true, description: '0 = no limit.' })
+  @Field(() => Int, { nullable: true, description: `0 (no limit) to ${MAX_BUDGET}.` })
   @IsOptional()
   @Min(0, { message: 'perDay must be 0 (no limit) or more' })
   @Max(MAX_BUDGET, { message: `perDay must be at most ${MAX_BUDGET}` })
   perDay?: number | null;
 
-  @Field(() => Int, { nullable: true, description: '0 = no limit.' })
+  @Field(() => Int, { nullable: true, description: `0 (no limit) to ${MAX_BUDGET}.` })
   @IsOptional()
   @Min(0, { message: 'internationalPerDay must be 0 (no limit) or more' })
   @Max(MAX_BUDGET, { message: `internationalPerDay must be at most ${MAX_BUDGET}` })
   internationalPerDay?: number | null;
 
-  @Field(() => [String], { nullable: true, description: 'ISO 3166 alpha-2 codes, such as ["US", "CA"].' })
+  @Field(() => [String], {
+    nullable: true,
+    description: `ISO 3166 alpha-2 codes, such as ["US", "CA"]; at most ${MAX_HOME_COUNTRIES}.`,
+  })
   @IsOptional()
-  @ArrayMaxSize(50, { message: 'homeCountries may list at most 50 countries' })
+  @ArrayMaxSize(MAX_HOME_COUNTRIES, { message: `homeCountries may list at most ${MAX_HOME_COUNTRIES} countries` })
   @Matches(/^[A-Za-z]{2}$/, { each: true, message: 'homeCountries must be ISO 3166 two-letter country codes such as US' })
   homeCountries?: string[] | null;
 }

@@ -4,6 +4,11 @@ import { Node } from '../../graphql/common.types.js';
 import { Channel, Provider } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
 
+const NAME_MAX = 100;
+const CREDENTIALS_MAX = 4096;
+const MIN_PER_SECOND = 0.001;
+const MAX_PER_SECOND = 10_000;
+
 @ObjectType({ implements: Node })
 export class Gateway implements Node {
   @Field(() => ID)
@@ -51,15 +56,15 @@ export class AddChannelGatewayInput {
   @Field(() => Provider)
   provider!: Provider;
 
-  @Field()
+  @Field({ description: `Not blank; at most ${NAME_MAX} characters.` })
   @Matches(/\S/, { message: 'name must not be empty' })
-  @MaxLength(100, { message: 'name must be at most 100 characters' })
+  @MaxLength(NAME_MAX, { message: `name must be at most ${NAME_MAX} characters` })
   name!: string;
 
   @Field(() => String, {
     nullable: true,
     description: [
-      'Provider credentials and sender identity as a JSON string; stored encrypted, never returned.',
+      `Provider credentials and sender identity as a JSON string of at most ${CREDENTIALS_MAX} characters; stored encrypted, never returned.`,
       'TWILIO: {"accountSid", "authToken", "from"} (from: E.164 number; for WHATSAPP the number without the whatsapp: prefix).',
       'SENDGRID: {"apiKey", "from"} (from: an email address), optionally "webhookPublicKey" (the verification key of the account\'s signed event webhook: its signed events update this gateway\'s messages).',
       'TWITTER: {"appKey", "appSecret", "accessToken", "accessSecret"}.',
@@ -67,7 +72,7 @@ export class AddChannelGatewayInput {
     ].join('\n'),
   })
   @IsOptional()
-  @MaxLength(4096, { message: 'credentials must be at most 4096 characters' })
+  @MaxLength(CREDENTIALS_MAX, { message: `credentials must be at most ${CREDENTIALS_MAX} characters` })
   credentials?: string | null;
 
   @Field(() => Boolean, {
@@ -86,12 +91,11 @@ export class AddChannelGatewayInput {
 
   @Field(() => Float, {
     nullable: true,
-    description:
-      "Most messages per second to send through this gateway (e.g. 0.2 for one every 5 s, under X's DM limits); omitted: as fast as workers go.",
+    description: `Most messages per second to send through this gateway, ${MIN_PER_SECOND} to ${MAX_PER_SECOND} (e.g. 0.2 for one every 5 s, under X's DM limits); omitted: as fast as workers go.`,
   })
   @IsOptional()
-  @Min(0.001, { message: 'maxPerSecond must be at least 0.001' })
-  @Max(10_000, { message: 'maxPerSecond must be at most 10000' })
+  @Min(MIN_PER_SECOND, { message: `maxPerSecond must be at least ${MIN_PER_SECOND}` })
+  @Max(MAX_PER_SECOND, { message: `maxPerSecond must be at most ${MAX_PER_SECOND}` })
   maxPerSecond?: number | null;
 }
 
@@ -115,17 +119,16 @@ export class UpdateGatewayInput {
 
   @Field(() => String, {
     nullable: true,
-    description:
-      "New credentials replacing the gateway's, as AddChannelGatewayInput.credentials describes for its provider (all fields, not a patch).",
+    description: `New credentials replacing the gateway's, as AddChannelGatewayInput.credentials describes for its provider (all fields, not a patch); at most ${CREDENTIALS_MAX} characters.`,
   })
   @IsOptional()
-  @MaxLength(4096, { message: 'credentials must be at most 4096 characters' })
+  @MaxLength(CREDENTIALS_MAX, { message: `credentials must be at most ${CREDENTIALS_MAX} characters` })
   credentials?: string | null;
 
-  @Field(() => Float, { nullable: true, description: 'New send-rate cap; 0 removes it.' })
+  @Field(() => Float, { nullable: true, description: `New send-rate cap, up to ${MAX_PER_SECOND} per second; 0 removes it.` })
   @IsOptional()
   @Min(0, { message: 'maxPerSecond must not be negative' })
-  @Max(10_000, { message: 'maxPerSecond must be at most 10000' })
+  @Max(MAX_PER_SECOND, { message: `maxPerSecond must be at most ${MAX_PER_SECOND}` })
   maxPerSecond?: number | null;
 }
 

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
+import { IDEMPOTENCY_WINDOW_HOURS, IDEMPOTENCY_WINDOW_MS, MAX_SCHEDULE_AHEAD_DAYS } from '../../domain/limits.js';
 import type { Pageable } from '../../domain/paging.js';
 import { Refusal, refuse, UserErrorCode, type UserErrorShape } from '../../domain/refusal.js';
 import { naturalBatches } from '../../lib/batching.js';
@@ -15,8 +16,7 @@ import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { DeliveryLogFilter, MessageFilter, SendSmsInput } from './messages.types.js';
 import * as q from './messages.queries.js';
 
-export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
-const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
+const MAX_SCHEDULE_AHEAD_MS = MAX_SCHEDULE_AHEAD_DAYS * 24 * 3600 * 1000;
 
 export class MessagesService {
   constructor(
@@ -47,7 +47,7 @@ export class MessagesService {
 
     const sendAt = input.sendAt && input.sendAt.getTime() > now.getTime() ? input.sendAt : null;
     if (sendAt && sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
-      throw refuse(UserErrorCode.INVALID_INPUT, 'sendAt must be within a year', ['input', 'sendAt']);
+      throw refuse(UserErrorCode.INVALID_INPUT, `sendAt must be at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead`, ['input', 'sendAt']);
     }
     const id = uuidv7();
     const row: q.NewMessageRow = {
@@ -143,7 +143,7 @@ export class MessagesService {
         continue;
       }
       if (existing.requestHash !== row.requestHash) {
-        throw refuse(UserErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotencyKey was used within 24 h for a different request', [
+        throw refuse(UserErrorCode.IDEMPOTENCY_CONFLICT, `this idempotencyKey was used within ${IDEMPOTENCY_WINDOW_HOURS} h for a different request`, [
           'input',
           'idempotencyKey',
         ]);

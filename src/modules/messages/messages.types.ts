@@ -1,12 +1,13 @@
 import { IsOptional, Matches, MaxLength } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { IsIdempotencyKey, Node } from '../../graphql/common.types.js';
+import { IDEMPOTENCY_WINDOW_HOURS, MAX_SCHEDULE_AHEAD_DAYS } from '../../domain/limits.js';
+import { IDEMPOTENCY_KEY_RULE, IsIdempotencyKey, Node } from '../../graphql/common.types.js';
 import { ConnectionType } from '../../graphql/connection.js';
+import { FILTER_RULE } from '../../graphql/filters.js';
 import { Channel, DeliveryOutcome, MessageStatus } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
 import { Gateway } from '../gateways/gateways.types.js';
 import { Recipient } from '../recipients/recipients.types.js';
-import { FILTER_RULE } from '../../graphql/filters.js';
 
 export const MAX_SMS_LENGTH = 1600;
 
@@ -194,17 +195,22 @@ export class SendSmsInput {
   @Field(() => ID, { nullable: true })
   staffId?: string | null;
 
-  @Field()
+  @Field({
+    description: `The SMS text: not blank, at most ${MAX_SMS_LENGTH} characters (longer than one SMS segment is sent as several, joined on the phone).`,
+  })
   @Matches(/\S/, { message: 'message must not be empty' })
   @MaxLength(MAX_SMS_LENGTH, { message: `message must be at most ${MAX_SMS_LENGTH} characters` })
   message!: string;
 
-  @Field(() => Date, { nullable: true, description: 'Send later; omitted or in the past means now.' })
+  @Field(() => Date, {
+    nullable: true,
+    description: `Send later: an ISO 8601 date-time with offset, e.g. 2026-12-01T09:00:00Z, at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead; omitted or in the past means now.`,
+  })
   sendAt?: Date | null;
 
   @Field(() => String, {
     nullable: true,
-    description: 'Same key and same input within 24 h returns the first message and sends nothing new.',
+    description: `${IDEMPOTENCY_KEY_RULE}. The same key and input again within ${IDEMPOTENCY_WINDOW_HOURS} hours returns the first message and sends nothing new; another input with it is an IDEMPOTENCY_CONFLICT userError whose existingId is that first message.`,
   })
   @IsOptional()
   @IsIdempotencyKey()

@@ -5,6 +5,7 @@
 // what the first one wrote and notifies no one again.
 import type { Database } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
+import { IDEMPOTENCY_WINDOW_HOURS, IDEMPOTENCY_WINDOW_MS } from '../../domain/limits.js';
 import { invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
@@ -14,7 +15,7 @@ import { orderStatusEmail, orderStatusText } from '../../templates/index.js';
 import * as idempotencyQ from '../idempotency/idempotency.queries.js';
 import * as messagesQ from '../messages/messages.queries.js';
 import type { Outbox } from '../../dispatch/outbox.js';
-import { IDEMPOTENCY_WINDOW_MS, requestHash } from '../messages/messages.service.js';
+import { requestHash } from '../messages/messages.service.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { UpdateOrderStatusInput } from './orders.types.js';
 
@@ -174,10 +175,11 @@ export class OrdersService {
         const held = await idempotencyQ.findKey(tx, key);
         if (!held) return undefined; // released by a call that found it expired: take it again
         if (held.requestHash !== hash) {
-          throw refuse(UserErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotencyKey was used within 24 h for a different order update', [
-            'input',
-            'idempotencyKey',
-          ]);
+          throw refuse(
+            UserErrorCode.IDEMPOTENCY_CONFLICT,
+            `this idempotencyKey was used within ${IDEMPOTENCY_WINDOW_HOURS} h for a different order update`,
+            ['input', 'idempotencyKey'],
+          );
         }
         const firstMessages = held.messageIds.length ? await messagesQ.messagesByIds(tx, key.tenantId, held.messageIds) : [];
         const firstLogs = await messagesQ.logsByIds(tx, key.tenantId, held.logIds);

@@ -2,12 +2,17 @@ import { IsEmail, IsOptional, Matches, MaxLength } from 'class-validator';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { Node } from '../../graphql/common.types.js';
 import { ConnectionType } from '../../graphql/connection.js';
+import { FILTER_RULE } from '../../graphql/filters.js';
 import { RecipientKind } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
-import { FILTER_RULE } from '../../graphql/filters.js';
 
-export const TWITTER_HANDLE = /^@?[A-Za-z0-9_]{1,15}$/;
+const TWITTER_HANDLE_MAX = 15;
+export const TWITTER_HANDLE = new RegExp(`^@?[A-Za-z0-9_]{1,${TWITTER_HANDLE_MAX}}$`);
 const NOT_BLANK = /\S/;
+const PHONE_MAX = 32;
+const EMAIL_MAX = 254;
+const EXTERNAL_REF_MAX = 128;
+const DISPLAY_NAME_MAX = 200;
 
 @ObjectType({ implements: Node })
 export class Recipient implements Node {
@@ -49,25 +54,37 @@ export const RecipientConnection = ConnectionType('Recipient', Recipient);
 // Shape checks shared by create and update; phone numbers are parsed by the service.
 @InputType('RecipientContactFields')
 class ContactFields {
-  @Field(() => String, { nullable: true, description: 'E.164, e.g. +14155550123.' })
+  @Field(() => String, {
+    nullable: true,
+    description: `A phone number with its country code, at most ${PHONE_MAX} characters, e.g. +14155550123; stored as E.164. null clears it.`,
+  })
   @IsOptional()
-  @MaxLength(32, { message: 'phone must be at most 32 characters' })
+  @MaxLength(PHONE_MAX, { message: `phone must be at most ${PHONE_MAX} characters` })
   phone?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: `An e-mail address, at most ${EMAIL_MAX} characters, e.g. jane@example.com. null clears it.`,
+  })
   @IsOptional()
-  @MaxLength(254, { message: 'email must be at most 254 characters' })
+  @MaxLength(EMAIL_MAX, { message: `email must be at most ${EMAIL_MAX} characters` })
   @IsEmail({}, { message: 'email must be an e-mail address such as jane@example.com' })
   email?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'E.164 number registered on WhatsApp.' })
+  @Field(() => String, {
+    nullable: true,
+    description: `The number registered on WhatsApp, with its country code, at most ${PHONE_MAX} characters; stored as E.164. null clears it.`,
+  })
   @IsOptional()
-  @MaxLength(32, { message: 'whatsapp must be at most 32 characters' })
+  @MaxLength(PHONE_MAX, { message: `whatsapp must be at most ${PHONE_MAX} characters` })
   whatsapp?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Twitter/X username, with or without the leading @.' })
+  @Field(() => String, {
+    nullable: true,
+    description: `Twitter/X username: 1 to ${TWITTER_HANDLE_MAX} letters, digits or _, with or without the leading @. null clears it.`,
+  })
   @IsOptional()
-  @Matches(TWITTER_HANDLE, { message: 'twitterHandle must be 1 to 15 letters, digits or _ (a leading @ is fine)' })
+  @Matches(TWITTER_HANDLE, { message: `twitterHandle must be 1 to ${TWITTER_HANDLE_MAX} letters, digits or _ (a leading @ is fine)` })
   twitterHandle?: string | null;
 }
 
@@ -76,15 +93,18 @@ export class CreateRecipientInput extends ContactFields {
   @Field(() => RecipientKind)
   kind!: RecipientKind;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: `The id this recipient has in the calling system; not blank, at most ${EXTERNAL_REF_MAX} characters.`,
+  })
   @IsOptional()
   @Matches(NOT_BLANK, { message: 'externalRef must not be empty' })
-  @MaxLength(128, { message: 'externalRef must be at most 128 characters' })
+  @MaxLength(EXTERNAL_REF_MAX, { message: `externalRef must be at most ${EXTERNAL_REF_MAX} characters` })
   externalRef?: string | null;
 
-  @Field()
+  @Field({ description: `Not blank; at most ${DISPLAY_NAME_MAX} characters.` })
   @Matches(NOT_BLANK, { message: 'displayName must not be empty' })
-  @MaxLength(200, { message: 'displayName must be at most 200 characters' })
+  @MaxLength(DISPLAY_NAME_MAX, { message: `displayName must be at most ${DISPLAY_NAME_MAX} characters` })
   displayName!: string;
 }
 
@@ -93,10 +113,10 @@ export class UpdateRecipientInput extends ContactFields {
   @Field(() => ID)
   id!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: `Not blank; at most ${DISPLAY_NAME_MAX} characters.` })
   @IsOptional()
   @Matches(NOT_BLANK, { message: 'displayName must not be empty' })
-  @MaxLength(200, { message: 'displayName must be at most 200 characters' })
+  @MaxLength(DISPLAY_NAME_MAX, { message: `displayName must be at most ${DISPLAY_NAME_MAX} characters` })
   displayName?: string | null;
 }
 

@@ -3,6 +3,8 @@ import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { Node } from '../../graphql/common.types.js';
 import { PayloadType } from '../../graphql/payload.js';
 
+const NAME_MAX = 200;
+
 @ObjectType({ implements: Node })
 export class Tenant implements Node {
   @Field(() => ID)
@@ -17,9 +19,9 @@ export class Tenant implements Node {
 
 @InputType()
 export class CreateTenantInput {
-  @Field()
+  @Field({ description: `Not blank; at most ${NAME_MAX} characters.` })
   @Matches(/\S/, { message: 'name must not be empty' })
-  @MaxLength(200, { message: 'name must be at most 200 characters' })
+  @MaxLength(NAME_MAX, { message: `name must be at most ${NAME_MAX} characters` })
   name!: string;
 }
 
