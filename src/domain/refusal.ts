@@ -19,6 +19,8 @@ export interface UserErrorShape {
   field?: string[] | null;
   message: string;
   code: UserErrorCode;
+  /** For IDEMPOTENCY_CONFLICT: the API id of what the key already made. */
+  existingId?: string | null;
 }
 
 export class Refusal extends Error {
@@ -30,6 +32,9 @@ export class Refusal extends Error {
 
 export const refuse = (code: UserErrorCode, message: string, field?: string[]): Refusal => new Refusal([{ code, message, field }]);
 export const invalid = (field: string[], message: string): Refusal => refuse(UserErrorCode.INVALID_INPUT, message, field);
+/** A key already used for another request: `existingId` is the API id of what it made then. */
+export const idempotencyConflict = (message: string, existingId: string | null): Refusal =>
+  new Refusal([{ code: UserErrorCode.IDEMPOTENCY_CONFLICT, message, field: ['input', 'idempotencyKey'], existingId }]);
 export const notFound = (field: string[], message: string): Refusal => refuse(UserErrorCode.NOT_FOUND, message, field);
 
 /** Collects several field problems before refusing, so the caller sees all of them at once. */

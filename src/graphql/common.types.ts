@@ -21,6 +21,8 @@ export class UserError {
   @Field(() => UserErrorCode)
   code!: UserErrorCode;
 
+  @Field(() => ID, { nullable: true, description: 'For IDEMPOTENCY_CONFLICT: the id of what the key already made.' })
+  existingId?: string | null;
 }
 
 @ObjectType()

@@ -5,9 +5,9 @@ import type { Database } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
 import { IDEMPOTENCY_WINDOW_HOURS, IDEMPOTENCY_WINDOW_MS, MAX_SCHEDULE_AHEAD_DAYS } from '../../domain/limits.js';
 import type { Pageable } from '../../domain/paging.js';
-import { Refusal, refuse, UserErrorCode, type UserErrorShape } from '../../domain/refusal.js';
+import { idempotencyConflict, Refusal, refuse, UserErrorCode, type UserErrorShape } from '../../domain/refusal.js';
 import { naturalBatches } from '../../lib/batching.js';
-import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
+import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import type { Outbox } from '../../dispatch/outbox.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
@@ -143,10 +143,10 @@ export class MessagesService {
         continue;
       }
       if (existing.requestHash !== row.requestHash) {
-        throw refuse(UserErrorCode.IDEMPOTENCY_CONFLICT, `this idempotencyKey was used within ${IDEMPOTENCY_WINDOW_HOURS} h for a different request`, [
-          'input',
-          'idempotencyKey',
-        ]);
+        throw idempotencyConflict(
+          `this idempotencyKey was used within ${IDEMPOTENCY_WINDOW_HOURS} h for a different request`,
+          toGlobalId('Message', existing.id),
+        );
       }
       return existing;
     }

@@ -6,9 +6,9 @@
 import type { Database } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
 import { IDEMPOTENCY_WINDOW_HOURS, IDEMPOTENCY_WINDOW_MS } from '../../domain/limits.js';
-import { invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
+import { idempotencyConflict, invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { naturalBatches } from '../../lib/batching.js';
-import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
+import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
 import { orderStatusEmail, orderStatusText } from '../../templates/index.js';
@@ -175,10 +175,9 @@ export class OrdersService {
         const held = await idempotencyQ.findKey(tx, key);
         if (!held) return undefined; // released by a call that found it expired: take it again
         if (held.requestHash !== hash) {
-          throw refuse(
-            UserErrorCode.IDEMPOTENCY_CONFLICT,
+          throw idempotencyConflict(
             `this idempotencyKey was used within ${IDEMPOTENCY_WINDOW_HOURS} h for a different order update`,
-            ['input', 'idempotencyKey'],
+            firstMadeBy(held),
           );
         }
         const firstMessages = held.messageIds.length ? await messagesQ.messagesByIds(tx, key.tenantId, held.messageIds) : [];
@@ -193,6 +192,12 @@ export class OrdersService {
   private countQueued(messages: readonly messagesQ.MessageRow[]): void {
     for (const m of messages) this.metrics.messages.inc({ channel: m.channel, status: 'QUEUED' });
   }
+}
+
+/** The API id a conflict names: the first call's first message, else (it queued none) its first failure. */
+function firstMadeBy(held: { messageIds: string[]; logIds: string[] }): string | null {
+  if (held.messageIds.length > 0) return toGlobalId('Message', held.messageIds[0]);
+  return held.logIds.length > 0 ? toGlobalId('DeliveryLog', held.logIds[0]) : null;
 }
 
 /** `rows` in the order of `ids` (the first answer's order), leaving out ids not found. */
