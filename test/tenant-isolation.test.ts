@@ -851,7 +851,7 @@ describe('subscription as tenant B', () => {
     }
   }
 
-  it('messageStatusChanged by A’s messageId and by A’s recipientId gives B no events while A’s messages change', async () => {
+  it('messageStatusChanged by A’s messageId or A’s recipientId is refused to B, and gives B no events while A’s messages change', async () => {
     // A message of A that will change while B listens: scheduled now, cancelled by A later.
     const toCancel = await sendSms(A.key, {
       clientId: A.client.id,
@@ -897,7 +897,11 @@ describe('subscription as tenant B', () => {
 
     // One more probe of B's after all of A's changes: whatever B was going to get, it has got.
     await sendUntilSeen(B.key, B.client.id, bWatcher, 'B final probe');
-    for (const snooper of snoopers) expect(snooper).toEqual({ events: [], errors: [] });
+    // Refused when subscribing, as an id that names nothing of B's: nothing says A's exists.
+    for (const snooper of snoopers) {
+      expect(snooper.events).toEqual([]);
+      expect(snooper.errors.flat().map((e) => (e as { extensions?: { code?: string } }).extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    }
     expectNothingOfA(bWatcher.events);
     expect(bWatcher.errors).toEqual([]);
   }, 120_000);
