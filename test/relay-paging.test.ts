@@ -243,7 +243,7 @@ describe('every connection pages both ways', () => {
     ['after and before', { after: 'CURSOR', before: 'CURSOR' }, 'after and before cannot be combined', 'before'],
     ['last over 100', { last: 101 }, 'last must be between 0 and 100, got 101', 'last'],
     ['a negative last', { last: -1 }, 'last must be between 0 and 100, got -1', 'last'],
-    ['a forged before', { last: 5, before: 'bm90LWEtY3Vyc29y' }, 'before is not a cursor this API gave out', 'before'],
+    ['a forged before', { last: 5, before: 'bm90LWEtY3Vyc29y' }, 'before is not a cursor this connection gave out', 'before'],
   ])('refuses %s with BAD_USER_INPUT naming the argument, on every connection', async (_name, args, message, field) => {
     const cursor = (await page('messages', { first: 1 })).cursors[0];
     const withCursor = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, v === 'CURSOR' ? cursor : v]));
@@ -254,6 +254,33 @@ describe('every connection pages both ways', () => {
       expect(result.errors![0].message).toContain(message);
       expect(result.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: [field] });
     }
+  });
+
+  it("refuses one connection's cursor on another, and still reads a cursor given out before cursors named their connection", async () => {
+    for (const from of CONNECTIONS) {
+      const cursor = (await page(from, { first: 1 })).cursors[0];
+      for (const to of CONNECTIONS.filter((c) => c !== from)) {
+        for (const args of [
+          { first: 1, after: cursor },
+          { last: 1, before: cursor },
+        ]) {
+          const result = await ask(to, args);
+          expect(result.errors?.[0].message, `${from} cursor on ${to}`).toMatch(
+            /^(after|before) is not a cursor this connection gave out$/,
+          );
+          expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+        }
+      }
+    }
+    // A c1 cursor (the id alone) of the newest message: the page after it is the next 5.
+    const newest = made.messages[0];
+    const uuid = Buffer.from((await page('messages', { first: 1 })).cursors[0], 'base64url')
+      .toString('utf8')
+      .split(':')
+      .pop()!;
+    const legacy = Buffer.from(`c1:${uuid}`, 'utf8').toString('base64url');
+    expect((await page('messages', { first: 1 })).ids).toEqual([newest]);
+    expect((await page('messages', { first: 5, after: legacy })).ids).toEqual(made.messages.slice(1, 6));
   });
 
   it('filters hold while paging backward', async () => {

@@ -523,7 +523,7 @@ function buildCases(d, spanStart, now) {
   const span = now - spanStart;
   const list = (f) => Array.from({ length: N }, (_, i) => f(i));
   const rcp = (uuid) => `rcp_${uuid.replace(/-/g, '')}`;
-  const cursor = (uuid) => Buffer.from(`c1:${uuid}`, 'utf8').toString('base64url');
+  const cursor = (uuid) => Buffer.from(`c2:Message:${uuid}`, 'utf8').toString('base64url');
   const statusPairs = [
     ['SENT', 'DELIVERED'],
     ['FAILED', 'CANCELLED'],
@@ -814,7 +814,7 @@ function messageQueryOf(vars) {
     createdAfter: f.createdAfter ? new Date(f.createdAfter) : undefined,
     createdBefore: f.createdBefore ? new Date(f.createdBefore) : undefined,
   };
-  const afterId = vars.after ? Buffer.from(vars.after, 'base64url').toString('utf8').slice(3) : undefined;
+  const afterId = vars.after ? Buffer.from(vars.after, 'base64url').toString('utf8').split(':').pop() : undefined;
   return { query, afterId };
 }
 

@@ -48,19 +48,32 @@ export class PagingArgs {
   before?: string | null;
 }
 
-export function encodeCursor(uuid: string): string {
-  return Buffer.from(`c1:${uuid}`, 'utf8').toString('base64url');
+/** A page of one connection: its cursors name the connection's node type. */
+export interface ConnectionPage extends PageRequest {
+  nodeType: string;
 }
 
-function decodeCursor(cursor: string, arg: 'after' | 'before'): string {
+/** A cursor names its connection's node type, so one connection's cursor is refused by another. */
+export function encodeCursor(nodeType: string, uuid: string): string {
+  return Buffer.from(`c2:${nodeType}:${uuid}`, 'utf8').toString('base64url');
+}
+
+// c1 cursors (no node type) were given out before cursors named their connection; they are
+// still read, by any connection, so that a client paging through an upgrade is not refused.
+function decodeCursor(cursor: string, arg: 'after' | 'before', nodeType: string): string {
   const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
-  const match = /^c1:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(decoded);
-  if (!match) throw badUserInput(`${arg} is not a cursor this API gave out`, [arg]);
-  return match[1];
+  const match = /^c(?:1|2:(\w+)):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(decoded);
+  if (!match || (match[1] !== undefined && match[1] !== nodeType)) {
+    throw badUserInput(`${arg} is not a cursor this connection gave out`, [arg]);
+  }
+  return match[2];
 }
 
-/** The page the arguments ask for; BAD_USER_INPUT naming the argument when they ask for none. */
-export function pageRequest({ first, after, last, before }: PagingArgs): PageRequest {
+/**
+ * The page of a connection of `nodeType` nodes the arguments ask for; BAD_USER_INPUT naming
+ * the argument when they ask for none.
+ */
+export function pageRequest({ first, after, last, before }: PagingArgs, nodeType: string): ConnectionPage {
   const given = (value: unknown) => value !== null && value !== undefined;
   if (given(first) && given(last)) throw badUserInput(`first and last cannot be combined: ${ONE_WAY}`, ['last']);
   const forwardArg = given(first) ? 'first' : given(after) ? 'after' : undefined;
@@ -74,7 +87,9 @@ export function pageRequest({ first, after, last, before }: PagingArgs): PageReq
   if (!Number.isInteger(limit) || limit < 0 || limit > MAX_PAGE_SIZE) {
     throw badUserInput(`${sizeArg} must be between 0 and ${MAX_PAGE_SIZE}, got ${size}`, [sizeArg]);
   }
-  return cursor === null || cursor === undefined ? { limit, direction } : { limit, direction, cursorId: decodeCursor(cursor, cursorArg) };
+  return cursor === null || cursor === undefined
+    ? { limit, direction, nodeType }
+    : { limit, direction, nodeType, cursorId: decodeCursor(cursor, cursorArg, nodeType) };
 }
 
 export interface ConnectionShape<T> {
@@ -99,7 +114,7 @@ export interface ConnectionShape<T> {
  */
 export async function toConnection<Row extends { id: string }, T>(
   list: Pageable<Row>,
-  page: PageRequest,
+  page: ConnectionPage,
   toNode: (row: Row) => T,
 ): Promise<ConnectionShape<T>> {
   const rows = await list.rows(page);
@@ -114,7 +129,7 @@ export async function toConnection<Row extends { id: string }, T>(
         : list
             .rows({ limit: 0, direction: backward ? 'forward' : 'backward', cursorId: page.cursorId, cursorIncluded: true })
             .then((found) => found.length > 0));
-  const edges = (backward ? scanned.reverse() : scanned).map((row) => ({ cursor: encodeCursor(row.id), node: toNode(row) }));
+  const edges = (backward ? scanned.reverse() : scanned).map((row) => ({ cursor: encodeCursor(page.nodeType, row.id), node: toNode(row) }));
   let counted: Promise<number> | undefined;
   const counting = () => (counted ??= list.count(MAX_TOTAL_COUNT + 1));
   return {

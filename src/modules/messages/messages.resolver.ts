@@ -41,7 +41,7 @@ export class MessagesResolver {
     @Args() paging: PagingArgs,
     @Arg('filter', () => MessageFilter, { nullable: true }) filter?: MessageFilter | null,
   ) {
-    const page = pageRequest(paging);
+    const page = pageRequest(paging, 'Message');
     return toConnection(ctx.services.messages.page(tenantOf(ctx), nonEmptyFilter(filter)), page, toMessageView);
   }
 
@@ -52,7 +52,7 @@ export class MessagesResolver {
     @Args() paging: PagingArgs,
     @Arg('filter', () => DeliveryLogFilter, { nullable: true }) filter?: DeliveryLogFilter | null,
   ) {
-    const page = pageRequest(paging);
+    const page = pageRequest(paging, 'DeliveryLog');
     return toConnection(ctx.services.messages.logPage(tenantOf(ctx), nonEmptyFilter(filter)), page, toDeliveryLogView);
   }
 

@@ -33,7 +33,7 @@ export class RecipientsResolver {
     @Args() paging: PagingArgs,
     @Arg('filter', () => RecipientFilter, { nullable: true }) filter?: RecipientFilter | null,
   ) {
-    const page = pageRequest(paging);
+    const page = pageRequest(paging, 'Recipient');
     return toConnection(ctx.services.recipients.page(tenantOf(ctx), nonEmptyFilter(filter)), page, toRecipientView);
   }
 
