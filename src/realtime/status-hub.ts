@@ -76,14 +76,16 @@ export class StatusHub {
   }
 
   // A status change is one event; the messages one statement inserted come as an array.
+  // Every message written anywhere is announced to every API process: with no subscriber
+  // here, nothing is parsed.
   private emit(payload: string): void {
+    if (this.subscribers.size === 0) return;
     let parsed: StatusEvent | StatusEvent[];
     try {
       parsed = JSON.parse(payload) as StatusEvent | StatusEvent[];
     } catch {
       return;
     }
-    if (this.subscribers.size === 0) return;
     for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
       for (const subscriber of this.subscribers) {
         if (!subscriber.filter(event)) continue;
