@@ -61,7 +61,7 @@ export function registerSubscriptions(
   // count the operations a key has in flight across them.
   const byKey = new Map<string, Set<Connection>>();
   const stopFollowing = services.apiKeys.onRevoked((apiKeyId) => {
-    for (const connection of byKey.get(apiKeyId) ?? []) connection.extra.socket.close(REVOKED_CLOSE_CODE, CLOSE_REASONS.revokedKey);
+    for (const connection of byKey.get(apiKeyId) ?? []) connection.extra.socket.close(CloseCode.InvalidKey, CLOSE_REASONS.revokedKey);
   });
   const track = (apiKeyId: string, connection: Connection) => {
     const connections = byKey.get(apiKeyId) ?? new Set();
@@ -242,9 +242,6 @@ export const CLOSE_REASONS = {
   revokedKey: 'Forbidden: the API key was revoked',
   rateLimited: (retryAfterSeconds: number) => `Too many requests: try again in ${retryAfterSeconds} s`,
 } as const;
-
-/** Closes a connection whose API key was revoked (graphql-ws's own code for Forbidden). */
-export const REVOKED_CLOSE_CODE = CloseCode.InvalidKey;
 
 // graphql-js runs every event of a subscription with the one context made when it started,
 // so its DataLoaders would answer later events from what the first one read (a message's
