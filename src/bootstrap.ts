@@ -11,6 +11,7 @@ import { insertGateways, listGateways, updateGateway } from './modules/gateways/
 import { type EnvGateway, SANDBOX_GATEWAY_NAME, sandboxGatewayRows } from './modules/gateways/gateways.service.js';
 import { ensureDefaultTenant } from './modules/tenants/tenants.queries.js';
 import { DEFAULT_TENANT_ID } from './modules/tenants/tenants.service.js';
+import { ensureBuiltInTemplates } from './modules/templates/templates.service.js';
 import type { Services } from './services.js';
 
 export function environmentGateways(config: Config): EnvGateway[] {
@@ -60,6 +61,8 @@ export async function bootstrap(db: Database, services: Services, config: Config
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('herald:bootstrap'))`);
     await ensureDefaultTenant(tx, DEFAULT_TENANT_ID);
+    // Every tenant's built-in templates, also those of tenants made before templates existed.
+    await ensureBuiltInTemplates(tx);
 
     await insertGatewaysIfMissing(tx);
     await services.gateways.applyEnvironmentGateways(tx, DEFAULT_TENANT_ID, environmentGateways(config));

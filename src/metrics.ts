@@ -110,6 +110,18 @@ export function createMetrics(gauges: ScrapedGauges = {}) {
       labelNames: ['channel', 'status'] as const,
       registers: [registry],
     }),
+    smsSegments: new Counter({
+      name: 'herald_sms_segments_total',
+      help: 'SMS and WhatsApp segments accepted, by tenant, channel and encoding (GSM7, UCS2)',
+      labelNames: ['tenant', 'channel', 'encoding'] as const,
+      registers: [registry],
+    }),
+    smsBillableUnits: new Counter({
+      name: 'herald_sms_billable_units_total',
+      help: "SMS and WhatsApp billable units accepted (segments × the gateway's price multiplier), by tenant and channel",
+      labelNames: ['tenant', 'channel'] as const,
+      registers: [registry],
+    }),
     dispatchDuration: new Histogram({
       name: 'herald_dispatch_duration_seconds',
       help: 'Time of one provider send attempt, by channel, provider and outcome',

@@ -24,6 +24,8 @@ import { TenantsService } from './modules/tenants/tenants.service.js';
 import { BudgetsService } from './modules/budgets/budgets.service.js';
 import { MessageEventsService } from './modules/messages/message-events.service.js';
 import type { BudgetLimits } from './modules/budgets/budgets.queries.js';
+import { NotificationsService } from './modules/notifications/notifications.service.js';
+import { TemplatesService } from './modules/templates/templates.service.js';
 
 export function createServices(
   db: Database,
@@ -39,6 +41,9 @@ export function createServices(
   const budgets = new BudgetsService(db, options.sendBudget);
   const gateways = new GatewaysService(db, secrets);
   const messages = new MessagesService(db, outbox, metrics, budgets);
+  const templates = new TemplatesService(db);
+  // Template writes are heard on the same LISTEN connection, so sends read templates from a cache.
+  templates.follow(statusHub.listener);
   return {
     db,
     statusHub,
@@ -51,8 +56,10 @@ export function createServices(
     messages,
     messageEvents: new MessageEventsService(db, statusHub),
     budgets,
-    orders: new OrdersService(db, outbox, metrics, budgets),
-    billing: new BillingService(messages, outbox, metrics, budgets),
+    templates,
+    notifications: new NotificationsService(db, messages, templates),
+    orders: new OrdersService(db, outbox, metrics, budgets, templates),
+    billing: new BillingService(messages, outbox, metrics, budgets, templates),
   };
 }
 

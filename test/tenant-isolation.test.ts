@@ -36,6 +36,11 @@ const SEND_INVOICE = `mutation($input: SendInvoiceDMInput!) { sendInvoiceDM(inpu
 const ORDER = `mutation($input: UpdateOrderStatusInput!) {
   updateOrderStatus(input: $input) { messages { id status } failures { id reason } userErrors { field message code } } }`;
 const SUBSCRIBE = `mutation($input: SubscribeInput!) { subscribe(input: $input) { recipient { id } userErrors { field message code } } }`;
+const TEMPLATE_FIELDS = 'id name channel version builtIn archived current { version variants { locale body } } versions { version }';
+const CREATE_TEMPLATE = `mutation($input: CreateTemplateInput!) { createTemplate(input: $input) { template { id } userErrors { field message code } } }`;
+const SEND_NOTIFICATION = `mutation($input: SendNotificationInput!) {
+  sendNotification(input: $input) { message { id } userErrors { field message code } } }`;
+const A_TEMPLATE_NAME = 'Template of A only';
 const CANCEL = `mutation($input: CancelMessageInput!) { cancelMessage(input: $input) { message { id status } userErrors { field message code } } }`;
 
 interface Tenant {
@@ -60,6 +65,9 @@ let A: Tenant & {
   logIds: string[];
   recipientIds: string[];
   apiKeyIds: string[];
+  /** A's own template and its four built-in ones. */
+  templateIds: string[];
+  ownTemplate: string;
 };
 let B: Tenant & { client: { id: string }; customer: { id: string }; messageIds: string[]; orderMessages: string[]; invoice: string };
 let snapshotBefore: Snapshot;
@@ -124,7 +132,8 @@ function idsIn(value: unknown, out = new Set<string>()): Set<string> {
 }
 
 /** Every id of A's objects (tenant, recipients, gateways, messages, logs). */
-const allOfA = () => new Set([A.tenantId, ...A.recipientIds, ...A.gatewayIds, ...A.messageIds, ...A.logIds, ...A.apiKeyIds]);
+const allOfA = () =>
+  new Set([A.tenantId, ...A.recipientIds, ...A.gatewayIds, ...A.messageIds, ...A.logIds, ...A.apiKeyIds, ...A.templateIds]);
 
 function expectNothingOfA(value: unknown) {
   const leaked = [...idsIn(value)].filter((id) => allOfA().has(id));
@@ -138,6 +147,7 @@ function expectNothingOfA(value: unknown) {
     'Ivan Invalid of A',
     'carla.of.a@example.com',
     'carla_of_a',
+    A_TEMPLATE_NAME,
   ]) {
     expect(text).not.toContain(name);
   }
@@ -167,6 +177,7 @@ interface Snapshot {
   messages: unknown;
   logs: unknown;
   apiKeys: unknown;
+  templates: unknown;
 }
 
 async function snapshotOfA(): Promise<Snapshot> {
@@ -181,6 +192,7 @@ async function snapshotOfA(): Promise<Snapshot> {
     logs: await read(`{ deliveryLogs(first: 100) { totalCount edges { node { ${LOG_FIELDS} } } } }`),
     // lastUsedAt left out: A's own reads move it.
     apiKeys: await read('{ apiKeys { id name role createdAt revokedAt } }'),
+    templates: await read(`{ templates(first: 100) { totalCount edges { node { ${TEMPLATE_FIELDS} } } } }`),
   };
 }
 
@@ -228,6 +240,13 @@ beforeAll(async () => {
   await waitForStatus(herald.adminKey, failed, ['FAILED']);
   await waitForStatus(herald.adminKey, scheduled, ['SCHEDULED']);
 
+  const ownTemplate = ok(
+    await herald.gql(CREATE_TEMPLATE, {
+      input: { name: A_TEMPLATE_NAME, channel: 'SMS', variants: [{ locale: 'en', body: 'A says {{ word }}' }] },
+    }),
+  ).createTemplate;
+  expect(ownTemplate.userErrors).toEqual([]);
+
   const b = await buildTenant(herald, 'Tenant B of the isolation test');
   A = {
     key: herald.adminKey,
@@ -247,6 +266,8 @@ beforeAll(async () => {
     logIds: [],
     recipientIds: [],
     apiKeyIds: [],
+    templateIds: [],
+    ownTemplate: ownTemplate.template.id,
   };
   snapshotBefore = await snapshotOfA();
   const s = snapshotBefore as any;
@@ -255,6 +276,8 @@ beforeAll(async () => {
   A.logIds = s.logs.edges.map((e: any) => e.node.id);
   A.recipientIds = s.recipients.edges.map((e: any) => e.node.id);
   A.apiKeyIds = s.apiKeys.map((k: { id: string }) => k.id);
+  A.templateIds = s.templates.edges.map((e: any) => e.node.id);
+  expect(A.templateIds).toHaveLength(5);
   expect(A.apiKeyIds.length).toBeGreaterThan(0);
   expect(A.messageIds).toHaveLength(6);
   expect(A.logIds.length).toBeGreaterThanOrEqual(5);
@@ -342,6 +365,42 @@ const RECIPIENT_FILTERS: Record<string, () => Record<string, unknown>[]> = {
 };
 
 const QUERIES: Checks = {
+  template: [
+    [
+      'is null for A’s own template and each of A’s built-in ones, at any version',
+      async () => {
+        for (const id of A.templateIds) {
+          expect((await dataAsB(`query($id: ID!) { template(id: $id) { ${TEMPLATE_FIELDS} } }`, { id })).template, id).toBeNull();
+          expect((await dataAsB(`query($id: ID!) { template(id: $id, version: 1) { id } }`, { id })).template, id).toBeNull();
+        }
+      },
+    ],
+  ],
+  templates: [
+    [
+      'lists B’s four built-in templates only, under every filter',
+      async () => {
+        const query = `query($filter: TemplateFilter) { templates(first: 100, filter: $filter) { totalCount edges { node { ${TEMPLATE_FIELDS} } } } }`;
+        expect((await connectionAsB(query, 'templates')).totalCount).toBe(4);
+        for (const filter of [{ channel: 'SMS' }, { archived: false }, { name: 'of A' }, { name: 'Order' }]) {
+          await connectionAsB(query, 'templates', { filter });
+        }
+      },
+    ],
+  ],
+  previewTemplate: [
+    [
+      'NOT_FOUND for A’s templates, telling nothing of them',
+      async () => {
+        const query = `query($input: PreviewTemplateInput!) { previewTemplate(input: $input) { preview { body } userErrors { field message code } } }`;
+        for (const templateId of A.templateIds) {
+          const payload = (await dataAsB(query, { input: { templateId, personalisation: { word: 'hi' } } })).previewTemplate;
+          expectNotFound(payload, ['input', 'templateId']);
+          expect(payload.userErrors[0].message).not.toContain(A_TEMPLATE_NAME);
+        }
+      },
+    ],
+  ],
   viewer: [
     [
       "is B's tenant, never A's",
@@ -490,7 +549,78 @@ const QUERIES: Checks = {
 
 const INVOICE = { number: 'INV-B-TRIES', amountDue: '1.00', currency: 'USD', dueDate: '2030-01-01' };
 
+const TEMPLATE_MUTATIONS = ['updateTemplate', 'archiveTemplate', 'resetTemplate'] as const;
+
 const MUTATIONS: Checks = {
+  createTemplate: [
+    [
+      'creates B’s template, which A cannot see',
+      async () => {
+        const made = (
+          await dataAsB(CREATE_TEMPLATE, { input: { name: 'B’s own', channel: 'SMS', variants: [{ locale: 'en', body: 'B' }] } })
+        ).createTemplate;
+        expect(made.userErrors).toEqual([]);
+        expect(ok(await herald.gql(`query($id: ID!) { template(id: $id) { id } }`, { id: made.template.id }, A.key)).template).toBeNull();
+      },
+    ],
+  ],
+  ...Object.fromEntries(
+    TEMPLATE_MUTATIONS.map((field) => [
+      field,
+      [
+        [
+          'NOT_FOUND for A’s own and built-in templates, changing nothing',
+          async () => {
+            const type = `${field[0].toUpperCase()}${field.slice(1)}Input`;
+            const query = `mutation($input: ${type}!) { ${field}(input: $input) { template { id } userErrors { field message code } } }`;
+            for (const id of A.templateIds) {
+              const input = field === 'updateTemplate' ? { id, name: 'B renamed it' } : { id };
+              expectNotFound((await dataAsB(query, { input }))[field], ['input', 'id']);
+            }
+          },
+        ],
+      ],
+    ]),
+  ),
+  sendNotification: [
+    [
+      'NOT_FOUND for A’s recipients on every channel, and for A’s template with B’s recipient',
+      async () => {
+        for (const recipientId of A.recipientIds) {
+          for (const channel of CHANNELS) {
+            const input = { recipientId, channel, body: 'B sends to A', ...(channel === 'EMAIL' ? { subject: 'B' } : {}) };
+            expectNotFound((await dataAsB(SEND_NOTIFICATION, { input })).sendNotification, ['input', 'recipientId']);
+          }
+        }
+        const input = { recipientId: B.client.id, channel: 'SMS', templateId: A.ownTemplate, personalisation: { word: 'x' } };
+        expectNotFound((await dataAsB(SEND_NOTIFICATION, { input })).sendNotification, ['input', 'templateId']);
+      },
+    ],
+  ],
+  sendNotifications: [
+    [
+      'refuses each item aimed at A’s recipients or template with NOT_FOUND, queuing nothing',
+      async () => {
+        const query = `mutation($input: SendNotificationsInput!) { sendNotifications(input: $input) {
+          queued rejected results { index message { id } userErrors { field message code } } userErrors { code } } }`;
+        const items = [
+          ...A.recipientIds.map((recipientId) => ({ recipientId, channel: 'SMS', body: 'B sends to A' })),
+          { recipientId: B.client.id, channel: 'SMS', templateId: A.ownTemplate, personalisation: { word: 'x' } },
+        ];
+        const payload = (await dataAsB(query, { input: { items } })).sendNotifications;
+        expect(payload).toMatchObject({ queued: 0, rejected: items.length, userErrors: [] });
+        payload.results.forEach((result: any, index: number) => {
+          const field = index < A.recipientIds.length ? 'recipientId' : 'templateId';
+          expect(result).toEqual({
+            index,
+            message: null,
+            userErrors: [{ field: ['input', 'items', String(index), field], message: expect.any(String), code: 'NOT_FOUND' }],
+          });
+        });
+        expectNothingOfA(payload);
+      },
+    ],
+  ],
   createRecipient: [
     [
       'creates in B only, even with A’s phone',

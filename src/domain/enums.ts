@@ -19,3 +19,13 @@ export const MessageStatus = enumOf(MESSAGE_STATUSES);
 export const DELIVERY_OUTCOMES = ['SUCCESS', 'FAILURE'] as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 export const DeliveryOutcome = enumOf(DELIVERY_OUTCOMES);
+
+/** How an SMS text is encoded on the network: 7-bit GSM default alphabet, or UCS-2 (16-bit). */
+export const SMS_ENCODINGS = ['GSM7', 'UCS2'] as const;
+export type SmsEncoding = (typeof SMS_ENCODINGS)[number];
+export const SmsEncoding = enumOf(SMS_ENCODINGS);
+
+/** The flows whose texts are the tenant's built-in templates. */
+export const BUILT_IN_TEMPLATES = ['ORDER_STATUS', 'INVOICE_DUE'] as const;
+export type BuiltInTemplate = (typeof BUILT_IN_TEMPLATES)[number];
+export const BuiltInTemplate = enumOf(BUILT_IN_TEMPLATES);

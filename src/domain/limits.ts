@@ -5,8 +5,26 @@
 export const IDEMPOTENCY_WINDOW_HOURS = 24;
 export const IDEMPOTENCY_WINDOW_MS = IDEMPOTENCY_WINDOW_HOURS * 3600 * 1000;
 
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+/** What an idempotencyKey may be, as its error message and the field's description say it. */
+export const IDEMPOTENCY_KEY_RULE = `1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters without spaces`;
+export const IDEMPOTENCY_KEY_PATTERN = new RegExp(`^[\\x21-\\x7e]{1,${IDEMPOTENCY_KEY_MAX_LENGTH}}$`);
+
 /** Furthest ahead a sendAt may be, in days. */
 export const MAX_SCHEDULE_AHEAD_DAYS = 366;
 
 /** Most invoices one notifyBillingCycle call takes; a larger cycle is sent in several calls. */
 export const MAX_INVOICES_PER_CYCLE_CALL = 10_000;
+
+/** Longest rendered text each channel takes (characters); longer is a TOO_LONG refusal. */
+export const MAX_BODY_LENGTH = { SMS: 1600, WHATSAPP: 1600, EMAIL: 100_000, TWITTER_DM: 10_000 } as const;
+/** Longest rendered e-mail subject: one header line (RFC 5322). */
+export const MAX_SUBJECT_LENGTH = 998;
+/** Longest rendered HTML e-mail body. */
+export const MAX_HTML_LENGTH = 500_000;
+/** Most locale variants one template version has. */
+export const MAX_TEMPLATE_VARIANTS = 50;
+/** Largest personalisation object, as JSON. */
+export const MAX_PERSONALISATION_BYTES = 16_384;
+/** Most notifications one sendNotifications call takes. */
+export const MAX_NOTIFICATIONS_PER_CALL = 1_000;

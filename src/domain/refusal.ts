@@ -11,6 +11,12 @@ export const USER_ERROR_CODES = [
   'GATEWAY_NOT_CONFIGURED',
   'IDEMPOTENCY_CONFLICT',
   'INVALID_STATE',
+  'MISSING_PERSONALISATION',
+  'TEMPLATE_SYNTAX',
+  'TEMPLATE_ARCHIVED',
+  'WRONG_CHANNEL',
+  'TOO_LONG',
+  'OVER_BUDGET',
 ] as const;
 export type UserErrorCode = (typeof USER_ERROR_CODES)[number];
 export const UserErrorCode = enumOf(USER_ERROR_CODES);

@@ -1,14 +1,12 @@
 import { Matches } from 'class-validator';
 import { Field, ID, InterfaceType, ObjectType } from 'type-graphql';
+import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from '../domain/limits.js';
 import { UserErrorCode } from './enums.js';
 
-export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
-/** What an idempotencyKey may be, as its error message and the field's description say it. */
-export const IDEMPOTENCY_KEY_RULE = `1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters without spaces`;
+export { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_RULE } from '../domain/limits.js';
 
 /** An idempotencyKey argument (sendSms, sendInvoiceDM, updateOrderStatus): the same rule everywhere. */
-export const IsIdempotencyKey = () =>
-  Matches(new RegExp(`^[\\x21-\\x7e]{1,${IDEMPOTENCY_KEY_MAX_LENGTH}}$`), { message: `idempotencyKey must be ${IDEMPOTENCY_KEY_RULE}` });
+export const IsIdempotencyKey = () => Matches(IDEMPOTENCY_KEY_PATTERN, { message: `idempotencyKey must be ${IDEMPOTENCY_KEY_RULE}` });
 
 @ObjectType()
 export class UserError {

@@ -6,6 +6,7 @@ import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
 import * as messagesQ from '../modules/messages/messages.queries.js';
 import * as recipientsQ from '../modules/recipients/recipients.queries.js';
 import * as subscriptionsQ from '../modules/subscriptions/subscriptions.queries.js';
+import * as templatesQ from '../modules/templates/templates.queries.js';
 
 export function createLoaders(db: Database, tenantId: string | null) {
   const scoped = <K, V>(batch: (tenantId: string, keys: readonly K[]) => Promise<V[]>) =>
@@ -28,6 +29,12 @@ export function createLoaders(db: Database, tenantId: string | null) {
     subscriptionsByRecipient: groupedBy(
       (tenant, ids) => subscriptionsQ.subscriptionsOf(db, tenant, ids),
       (r) => r.recipientId,
+    ),
+    templateById: byId((tenant, ids) => templatesQ.templatesByIds(db, tenant, ids)),
+    // Ids come from the tenant's own templates (templateById, the template queries).
+    versionsByTemplate: groupedBy(
+      (_tenant, ids) => templatesQ.versionsOf(db, ids),
+      (r) => r.templateId,
     ),
     logsByMessage: groupedBy(
       (tenant, ids) => messagesQ.logsOfMessages(db, tenant, ids),

@@ -2,7 +2,7 @@
 // expected: graphql-scalars' own messages say only that the value is invalid (and quote it,
 // which errors.ts must then strip from a variable's error, leaving the caller no clue).
 import { GraphQLError, GraphQLScalarType } from 'graphql';
-import { DateTimeResolver } from 'graphql-scalars';
+import { DateTimeResolver, JSONObjectResolver } from 'graphql-scalars';
 
 /** What a DateTime input must look like; the message of every DateTime value refused. */
 export const DATE_TIME_EXPECTED = 'expected an ISO 8601 date-time with offset, e.g. 2026-12-01T09:00:00Z';
@@ -43,4 +43,10 @@ export const DateTimeScalar = saysWhatItExpects(
   DATE_TIME_EXPECTED,
   'An ISO 8601 date-time with a UTC offset (RFC 3339 section 5.6), e.g. 2026-12-01T09:00:00Z or 2026-12-01T10:00:00+01:00; ' +
     'answered in UTC with milliseconds. A date alone or a time without offset is refused.',
+);
+
+export const JSONObjectScalar = saysWhatItExpects(
+  JSONObjectResolver,
+  'expected a JSON object, e.g. {"name": "Ann"}',
+  'A JSON object (graphql-scalars JSONObject): personalisation values by placeholder name.',
 );

@@ -11,6 +11,8 @@ import { BudgetsResolver } from '../modules/budgets/budgets.resolver.js';
 import { RecipientsResolver } from '../modules/recipients/recipients.resolver.js';
 import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.resolver.js';
 import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
+import { NotificationsResolver } from '../modules/notifications/notifications.resolver.js';
+import { TemplatesResolver } from '../modules/templates/templates.resolver.js';
 import { authChecker } from './auth-checker.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -23,6 +25,8 @@ export const RESOLVERS = [
   SubscriptionsResolver,
   MessagesResolver,
   DeliveryLogsResolver,
+  TemplatesResolver,
+  NotificationsResolver,
   OrdersResolver,
   BillingResolver,
   MessageEventsResolver,

@@ -18,6 +18,7 @@ export const ID_PREFIX = {
   Message: 'msg',
   DeliveryLog: 'log',
   ApiKey: 'key',
+  Template: 'tpl',
 } as const;
 export type NodeType = keyof typeof ID_PREFIX;
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, doublePrecision, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, doublePrecision, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { channelEnum, providerEnum } from './enums.js';
 import { tenants } from './tenants.js';
 
@@ -25,6 +25,8 @@ export const gateways = pgTable(
     nextSlotAt: timestamp('next_slot_at', { withTimezone: true }),
     // Set from a provider's rate-limit reset: every message of the gateway waits until then.
     pausedUntil: timestamp('paused_until', { withTimezone: true }),
+    // What one SMS segment through this gateway costs, in units (billable units = segments × this).
+    priceMultiplier: integer('price_multiplier').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

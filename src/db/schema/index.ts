@@ -6,3 +6,4 @@ export * from './messages.js';
 export * from './webhooks.js';
 export * from './idempotency.js';
 export * from './budgets.js';
+export * from './templates.js';

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, json, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { DELIVERY_OUTCOMES, MESSAGE_STATUSES } from '../../domain/enums.js';
-import { channelEnum } from './enums.js';
+import { channelEnum, smsEncodingEnum } from './enums.js';
 
 export const messageStatusEnum = pgEnum('message_status', MESSAGE_STATUSES);
 export const deliveryOutcomeEnum = pgEnum('delivery_outcome', DELIVERY_OUTCOMES);
@@ -53,6 +53,16 @@ export const messages = pgTable(
     idempotencyKey: text('idempotency_key'),
     // SHA-256 of the normalized request: same key + same input → the first message.
     requestHash: text('request_hash'),
+    // The template and version the text was rendered from (null for free text), and the
+    // variant's locale. No foreign key, as above: templates are never deleted.
+    templateId: uuid('template_id'),
+    templateVersion: integer('template_version'),
+    locale: text('locale'),
+    // The caller's own reference, echoed back and in event webhooks.
+    reference: text('reference'),
+    // SMS and WhatsApp: how the text travels and how many segments it is billed as.
+    encoding: smsEncodingEnum('encoding'),
+    segments: integer('segments'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -2,16 +2,18 @@
 // are checked here; resolving the @handle and sending are the worker's.
 import type { InvoiceData } from '../../db/schema/index.js';
 import { MAX_INVOICES_PER_CYCLE_CALL } from '../../domain/limits.js';
-import { Problems, invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
+import { Problems, Refusal, invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
-import { invoiceDueText } from '../../templates/index.js';
+import { invoiceScope } from '../../templates/built-in.js';
 import * as messagesQ from '../messages/messages.queries.js';
 import type { NewMessages, Outbox } from '../../dispatch/outbox.js';
 import { type MessagesService, requestHash } from '../messages/messages.service.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { NotifyBillingCycleInput, SendInvoiceDMInput } from './billing.types.js';
+import { renderText } from '../templates/render.js';
+import type { BuiltInVersion, TemplatesService } from '../templates/templates.service.js';
 import { checkInvoice } from './invoice.js';
 
 /** Invoices per statement of a cycle call: small enough to overlap building and writing. */
@@ -23,6 +25,7 @@ export class BillingService {
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
     private readonly budgets: BudgetsService,
+    private readonly templates: TemplatesService,
   ) {}
 
   async sendInvoiceDM(tenantId: string, input: SendInvoiceDMInput): Promise<messagesQ.MessageRow> {
@@ -41,14 +44,16 @@ export class BillingService {
       throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${customer.displayName} has no X handle`, ['input', 'customerId']);
     }
     const gateway = route.gateway();
+    const template = (await this.templates.builtIns(tenantId))('INVOICE_DUE', 'TWITTER_DM');
     const id = uuidv7();
     return this.messagesService.insertAndEnqueue(
       {
-        ...this.messageRow(id, tenantId, customer, gateway.id, invoice!),
+        ...this.messageRow(id, tenantId, customer, gateway.id, invoice!, template),
         idempotencyKey: input.idempotencyKey ?? null,
         requestHash: input.idempotencyKey ? requestHash({ kind: 'invoice', customerId: input.customerId, invoice }) : null,
       },
       new Date(),
+      gateway,
     );
   }
 
@@ -80,7 +85,10 @@ export class BillingService {
     let queued = 0;
     let rewritten: boolean;
     try {
-      ({ inserted: queued, rewritten } = await this.outbox.writeParts(this.parts(tenantId, cycleId, input.invoices, routes, tally)));
+      const template = (await this.templates.builtIns(tenantId))('INVOICE_DUE', 'TWITTER_DM');
+      ({ inserted: queued, rewritten } = await this.outbox.writeParts(
+        this.parts(tenantId, cycleId, input.invoices, routes, template, tally),
+      ));
     } finally {
       await this.budgets.refund(spent, sendable - queued);
     }
@@ -98,6 +106,7 @@ export class BillingService {
     cycleId: string,
     invoices: NotifyBillingCycleInput['invoices'],
     routes: Map<string, recipientsQ.RouteRow>,
+    template: BuiltInVersion,
     tally: { rejected: number },
   ): Generator<NewMessages> {
     for (let from = 0; from < invoices.length; from += INVOICES_PER_PART) {
@@ -121,21 +130,32 @@ export class BillingService {
         else if (!customer.twitterHandle) reject(customer.id, null, `${where()}: ${customer.displayName} has no X handle`);
         else if (!route.gateway || !route.gateway.enabled)
           reject(customer.id, route.gateway?.id ?? null, `${where()}: no enabled TWITTER_DM gateway`);
-        else rows.push(this.messageRow(uuidv7(), tenantId, customer, route.gateway.id, invoice!, cycleId));
+        else {
+          try {
+            rows.push(this.messageRow(uuidv7(), tenantId, customer, route.gateway.id, invoice!, template, cycleId));
+          } catch (error) {
+            // A tenant's edit of the template that this invoice cannot fill.
+            if (!(error instanceof Refusal)) throw error;
+            reject(customer.id, route.gateway.id, `${where()}: the invoice-due template cannot be rendered: ${error.message}`);
+          }
+        }
       }
       tally.rejected += logs.length;
       yield { messages: rows, logs };
     }
   }
 
+  /** The invoice's DM, rendered from the tenant's invoice-due template (a Refusal when that template cannot be filled). */
   private messageRow(
     id: string,
     tenantId: string,
     customer: recipientsQ.RecipientRow,
     gatewayId: string,
     invoice: InvoiceData,
+    template: BuiltInVersion,
     billingCycleId: string | null = null,
   ): messagesQ.NewMessageRow {
+    const text = renderText('TWITTER_DM', template.text, invoiceScope(invoice, customer.displayName));
     return {
       id,
       tenantId,
@@ -143,11 +163,14 @@ export class BillingService {
       gatewayId,
       channel: 'TWITTER_DM',
       status: 'QUEUED',
-      body: invoiceDueText(invoice, customer.displayName),
+      body: text.body,
       // The handle as it was asked for; the worker resolves it to an X user id once.
       destination: customer.twitterHandle!,
       invoice,
       invoiceNumber: invoice.number,
+      templateId: template.template?.id ?? null,
+      templateVersion: template.version ?? null,
+      locale: text.locale,
       createdAt: timeOfUuidv7(id),
       billingCycleId,
     };

@@ -95,6 +95,7 @@ export class GatewaysService {
           isDefault: makeDefault,
           credentials: value ? this.seal(id, value) : null,
           maxPerSecond: input.maxPerSecond ?? null,
+          priceMultiplier: input.priceMultiplier ?? 1,
         },
       ]);
       return row;
@@ -132,6 +133,7 @@ export class GatewaysService {
       }
       if (input.maxPerSecond !== undefined && input.maxPerSecond !== null)
         set.maxPerSecond = input.maxPerSecond === 0 ? null : input.maxPerSecond;
+      if (input.priceMultiplier !== undefined && input.priceMultiplier !== null) set.priceMultiplier = input.priceMultiplier;
       if (input.makeDefault && !gateway.isDefault) {
         await q.clearDefault(tx, tenantId, gateway.channel);
         set.isDefault = true;

@@ -1,5 +1,5 @@
 import { IsBoolean, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
-import { Field, Float, ID, InputType, ObjectType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Node } from '../../graphql/common.types.js';
 import { Channel, Provider } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
@@ -8,6 +8,7 @@ const NAME_MAX = 100;
 const CREDENTIALS_MAX = 4096;
 const MIN_PER_SECOND = 0.001;
 const MAX_PER_SECOND = 10_000;
+const MAX_PRICE_MULTIPLIER = 1_000;
 
 @ObjectType({ implements: Node })
 export class Gateway implements Node {
@@ -34,6 +35,12 @@ export class Gateway implements Node {
     description: 'Most messages per second this gateway sends; workers spread its sends to stay under it.',
   })
   maxPerSecond?: number | null;
+
+  @Field(() => Int, {
+    description:
+      "What one SMS segment through this gateway costs, in billable units (a message's billableUnits = segments × this); 1 unless set.",
+  })
+  priceMultiplier!: number;
 
   @Field()
   createdAt!: Date;
@@ -97,6 +104,15 @@ export class AddChannelGatewayInput {
   @Min(MIN_PER_SECOND, { message: `maxPerSecond must be at least ${MIN_PER_SECOND}` })
   @Max(MAX_PER_SECOND, { message: `maxPerSecond must be at most ${MAX_PER_SECOND}` })
   maxPerSecond?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: `Billable units per SMS segment through this gateway, 1 to ${MAX_PRICE_MULTIPLIER}; omitted: 1.`,
+  })
+  @IsOptional()
+  @Min(1, { message: 'priceMultiplier must be at least 1' })
+  @Max(MAX_PRICE_MULTIPLIER, { message: `priceMultiplier must be at most ${MAX_PRICE_MULTIPLIER}` })
+  priceMultiplier?: number | null;
 }
 
 export const AddChannelGatewayPayload = PayloadType('AddChannelGatewayPayload', { gateway: Gateway });
@@ -130,6 +146,15 @@ export class UpdateGatewayInput {
   @Min(0, { message: 'maxPerSecond must not be negative' })
   @Max(MAX_PER_SECOND, { message: `maxPerSecond must be at most ${MAX_PER_SECOND}` })
   maxPerSecond?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: `Billable units per SMS segment through this gateway, 1 to ${MAX_PRICE_MULTIPLIER}; omitted: unchanged.`,
+  })
+  @IsOptional()
+  @Min(1, { message: 'priceMultiplier must be at least 1' })
+  @Max(MAX_PRICE_MULTIPLIER, { message: `priceMultiplier must be at most ${MAX_PRICE_MULTIPLIER}` })
+  priceMultiplier?: number | null;
 }
 
 export const UpdateGatewayPayload = PayloadType('UpdateGatewayPayload', { gateway: Gateway });

@@ -14,6 +14,7 @@ export function toGatewayView(row: q.GatewayRow): Gateway & { __typename: 'Gatew
     enabled: row.enabled,
     isDefault: row.isDefault,
     maxPerSecond: row.maxPerSecond,
+    priceMultiplier: row.priceMultiplier,
     createdAt: row.createdAt,
   };
 }

@@ -71,12 +71,15 @@ export async function insertBulkMessages(
       invoice: m.invoice ?? null,
       invoice_number: m.invoiceNumber ?? null,
       billing_cycle_id: m.billingCycleId ?? null,
+      template_id: m.templateId ?? null,
+      template_version: m.templateVersion ?? null,
+      locale: m.locale ?? null,
       created_at: m.createdAt,
     })),
   );
   const result = await ex.execute(sql`
-    insert into messages (id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, created_at)
-    select id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, coalesce(created_at, now())
+    insert into messages (id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, template_id, template_version, locale, created_at)
+    select id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, template_id, template_version, locale, coalesce(created_at, now())
       from json_populate_recordset(null::messages, ${json}::json)
     ${skipExisting ? sql`on conflict do nothing` : sql``}
     returning id, scheduled_at`);

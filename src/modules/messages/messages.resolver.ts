@@ -8,6 +8,8 @@ import { toGatewayView } from '../gateways/gateways.views.js';
 import { Gateway } from '../gateways/gateways.types.js';
 import { toRecipientView } from '../recipients/recipients.views.js';
 import { Recipient } from '../recipients/recipients.types.js';
+import { Template } from '../templates/templates.types.js';
+import { toTemplateView } from '../templates/templates.views.js';
 import { toDeliveryLogView, toMessageView } from './messages.views.js';
 import {
   CancelMessageInput,
@@ -86,6 +88,12 @@ export class MessagesResolver {
   async gateway(@Root() message: Message, @Ctx() ctx: Context) {
     const row = message.gatewayDbId ? await ctx.loaders.gatewayById.load(message.gatewayDbId) : undefined;
     return row ? toGatewayView(row) : null;
+  }
+
+  @FieldResolver(() => Template, { nullable: true })
+  async template(@Root() message: Message, @Ctx() ctx: Context) {
+    const row = message.templateDbId ? await ctx.loaders.templateById.load(message.templateDbId) : undefined;
+    return row ? toTemplateView(row) : null;
   }
 
   @FieldResolver(() => [DeliveryLog])

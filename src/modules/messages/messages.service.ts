@@ -15,6 +15,7 @@ import * as gatewaysQ from '../gateways/gateways.queries.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { DeliveryLogFilter, MessageFilter, SendSmsInput } from './messages.types.js';
 import * as q from './messages.queries.js';
+import { countSegments, segmentFigures } from './segments.js';
 
 const MAX_SCHEDULE_AHEAD_MS = MAX_SCHEDULE_AHEAD_DAYS * 24 * 3600 * 1000;
 
@@ -45,10 +46,7 @@ export class MessagesService {
     if (!recipient.phone) throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${recipient.displayName} has no phone number`, target.field);
     const gateway = route.gateway();
 
-    const sendAt = input.sendAt && input.sendAt.getTime() > now.getTime() ? input.sendAt : null;
-    if (sendAt && sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
-      throw refuse(UserErrorCode.INVALID_INPUT, `sendAt must be at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead`, ['input', 'sendAt']);
-    }
+    const sendAt = scheduledTime(input.sendAt, now);
     const id = uuidv7();
     const row: q.NewMessageRow = {
       id,
@@ -58,6 +56,7 @@ export class MessagesService {
       channel: 'SMS',
       status: sendAt ? 'SCHEDULED' : 'QUEUED',
       body: input.message,
+      ...segmentFigures('SMS', input.message),
       destination: recipient.phone,
       scheduledAt: sendAt,
       idempotencyKey: input.idempotencyKey ?? null,
@@ -72,7 +71,7 @@ export class MessagesService {
         : null,
       createdAt: timeOfUuidv7(id),
     };
-    return this.insertAndEnqueue(row, now);
+    return this.insertAndEnqueue(row, now, gateway);
   }
 
   private smsTarget(input: SendSmsInput): { id: string; kind: 'CLIENT' | 'STAFF'; field: string[] } {
@@ -115,11 +114,12 @@ export class MessagesService {
    * unique index settles races: the loser gets the winner's message back, or a conflict
    * when its input differs; either way its budget is given back.
    */
-  async insertAndEnqueue(row: q.NewMessageRow, now: Date): Promise<q.MessageRow> {
+  async insertAndEnqueue(row: q.NewMessageRow, now: Date, gateway: { priceMultiplier: number }): Promise<q.MessageRow> {
     const spent = await this.budgets.spend(row.tenantId, [row]);
     let written: q.MessageRow | undefined;
     try {
       written = await this.insertOnce(row, now);
+      if (written.id === row.id) countSegments(this.metrics, [written], () => gateway.priceMultiplier);
       return written;
     } finally {
       if (written?.id !== row.id) await this.budgets.refund(spent);
@@ -245,6 +245,15 @@ function usableGateway(channel: ChannelValue, subscribed: boolean, gateway: gate
     throw refuse(UserErrorCode.GATEWAY_NOT_CONFIGURED, which);
   }
   return gateway;
+}
+
+/** When a send asking for `sendAt` is due: null for now (omitted or past), refused beyond MAX_SCHEDULE_AHEAD_DAYS. */
+export function scheduledTime(sendAt: Date | null | undefined, now: Date): Date | null {
+  if (!sendAt || sendAt.getTime() <= now.getTime()) return null;
+  if (sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_MS) {
+    throw refuse(UserErrorCode.INVALID_INPUT, `sendAt must be at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead`, ['input', 'sendAt']);
+  }
+  return sendAt;
 }
 
 export function requestHash(value: unknown): string {

@@ -1,15 +1,16 @@
 import { IsOptional, Matches, MaxLength } from 'class-validator';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { IDEMPOTENCY_WINDOW_HOURS, MAX_SCHEDULE_AHEAD_DAYS } from '../../domain/limits.js';
+import { IDEMPOTENCY_WINDOW_HOURS, MAX_BODY_LENGTH, MAX_SCHEDULE_AHEAD_DAYS } from '../../domain/limits.js';
 import { IDEMPOTENCY_KEY_RULE, IsIdempotencyKey, Node } from '../../graphql/common.types.js';
 import { ConnectionType } from '../../graphql/connection.js';
 import { FILTER_RULE } from '../../graphql/filters.js';
-import { Channel, DeliveryOutcome, MessageStatus } from '../../graphql/enums.js';
+import { Channel, DeliveryOutcome, MessageStatus, SmsEncoding } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
 import { Gateway } from '../gateways/gateways.types.js';
 import { Recipient } from '../recipients/recipients.types.js';
+import { Template } from '../templates/templates.types.js';
 
-export const MAX_SMS_LENGTH = 1600;
+export const MAX_SMS_LENGTH = MAX_BODY_LENGTH.SMS;
 
 @ObjectType()
 export class InvoiceRef {
@@ -82,6 +83,24 @@ export class Message implements Node {
   @Field(() => [DeliveryLog])
   logs!: DeliveryLog[];
 
+  @Field(() => Template, { nullable: true, description: 'The template the text was rendered from; null for free text.' })
+  template?: Template | null;
+
+  @Field(() => Int, { nullable: true, description: 'The version of `template` the text was rendered from.' })
+  templateVersion?: number | null;
+
+  @Field(() => String, { nullable: true, description: "The template variant's locale." })
+  locale?: string | null;
+
+  @Field(() => String, { nullable: true, description: "The caller's own reference (sendNotification)." })
+  reference?: string | null;
+
+  @Field(() => SmsEncoding, { nullable: true, description: 'SMS and WHATSAPP: as stored at send time.' })
+  encoding?: SmsEncoding | null;
+
+  @Field(() => Int, { nullable: true, description: 'SMS and WHATSAPP: segments the text is billed as (160/153 GSM-7, 70/67 UCS-2).' })
+  segments?: number | null;
+
   @Field()
   createdAt!: Date;
 
@@ -91,6 +110,7 @@ export class Message implements Node {
   dbId!: string;
   recipientDbId!: string;
   gatewayDbId!: string | null;
+  templateDbId!: string | null;
 }
 
 @ObjectType({

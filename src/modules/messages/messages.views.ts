@@ -25,6 +25,7 @@ export function toMessageView(row: q.MessageRow): Message & { __typename: 'Messa
     dbId: row.id,
     recipientDbId: row.recipientId,
     gatewayDbId: row.gatewayId,
+    templateDbId: row.templateId,
     channel: row.channel,
     status: row.status,
     body: row.body,
@@ -41,6 +42,11 @@ export function toMessageView(row: q.MessageRow): Message & { __typename: 'Messa
     invoice: row.invoice
       ? { number: row.invoice.number, amountDue: row.invoice.amountDue, currency: row.invoice.currency, dueDate: row.invoice.dueDate }
       : null,
+    templateVersion: row.templateVersion,
+    locale: row.locale,
+    reference: row.reference,
+    encoding: row.encoding,
+    segments: row.segments,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   } as Message & { __typename: 'Message' };

@@ -6,25 +6,29 @@
 import type { Database } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
 import { IDEMPOTENCY_WINDOW_HOURS, IDEMPOTENCY_WINDOW_MS } from '../../domain/limits.js';
-import { idempotencyConflict, invalid, refuse, UserErrorCode } from '../../domain/refusal.js';
+import { idempotencyConflict, invalid, Refusal, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
-import { orderStatusEmail, orderStatusText } from '../../templates/index.js';
+import { orderStatusScope } from '../../templates/built-in.js';
 import * as idempotencyQ from '../idempotency/idempotency.queries.js';
 import * as messagesQ from '../messages/messages.queries.js';
 import type { Outbox } from '../../dispatch/outbox.js';
 import { requestHash } from '../messages/messages.service.js';
+import { countSegments, segmentFigures } from '../messages/segments.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
+import { CONTACT_FIELD } from '../recipients/contact.js';
+import { type Rendered, renderText } from '../templates/render.js';
+import type { TemplatesService } from '../templates/templates.service.js';
 import type { UpdateOrderStatusInput } from './orders.types.js';
 
-/** Which contact field each channel needs, and how a missing one is explained. */
-const CONTACT: Record<ChannelValue, { field: 'phone' | 'email' | 'whatsapp' | 'twitterHandle'; missing: string }> = {
-  SMS: { field: 'phone', missing: 'subscribed to SMS but has no phone number' },
-  EMAIL: { field: 'email', missing: 'subscribed to EMAIL but has no e-mail address' },
-  WHATSAPP: { field: 'whatsapp', missing: 'subscribed to WHATSAPP but has no WhatsApp number' },
-  TWITTER_DM: { field: 'twitterHandle', missing: 'subscribed to TWITTER_DM but has no X handle' },
+/** How a channel without its contact field is explained. */
+const MISSING_CONTACT: Record<ChannelValue, string> = {
+  SMS: 'subscribed to SMS but has no phone number',
+  EMAIL: 'subscribed to EMAIL but has no e-mail address',
+  WHATSAPP: 'subscribed to WHATSAPP but has no WhatsApp number',
+  TWITTER_DM: 'subscribed to TWITTER_DM but has no X handle',
 };
 
 /** The operation name idempotency keys of order updates are kept under. */
@@ -46,6 +50,7 @@ export class OrdersService {
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
     private readonly budgets: BudgetsService,
+    private readonly templates: TemplatesService,
   ) {
     this.channelsOf = naturalBatches((keys: { tenantId: string; id: string }[]) => recipientsQ.findRecipientChannels(db, keys), {
       maxInFlight: 1,
@@ -80,19 +85,30 @@ export class OrdersService {
       });
 
     if (subscriptions.length === 0) failure(null, null, `${customer.displayName} is not subscribed to any channel`);
+    const builtIn = await this.templates.builtIns(tenantId);
+    const scope = orderStatusScope(order, customer.displayName);
     for (const subscription of subscriptions) {
       const channel = subscription.channel;
       const gateway = subscription.gateway;
-      const destination = customer[CONTACT[channel].field];
+      const destination = customer[CONTACT_FIELD[channel]];
       if (channel === 'TWITTER_DM') {
         failure(channel, subscription.gatewayId, 'order notifications are sent by SMS, e-mail and WhatsApp, not as X DMs');
       } else if (!destination) {
-        failure(channel, subscription.gatewayId, `${customer.displayName} is ${CONTACT[channel].missing}`);
+        failure(channel, subscription.gatewayId, `${customer.displayName} is ${MISSING_CONTACT[channel]}`);
       } else if (!gateway || !gateway.enabled) {
         failure(channel, subscription.gatewayId, `the ${channel} gateway "${gateway?.name ?? 'unknown'}" is disabled`);
       } else {
+        const template = builtIn('ORDER_STATUS', channel);
+        let text: Rendered;
+        try {
+          text = renderText(channel, template.text, scope);
+        } catch (error) {
+          // A tenant's edit of the template that this order cannot fill: that channel fails, the others go.
+          if (!(error instanceof Refusal)) throw error;
+          failure(channel, gateway.id, `the order-status template cannot be rendered: ${error.message}`);
+          continue;
+        }
         const id = uuidv7();
-        const email = channel === 'EMAIL' ? orderStatusEmail(order, customer.displayName) : null;
         messages.push({
           id,
           tenantId,
@@ -100,12 +116,16 @@ export class OrdersService {
           gatewayId: gateway.id,
           channel,
           status: 'QUEUED',
-          body: email ? email.text : orderStatusText(order),
-          subject: email?.subject ?? null,
-          htmlBody: email?.html ?? null,
+          body: text.body,
+          subject: text.subject,
+          htmlBody: text.htmlBody,
+          ...segmentFigures(channel, text.body),
           destination,
           orderId: order.orderId,
           orderStatus: order.status,
+          templateId: template.template?.id ?? null,
+          templateVersion: template.version ?? null,
+          locale: text.locale,
           createdAt: timeOfUuidv7(id),
         });
       }
@@ -115,7 +135,8 @@ export class OrdersService {
     const spent = await this.budgets.spend(tenantId, messages);
     let charged = false;
     try {
-      const notification = await this.write(tenantId, input, order, messages, failures, now);
+      const multipliers = new Map(subscriptions.flatMap((s) => (s.gateway ? [[s.gateway.id, s.gateway.priceMultiplier] as const] : [])));
+      const notification = await this.write(tenantId, input, order, messages, failures, multipliers, now);
       charged = !notification.replayed;
       return notification;
     } finally {
@@ -129,17 +150,18 @@ export class OrdersService {
     order: { orderId: string; status: string; note: string | null },
     messages: messagesQ.NewMessageRow[],
     failures: messagesQ.NewDeliveryLogRow[],
+    multipliers: ReadonlyMap<string, number>,
     now: Date,
   ): Promise<OrderNotification> {
     if (input.idempotencyKey) {
       const key = { tenantId, operation: OPERATION, key: input.idempotencyKey };
       const hash = requestHash({ kind: 'order-status', customerId: input.customerId, ...order });
       const notification = await this.writeOnce(key, hash, messages, failures, now);
-      if (!notification.replayed) this.countQueued(notification.messages);
+      if (!notification.replayed) this.countQueued(notification.messages, multipliers);
       return notification;
     }
     const written = await this.outbox.write({ messages, logs: failures });
-    this.countQueued(written.messages);
+    this.countQueued(written.messages, multipliers);
     return { messages: written.messages, failures: written.logs, replayed: false };
   }
 
@@ -189,8 +211,9 @@ export class OrdersService {
     throw new Error('idempotency key kept changing hands');
   }
 
-  private countQueued(messages: readonly messagesQ.MessageRow[]): void {
+  private countQueued(messages: readonly messagesQ.MessageRow[], multipliers: ReadonlyMap<string, number>): void {
     for (const m of messages) this.metrics.messages.inc({ channel: m.channel, status: 'QUEUED' });
+    countSegments(this.metrics, messages, (m) => multipliers.get(m.gatewayId ?? '') ?? 1);
   }
 }
 

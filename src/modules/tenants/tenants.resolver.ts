@@ -7,6 +7,7 @@ import { fromGlobalId } from '../../lib/ids.js';
 import { toApiKeyView } from '../api-keys/api-keys.views.js';
 import { toGatewayView } from '../gateways/gateways.views.js';
 import { toDeliveryLogView, toMessageView } from '../messages/messages.views.js';
+import { toTemplateView } from '../templates/templates.views.js';
 import { toRecipientView } from '../recipients/recipients.views.js';
 import { toTenantView } from './tenants.views.js';
 import { CreateTenantInput, CreateTenantPayload, Tenant } from './tenants.types.js';
@@ -49,6 +50,10 @@ export class TenantsResolver {
         if (ctx.auth?.role !== 'ADMIN') return null;
         const row = await ctx.services.apiKeys.get(tenantId, ref.uuid);
         return row ? toApiKeyView(row) : null;
+      }
+      case 'Template': {
+        const found = await ctx.services.templates.get(tenantId, id);
+        return found ? toTemplateView(found.template, found.version) : null;
       }
       case 'DeliveryLog': {
         const row = await ctx.services.messages.getLog(tenantId, id);

@@ -7,6 +7,7 @@ import type { BudgetView, BudgetsService } from '../budgets/budgets.service.js';
 import type { SetSendBudgetInput } from '../budgets/budgets.types.js';
 import { insertGateways } from '../gateways/gateways.queries.js';
 import { sandboxGatewayRows } from '../gateways/gateways.service.js';
+import { ensureBuiltInTemplates } from '../templates/templates.service.js';
 import * as q from './tenants.queries.js';
 
 /** The operator tenant's fixed id: environment gateways and the first key belong to it. */
@@ -49,6 +50,7 @@ export class TenantsService {
     return this.db.transaction(async (tx) => {
       const tenant = await q.insertTenant(tx, { id: uuidv7(), name: name.trim() });
       await insertGateways(tx, sandboxGatewayRows(tenant.id));
+      await ensureBuiltInTemplates(tx, [tenant.id]);
       const adminKey = await this.apiKeys.create(tx, tenant.id, 'first admin key', 'ADMIN');
       return { tenant, adminKey };
     });

@@ -57,9 +57,15 @@ export type UserErrorCode =
   | 'IDEMPOTENCY_CONFLICT'
   | 'INVALID_INPUT'
   | 'INVALID_STATE'
+  | 'MISSING_PERSONALISATION'
   | 'NOT_FOUND'
   | 'NOT_SUBSCRIBED'
-  | 'RECIPIENT_NOT_REACHABLE';
+  | 'OVER_BUDGET'
+  | 'RECIPIENT_NOT_REACHABLE'
+  | 'TEMPLATE_ARCHIVED'
+  | 'TEMPLATE_SYNTAX'
+  | 'TOO_LONG'
+  | 'WRONG_CHANNEL';
 
 export type CreateRecipientMutationVariables = Exact<{
   input: CreateRecipientInput;
