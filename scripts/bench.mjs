@@ -4,6 +4,8 @@
 //   1. a fresh database (DATABASE_URL is the admin connection, else postgres@127.0.0.1)
 //   2. raw single-row autocommit INSERTs of a message-like row over 32 connections
 //   3. sendSms through a `--role api` child over 32 keep-alive connections
+//   3b. templates: sendNotification rendering an SMS template against sendSms with free text,
+//       alternating in rounds on one `--role api` child (scripts/bench/templates.mjs)
 //   4. raw POST rate of the twilio SDK to a zero-latency Twilio fake, then a backlog
 //      drained by a `--role worker` child against the same fake, then queue latency
 //      under a steady load below the dispatch rate
@@ -28,7 +30,7 @@
 // at a time; the first round is always one after another), BENCH_DM_LIMIT (20000: stop the DM drain once this many are SENT),
 // BENCH_KEEP_DB=1 keeps the databases for inspection.
 // BENCH_SCALE_LAYOUTS (1,2; e.g. 1x32,2x16 or 1,2,1,2), BENCH_SCALE_WORKER_CONCURRENCY (HERALD_WORKER_CONCURRENCY/2).
-// BENCH_ONLY=accept|dispatch|orders|billing|scale|queries (comma-separated for several) runs those stages
+// BENCH_ONLY=accept|templates|dispatch|orders|billing|scale|queries (comma-separated for several) runs those stages
 // only. BENCH_HERALD_NODE_ARGS passes node flags to the Herald processes (e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/prof"). The bench writes no file: it prints its tables.
 //
@@ -40,6 +42,7 @@ import { pathToFileURL } from 'node:url';
 import { startFakeChild } from './bench/fakes.mjs';
 import { queriesStage, querySettings } from './bench/queries.mjs';
 import { scaleStage } from './bench/scale.mjs';
+import { templatesStage } from './bench/templates.mjs';
 import {
   buildIfStale,
   countWarnings,
@@ -105,7 +108,7 @@ const TARGETS = {
   billingTotalMs: 5000,
   billingRssGrowthMb: 200,
 };
-const STAGES = ['accept', 'dispatch', 'orders', 'billing', 'scale', 'queries'];
+const STAGES = ['accept', 'templates', 'dispatch', 'orders', 'billing', 'scale', 'queries'];
 /** Each updateOrderStatus call writes 3 messages + 3 pg-boss jobs: counted as 4 raw rows' worth. */
 const ORDER_ROW_EQUIVALENTS = 4;
 
@@ -129,10 +132,12 @@ async function main() {
   const billingDb = `${dbName}_b`;
   const scaleDb = `${dbName}_s`;
   const queriesDb = `${dbName}_q`;
+  const templatesDb = `${dbName}_t`;
   const pgVersion = (await admin.query('show server_version')).rows[0].server_version;
   const pgMaxConnections = (await admin.query('show max_connections')).rows[0].max_connections;
   if (run.has('accept') || run.has('orders')) await createDb(acceptDb);
   if (run.has('dispatch')) await createDb(dispatchDb);
+  if (run.has('templates')) await createDb(templatesDb);
   if (run.has('orders')) await createDb(ordersDb);
   if (run.has('billing')) await createDb(billingDb);
   if (run.has('scale')) await createDb(scaleDb);
@@ -144,6 +149,7 @@ async function main() {
   budget(
     (run.has('accept') || run.has('orders') ? s.seconds + 30 : 0) +
       (run.has('accept') ? s.seconds + 30 : 0) +
+      (run.has('templates') ? 2 * (s.seconds + 2 * s.warmupSeconds) + 60 : 0) +
       (run.has('dispatch') ? s.postSeconds + s.latencySeconds + 180 + s.dispatchMessages / 20 : 0) +
       (run.has('orders') ? s.seconds + 180 + s.orderCustomers / 5 : 0) +
       (run.has('billing')
@@ -222,6 +228,11 @@ async function main() {
       );
       if (accept.errorSamples.length) console.log(`  first errors: ${accept.errorSamples.join(' | ')}`);
       await stopChild(api.child);
+    }
+
+    if (run.has('templates')) {
+      // ---- 3b. sendNotification with a template against sendSms, alternating ---------------
+      sections.push(await templatesStage({ s, startRole, db: templatesDb }));
     }
 
     let post = { rate: NaN, p50: NaN, p99: NaN, errors: 0, done: 0 };
