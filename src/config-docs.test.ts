@@ -77,7 +77,6 @@ const contract = read('../../shared/contract/RUNNING.md');
 // the issue that builds it declares the variable.
 const NOT_YET_READ = new Set([
   'HERALD_PURGE_INTERVAL_SECONDS', // the retention purge (consent)
-  'HERALD_WEBHOOK_ALLOW_PRIVATE', // event webhooks
 ]);
 
 describe.runIf(contract !== undefined)("the run-time contract's environment", () => {

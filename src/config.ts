@@ -63,6 +63,8 @@ export interface Config {
   trustProxy: false | number | string[];
   /** Origins allowed to call /graphql from a browser (HERALD_CORS_ORIGINS); empty: no CORS. */
   corsOrigins: string[];
+  /** Event-webhook endpoints may be plain http and point at private or loopback addresses (HERALD_WEBHOOK_ALLOW_PRIVATE). */
+  webhookAllowPrivate: boolean;
   /** When set, /metrics requires `Authorization: Bearer <token>`. */
   metricsToken?: string;
   /** A database-read gauge on /metrics is read at most once per this many ms (0: at every scrape). */
@@ -378,6 +380,11 @@ export const ENVIRONMENT = {
     default: undefined,
     desc: 'comma-separated origins (`https://app.example.com`) allowed to call `/graphql` from a browser; others get no CORS headers',
   }),
+  // Off unless set: an endpoint URL is the caller's choice, and Herald's own network is not theirs to reach.
+  HERALD_WEBHOOK_ALLOW_PRIVATE: flag({
+    default: false,
+    desc: '`true` lets event-webhook endpoints be plain `http` and resolve to private, loopback or link-local addresses (tests, private networks)',
+  }),
   HERALD_METRICS_TOKEN: bearerToken({
     default: undefined,
     desc: 'when set (16+ characters), `/metrics` requires `Authorization: Bearer <token>`, else 401',
@@ -522,6 +529,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: { perSecond: e.HERALD_RATE_LIMIT_PER_SECOND, burst: e.HERALD_RATE_LIMIT_BURST },
     trustProxy: e.HERALD_TRUST_PROXY ?? false,
     corsOrigins: e.HERALD_CORS_ORIGINS ?? [],
+    webhookAllowPrivate: e.HERALD_WEBHOOK_ALLOW_PRIVATE,
     metricsToken: e.HERALD_METRICS_TOKEN,
     metricsGaugeMaxAgeMs: e.HERALD_METRICS_GAUGE_SECONDS * 1_000,
     sendBudget: {

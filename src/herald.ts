@@ -70,6 +70,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     log,
     sendgridWebhookPublicKey: config.sendgridWebhookPublicKey,
     sendBudget: config.sendBudget,
+    webhookAllowPrivate: config.webhookAllowPrivate,
   });
   let started = false;
   let boss: Awaited<ReturnType<typeof startQueue>> | undefined;

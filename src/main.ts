@@ -14,6 +14,7 @@ import { createLogger } from './logger.js';
 import { migrate } from './migrate.js';
 import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
 import { GatewaysService } from './modules/gateways/gateways.service.js';
+import { WebhookEndpointsService } from './modules/webhooks/webhook-endpoints.service.js';
 
 type Command = 'migrate' | 'rotate-secrets';
 
@@ -90,9 +91,9 @@ async function migrateAndExit(config: Config, log: Logger): Promise<void> {
 }
 
 /**
- * Seals every gateway's credentials under HERALD_SECRET_KEY, bound to their row; run with
- * the old key in HERALD_SECRET_KEY_PREVIOUS, then drop it. Exits 1 if any did not open,
- * since dropping the old key would then lose them.
+ * Seals every gateway's credentials and every webhook endpoint's signing secrets under
+ * HERALD_SECRET_KEY, bound to their row; run with the old key in HERALD_SECRET_KEY_PREVIOUS,
+ * then drop it. Exits 1 if any did not open, since dropping the old key would then lose them.
  */
 async function rotateSecretsAndExit(config: Config, log: Logger): Promise<void> {
   const { key, generated } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
@@ -100,18 +101,27 @@ async function rotateSecretsAndExit(config: Config, log: Logger): Promise<void> 
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, log);
   let unreadable: number;
   try {
-    const gateways = new GatewaysService(handle.db, new SecretBox(key, config.previousSecretKeys));
-    const counts = await gateways.resealAll(log);
+    const secrets = new SecretBox(key, config.previousSecretKeys);
+    const gateways = await new GatewaysService(handle.db, secrets).resealAll(log);
+    // The URL policy plays no part in re-sealing.
+    const webhookEndpoints = await new WebhookEndpointsService(handle.db, secrets, { allowPrivate: false }).resealAll(log);
+    const counts = {
+      resealed: gateways.resealed + webhookEndpoints.resealed,
+      current: gateways.current + webhookEndpoints.current,
+      unreadable: gateways.unreadable + webhookEndpoints.unreadable,
+      gateways,
+      webhookEndpoints,
+    };
     unreadable = counts.unreadable;
     if (unreadable > 0) {
       log.error(
         counts,
-        `${unreadable} gateway(s) have credentials that do not open: keep HERALD_SECRET_KEY_PREVIOUS until they are replaced (updateGateway)`,
+        `${unreadable} sealed value(s) do not open (${gateways.unreadable} gateway credentials, ${webhookEndpoints.unreadable} webhook secrets): keep HERALD_SECRET_KEY_PREVIOUS until they are replaced (updateGateway, rotateWebhookSecret)`,
       );
     } else {
       log.info(
         counts,
-        `gateway credentials sealed under the current HERALD_SECRET_KEY (${counts.resealed} re-sealed, ${counts.current} already were): HERALD_SECRET_KEY_PREVIOUS can be dropped`,
+        `gateway credentials and webhook secrets sealed under the current HERALD_SECRET_KEY (${counts.resealed} re-sealed, ${counts.current} already were): HERALD_SECRET_KEY_PREVIOUS can be dropped`,
       );
     }
   } finally {

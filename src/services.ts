@@ -11,6 +11,8 @@ export interface ServiceOptions {
   sendgridWebhookPublicKey?: string;
   /** Every tenant's send budget unless the operator set its own. */
   sendBudget: BudgetLimits;
+  /** HERALD_WEBHOOK_ALLOW_PRIVATE: event-webhook endpoints may be http and private addresses. */
+  webhookAllowPrivate: boolean;
 }
 import type { Outbox } from './dispatch/outbox.js';
 import { MessagesService } from './modules/messages/messages.service.js';
@@ -26,6 +28,7 @@ import { MessageEventsService } from './modules/messages/message-events.service.
 import type { BudgetLimits } from './modules/budgets/budgets.queries.js';
 import { NotificationsService } from './modules/notifications/notifications.service.js';
 import { TemplatesService } from './modules/templates/templates.service.js';
+import { WebhookEndpointsService } from './modules/webhooks/webhook-endpoints.service.js';
 
 export function createServices(
   db: Database,
@@ -60,6 +63,7 @@ export function createServices(
     notifications: new NotificationsService(db, messages, templates),
     orders: new OrdersService(db, outbox, metrics, budgets, templates),
     billing: new BillingService(messages, outbox, metrics, budgets, templates),
+    webhookEndpoints: new WebhookEndpointsService(db, secrets, { allowPrivate: options.webhookAllowPrivate }),
   };
 }
 

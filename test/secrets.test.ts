@@ -1,7 +1,8 @@
 // Gateway credentials at rest, as an operator and an attacker with database access see them:
 // sealed for their own row (copied onto another, they do not open and the send fails with
 // CREDENTIALS_UNREADABLE), replaced through updateGateway, and re-sealed under a new
-// HERALD_SECRET_KEY by `--role rotate-secrets` so the old key can be dropped.
+// HERALD_SECRET_KEY by `--role rotate-secrets` so the old key can be dropped; webhook
+// endpoints' signing secrets (current and previous) with them.
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,8 @@ const SUBSCRIBE = `mutation($input: SubscribeInput!) { subscribe(input: $input) 
 const UPDATE_ORDER = `mutation($input: UpdateOrderStatusInput!) { updateOrderStatus(input: $input) { messages { id } userErrors { code } } }`;
 const GET = `query($id: ID!) { message(id: $id) { id status errorCode errorMessage } }`;
 const GATEWAYS = `{ gateways(channel: EMAIL) { id name } }`;
+const CREATE_ENDPOINT = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } secret userErrors { code } } }`;
+const ROTATE_SECRET = `mutation($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { secret userErrors { code } } }`;
 
 let sendgridFake: SendgridFake;
 let herald: TestHerald;
@@ -125,6 +128,15 @@ describe('npm run rotate-secrets', () => {
     const v1 = ['v1', fingerprint(KEY_A), iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join(':');
     await herald.services.db.execute(sql`update gateways set credentials = ${v1} where id = ${uuid(legacy)}`);
     expect((await sendThrough(legacy)).message.status).toBe('SENT');
+    // A webhook endpoint whose secret was rotated: a current and a previous secret, both sealed under the old key.
+    const created = ok(
+      await herald.gql(CREATE_ENDPOINT, { input: { url: 'https://hooks.example.com/in', eventTypes: ['MESSAGE_SENT'] } }),
+    ).createWebhookEndpoint;
+    expect(created.userErrors).toEqual([]);
+    const endpoint = created.endpoint.id as string;
+    const rotated = ok(await herald.gql(ROTATE_SECRET, { input: { id: endpoint } })).rotateWebhookSecret;
+    expect(rotated.userErrors).toEqual([]);
+    const webhookSecrets = [rotated.secret as string, created.secret as string];
 
     // The new key in place, the old one still readable; rotation runs while Herald is
     // stopped (PGlite admits one process).
@@ -148,8 +160,9 @@ describe('npm run rotate-secrets', () => {
     expect(refused.code, refused.stdout + refused.stderr).toBe(1);
     expect(refused.lines.find((l) => l.gateway === 'target')?.msg).toBe('gateway credentials do not open; left as they are');
     expect(refused.summary).toMatchObject({ unreadable: 1, msg: expect.stringMatching(/keep HERALD_SECRET_KEY_PREVIOUS/) });
-    // The others were re-sealed meanwhile: source, replaced, rotated, legacy.
-    expect(refused.summary.resealed).toBe(4);
+    // The others were re-sealed meanwhile: source, replaced, rotated, legacy, and the endpoint's two secrets.
+    expect(refused.summary.resealed).toBe(6);
+    expect(refused.summary.webhookEndpoints).toEqual({ resealed: 2, current: 0, unreadable: 0 });
 
     // The operator replaces them, and rotation completes.
     await reboot({ HERALD_SECRET_KEY: KEY_B, HERALD_SECRET_KEY_PREVIOUS: KEY_A });
@@ -163,16 +176,24 @@ describe('npm run rotate-secrets', () => {
     // Nothing left to re-seal: "target" was sealed under the new key by updateGateway.
     expect(done.summary).toMatchObject({
       resealed: 0,
-      current: 5,
+      current: 7,
       unreadable: 0,
+      webhookEndpoints: { resealed: 0, current: 2, unreadable: 0 },
       msg: expect.stringMatching(/HERALD_SECRET_KEY_PREVIOUS can be dropped/),
     });
-    expect(done.stdout + done.stderr + refused.stdout + refused.stderr).not.toContain(goodApiKey);
+    for (const secret of [goodApiKey, ...webhookSecrets]) {
+      expect(done.stdout + done.stderr + refused.stdout + refused.stderr).not.toContain(secret);
+    }
 
     // The old key dropped: every gateway still opens.
     await reboot({ HERALD_SECRET_KEY: KEY_B });
     const stored = await sqlOf(sql`select credentials from gateways where credentials is not null`);
     expect(stored.every((r) => String(r.credentials).startsWith(`v2:${fingerprint(KEY_B)}:`))).toBe(true);
+    const [sealed] = await sqlOf(sql`select tenant_id, secret, previous_secret from webhook_endpoints`);
+    expect([sealed.secret, sealed.previous_secret].every((s) => String(s).startsWith(`v2:${fingerprint(KEY_B)}:`))).toBe(true);
+    // Both secrets still open, under the new key alone, and still sign.
+    const row = (await herald.services.webhookEndpoints.get(String(sealed.tenant_id), endpoint))!;
+    expect(herald.services.webhookEndpoints.signingSecrets(row)).toEqual(webhookSecrets);
     for (const id of [gateway, legacy]) {
       const { message, apiKeyUsed } = await sendThrough(id);
       expect(message.status).toBe('SENT');

@@ -41,6 +41,10 @@ const CREATE_TEMPLATE = `mutation($input: CreateTemplateInput!) { createTemplate
 const SEND_NOTIFICATION = `mutation($input: SendNotificationInput!) {
   sendNotification(input: $input) { message { id } userErrors { field message code } } }`;
 const A_TEMPLATE_NAME = 'Template of A only';
+const ENDPOINT_FIELDS = 'id url description eventTypes enabled disabledReason createdAt updatedAt';
+const CREATE_ENDPOINT = `mutation($input: CreateWebhookEndpointInput!) {
+  createWebhookEndpoint(input: $input) { endpoint { id } secret userErrors { field message code } } }`;
+const A_ENDPOINT_URL = 'https://a-only.example.com/herald-events';
 const CANCEL = `mutation($input: CancelMessageInput!) { cancelMessage(input: $input) { message { id status } userErrors { field message code } } }`;
 
 interface Tenant {
@@ -68,6 +72,7 @@ let A: Tenant & {
   /** A's own template and its four built-in ones. */
   templateIds: string[];
   ownTemplate: string;
+  webhookEndpointIds: string[];
 };
 let B: Tenant & { client: { id: string }; customer: { id: string }; messageIds: string[]; orderMessages: string[]; invoice: string };
 let snapshotBefore: Snapshot;
@@ -133,7 +138,16 @@ function idsIn(value: unknown, out = new Set<string>()): Set<string> {
 
 /** Every id of A's objects (tenant, recipients, gateways, messages, logs). */
 const allOfA = () =>
-  new Set([A.tenantId, ...A.recipientIds, ...A.gatewayIds, ...A.messageIds, ...A.logIds, ...A.apiKeyIds, ...A.templateIds]);
+  new Set([
+    A.tenantId,
+    ...A.recipientIds,
+    ...A.gatewayIds,
+    ...A.messageIds,
+    ...A.logIds,
+    ...A.apiKeyIds,
+    ...A.templateIds,
+    ...A.webhookEndpointIds,
+  ]);
 
 function expectNothingOfA(value: unknown) {
   const leaked = [...idsIn(value)].filter((id) => allOfA().has(id));
@@ -148,6 +162,7 @@ function expectNothingOfA(value: unknown) {
     'carla.of.a@example.com',
     'carla_of_a',
     A_TEMPLATE_NAME,
+    A_ENDPOINT_URL,
   ]) {
     expect(text).not.toContain(name);
   }
@@ -178,6 +193,7 @@ interface Snapshot {
   logs: unknown;
   apiKeys: unknown;
   templates: unknown;
+  webhookEndpoints: unknown;
 }
 
 async function snapshotOfA(): Promise<Snapshot> {
@@ -193,6 +209,7 @@ async function snapshotOfA(): Promise<Snapshot> {
     // lastUsedAt left out: A's own reads move it.
     apiKeys: await read('{ apiKeys { id name role createdAt revokedAt } }'),
     templates: await read(`{ templates(first: 100) { totalCount edges { node { ${TEMPLATE_FIELDS} } } } }`),
+    webhookEndpoints: await read(`{ webhookEndpoints { ${ENDPOINT_FIELDS} } }`),
   };
 }
 
@@ -246,6 +263,10 @@ beforeAll(async () => {
     }),
   ).createTemplate;
   expect(ownTemplate.userErrors).toEqual([]);
+  const endpoint = ok(
+    await herald.gql(CREATE_ENDPOINT, { input: { url: A_ENDPOINT_URL, eventTypes: ['MESSAGE_DELIVERED'], description: 'A’s receiver' } }),
+  ).createWebhookEndpoint;
+  expect(endpoint.userErrors).toEqual([]);
 
   const b = await buildTenant(herald, 'Tenant B of the isolation test');
   A = {
@@ -268,6 +289,7 @@ beforeAll(async () => {
     apiKeyIds: [],
     templateIds: [],
     ownTemplate: ownTemplate.template.id,
+    webhookEndpointIds: [],
   };
   snapshotBefore = await snapshotOfA();
   const s = snapshotBefore as any;
@@ -277,6 +299,8 @@ beforeAll(async () => {
   A.recipientIds = s.recipients.edges.map((e: any) => e.node.id);
   A.apiKeyIds = s.apiKeys.map((k: { id: string }) => k.id);
   A.templateIds = s.templates.edges.map((e: any) => e.node.id);
+  A.webhookEndpointIds = s.webhookEndpoints.map((e: { id: string }) => e.id);
+  expect(A.webhookEndpointIds).toEqual([endpoint.endpoint.id]);
   expect(A.templateIds).toHaveLength(5);
   expect(A.apiKeyIds.length).toBeGreaterThan(0);
   expect(A.messageIds).toHaveLength(6);
@@ -365,6 +389,15 @@ const RECIPIENT_FILTERS: Record<string, () => Record<string, unknown>[]> = {
 };
 
 const QUERIES: Checks = {
+  webhookEndpoints: [
+    [
+      'lists B’s endpoints only',
+      async () => {
+        const { webhookEndpoints } = await dataAsB(`{ webhookEndpoints { ${ENDPOINT_FIELDS} } }`);
+        expectNothingOfA(webhookEndpoints);
+      },
+    ],
+  ],
   template: [
     [
       'is null for A’s own template and each of A’s built-in ones, at any version',
@@ -551,7 +584,48 @@ const INVOICE = { number: 'INV-B-TRIES', amountDue: '1.00', currency: 'USD', due
 
 const TEMPLATE_MUTATIONS = ['updateTemplate', 'archiveTemplate', 'resetTemplate'] as const;
 
+const ENDPOINT_MUTATIONS = {
+  updateWebhookEndpoint: { url: 'https://b.example.com/stolen', eventTypes: ['MESSAGE_SENT'], description: 'B', enabled: false },
+  deleteWebhookEndpoint: {},
+  rotateWebhookSecret: {},
+} as const;
+
 const MUTATIONS: Checks = {
+  createWebhookEndpoint: [
+    [
+      'creates B’s endpoint, which A cannot see, even at A’s URL',
+      async () => {
+        const made = (await dataAsB(CREATE_ENDPOINT, { input: { url: A_ENDPOINT_URL, eventTypes: ['MESSAGE_SENT'] } }))
+          .createWebhookEndpoint;
+        expect(made.userErrors).toEqual([]);
+        const aSees = ok(await herald.gql('{ webhookEndpoints { id } }', undefined, A.key)).webhookEndpoints;
+        expect(aSees).toEqual(A.webhookEndpointIds.map((id) => ({ id })));
+        expect(ok(await herald.gql(`query($id: ID!) { node(id: $id) { id } }`, { id: made.endpoint.id }, A.key)).node).toBeNull();
+      },
+    ],
+  ],
+  ...Object.fromEntries(
+    Object.entries(ENDPOINT_MUTATIONS).map(([field, change]) => [
+      field,
+      [
+        [
+          'NOT_FOUND for A’s endpoint, changing nothing',
+          async () => {
+            const type = `${field[0].toUpperCase()}${field.slice(1)}Input`;
+            const selection =
+              field === 'deleteWebhookEndpoint'
+                ? 'deletedId'
+                : field === 'rotateWebhookSecret'
+                  ? 'endpoint { id } secret'
+                  : 'endpoint { id }';
+            const query = `mutation($input: ${type}!) { ${field}(input: $input) { ${selection} userErrors { field message code } } }`;
+            for (const id of A.webhookEndpointIds)
+              expectNotFound((await dataAsB(query, { input: { id, ...change } }))[field], ['input', 'id']);
+          },
+        ],
+      ],
+    ]),
+  ),
   createTemplate: [
     [
       'creates B’s template, which A cannot see',

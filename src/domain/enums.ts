@@ -29,3 +29,15 @@ export const SmsEncoding = enumOf(SMS_ENCODINGS);
 export const BUILT_IN_TEMPLATES = ['ORDER_STATUS', 'INVOICE_DUE'] as const;
 export type BuiltInTemplate = (typeof BUILT_IN_TEMPLATES)[number];
 export const BuiltInTemplate = enumOf(BUILT_IN_TEMPLATES);
+
+/** What an event webhook endpoint can be told about (message.queued, … in the JSON body). */
+export const WEBHOOK_EVENT_TYPES = [
+  'MESSAGE_SCHEDULED',
+  'MESSAGE_QUEUED',
+  'MESSAGE_SENT',
+  'MESSAGE_DELIVERED',
+  'MESSAGE_FAILED',
+  'MESSAGE_CANCELLED',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+export const WebhookEventType = enumOf(WEBHOOK_EVENT_TYPES);

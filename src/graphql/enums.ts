@@ -2,10 +2,28 @@
 // registered with type-graphql here, in the GraphQL layer, so services that use the
 // sets never register anything. graphql/schema.ts imports this before building.
 import { registerEnumType } from 'type-graphql';
-import { ApiKeyRole, Channel, DeliveryOutcome, MessageStatus, Provider, RecipientKind, SmsEncoding } from '../domain/enums.js';
+import {
+  ApiKeyRole,
+  Channel,
+  DeliveryOutcome,
+  MessageStatus,
+  Provider,
+  RecipientKind,
+  SmsEncoding,
+  WebhookEventType,
+} from '../domain/enums.js';
 import { UserErrorCode } from '../domain/refusal.js';
 
-export { ApiKeyRole, Channel, DeliveryOutcome, MessageStatus, Provider, RecipientKind, SmsEncoding } from '../domain/enums.js';
+export {
+  ApiKeyRole,
+  Channel,
+  DeliveryOutcome,
+  MessageStatus,
+  Provider,
+  RecipientKind,
+  SmsEncoding,
+  WebhookEventType,
+} from '../domain/enums.js';
 export { UserErrorCode } from '../domain/refusal.js';
 
 registerEnumType(Channel, { name: 'Channel', description: 'Channels a message can travel on.' });
@@ -30,4 +48,8 @@ registerEnumType(SmsEncoding, {
   name: 'SmsEncoding',
   description:
     'GSM7: the GSM 7-bit default alphabet, 160 characters in one segment, 153 per segment when split. UCS2: 16-bit, needed by any other character, 70 and 67.',
+});
+registerEnumType(WebhookEventType, {
+  name: 'WebhookEventType',
+  description: 'What an endpoint is told about. In the JSON body: message.queued, message.delivered, …',
 });

@@ -13,6 +13,7 @@ import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.re
 import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
 import { NotificationsResolver } from '../modules/notifications/notifications.resolver.js';
 import { TemplatesResolver } from '../modules/templates/templates.resolver.js';
+import { WebhookEndpointsResolver } from '../modules/webhooks/webhook-endpoints.resolver.js';
 import { authChecker } from './auth-checker.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -30,6 +31,7 @@ export const RESOLVERS = [
   OrdersResolver,
   BillingResolver,
   MessageEventsResolver,
+  WebhookEndpointsResolver,
 ] as const;
 
 export async function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {

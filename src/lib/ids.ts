@@ -19,6 +19,7 @@ export const ID_PREFIX = {
   DeliveryLog: 'log',
   ApiKey: 'key',
   Template: 'tpl',
+  WebhookEndpoint: 'whe',
 } as const;
 export type NodeType = keyof typeof ID_PREFIX;
 

@@ -7,3 +7,4 @@ export * from './webhooks.js';
 export * from './idempotency.js';
 export * from './budgets.js';
 export * from './templates.js';
+export * from './webhook-endpoints.js';

@@ -9,6 +9,7 @@ import { toGatewayView } from '../gateways/gateways.views.js';
 import { toDeliveryLogView, toMessageView } from '../messages/messages.views.js';
 import { toTemplateView } from '../templates/templates.views.js';
 import { toRecipientView } from '../recipients/recipients.views.js';
+import { toWebhookEndpointView } from '../webhooks/webhook-endpoints.views.js';
 import { toTenantView } from './tenants.views.js';
 import { CreateTenantInput, CreateTenantPayload, Tenant } from './tenants.types.js';
 
@@ -58,6 +59,12 @@ export class TenantsResolver {
       case 'DeliveryLog': {
         const row = await ctx.services.messages.getLog(tenantId, id);
         return row ? toDeliveryLogView(row) : null;
+      }
+      case 'WebhookEndpoint': {
+        // Endpoints are managed by ADMIN keys only; to others their ids name nothing.
+        if (ctx.auth?.role !== 'ADMIN') return null;
+        const row = await ctx.services.webhookEndpoints.get(tenantId, id);
+        return row ? toWebhookEndpointView(row) : null;
       }
       default:
         return null;
