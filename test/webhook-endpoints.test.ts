@@ -199,6 +199,25 @@ describe('an ADMIN key manages its endpoints', () => {
     expect(herald.services.webhookEndpoints.signingSecrets(sealed, new Date(expiresAt + 1))).toEqual([rotated.secret]);
   });
 
+  it('mends an endpoint whose secret does not open by rotating it, keeping nothing that cannot sign', async () => {
+    const { endpoint: donor } = await create({ url: 'https://hooks.example.com/donor', eventTypes: ['MESSAGE_SENT'] });
+    const { endpoint } = await create({ url: 'https://hooks.example.com/broken', eventTypes: ['MESSAGE_SENT'] });
+    // The donor's sealed secret copied onto this row: bound to the donor's id, it does not open here.
+    const [donorUuid, uuid] = [donor.id, endpoint.id].map((id) => fromGlobalId(id, 'WebhookEndpoint')!.uuid);
+    await herald.services.db.execute(
+      sql`update webhook_endpoints set secret = (select secret from webhook_endpoints where id = ${donorUuid}) where id = ${uuid}`,
+    );
+    const broken = await endpointRow(endpoint.id);
+    expect(() => herald.services.webhookEndpoints.signingSecrets(broken)).toThrow(/sealed for another/);
+
+    const rotated = await mutate(herald, ROTATE, { id: endpoint.id });
+    expect(rotated.userErrors).toEqual([]);
+    const row = await storedRow(endpoint.id);
+    expect(row.previous_secret).toBeNull();
+    expect(row.previous_secret_expires_at).toBeNull();
+    expect(herald.services.webhookEndpoints.signingSecrets(await endpointRow(endpoint.id))).toEqual([rotated.secret]);
+  });
+
   it('deletes an endpoint: deletedId, gone from the list, and NOT_FOUND the second time', async () => {
     const { endpoint } = await create({ url: 'https://hooks.example.com/gone', eventTypes: ['MESSAGE_FAILED'] });
     const deleted = await mutate(herald, DELETE, { id: endpoint.id });

@@ -59,15 +59,15 @@ export async function rotateSecret(
   ex: Executor,
   tenantId: string,
   id: string,
-  secrets: { current: string; previousExpiresAt: Date },
+  secrets: { current: string; previousExpiresAt: Date; keepPrevious: boolean },
   at: Date,
 ): Promise<EndpointRow | undefined> {
   const [row] = await ex
     .update(webhookEndpoints)
     .set({
       secret: secrets.current,
-      previousSecret: sql`${webhookEndpoints.secret}`,
-      previousSecretExpiresAt: secrets.previousExpiresAt,
+      previousSecret: secrets.keepPrevious ? sql`${webhookEndpoints.secret}` : null,
+      previousSecretExpiresAt: secrets.keepPrevious ? secrets.previousExpiresAt : null,
       updatedAt: at,
     })
     .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, id)))

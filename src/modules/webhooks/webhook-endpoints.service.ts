@@ -123,20 +123,39 @@ export class WebhookEndpointsService {
     return uuid;
   }
 
-  /** A new secret; the current one becomes the previous, signing too until now + 24 h. */
+  /**
+   * A new secret; the current one becomes the previous, signing too until now + 24 h. A
+   * current secret that no longer opens (its key dropped, or copied from another row) can
+   * sign nothing and is not kept, so rotating is how such an endpoint is mended.
+   */
   async rotateSecret(tenantId: string, id: string, now = new Date()): Promise<EndpointWithSecret> {
     const uuid = this.uuidOf(id);
+    const current = await q.findEndpoint(this.db, tenantId, uuid);
+    if (!current) throw notFoundEndpoint(id);
     const secret = newSigningSecret();
     // A secret rotated out earlier and still in its day is dropped: two secrets at most.
     const endpoint = await q.rotateSecret(
       this.db,
       tenantId,
       uuid,
-      { current: this.secrets.seal(secret, uuid), previousExpiresAt: new Date(now.getTime() + PREVIOUS_SECRET_TTL_MS) },
+      {
+        current: this.secrets.seal(secret, uuid),
+        previousExpiresAt: new Date(now.getTime() + PREVIOUS_SECRET_TTL_MS),
+        keepPrevious: this.opens(current.secret, uuid),
+      },
       now,
     );
     if (!endpoint) throw notFoundEndpoint(id);
     return { endpoint, secret };
+  }
+
+  private opens(sealed: string, owner: string): boolean {
+    try {
+      this.secrets.open(sealed, owner);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The secrets a delivery is signed with at `at`: the current one, and the previous during its day. */
