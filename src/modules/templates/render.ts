@@ -60,8 +60,8 @@ export function pickVariant(text: TemplateText, locale: string | null | undefine
 }
 
 /**
- * Renders the variant of `text` for `locale` with `scope`. `where` is the input path a
- * missing value is reported under (its personalisation).
+ * Renders the variant of `text` for `locale` with `scope`. A value missing from the scope
+ * is reported under ["input", "personalisation", …]; a batch send moves the path under its item.
  */
 export function renderText(channel: Channel, text: TemplateText, scope: Record<string, unknown>, locale?: string | null): Rendered {
   const variant = pickVariant(text, locale);
