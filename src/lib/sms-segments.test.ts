@@ -151,6 +151,29 @@ describe('countSms', () => {
     );
   });
 
+  it('agrees with Twilio on every figure for texts of one-unit characters, counted without the calculator', () => {
+    const simpleText = fc.string({
+      unit: fc.oneof(
+        { arbitrary: fc.constantFrom(...GSM7_BASIC_ALPHABET), weight: 20 },
+        { arbitrary: fc.constantFrom(...EXTENSION_CHARACTERS), weight: 3 },
+        { arbitrary: fc.constantFrom('’', '“', '”', '–', '…', 'ç', '中', 'Ж', '₹', '\t'), weight: 1 },
+      ),
+      maxLength: 500,
+      size: 'max',
+    });
+    fc.assert(
+      fc.property(simpleText, (text) => {
+        const reference = new SegmentedMessage(text, 'auto');
+        const count = countSms(text);
+        expect(count.encoding).toBe(reference.encodingName === 'GSM-7' ? 'GSM7' : 'UCS2');
+        expect(count.segments).toBe(reference.segmentsCount);
+        expect(count.characters).toBe(count.encoding === 'GSM7' ? reference.numberOfCharacters : text.length);
+        expect(count.unicodeCharacters).toEqual(count.encoding === 'GSM7' ? [] : [...new Set(reference.getNonGsmCharacters())]);
+      }),
+      PROPERTY_RUNS,
+    );
+  });
+
   it('agrees with Twilio on encoding and segments for any mix of GSM-7 and other characters', () => {
     const mixedText = fc.string({
       unit: fc.oneof(
