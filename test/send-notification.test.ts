@@ -569,7 +569,7 @@ describe('locale fallback', () => {
     ).toEqual(cases.map(([, , body]) => body).sort());
   });
 
-  it('falls back to the template’s own default locale, not English, when it names another', async () => {
+  it('falls back to the template’s own default locale when the locale asked has no variant; no locale means the tenant’s', async () => {
     const person = await recipient({ phone: freshPhone() });
     const template = await createTemplate({
       channel: 'SMS',
@@ -581,8 +581,9 @@ describe('locale fallback', () => {
     });
     const message = await accepted({ recipientId: person.id, channel: 'SMS', templateId: template.id, locale: 'de-AT' });
     expect(message).toMatchObject({ locale: 'fr', body: 'Bonjour' });
+    // The tenant's default locale is en (it set none), and the template has an en variant.
     const none = await accepted({ recipientId: person.id, channel: 'SMS', templateId: template.id });
-    expect(none).toMatchObject({ locale: 'fr', body: 'Bonjour' });
+    expect(none).toMatchObject({ locale: 'en', body: 'Hello' });
     await Promise.all([message, none].map((m) => sent(m.id)));
   });
 

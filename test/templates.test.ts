@@ -1079,6 +1079,81 @@ describe('previewTemplate', () => {
   });
 });
 
+describe("the tenant's default locale", () => {
+  const SET_LOCALE = `mutation($input: SetDefaultLocaleInput!) { setDefaultLocale(input: $input) {
+    tenant { id defaultLocale } userErrors { field message code } } }`;
+  const setLocale = async (locale: string, key: string) => ok(await herald.gql(SET_LOCALE, { input: { locale } }, key)).setDefaultLocale;
+
+  it('is en until set, kept canonical when set, and not changed by something that is not a locale', async () => {
+    const { adminKey: key } = await buildTenant(herald);
+    expect(ok(await herald.gql('{ viewer { defaultLocale } }', undefined, key)).viewer.defaultLocale).toBe('en');
+    expect(await setLocale('fr-ca', key)).toMatchObject({ tenant: { defaultLocale: 'fr-CA' }, userErrors: [] });
+    expect(await setLocale('not a locale!', key)).toMatchObject({
+      tenant: null,
+      userErrors: [{ field: ['input', 'locale'], code: 'INVALID_INPUT' }],
+    });
+    expect(ok(await herald.gql('{ viewer { defaultLocale } }', undefined, key)).viewer.defaultLocale).toBe('fr-CA');
+    const reader = await buildApiKey(herald, 'READER', key);
+    expectCode(await herald.gql(SET_LOCALE, { input: { locale: 'de' } }, reader), 'FORBIDDEN');
+  });
+
+  it('is the locale of a send that names none, and the default locale of new templates and free text', async () => {
+    const { adminKey: key } = await buildTenant(herald);
+    const greeting = await saved(
+      CREATE,
+      {
+        name: freshName('Greeting'),
+        channel: 'SMS',
+        variants: [
+          { locale: 'en', body: 'Hello' },
+          { locale: 'fr', body: 'Bonjour' },
+        ],
+      },
+      key,
+    );
+    expect(greeting.current.defaultLocale).toBe('en');
+    expect((await previewed({ templateId: greeting.id, locale: 'de' }, key)).body).toBe('Hello');
+
+    await setLocale('fr', key);
+    expect((await previewed({ templateId: greeting.id }, key)).body).toBe('Bonjour');
+    expect((await previewed({ templateId: greeting.id, locale: 'en' }, key)).body).toBe('Hello');
+    // A locale the template has no variant for still falls back to the template's own default.
+    expect((await previewed({ templateId: greeting.id, locale: 'de' }, key)).body).toBe('Hello');
+    expect((await previewed({ channel: 'SMS', body: 'Libre' }, key)).locale).toBe('fr');
+
+    // A new template's defaultLocale is the tenant's, so it needs a variant for it.
+    const french = await saved(CREATE, { name: freshName('Salut'), channel: 'SMS', variants: [{ locale: 'fr', body: 'Salut' }] }, key);
+    expect(french.current.defaultLocale).toBe('fr');
+    const english = await mutate(CREATE, { name: freshName('Hi'), channel: 'SMS', variants: [{ locale: 'en', body: 'Hi' }] }, key);
+    expect(english.userErrors).toMatchObject([{ field: ['input', 'defaultLocale'], code: 'INVALID_INPUT' }]);
+  });
+
+  it("sends Herald's own order texts in it, from the built-in template's variant for that locale", async () => {
+    const { adminKey: key } = await buildTenant(herald);
+    const builtIn = (await list({ filter: { channel: 'SMS' } }, key)).edges.map((e) => e.node).find((t) => t.builtIn === 'ORDER_STATUS')!;
+    await saved(
+      UPDATE,
+      {
+        id: builtIn.id,
+        variants: [
+          { locale: 'en', body: builtIn.current.variants[0].body },
+          { locale: 'fr', body: 'La commande {{ order.id }} est {{ order.status }}.' },
+        ],
+      },
+      key,
+    );
+    const customer = await buildRecipient(herald, { kind: 'CUSTOMER', phone: freshPhone() }, key);
+    expect(ok(await herald.gql(SUBSCRIBE, { input: { recipientId: customer.id, channel: 'SMS' } }, key)).subscribe.userErrors).toEqual([]);
+    const order = async (orderId: string) =>
+      ok(await herald.gql(UPDATE_ORDER, { input: { customerId: customer.id, orderId, status: 'SHIPPED' } }, key)).updateOrderStatus
+        .messages[0];
+
+    expect(await order('A-1')).toMatchObject({ body: 'Order A-1 is now SHIPPED.', locale: 'en' });
+    await setLocale('fr-FR', key);
+    expect(await order('A-2')).toMatchObject({ body: 'La commande A-2 est SHIPPED.', locale: 'fr', templateVersion: 2 });
+  });
+});
+
 describe('what a template cannot do', () => {
   let key: string;
   beforeAll(async () => {

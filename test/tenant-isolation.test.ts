@@ -200,7 +200,7 @@ async function snapshotOfA(): Promise<Snapshot> {
   // One query each, to stay well inside the cost budget.
   const read = async (query: string) => Object.values(ok(await herald.gql(query, undefined, A.key)))[0];
   return {
-    viewer: await read('{ viewer { id name createdAt } }'),
+    viewer: await read('{ viewer { id name defaultLocale createdAt } }'),
     recipients: await read(`{ recipients(first: 100) { totalCount edges { node { ${RECIPIENT_FIELDS} } } } }`),
     gateways: await read(`{ gateways { ${GATEWAY_FIELDS} } }`),
     channels: await read('{ channels { channel gateways { id } } }'),
@@ -626,6 +626,23 @@ const MUTATIONS: Checks = {
       ],
     ]),
   ),
+  setDefaultLocale: [
+    [
+      'sets B’s own default locale only: A’s stays as it was',
+      async () => {
+        const payload = (
+          await dataAsB(
+            `mutation($input: SetDefaultLocaleInput!) { setDefaultLocale(input: $input) { tenant { id defaultLocale } userErrors { code } } }`,
+            { input: { locale: 'de' } },
+          )
+        ).setDefaultLocale;
+        expect(payload).toEqual({ tenant: { id: B.tenantId, defaultLocale: 'de' }, userErrors: [] });
+        expect(ok(await herald.gql('{ viewer { defaultLocale } }', undefined, A.key)).viewer.defaultLocale).toBe('en');
+        // Back to B's own as it was, for the checks after this one.
+        await dataAsB(`mutation { setDefaultLocale(input: { locale: "en" }) { userErrors { code } } }`);
+      },
+    ],
+  ],
   createTemplate: [
     [
       'creates B’s template, which A cannot see',

@@ -8,6 +8,8 @@ export const tenants = pgTable(
     id: uuid('id').primaryKey(),
     name: text('name').notNull(),
     isDefault: boolean('is_default').notNull().default(false),
+    // BCP 47: the locale a send without one is in, and the template variant it falls back to.
+    defaultLocale: text('default_locale').notNull().default('en'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   // There is exactly one operator tenant.

@@ -155,7 +155,7 @@ export class BillingService {
     template: BuiltInVersion,
     billingCycleId: string | null = null,
   ): messagesQ.NewMessageRow {
-    const text = renderText('TWITTER_DM', template.text, invoiceScope(invoice, customer.displayName));
+    const text = renderText('TWITTER_DM', template.text, invoiceScope(invoice, customer.displayName), null, template.tenantLocale);
     return {
       id,
       tenantId,

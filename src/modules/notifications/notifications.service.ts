@@ -16,7 +16,7 @@ import { type MessagesService, requestHash, scheduledTime } from '../messages/me
 import { segmentFigures } from '../messages/segments.js';
 import { contactFor } from '../recipients/contact.js';
 import { canonicalLocale, type Rendered, renderText, type TemplateText } from '../templates/render.js';
-import { DEFAULT_LOCALE, type TemplatesService, unknownTemplate } from '../templates/templates.service.js';
+import { type TemplatesService, unknownTemplate } from '../templates/templates.service.js';
 
 const REFERENCE_MAX = 256;
 
@@ -75,14 +75,17 @@ export class NotificationsService {
         'recipientId',
       ]);
     }
-    const source = input.templateId
-      ? await this.templates.usable(tenantId, input.templateId, channel)
-      : { template: undefined, version: adHoc(input) };
+    const [source, tenantLocale] = await Promise.all([
+      input.templateId ? this.templates.usable(tenantId, input.templateId, channel) : undefined,
+      this.templates.defaultLocaleOf(tenantId),
+    ]);
+    const text = source?.version ?? adHoc(input, tenantLocale);
     const rendered = renderText(
       channel,
-      source.version,
+      text,
       { ...input.personalisation, recipient: { name: recipient.displayName } },
       input.locale,
+      tenantLocale,
     );
     const gateway = route.gateway();
 
@@ -100,8 +103,8 @@ export class NotificationsService {
       ...segmentFigures(channel, rendered.body),
       destination,
       scheduledAt: sendAt,
-      templateId: source.template?.id ?? null,
-      templateVersion: source.template ? source.version.version : null,
+      templateId: source?.template.id ?? null,
+      templateVersion: source?.version.version ?? null,
       locale: rendered.locale,
       reference: input.reference ?? null,
       idempotencyKey: input.idempotencyKey ?? null,
@@ -137,6 +140,7 @@ export class NotificationsService {
   async preview(tenantId: string, input: PreviewRequest): Promise<Preview> {
     let channel = input.channel ?? null;
     let text: TemplateText;
+    const tenantLocale = await this.templates.defaultLocaleOf(tenantId);
     const problems = new Problems();
     if (input.personalisation) checkPersonalisation(input.personalisation, problems);
     if (input.locale !== undefined && input.locale !== null && !canonicalLocale(input.locale)) {
@@ -161,9 +165,9 @@ export class NotificationsService {
       if (channel && channel !== Channel.EMAIL && input.subject) problems.add(['input', 'subject'], `${channel} has no subject`);
       if (channel && channel !== Channel.EMAIL && input.htmlBody) problems.add(['input', 'htmlBody'], `${channel} has no HTML body`);
       problems.throwIfAny();
-      text = adHoc({ ...input, channel: channel! }, input.htmlBody ?? null);
+      text = adHoc({ ...input, channel: channel! }, tenantLocale, input.htmlBody ?? null);
     }
-    const rendered = renderText(channel!, text, input.personalisation ?? {}, input.locale);
+    const rendered = renderText(channel!, text, input.personalisation ?? {}, input.locale, tenantLocale);
     let sms: Preview['sms'] = null;
     if (channel === 'SMS' || channel === 'WHATSAPP') {
       const count = countSms(rendered.body);
@@ -177,11 +181,12 @@ export class NotificationsService {
 /** Free text as a one-variant version: it is rendered like a template (placeholders work in it too). */
 function adHoc(
   input: { channel: Channel; subject?: string | null; body?: string | null; locale?: string | null },
+  tenantLocale: string,
   htmlBody: string | null = null,
-) {
-  const locale = (input.locale && canonicalLocale(input.locale)) || DEFAULT_LOCALE;
+): TemplateText {
+  // In the locale asked for, else the tenant's.
+  const locale = (input.locale && canonicalLocale(input.locale)) || tenantLocale;
   return {
-    version: null as number | null,
     defaultLocale: locale,
     variants: [{ locale, subject: input.channel === 'EMAIL' ? (input.subject ?? null) : null, body: input.body ?? '', htmlBody }],
   };

@@ -13,6 +13,8 @@ import {
   PreviewTemplatePayload,
   ResetTemplateInput,
   ResetTemplatePayload,
+  SetDefaultLocaleInput,
+  SetDefaultLocalePayload,
   Template,
   TemplateConnection,
   TemplateFilter,
@@ -20,6 +22,7 @@ import {
   UpdateTemplateInput,
   UpdateTemplatePayload,
 } from './templates.types.js';
+import { toTenantView } from '../tenants/tenants.views.js';
 import { toTemplateView, toVersionView } from './templates.views.js';
 
 type TemplateView = Omit<Template, 'current'> & { current?: TemplateVersion };
@@ -82,6 +85,14 @@ export class TemplatesResolver {
   async resetTemplate(@Ctx() ctx: Context, @Arg('input') input: ResetTemplateInput): Promise<ResetTemplatePayload> {
     const made = await ctx.services.templates.reset(tenantOf(ctx), input.id);
     return { template: toTemplateView(made.template, made.version), userErrors: [] };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => SetDefaultLocalePayload, {
+    description: "Sets the tenant's default locale: sends that name no locale are in it, and new templates default to it.",
+  })
+  async setDefaultLocale(@Ctx() ctx: Context, @Arg('input') input: SetDefaultLocaleInput): Promise<SetDefaultLocalePayload> {
+    return { tenant: toTenantView(await ctx.services.templates.setDefaultLocale(tenantOf(ctx), input.locale)), userErrors: [] };
   }
 
   @FieldResolver(() => TemplateVersion)

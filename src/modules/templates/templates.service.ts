@@ -14,16 +14,17 @@ import type { ChannelValue, TemplateVariantData } from '../../db/schema/index.js
 import type { BuiltInTemplate, Channel } from '../../domain/enums.js';
 import { MAX_TEMPLATE_VARIANTS } from '../../domain/limits.js';
 import type { Pageable } from '../../domain/paging.js';
-import { Problems, refuse, UserErrorCode } from '../../domain/refusal.js';
+import { invalid, Problems, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { LRUCache } from 'lru-cache';
 import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import { BUILT_IN_TEXTS, type BuiltInText, builtInText } from '../../templates/built-in.js';
 import { TEMPLATE_SOURCE_MAX } from '../../templates/engine.js';
 import { canonicalLocale, syntaxError, type TemplateText } from './render.js';
+import * as tenantsQ from '../tenants/tenants.queries.js';
 import * as q from './templates.queries.js';
 
-/** The tenant's default locale: every template falls back to it unless it names its own. */
+/** A tenant's default locale until it sets its own (setDefaultLocale). */
 export const DEFAULT_LOCALE = 'en';
 
 const NAME_MAX = 200;
@@ -71,6 +72,8 @@ export interface BuiltInVersion {
   template?: q.TemplateRow;
   version?: number;
   text: TemplateText;
+  /** The tenant's default locale: Herald's flows send in it. */
+  tenantLocale: string;
 }
 
 export class TemplatesService {
@@ -80,6 +83,8 @@ export class TemplatesService {
   // Current version by "<tenant uuid>:<template uuid>"; built-in templates by tenant uuid.
   private readonly current = new LRUCache<string, Cached<q.TemplateAt | null>>({ max: CACHE_MAX, ttl: CACHE_TTL_MS });
   private readonly builtInCache = new LRUCache<string, Cached<q.TemplateAt[]>>({ max: CACHE_MAX, ttl: CACHE_TTL_MS });
+  // Each tenant's default locale, by tenant uuid (dropped with the tenant's templates).
+  private readonly localeCache = new LRUCache<string, Cached<string>>({ max: CACHE_MAX, ttl: CACHE_TTL_MS });
   // Bumped by every change heard: a read that started before one is not cached.
   private changes = 0;
   private listener?: Pick<DatabaseListener, 'isUp'>;
@@ -109,6 +114,7 @@ export class TemplatesService {
       this.changes++;
       this.current.clear();
       this.builtInCache.clear();
+      this.localeCache.clear();
     });
   }
 
@@ -116,6 +122,7 @@ export class TemplatesService {
     this.changes++;
     this.current.delete(`${tenantId}:${id}`);
     this.builtInCache.delete(tenantId);
+    this.localeCache.delete(tenantId);
   }
 
   private async cached<V>(cache: LRUCache<string, Cached<V>>, key: string, read: () => Promise<V>): Promise<V> {
@@ -129,7 +136,7 @@ export class TemplatesService {
 
   async create(tenantId: string, input: CreateTemplateRequest, now = new Date()): Promise<q.TemplateAt> {
     const name = checkName(input.name);
-    const text = checkText(input.channel, input.defaultLocale ?? DEFAULT_LOCALE, input.variants);
+    const text = checkText(input.channel, input.defaultLocale ?? (await this.defaultLocaleOf(tenantId)), input.variants);
     const id = uuidv7();
     return this.db.transaction((tx) =>
       q.insertTemplate(
@@ -218,6 +225,24 @@ export class TemplatesService {
     );
   }
 
+  /** The tenant's default locale: what a send without a locale is in, and where variants fall back to. */
+  defaultLocaleOf(tenantId: string): Promise<string> {
+    return this.cached(
+      this.localeCache,
+      tenantId,
+      async () => (await tenantsQ.findTenant(this.db, tenantId))?.defaultLocale ?? DEFAULT_LOCALE,
+    );
+  }
+
+  /** Sets the tenant's default locale (a BCP 47 tag, kept canonical) and answers with the tenant. */
+  async setDefaultLocale(tenantId: string, locale: string): Promise<tenantsQ.TenantRow> {
+    const canonical = canonicalLocale(locale);
+    if (!canonical) throw invalid(['input', 'locale'], 'locale must be a BCP 47 language tag such as en or fr-CA');
+    const tenant = await tenantsQ.setDefaultLocale(this.db, tenantId, canonical);
+    this.forget(tenantId, '');
+    return tenant;
+  }
+
   /** The current version of a template a send may use: the tenant's, not archived, of `channel`. */
   async usable(tenantId: string, id: string, channel: Channel): Promise<q.TemplateAt> {
     const found = await this.currentOf(tenantId, id);
@@ -238,10 +263,15 @@ export class TemplatesService {
    * Herald's own text is used, unrecorded.
    */
   async builtIns(tenantId: string): Promise<(builtIn: BuiltInTemplate, channel: Channel) => BuiltInVersion> {
-    const found = await this.cached(this.builtInCache, tenantId, () => this.builtInsOf(tenantId));
+    const [found, tenantLocale] = await Promise.all([
+      this.cached(this.builtInCache, tenantId, () => this.builtInsOf(tenantId)),
+      this.defaultLocaleOf(tenantId),
+    ]);
     return (builtIn, channel) => {
       const at = found.find((t) => t.template.builtIn === builtIn && t.template.channel === channel);
-      return at ? { template: at.template, text: at.version, version: at.version.version } : { text: builtInText(builtIn, channel)! };
+      return at
+        ? { template: at.template, text: at.version, version: at.version.version, tenantLocale }
+        : { text: builtInText(builtIn, channel)!, tenantLocale };
     };
   }
 

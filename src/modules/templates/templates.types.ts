@@ -6,6 +6,7 @@ import { Channel, SmsEncoding } from '../../graphql/enums.js';
 import { FILTER_RULE } from '../../graphql/filters.js';
 import { PayloadType } from '../../graphql/payload.js';
 import { JSONObjectScalar } from '../../graphql/scalars.js';
+import { Tenant } from '../tenants/tenants.types.js';
 
 const LIQUID =
   'Liquid (https://shopify.github.io/liquid/), strict: {{ name }} is a personalisation value, {{ recipient.name }} the recipient; a value missing from personalisation is a MISSING_PERSONALISATION refusal, never an empty string';
@@ -223,6 +224,15 @@ export class PreviewTemplateInput {
   @Field(() => String, { nullable: true })
   locale?: string | null;
 }
+
+@InputType({ description: "The tenant's default locale (Tenant.defaultLocale)." })
+export class SetDefaultLocaleInput {
+  @Field({ description: 'BCP 47 tag, e.g. fr or fr-CA.' })
+  locale!: string;
+}
+
+export const SetDefaultLocalePayload = PayloadType('SetDefaultLocalePayload', { tenant: Tenant });
+export type SetDefaultLocalePayload = InstanceType<typeof SetDefaultLocalePayload>;
 
 export const PreviewTemplatePayload = PayloadType('PreviewTemplatePayload', { preview: TemplatePreview });
 export type PreviewTemplatePayload = InstanceType<typeof PreviewTemplatePayload>;

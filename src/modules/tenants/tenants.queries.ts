@@ -18,3 +18,8 @@ export async function insertTenant(ex: Executor, row: typeof tenants.$inferInser
 export async function ensureDefaultTenant(ex: Executor, id: string): Promise<void> {
   await ex.insert(tenants).values({ id, name: 'default', isDefault: true }).onConflictDoNothing();
 }
+
+export async function setDefaultLocale(ex: Executor, id: string, locale: string): Promise<TenantRow> {
+  const [row] = await ex.update(tenants).set({ defaultLocale: locale }).where(eq(tenants.id, id)).returning();
+  return row;
+}

@@ -13,6 +13,12 @@ export class Tenant implements Node {
   @Field()
   name!: string;
 
+  @Field({
+    description:
+      "BCP 47 tag (en unless set with setDefaultLocale): the locale of a send that names none (Herald's own flows included), and the defaultLocale of a new template that names none, which its variants fall back to.",
+  })
+  defaultLocale!: string;
+
   @Field()
   createdAt!: Date;
 }

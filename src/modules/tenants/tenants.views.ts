@@ -4,7 +4,12 @@ import type * as q from './tenants.queries.js';
 import type { Tenant } from './tenants.types.js';
 
 export function toTenantView(row: q.TenantRow): Tenant & { __typename: 'Tenant' } {
-  return { __typename: 'Tenant', id: toGlobalId('Tenant', row.id), dbId: row.id, name: row.name, createdAt: row.createdAt } as Tenant & {
-    __typename: 'Tenant';
-  };
+  return {
+    __typename: 'Tenant',
+    id: toGlobalId('Tenant', row.id),
+    dbId: row.id,
+    name: row.name,
+    defaultLocale: row.defaultLocale,
+    createdAt: row.createdAt,
+  } as Tenant & { __typename: 'Tenant' };
 }
