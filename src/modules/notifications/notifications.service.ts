@@ -14,7 +14,7 @@ import * as gatewaysQ from '../gateways/gateways.queries.js';
 import type * as messagesQ from '../messages/messages.queries.js';
 import { type MessagesService, requestHash, scheduledTime } from '../messages/messages.service.js';
 import { segmentFigures } from '../messages/segments.js';
-import { contactFor } from '../recipients/contact.js';
+import { CONTACT_NAME, contactFor } from '../recipients/contact.js';
 import { canonicalLocale, type Rendered, renderText, type TemplateText } from '../templates/render.js';
 import { type TemplatesService, unknownTemplate } from '../templates/templates.service.js';
 
@@ -70,7 +70,7 @@ export class NotificationsService {
     if (!recipient) throw refuse(UserErrorCode.NOT_FOUND, `no recipient ${input.recipientId}`, ['input', 'recipientId']);
     const destination = contactFor(recipient, channel);
     if (!destination) {
-      throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${recipient.displayName} has no ${channelAddress(channel)}`, [
+      throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${recipient.displayName} has no ${CONTACT_NAME[channel]}`, [
         'input',
         'recipientId',
       ]);
@@ -239,17 +239,4 @@ function requestOf(input: SendNotificationRequest, sendAt: Date | null) {
     sendAt: sendAt?.toISOString() ?? null,
     reference: input.reference ?? null,
   };
-}
-
-function channelAddress(channel: Channel): string {
-  switch (channel) {
-    case 'SMS':
-      return 'phone number';
-    case 'WHATSAPP':
-      return 'WhatsApp number';
-    case 'EMAIL':
-      return 'e-mail address';
-    case 'TWITTER_DM':
-      return 'X handle';
-  }
 }

@@ -18,18 +18,10 @@ import type { Outbox } from '../../dispatch/outbox.js';
 import { requestHash } from '../messages/messages.service.js';
 import { countSegments, segmentFigures } from '../messages/segments.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
-import { CONTACT_FIELD } from '../recipients/contact.js';
+import { CONTACT_NAME, contactFor } from '../recipients/contact.js';
 import { type Rendered, renderText } from '../templates/render.js';
 import type { TemplatesService } from '../templates/templates.service.js';
 import type { UpdateOrderStatusInput } from './orders.types.js';
-
-/** How a channel without its contact field is explained. */
-const MISSING_CONTACT: Record<ChannelValue, string> = {
-  SMS: 'subscribed to SMS but has no phone number',
-  EMAIL: 'subscribed to EMAIL but has no e-mail address',
-  WHATSAPP: 'subscribed to WHATSAPP but has no WhatsApp number',
-  TWITTER_DM: 'subscribed to TWITTER_DM but has no X handle',
-};
 
 /** The operation name idempotency keys of order updates are kept under. */
 const OPERATION = 'updateOrderStatus';
@@ -90,11 +82,11 @@ export class OrdersService {
     for (const subscription of subscriptions) {
       const channel = subscription.channel;
       const gateway = subscription.gateway;
-      const destination = customer[CONTACT_FIELD[channel]];
+      const destination = contactFor(customer, channel);
       if (channel === 'TWITTER_DM') {
         failure(channel, subscription.gatewayId, 'order notifications are sent by SMS, e-mail and WhatsApp, not as X DMs');
       } else if (!destination) {
-        failure(channel, subscription.gatewayId, `${customer.displayName} is ${MISSING_CONTACT[channel]}`);
+        failure(channel, subscription.gatewayId, `${customer.displayName} is subscribed to ${channel} but has no ${CONTACT_NAME[channel]}`);
       } else if (!gateway || !gateway.enabled) {
         failure(channel, subscription.gatewayId, `the ${channel} gateway "${gateway?.name ?? 'unknown'}" is disabled`);
       } else {
