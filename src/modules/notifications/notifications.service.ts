@@ -16,7 +16,7 @@ import { type MessagesService, requestHash, scheduledTime } from '../messages/me
 import { segmentFigures } from '../messages/segments.js';
 import { CONTACT_NAME, contactFor } from '../recipients/contact.js';
 import { canonicalLocale, type Rendered, renderText, type TemplateText } from '../templates/render.js';
-import { type TemplatesService, unknownTemplate } from '../templates/templates.service.js';
+import { type TemplatesService, unknownTemplate, wrongChannel } from '../templates/templates.service.js';
 
 const REFERENCE_MAX = 256;
 
@@ -151,12 +151,7 @@ export class NotificationsService {
       problems.throwIfAny();
       const found = await this.templates.get(tenantId, input.templateId, input.version);
       if (!found) throw unknownTemplate(input.templateId, input.version);
-      if (channel && channel !== found.template.channel) {
-        throw refuse(UserErrorCode.WRONG_CHANNEL, `template ${found.template.name} is for ${found.template.channel}, not ${channel}`, [
-          'input',
-          'channel',
-        ]);
-      }
+      if (channel && channel !== found.template.channel) throw wrongChannel(found.template, channel, ['input', 'channel']);
       channel = found.template.channel;
       text = found.version;
     } else {

@@ -248,12 +248,7 @@ export class TemplatesService {
     const found = await this.currentOf(tenantId, id);
     if (!found) throw unknownTemplate(id);
     if (found.template.archivedAt) throw archived(found.template, ['input', 'templateId']);
-    if (found.template.channel !== channel) {
-      throw refuse(UserErrorCode.WRONG_CHANNEL, `template ${found.template.name} is for ${found.template.channel}, not ${channel}`, [
-        'input',
-        'templateId',
-      ]);
-    }
+    if (found.template.channel !== channel) throw wrongChannel(found.template, channel, ['input', 'templateId']);
     return found;
   }
 
@@ -324,6 +319,10 @@ export function unknownTemplate(id: string, version?: number | null) {
     ? refuse(UserErrorCode.NOT_FOUND, `no template ${id}`, ['input', 'templateId'])
     : refuse(UserErrorCode.NOT_FOUND, `no version ${version} of template ${id}`, ['input', 'version']);
 }
+
+/** WRONG_CHANNEL: `template` asked for on another channel, the field at fault being `field`. */
+export const wrongChannel = (template: q.TemplateRow, channel: Channel, field: string[]) =>
+  refuse(UserErrorCode.WRONG_CHANNEL, `template ${template.name} is for ${template.channel}, not ${channel}`, field);
 
 const archived = (template: q.TemplateRow, field = ['input', 'id']) =>
   refuse(UserErrorCode.TEMPLATE_ARCHIVED, `template ${template.name} is archived`, field);
