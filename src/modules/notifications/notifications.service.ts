@@ -142,10 +142,7 @@ export class NotificationsService {
     let text: TemplateText;
     const tenantLocale = await this.templates.defaultLocaleOf(tenantId);
     const problems = new Problems();
-    if (input.personalisation) checkPersonalisation(input.personalisation, problems);
-    if (input.locale !== undefined && input.locale !== null && !canonicalLocale(input.locale)) {
-      problems.add(['input', 'locale'], 'locale must be a BCP 47 language tag such as en or fr-CA');
-    }
+    checkValues(input, problems);
     if (input.templateId) {
       if (input.body || input.subject || input.htmlBody) problems.add(['input', 'templateId'], 'give templateId or ad-hoc text, not both');
       problems.throwIfAny();
@@ -198,12 +195,9 @@ function checkSendInput(input: SendNotificationRequest): void {
     if (input.channel === Channel.EMAIL && !input.subject?.trim()) problems.add(['input', 'subject'], 'an EMAIL needs a subject');
     if (input.channel !== Channel.EMAIL && input.subject) problems.add(['input', 'subject'], `${input.channel} has no subject`);
   }
-  if (input.personalisation) checkPersonalisation(input.personalisation, problems);
+  checkValues(input, problems);
   if (input.personalisation && 'recipient' in input.personalisation) {
     problems.add(['input', 'personalisation', 'recipient'], 'recipient is filled in by Herald (recipient.name); use another name');
-  }
-  if (input.locale !== undefined && input.locale !== null && !canonicalLocale(input.locale)) {
-    problems.add(['input', 'locale'], 'locale must be a BCP 47 language tag such as en or fr-CA');
   }
   if (input.reference && input.reference.length > REFERENCE_MAX)
     problems.add(['input', 'reference'], `reference must be at most ${REFERENCE_MAX} characters`);
@@ -213,10 +207,14 @@ function checkSendInput(input: SendNotificationRequest): void {
   problems.throwIfAny();
 }
 
-function checkPersonalisation(personalisation: Record<string, unknown>, problems: Problems): void {
-  const size = Buffer.byteLength(JSON.stringify(personalisation));
+/** What a send and a preview both take: personalisation within its size, a BCP 47 locale. */
+function checkValues(input: { personalisation?: Record<string, unknown> | null; locale?: string | null }, problems: Problems): void {
+  const size = input.personalisation ? Buffer.byteLength(JSON.stringify(input.personalisation)) : 0;
   if (size > MAX_PERSONALISATION_BYTES) {
     problems.add(['input', 'personalisation'], `personalisation must be at most ${MAX_PERSONALISATION_BYTES} bytes as JSON, got ${size}`);
+  }
+  if (input.locale !== undefined && input.locale !== null && !canonicalLocale(input.locale)) {
+    problems.add(['input', 'locale'], 'locale must be a BCP 47 language tag such as en or fr-CA');
   }
 }
 
