@@ -169,7 +169,7 @@ export class BillingService {
       invoice,
       invoiceNumber: invoice.number,
       templateId: template.template?.id ?? null,
-      templateVersion: template.version ?? null,
+      templateVersion: template.template?.version ?? null,
       locale: text.locale,
       createdAt: timeOfUuidv7(id),
       billingCycleId,

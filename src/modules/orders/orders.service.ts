@@ -116,7 +116,7 @@ export class OrdersService {
           orderId: order.orderId,
           orderStatus: order.status,
           templateId: template.template?.id ?? null,
-          templateVersion: template.version ?? null,
+          templateVersion: template.template?.version ?? null,
           locale: text.locale,
           createdAt: timeOfUuidv7(id),
         });

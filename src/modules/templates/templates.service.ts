@@ -67,10 +67,9 @@ export interface TemplateFilterRequest {
   name?: string | null;
 }
 
-/** A built-in template's current words, with the template and version to record on messages. */
+/** A built-in template's current words, with the template (its `version` is theirs) to record on messages. */
 export interface BuiltInVersion {
   template?: q.TemplateRow;
-  version?: number;
   text: TemplateText;
   /** The tenant's default locale: Herald's flows send in it. */
   tenantLocale: string;
@@ -264,9 +263,7 @@ export class TemplatesService {
     ]);
     return (builtIn, channel) => {
       const at = found.find((t) => t.template.builtIn === builtIn && t.template.channel === channel);
-      return at
-        ? { template: at.template, text: at.version, version: at.version.version, tenantLocale }
-        : { text: builtInText(builtIn, channel)!, tenantLocale };
+      return at ? { template: at.template, text: at.version, tenantLocale } : { text: builtInText(builtIn, channel)!, tenantLocale };
     };
   }
 
