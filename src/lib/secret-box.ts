@@ -50,6 +50,41 @@ export class SecretBox {
     const [version, keyId] = sealed.split(':');
     return version !== 'v2' || keyId !== this.current;
   }
+
+  /**
+   * Seals one stored value again under the current key, bound to `owner`, and counts what
+   * happened. `replace` writes the new value if the stored one is still `sealed` (a
+   * compare-and-swap: a value replaced meanwhile is sealed right already) and says whether
+   * it did. A value that does not open is counted and left as it is; the answer is why.
+   */
+  async reseal(
+    sealed: string,
+    owner: string,
+    replace: (next: string) => Promise<boolean>,
+    counts: ResealCounts,
+  ): Promise<string | undefined> {
+    if (!this.needsReseal(sealed)) {
+      counts.current += 1;
+      return undefined;
+    }
+    let plain: string;
+    try {
+      plain = this.open(sealed, owner);
+    } catch (err) {
+      counts.unreadable += 1;
+      return (err as Error).message;
+    }
+    if (await replace(this.seal(plain, owner))) counts.resealed += 1;
+    else counts.current += 1;
+    return undefined;
+  }
+}
+
+/** What a re-sealing pass did: values sealed again, already current, and left because they do not open. */
+export interface ResealCounts {
+  resealed: number;
+  current: number;
+  unreadable: number;
 }
 
 function fingerprint(key: Buffer): string {

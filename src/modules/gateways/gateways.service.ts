@@ -6,7 +6,7 @@ import { CHANNELS, type Channel, Provider } from '../../domain/enums.js';
 import { invalid, notFound } from '../../domain/refusal.js';
 import { fromGlobalId } from '../../lib/ids.js';
 import { uuidv7 } from '../../lib/ids.js';
-import type { SecretBox } from '../../lib/secret-box.js';
+import type { ResealCounts, SecretBox } from '../../lib/secret-box.js';
 import type { Credentials } from '../../providers/credentials.js';
 import { PROVIDERS_FOR, parseCredentials } from './credentials.js';
 import type { AddChannelGatewayInput, UpdateGatewayInput } from './gateways.types.js';
@@ -175,32 +175,21 @@ export class GatewaysService {
    * its row, so previous keys can be dropped. Values already so sealed are left alone; a
    * value that does not open is counted and left as it is (the caller must not drop keys then).
    */
-  async resealAll(log: Logger): Promise<{ resealed: number; current: number; unreadable: number }> {
-    const counts = { resealed: 0, current: 0, unreadable: 0 };
+  async resealAll(log: Logger): Promise<ResealCounts> {
+    const counts: ResealCounts = { resealed: 0, current: 0, unreadable: 0 };
     let after: string | null = null;
     for (;;) {
       const page: q.GatewayRow[] = await q.gatewaysWithCredentials(this.db, after, 200);
       if (page.length === 0) return counts;
       for (const row of page) {
         const sealed = row.credentials!;
-        if (!this.secrets.needsReseal(sealed)) {
-          counts.current += 1;
-          continue;
-        }
-        let plain: string;
-        try {
-          plain = this.secrets.open(sealed, row.id);
-        } catch (err) {
-          counts.unreadable += 1;
+        const why = await this.secrets.reseal(sealed, row.id, (next) => q.replaceSealedCredentials(this.db, row.id, sealed, next), counts);
+        if (why) {
           log.error(
-            { gatewayId: row.id, tenantId: row.tenantId, gateway: row.name, why: (err as Error).message },
+            { gatewayId: row.id, tenantId: row.tenantId, gateway: row.name, why },
             'gateway credentials do not open; left as they are',
           );
-          continue;
         }
-        // Compare-and-swap: credentials replaced meanwhile (updateGateway) are sealed right already.
-        if (await q.replaceSealedCredentials(this.db, row.id, sealed, this.secrets.seal(plain, row.id))) counts.resealed += 1;
-        else counts.current += 1;
       }
       after = page[page.length - 1].id;
     }

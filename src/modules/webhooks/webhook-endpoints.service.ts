@@ -9,7 +9,7 @@ import type { Database } from '../../db/client.js';
 import type { WebhookEventType } from '../../domain/enums.js';
 import { Problems, refuse, UserErrorCode } from '../../domain/refusal.js';
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
-import type { SecretBox } from '../../lib/secret-box.js';
+import type { ResealCounts, SecretBox } from '../../lib/secret-box.js';
 import * as q from './webhook-endpoints.queries.js';
 import { checkEndpointUrl, type UrlPolicy } from './url-policy.js';
 
@@ -36,12 +36,6 @@ export interface UpdateEndpointRequest {
 export interface EndpointWithSecret {
   endpoint: q.EndpointRow;
   secret: string;
-}
-
-export interface ResealCounts {
-  resealed: number;
-  current: number;
-  unreadable: number;
 }
 
 /** A new signing secret in the Standard Webhooks format. */
@@ -174,7 +168,7 @@ export class WebhookEndpointsService {
    * A previous secret past its day is left alone.
    */
   async resealAll(log: Logger, now = new Date()): Promise<ResealCounts> {
-    const counts = { resealed: 0, current: 0, unreadable: 0 };
+    const counts: ResealCounts = { resealed: 0, current: 0, unreadable: 0 };
     let after: string | null = null;
     for (;;) {
       const page: q.EndpointRow[] = await q.endpointsAfter(this.db, after, 200);
@@ -184,24 +178,18 @@ export class WebhookEndpointsService {
           const sealed = row[column];
           // A previous secret past its day never signs again: nothing to keep readable.
           if (!sealed || (column === 'previousSecret' && !(row.previousSecretExpiresAt! > now))) continue;
-          if (!this.secrets.needsReseal(sealed)) {
-            counts.current += 1;
-            continue;
-          }
-          let plain: string;
-          try {
-            plain = this.secrets.open(sealed, row.id);
-          } catch (err) {
-            counts.unreadable += 1;
+          const why = await this.secrets.reseal(
+            sealed,
+            row.id,
+            (next) => q.replaceSealedSecret(this.db, row.id, column, sealed, next),
+            counts,
+          );
+          if (why) {
             log.error(
-              { webhookEndpointId: row.id, tenantId: row.tenantId, which: column, why: (err as Error).message },
+              { webhookEndpointId: row.id, tenantId: row.tenantId, which: column, why },
               'webhook endpoint secret does not open; left as it is',
             );
-            continue;
           }
-          // Compare-and-swap: a secret rotated meanwhile is sealed right already.
-          if (await q.replaceSealedSecret(this.db, row.id, column, sealed, this.secrets.seal(plain, row.id))) counts.resealed += 1;
-          else counts.current += 1;
         }
       }
       after = page[page.length - 1].id;
