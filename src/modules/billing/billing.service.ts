@@ -155,7 +155,7 @@ export class BillingService {
     template: BuiltInVersion,
     billingCycleId: string | null = null,
   ): messagesQ.NewMessageRow {
-    const text = renderText('TWITTER_DM', template.text, invoiceScope(invoice, customer.displayName), null, template.tenantLocale);
+    const text = renderText('TWITTER_DM', template.text, invoiceScope(invoice, customer.displayName), template.tenantLocale);
     return {
       id,
       tenantId,

@@ -84,8 +84,7 @@ export class NotificationsService {
       channel,
       text,
       { ...input.personalisation, recipient: { name: recipient.displayName } },
-      input.locale,
-      tenantLocale,
+      input.locale || tenantLocale,
     );
     const gateway = route.gateway();
 
@@ -159,7 +158,7 @@ export class NotificationsService {
       problems.throwIfAny();
       text = adHoc({ ...input, channel: channel! }, tenantLocale, input.htmlBody ?? null);
     }
-    const rendered = renderText(channel!, text, input.personalisation ?? {}, input.locale, tenantLocale);
+    const rendered = renderText(channel!, text, input.personalisation ?? {}, input.locale || tenantLocale);
     let sms: Preview['sms'] = null;
     if (channel === 'SMS' || channel === 'WHATSAPP') {
       const count = countSms(rendered.body);

@@ -93,7 +93,7 @@ export class OrdersService {
         const template = builtIn('ORDER_STATUS', channel);
         let text: Rendered;
         try {
-          text = renderText(channel, template.text, scope, null, template.tenantLocale);
+          text = renderText(channel, template.text, scope, template.tenantLocale);
         } catch (error) {
           // A tenant's edit of the template that this order cannot fill: that channel fails, the others go.
           if (!(error instanceof Refusal)) throw error;

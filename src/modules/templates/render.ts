@@ -60,18 +60,12 @@ export function pickVariant(text: TemplateText, locale: string | null | undefine
 }
 
 /**
- * Renders the variant of `text` for `locale` (the tenant's default locale when the send
- * names none) with `scope`. A value missing from the scope is reported under
+ * Renders the variant of `text` for `locale` (callers pass the tenant's default locale
+ * when the send names none) with `scope`. A value missing from the scope is reported under
  * ["input", "personalisation", …]; a batch send moves the path under its item.
  */
-export function renderText(
-  channel: Channel,
-  text: TemplateText,
-  scope: Record<string, unknown>,
-  locale?: string | null,
-  tenantLocale?: string,
-): Rendered {
-  const variant = pickVariant(text, locale || tenantLocale);
+export function renderText(channel: Channel, text: TemplateText, scope: Record<string, unknown>, locale?: string | null): Rendered {
+  const variant = pickVariant(text, locale);
   const part = (source: string | null, mode: TemplateMode, field: string) =>
     source === null ? null : renderPart(source, mode, scope, ['input', field]);
   // A subject is one header line: values cannot add lines (or headers) to it.
