@@ -1,4 +1,5 @@
 // Masking for anything that names a person's address in a response or a log line.
+import type { Channel } from '../domain/enums.js';
 
 /**
  * +14155550123 → +1*******0123: the first digit and the last four kept, the middle a
@@ -15,4 +16,17 @@ export function maskEmail(email: string): string {
   const at = email.lastIndexOf('@');
   if (at < 1) return '***';
   return `${email[0]}***${email.slice(at)}`;
+}
+
+/** A message's destination as the API shows it, by channel. */
+export function maskDestination(channel: Channel, destination: string): string {
+  switch (channel) {
+    case 'SMS':
+    case 'WHATSAPP':
+      return maskPhone(destination);
+    case 'EMAIL':
+      return maskEmail(destination);
+    case 'TWITTER_DM':
+      return destination.length <= 2 ? '***' : `${destination.slice(0, 2)}***`;
+  }
 }

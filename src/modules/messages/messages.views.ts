@@ -1,22 +1,9 @@
 // The GraphQL views of message and delivery-log rows: global ids, the database ids nested
 // fields load by, and the destination masked (the full address never leaves Herald).
-import type { Channel } from '../../domain/enums.js';
 import { toGlobalId } from '../../lib/ids.js';
-import { maskEmail, maskPhone } from '../../lib/mask.js';
+import { maskDestination } from '../../lib/mask.js';
 import type * as q from './messages.queries.js';
 import type { DeliveryLog, Message } from './messages.types.js';
-
-export function maskDestination(channel: Channel, destination: string): string {
-  switch (channel) {
-    case 'SMS':
-    case 'WHATSAPP':
-      return maskPhone(destination);
-    case 'EMAIL':
-      return maskEmail(destination);
-    case 'TWITTER_DM':
-      return destination.length <= 2 ? '***' : `${destination.slice(0, 2)}***`;
-  }
-}
 
 export function toMessageView(row: q.MessageRow): Message & { __typename: 'Message' } {
   return {
