@@ -30,6 +30,8 @@ export interface TwitterEnv {
 
 /** The largest HERALD_SEND_TIMEOUT_MS: the queue's job expiry is sized from it (dispatch/queue.ts). */
 export const MAX_SEND_TIMEOUT_MS = 120_000;
+/** The largest HERALD_WEBHOOK_TIMEOUT_MS: the webhook queue's job expiry is sized from it. */
+export const MAX_WEBHOOK_TIMEOUT_MS = 60_000;
 
 export interface Config {
   databaseUrl?: string;
@@ -86,6 +88,8 @@ export interface Config {
   /** The same for a bulk write's statements (notifyBillingCycle), which write thousands of rows at once. */
   bulkStatementTimeoutMs: number;
   retry: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number };
+  /** Event webhooks: one attempt's bound, its retries, and the deliveries a worker runs at once. */
+  webhooks: { timeoutMs: number; retryBaseMs: number; retryMaxDelayMs: number; concurrency: number };
 }
 
 export interface SendBudgetDefaults {
@@ -241,6 +245,8 @@ const TWILIO_GATEWAY = "the default tenant's default Twilio gateways for SMS / W
 const SENDGRID_GATEWAY = "the default tenant's default SendGrid gateway for email";
 const X_GATEWAY = "the default tenant's default X gateway for DMs";
 const PROVIDER_BASE_URL = 'where each provider SDK sends requests (a proxy, a local fake)';
+const WEBHOOK_RETRY =
+  'event-webhook retry backoff (±20 % jitter); a failed delivery is retried for 24 hours from its first attempt, then the endpoint is disabled if nothing it was sent has succeeded for 24 hours';
 const RETRY = 'retry backoff (±20 % jitter) and the attempts before a message is FAILED';
 const RATE_LIMIT =
   'requests on `/graphql`: `BURST` per window of `BURST / PER_SECOND` seconds, counted per valid API key, and per client address for requests without a valid key; over it → 429 `RATE_LIMITED` with `Retry-After`; rate `0` turns it off ([docs/security.md](docs/security.md#rate-limits))';
@@ -317,6 +323,19 @@ export const ENVIRONMENT = {
   HERALD_RETRY_BASE_MS: wholeNumber(10, 600_000)({ default: 1_000, desc: RETRY }),
   HERALD_RETRY_MAX_DELAY_MS: wholeNumber(10, 3_600_000)({ default: 60_000, desc: RETRY }),
   HERALD_RETRY_MAX_ATTEMPTS: wholeNumber(1, 1_000)({ default: 25, desc: RETRY }),
+  HERALD_WEBHOOK_TIMEOUT_MS: wholeNumber(
+    100,
+    MAX_WEBHOOK_TIMEOUT_MS,
+  )({ default: 10_000, desc: 'an event-webhook attempt without a whole answer within this (connecting included) fails and is retried' }),
+  HERALD_WEBHOOK_RETRY_BASE_MS: wholeNumber(10, 600_000)({ default: 5_000, desc: WEBHOOK_RETRY }),
+  HERALD_WEBHOOK_RETRY_MAX_DELAY_MS: wholeNumber(10, 86_400_000)({ default: 3_600_000, desc: WEBHOOK_RETRY }),
+  HERALD_WEBHOOK_CONCURRENCY: wholeNumber(
+    1,
+    256,
+  )({
+    default: 32,
+    desc: 'event-webhook deliveries one worker process makes at once (at most 4 to one endpoint, across all workers)',
+  }),
   HERALD_SECRET_KEY_PREVIOUS: secretKeys({
     default: undefined,
     desc: 'old secret keys (comma-separated) that still open credentials sealed before a rotation; never used to seal; drop them after `npm run rotate-secrets` ([docs/security.md](docs/security.md#rotating-herald_secret_key))',
@@ -559,6 +578,12 @@ export function loadConfig(env: Env = process.env): Config {
     statementTimeoutMs: e.HERALD_STATEMENT_TIMEOUT_MS,
     bulkStatementTimeoutMs: e.HERALD_BULK_STATEMENT_TIMEOUT_MS,
     retry: { baseDelayMs: e.HERALD_RETRY_BASE_MS, maxDelayMs: e.HERALD_RETRY_MAX_DELAY_MS, maxAttempts: e.HERALD_RETRY_MAX_ATTEMPTS },
+    webhooks: {
+      timeoutMs: e.HERALD_WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.HERALD_WEBHOOK_RETRY_BASE_MS,
+      retryMaxDelayMs: e.HERALD_WEBHOOK_RETRY_MAX_DELAY_MS,
+      concurrency: e.HERALD_WEBHOOK_CONCURRENCY,
+    },
   };
 }
 

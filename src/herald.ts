@@ -12,6 +12,12 @@ import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { QueueOutbox } from './dispatch/outbox.js';
 import { startQueue, startWorker } from './dispatch/queue.js';
+import { WebhookQueue } from './dispatch/webhooks/jobs.js';
+import { WebhookPoster } from './dispatch/webhooks/poster.js';
+import { WebhookRelay } from './dispatch/webhooks/relay.js';
+import { WebhookWorker } from './dispatch/webhooks/worker.js';
+import { DatabaseListener } from './realtime/listener.js';
+import { DAY_MS } from './dispatch/webhooks/retry.js';
 import { boundedRead, createMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { countWaiting } from './modules/messages/messages.queries.js';
@@ -22,6 +28,9 @@ import { StatusHub } from './realtime/status-hub.js';
 import { type Services, createServices } from './services.js';
 
 export type Role = 'all' | 'api' | 'worker';
+
+/** Opening a connection to a webhook endpoint (TCP and TLS) gets at most this much of the attempt's timeout. */
+const WEBHOOK_CONNECT_TIMEOUT_MS = 5_000;
 
 export interface RunningHerald {
   app: FastifyInstance;
@@ -65,8 +74,9 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     log,
   });
   const outbox = new QueueOutbox(handle.db, { bulkStatementTimeoutMs: config.bulkStatementTimeoutMs });
+  const webhookQueue = new WebhookQueue();
   const statusHub = new StatusHub(log);
-  const services = createServices(handle.db, new SecretBox(key, config.previousSecretKeys), outbox, metrics, statusHub, {
+  const services = createServices(handle.db, new SecretBox(key, config.previousSecretKeys), outbox, webhookQueue, metrics, statusHub, {
     log,
     sendgridWebhookPublicKey: config.sendgridWebhookPublicKey,
     sendBudget: config.sendBudget,
@@ -77,6 +87,12 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   let upkeep: Upkeep | undefined;
   let dispatcher: Dispatcher | undefined;
   let sweeper: Sweeper | undefined;
+  // Event webhooks, in dispatching processes: the relay hears the events trigger on a
+  // LISTEN connection of its own (an API process's hears every status change, which a
+  // worker has no use for).
+  let relay: WebhookRelay | undefined;
+  let relayListener: DatabaseListener | undefined;
+  let poster: WebhookPoster | undefined;
 
   // Every role serves HTTP: a worker answers /healthz and /readyz for its orchestrator.
   // The server listens before migrating, so /readyz can say 503 meanwhile.
@@ -97,6 +113,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     if (role !== 'worker') await statusHub.start(handle, config.databaseUrl);
     boss = await startQueue(handle, log, config.databaseUrl);
     outbox.attach(boss);
+    webhookQueue.attach(boss);
     if (role !== 'api') {
       dispatcher = new Dispatcher({
         db: handle.db,
@@ -118,6 +135,25 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         worker: dispatcher,
       });
       sweeper.start();
+      poster = new WebhookPoster({
+        timeoutMs: config.webhooks.timeoutMs,
+        connectTimeoutMs: Math.min(config.webhooks.timeoutMs, WEBHOOK_CONNECT_TIMEOUT_MS),
+        allowPrivate: config.webhookAllowPrivate,
+      });
+      await new WebhookWorker({
+        db: handle.db,
+        secrets: services.webhookEndpoints,
+        queue: webhookQueue,
+        poster,
+        retry: { baseDelayMs: config.webhooks.retryBaseMs, maxDelayMs: config.webhooks.retryMaxDelayMs, retryForMs: DAY_MS },
+        metrics,
+        log,
+      }).start(boss, config.webhooks.concurrency);
+      relay = new WebhookRelay({ db: handle.db, queue: webhookQueue, log });
+      relayListener = new DatabaseListener(log);
+      relay.follow(relayListener);
+      await relayListener.start(handle, config.databaseUrl);
+      relay.start();
     }
     upkeep = await startUpkeep(handle, log, config.pgliteVacuumMs);
     started = true;
@@ -135,10 +171,13 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         started = false;
         await upkeep?.stop();
         await sweeper?.stop();
+        await relay?.stop();
+        await relayListener?.close();
         // Stop taking jobs and let sends in flight finish (bounded), then the rest. An
         // outcome still waiting for the database is given up on, logged as unknown.
         await boss?.stop({ graceful: true, timeout: 15_000, close: handle.kind === 'postgres' });
         dispatcher?.stop();
+        poster?.close();
         await app.close();
         await statusHub.close();
         await handle.close();
@@ -146,6 +185,9 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     };
   } catch (err) {
     await sweeper?.stop();
+    await relay?.stop();
+    await relayListener?.close().catch(() => undefined);
+    poster?.close();
     dispatcher?.stop();
     await boss?.stop({ graceful: false, close: handle.kind === 'postgres' }).catch(() => undefined);
     await app.close().catch(() => undefined);

@@ -164,6 +164,23 @@ export function createMetrics(gauges: ScrapedGauges = {}) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    webhookDeliveries: new Counter({
+      name: 'herald_webhook_deliveries_total',
+      help: 'Event-webhook delivery attempts this process made, by outcome: SUCCEEDED (2xx) or FAILED',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    webhookLatency: new Histogram({
+      name: 'herald_webhook_delivery_latency_seconds',
+      help: "From a message's status change to its event's successful delivery to an endpoint (retries included)",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400],
+      registers: [registry],
+    }),
+    webhookEndpointsDisabled: new Counter({
+      name: 'herald_webhook_endpoints_disabled_total',
+      help: 'Event-webhook endpoints Herald disabled after 24 hours of failed deliveries',
+      registers: [registry],
+    }),
   };
 }
 

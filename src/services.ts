@@ -29,11 +29,14 @@ import type { BudgetLimits } from './modules/budgets/budgets.queries.js';
 import { NotificationsService } from './modules/notifications/notifications.service.js';
 import { TemplatesService } from './modules/templates/templates.service.js';
 import { WebhookEndpointsService } from './modules/webhooks/webhook-endpoints.service.js';
+import { WebhookEventsService } from './modules/webhooks/webhook-events.service.js';
+import type { WebhookQueue } from './dispatch/webhooks/jobs.js';
 
 export function createServices(
   db: Database,
   secrets: SecretBox,
   outbox: Outbox,
+  webhookQueue: WebhookQueue,
   metrics: Metrics,
   statusHub: StatusHub,
   options: ServiceOptions,
@@ -64,6 +67,7 @@ export function createServices(
     orders: new OrdersService(db, outbox, metrics, budgets, templates),
     billing: new BillingService(messages, outbox, metrics, budgets, templates),
     webhookEndpoints: new WebhookEndpointsService(db, secrets, { allowPrivate: options.webhookAllowPrivate }),
+    webhookEvents: new WebhookEventsService(db, webhookQueue),
   };
 }
 

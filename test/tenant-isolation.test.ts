@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildRecipient, buildTenant, RECIPIENT_FIELDS } from './helpers/factories.js';
 import { type GqlResult, ok, startTestHerald, type TestHerald } from './helpers/herald.js';
+import { waitUntil } from './helpers/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const schema: GraphQLSchema = buildSchema(fs.readFileSync(path.join(root, 'schema.graphql'), 'utf8'));
@@ -73,6 +74,9 @@ let A: Tenant & {
   templateIds: string[];
   ownTemplate: string;
   webhookEndpointIds: string[];
+  /** A test event sent to A's endpoint, and its first delivery attempt. */
+  webhookEventId: string;
+  webhookDeliveryId: string;
 };
 let B: Tenant & { client: { id: string }; customer: { id: string }; messageIds: string[]; orderMessages: string[]; invoice: string };
 let snapshotBefore: Snapshot;
@@ -147,6 +151,8 @@ const allOfA = () =>
     ...A.apiKeyIds,
     ...A.templateIds,
     ...A.webhookEndpointIds,
+    A.webhookEventId,
+    A.webhookDeliveryId,
   ]);
 
 function expectNothingOfA(value: unknown) {
@@ -290,6 +296,8 @@ beforeAll(async () => {
     templateIds: [],
     ownTemplate: ownTemplate.template.id,
     webhookEndpointIds: [],
+    webhookEventId: '',
+    webhookDeliveryId: '',
   };
   snapshotBefore = await snapshotOfA();
   const s = snapshotBefore as any;
@@ -301,6 +309,21 @@ beforeAll(async () => {
   A.templateIds = s.templates.edges.map((e: any) => e.node.id);
   A.webhookEndpointIds = s.webhookEndpoints.map((e: { id: string }) => e.id);
   expect(A.webhookEndpointIds).toEqual([endpoint.endpoint.id]);
+  // An event and a delivery attempt of A's (the attempt fails: the endpoint's host does not resolve here).
+  const testEvent = ok(
+    await herald.gql(
+      `mutation($input: SendTestWebhookEventInput!) { sendTestWebhookEvent(input: $input) { event { id } userErrors { code } } }`,
+      { input: { endpointId: endpoint.endpoint.id } },
+    ),
+  ).sendTestWebhookEvent;
+  expect(testEvent.userErrors).toEqual([]);
+  A.webhookEventId = testEvent.event.id;
+  let attempts: { id: string }[] = [];
+  await waitUntil('the test event attempted', async () => {
+    attempts = ok(await herald.gql(`{ webhookDeliveries { edges { node { id } } } }`)).webhookDeliveries.edges.map((e: any) => e.node);
+    return attempts.length > 0;
+  });
+  A.webhookDeliveryId = attempts[0].id;
   expect(A.templateIds).toHaveLength(5);
   expect(A.apiKeyIds.length).toBeGreaterThan(0);
   expect(A.messageIds).toHaveLength(6);
@@ -389,6 +412,26 @@ const RECIPIENT_FILTERS: Record<string, () => Record<string, unknown>[]> = {
 };
 
 const QUERIES: Checks = {
+  webhookDeliveries: [
+    [
+      'lists none of A’s attempts, under every filter',
+      async () => {
+        const query = `query($filter: WebhookDeliveryFilter) { webhookDeliveries(first: 100, filter: $filter) {
+          totalCount edges { node { id endpoint { id } event { id payload } } } } }`;
+        for (const filter of [
+          undefined,
+          { endpointId: A.webhookEndpointIds[0] },
+          { eventId: A.webhookEventId },
+          { messageId: A.messageIds[0] },
+          { outcome: 'FAILED' },
+        ]) {
+          const { webhookDeliveries } = await dataAsB(query, { filter });
+          expect(webhookDeliveries.totalCount).toBe(0);
+          expectNothingOfA(webhookDeliveries);
+        }
+      },
+    ],
+  ],
   webhookEndpoints: [
     [
       'lists B’s endpoints only',
@@ -591,6 +634,29 @@ const ENDPOINT_MUTATIONS = {
 } as const;
 
 const MUTATIONS: Checks = {
+  redeliverWebhookEvent: [
+    [
+      'NOT_FOUND for A’s event, with or without A’s endpoint named',
+      async () => {
+        const query = `mutation($input: RedeliverWebhookEventInput!) { redeliverWebhookEvent(input: $input) { event { id } userErrors { field message code } } }`;
+        for (const endpointId of [undefined, A.webhookEndpointIds[0]]) {
+          const payload = (await dataAsB(query, { input: { eventId: A.webhookEventId, endpointId } })).redeliverWebhookEvent;
+          expectNotFound(payload, ['input', 'eventId']);
+        }
+      },
+    ],
+  ],
+  sendTestWebhookEvent: [
+    [
+      'NOT_FOUND for A’s endpoint',
+      async () => {
+        const query = `mutation($input: SendTestWebhookEventInput!) { sendTestWebhookEvent(input: $input) { event { id } userErrors { field message code } } }`;
+        for (const endpointId of A.webhookEndpointIds) {
+          expectNotFound((await dataAsB(query, { input: { endpointId } })).sendTestWebhookEvent, ['input', 'endpointId']);
+        }
+      },
+    ],
+  ],
   createWebhookEndpoint: [
     [
       'creates B’s endpoint, which A cannot see, even at A’s URL',

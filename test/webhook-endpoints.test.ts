@@ -1,7 +1,7 @@
 // Event-webhook endpoints through the real HTTP API: an ADMIN key manages its tenant's
 // endpoints; the signing secret is a Standard Webhooks secret, shown once, stored sealed,
 // rotated with a day of overlap; URLs that would reach Herald's own network are refused
-// unless HERALD_WEBHOOK_ALLOW_PRIVATE is on. (Events and deliveries come with a later change.)
+// unless HERALD_WEBHOOK_ALLOW_PRIVATE is on. Events and deliveries: event-webhooks.test.ts.
 import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

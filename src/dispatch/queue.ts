@@ -4,9 +4,10 @@
 import { PgBoss, fromPglite } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from '../db/client.js';
-import { MAX_SEND_TIMEOUT_MS } from '../config.js';
+import { MAX_SEND_TIMEOUT_MS, MAX_WEBHOOK_TIMEOUT_MS } from '../config.js';
 import { type Dispatcher, longestSendMs } from './dispatcher.js';
 import { DISPATCH_QUEUE, type DispatchJob, type FanOutJob } from './jobs.js';
+import { WEBHOOK_QUEUE } from './webhooks/jobs.js';
 
 /** Jobs a worker's poller takes at once. */
 const JOBS_PER_POLL = 16;
@@ -26,6 +27,21 @@ const DISPATCH_QUEUE_OPTIONS = {
   expireInSeconds: Math.ceil(longestSendMs(MAX_SEND_TIMEOUT_MS) / 1000) + 60,
   heartbeatSeconds: 15,
   deleteAfterSeconds: 24 * 3600,
+  notify: true,
+};
+
+const WEBHOOK_QUEUE_OPTIONS = {
+  // Retries of a delivery are Herald's own (dispatch/webhooks/retry.ts), each a new job:
+  // pg-boss retries only a job whose worker died or threw before recording its attempt.
+  retryLimit: 20,
+  retryDelay: 1,
+  retryBackoff: true,
+  retryDelayMax: 30,
+  // Longer than any attempt with the largest timeout allowed.
+  expireInSeconds: Math.ceil(MAX_WEBHOOK_TIMEOUT_MS / 1000) + 60,
+  heartbeatSeconds: 15,
+  // A delivery's record is in webhook_deliveries; the finished job is not needed for long.
+  deleteAfterSeconds: 3600,
   notify: true,
 };
 
@@ -53,7 +69,7 @@ function newBoss(
 }
 
 /**
- * pg-boss's schema, created or upgraded, and the dispatch queue, by a short-lived instance
+ * pg-boss's schema, created or upgraded, and the dispatch and webhook queues, by a short-lived instance
  * that runs nothing else: Herald calls it under its migration lock (src/migrate.ts), so
  * startQueue finds both in place. Returns pg-boss's schema version.
  */
@@ -65,6 +81,7 @@ export async function migrateQueue(handle: DatabaseHandle, log: Logger, database
     // createQueue leaves an existing queue as it was: a database made by an older Herald
     // gets this one's expiry too.
     await boss.updateQueue(DISPATCH_QUEUE, { expireInSeconds: DISPATCH_QUEUE_OPTIONS.expireInSeconds });
+    await boss.createQueue(WEBHOOK_QUEUE, WEBHOOK_QUEUE_OPTIONS);
     return (await boss.schemaVersion()) ?? 0;
   } finally {
     await boss.stop({ graceful: false, close: handle.kind === 'postgres' });

@@ -41,3 +41,8 @@ export const WEBHOOK_EVENT_TYPES = [
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export const WebhookEventType = enumOf(WEBHOOK_EVENT_TYPES);
+
+/** How one attempt to deliver an event to an endpoint ended. */
+export const WEBHOOK_DELIVERY_OUTCOMES = ['SUCCEEDED', 'FAILED'] as const;
+export type WebhookDeliveryOutcome = (typeof WEBHOOK_DELIVERY_OUTCOMES)[number];
+export const WebhookDeliveryOutcome = enumOf(WEBHOOK_DELIVERY_OUTCOMES);

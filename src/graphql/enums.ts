@@ -10,6 +10,7 @@ import {
   Provider,
   RecipientKind,
   SmsEncoding,
+  WebhookDeliveryOutcome,
   WebhookEventType,
 } from '../domain/enums.js';
 import { UserErrorCode } from '../domain/refusal.js';
@@ -22,6 +23,7 @@ export {
   Provider,
   RecipientKind,
   SmsEncoding,
+  WebhookDeliveryOutcome,
   WebhookEventType,
 } from '../domain/enums.js';
 export { UserErrorCode } from '../domain/refusal.js';
@@ -52,4 +54,11 @@ registerEnumType(SmsEncoding, {
 registerEnumType(WebhookEventType, {
   name: 'WebhookEventType',
   description: 'What an endpoint is told about. In the JSON body: message.queued, message.delivered, …',
+});
+registerEnumType(WebhookDeliveryOutcome, {
+  name: 'WebhookDeliveryOutcome',
+  valuesConfig: {
+    SUCCEEDED: { description: '2xx.' },
+    FAILED: { description: 'Another answer, a timeout or a refused address; retried unless the answer was a 4xx other than 408/429.' },
+  },
 });

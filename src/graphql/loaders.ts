@@ -7,6 +7,8 @@ import * as messagesQ from '../modules/messages/messages.queries.js';
 import * as recipientsQ from '../modules/recipients/recipients.queries.js';
 import * as subscriptionsQ from '../modules/subscriptions/subscriptions.queries.js';
 import * as templatesQ from '../modules/templates/templates.queries.js';
+import * as endpointsQ from '../modules/webhooks/webhook-endpoints.queries.js';
+import * as webhookEventsQ from '../modules/webhooks/webhook-events.queries.js';
 
 export function createLoaders(db: Database, tenantId: string | null) {
   const scoped = <K, V>(batch: (tenantId: string, keys: readonly K[]) => Promise<V[]>) =>
@@ -36,6 +38,8 @@ export function createLoaders(db: Database, tenantId: string | null) {
       (_tenant, ids) => templatesQ.versionsOf(db, ids),
       (r) => r.templateId,
     ),
+    webhookEndpointById: byId((tenant, ids) => endpointsQ.endpointsByIds(db, tenant, ids)),
+    webhookEventById: byId((tenant, ids) => webhookEventsQ.eventsByIds(db, tenant, ids)),
     logsByMessage: groupedBy(
       (tenant, ids) => messagesQ.logsOfMessages(db, tenant, ids),
       (r) => r.messageId,

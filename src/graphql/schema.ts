@@ -14,6 +14,7 @@ import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
 import { NotificationsResolver } from '../modules/notifications/notifications.resolver.js';
 import { TemplatesResolver } from '../modules/templates/templates.resolver.js';
 import { WebhookEndpointsResolver } from '../modules/webhooks/webhook-endpoints.resolver.js';
+import { WebhookDeliveriesResolver, WebhookEventsResolver } from '../modules/webhooks/webhook-events.resolver.js';
 import { authChecker } from './auth-checker.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -32,6 +33,8 @@ export const RESOLVERS = [
   BillingResolver,
   MessageEventsResolver,
   WebhookEndpointsResolver,
+  WebhookEventsResolver,
+  WebhookDeliveriesResolver,
 ] as const;
 
 export async function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {

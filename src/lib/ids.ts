@@ -20,6 +20,8 @@ export const ID_PREFIX = {
   ApiKey: 'key',
   Template: 'tpl',
   WebhookEndpoint: 'whe',
+  WebhookEvent: 'wev',
+  WebhookDelivery: 'whd',
 } as const;
 export type NodeType = keyof typeof ID_PREFIX;
 

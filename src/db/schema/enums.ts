@@ -1,5 +1,13 @@
 import { pgEnum } from 'drizzle-orm/pg-core';
-import { API_KEY_ROLES, CHANNELS, PROVIDERS, RECIPIENT_KINDS, SMS_ENCODINGS, WEBHOOK_EVENT_TYPES } from '../../domain/enums.js';
+import {
+  API_KEY_ROLES,
+  CHANNELS,
+  PROVIDERS,
+  RECIPIENT_KINDS,
+  SMS_ENCODINGS,
+  WEBHOOK_DELIVERY_OUTCOMES,
+  WEBHOOK_EVENT_TYPES,
+} from '../../domain/enums.js';
 
 export const channelEnum = pgEnum('channel', CHANNELS);
 export const providerEnum = pgEnum('provider', PROVIDERS);
@@ -7,6 +15,7 @@ export const recipientKindEnum = pgEnum('recipient_kind', RECIPIENT_KINDS);
 export const apiKeyRoleEnum = pgEnum('api_key_role', API_KEY_ROLES);
 export const smsEncodingEnum = pgEnum('sms_encoding', SMS_ENCODINGS);
 export const webhookEventTypeEnum = pgEnum('webhook_event_type', WEBHOOK_EVENT_TYPES);
+export const webhookDeliveryOutcomeEnum = pgEnum('webhook_delivery_outcome', WEBHOOK_DELIVERY_OUTCOMES);
 
 export type {
   ApiKeyRole as ApiKeyRoleValue,

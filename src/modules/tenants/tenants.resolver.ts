@@ -10,6 +10,7 @@ import { toDeliveryLogView, toMessageView } from '../messages/messages.views.js'
 import { toTemplateView } from '../templates/templates.views.js';
 import { toRecipientView } from '../recipients/recipients.views.js';
 import { toWebhookEndpointView } from '../webhooks/webhook-endpoints.views.js';
+import { toWebhookDeliveryView, toWebhookEventView } from '../webhooks/webhook-events.views.js';
 import { toTenantView } from './tenants.views.js';
 import { CreateTenantInput, CreateTenantPayload, Tenant } from './tenants.types.js';
 
@@ -65,6 +66,16 @@ export class TenantsResolver {
         if (ctx.auth?.role !== 'ADMIN') return null;
         const row = await ctx.services.webhookEndpoints.get(tenantId, id);
         return row ? toWebhookEndpointView(row) : null;
+      }
+      case 'WebhookEvent': {
+        if (ctx.auth?.role !== 'ADMIN') return null;
+        const row = await ctx.services.webhookEvents.getEvent(tenantId, id);
+        return row ? toWebhookEventView(row) : null;
+      }
+      case 'WebhookDelivery': {
+        if (ctx.auth?.role !== 'ADMIN') return null;
+        const row = await ctx.services.webhookEvents.getDelivery(tenantId, id);
+        return row ? toWebhookDeliveryView(row) : null;
       }
       default:
         return null;

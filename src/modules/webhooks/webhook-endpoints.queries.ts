@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { webhookEndpoints } from '../../db/schema/index.js';
 
@@ -32,6 +32,13 @@ export async function findEndpoint(ex: Executor, tenantId: string, id: string): 
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.id, id)));
   return row;
+}
+
+export function endpointsByIds(ex: Executor, tenantId: string, ids: readonly string[]): Promise<EndpointRow[]> {
+  return ex
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.tenantId, tenantId), inArray(webhookEndpoints.id, [...ids])));
 }
 
 export async function updateEndpoint(
