@@ -1,6 +1,9 @@
 // Event webhooks end to end: a real Herald (API, worker, queue, database) sends through its
 // SANDBOX gateways and posts each status change to a local receiver, signed as Standard
 // Webhooks says; the receiver verifies every signature with the `standardwebhooks` library.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import twilio from 'twilio';
@@ -389,3 +392,45 @@ describe('replay', () => {
     expect(result.errors?.[0].extensions?.code).toBe('FORBIDDEN');
   });
 });
+
+describe("the README's receiver", () => {
+  it('is the example file, and verifies what Herald sends', async () => {
+    const example = readFileSync(new URL('../examples/webhook-receiver.mjs', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(`\`\`\`js\n${example}\`\`\``);
+
+    const port = await freePort();
+    const { adminKey, client, secret } = await setUp(`http://127.0.0.1:${port}/`, ['MESSAGE_SENT']);
+    const child = spawn(process.execPath, ['examples/webhook-receiver.mjs'], {
+      env: { ...process.env, HERALD_WEBHOOK_SECRET: secret, PORT: String(port) },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      await waitUntil('the receiver listening', () => out.includes('listening'));
+      const messageId = await sendSms(adminKey, client.id);
+      await waitUntil('the event verified and printed', () => out.includes(messageId));
+      const line = JSON.parse(out.split('\n').find((l) => l.includes(messageId))!);
+      expect(line).toMatchObject({ type: 'message.sent', message: messageId, status: 'SENT' });
+      const [delivery] = await deliveries(adminKey, { messageId });
+      expect(delivery).toMatchObject({ outcome: 'SUCCEEDED', statusCode: 204 });
+      // A body it cannot verify is refused.
+      const forged = await fetch(`http://127.0.0.1:${port}/`, {
+        method: 'POST',
+        headers: { 'webhook-id': 'wev_x', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,AAAA' },
+        body: '{"type":"message.sent"}',
+      });
+      expect(forged.status).toBe(400);
+    } finally {
+      child.kill();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
