@@ -66,26 +66,39 @@ export class WebhookWorker {
       pollingIntervalSeconds: 1,
       notifyPollingIntervalSeconds: 1,
     } as const;
-    await boss.work<WebhookJob, unknown, typeof options>(WEBHOOK_QUEUE, options, async (jobs) =>
-      Promise.all(
-        jobs.map(async (job) => {
-          try {
-            await this.deliver(job.id, job.data);
-            return { id: job.id, status: 'completed' as const };
-          } catch (err) {
-            // The queue runs it again (its record did not commit).
-            this.deps.log.error({ err, job: job.id, eventId: job.data.eventId }, 'webhook delivery failed unexpectedly');
-            return { id: job.id, status: 'failed' as const };
-          }
-        }),
-      ),
+    await boss.work<WebhookJob, unknown, typeof options>(WEBHOOK_QUEUE, options, (jobs) => this.deliverAll(jobs));
+  }
+
+  /** A fetched batch: its events and endpoints read together, then each job's attempt on its own. */
+  async deliverAll(jobs: { id: string; data: WebhookJob }[]): Promise<{ id: string; status: 'completed' | 'failed' }[]> {
+    let targets: Awaited<ReturnType<typeof q.deliveryTargets>>;
+    try {
+      targets = await q.deliveryTargets(
+        this.deps.db,
+        jobs.map((j) => j.data.eventId),
+        jobs.map((j) => j.data.endpointId),
+      );
+    } catch (err) {
+      this.deps.log.warn({ err: { message: (err as Error).message } }, 'could not read webhook jobs; the queue runs them again');
+      return jobs.map((job) => ({ id: job.id, status: 'failed' as const }));
+    }
+    return Promise.all(
+      jobs.map(async (job) => {
+        try {
+          await this.deliver(job.id, job.data, targets.events.get(job.data.eventId), targets.endpoints.get(job.data.endpointId));
+          return { id: job.id, status: 'completed' as const };
+        } catch (err) {
+          // The queue runs it again (its record did not commit).
+          this.deps.log.error({ err, job: job.id, eventId: job.data.eventId }, 'webhook delivery failed unexpectedly');
+          return { id: job.id, status: 'failed' as const };
+        }
+      }),
     );
   }
 
   /** One attempt of one job. */
-  async deliver(jobId: string, job: WebhookJob): Promise<void> {
-    const { db, metrics } = this.deps;
-    const { event, endpoint } = await q.deliveryTarget(db, job.eventId, job.endpointId);
+  async deliver(jobId: string, job: WebhookJob, event: q.EventRow | undefined, endpoint: EndpointRow | undefined): Promise<void> {
+    const { metrics } = this.deps;
     // Deleted or disabled since the job was made: nothing to tell.
     if (!event || event.payload === null || !endpoint || !endpoint.enabled) return;
     const started = new Date();

@@ -69,15 +69,23 @@ export function eventsByIds(ex: Executor, tenantId: string, ids: readonly string
     .where(and(eq(outboundEvents.tenantId, tenantId), inArray(outboundEvents.id, [...ids])));
 }
 
-/** An event and the endpoint a job delivers it to, both as they are now. */
-export async function deliveryTarget(
+/** The events and endpoints a batch of jobs names, as they are now (deleted ones are missing). */
+export async function deliveryTargets(
   ex: Executor,
-  eventId: string,
-  endpointId: string,
-): Promise<{ event: EventRow | undefined; endpoint: EndpointRow | undefined }> {
-  const [event] = await ex.select().from(outboundEvents).where(eq(outboundEvents.id, eventId));
-  const [endpoint] = await ex.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId));
-  return { event, endpoint };
+  eventIds: string[],
+  endpointIds: string[],
+): Promise<{ events: Map<string, EventRow>; endpoints: Map<string, EndpointRow> }> {
+  const [events, endpoints] = await Promise.all([
+    ex
+      .select()
+      .from(outboundEvents)
+      .where(inArray(outboundEvents.id, [...new Set(eventIds)])),
+    ex
+      .select()
+      .from(webhookEndpoints)
+      .where(inArray(webhookEndpoints.id, [...new Set(endpointIds)])),
+  ]);
+  return { events: new Map(events.map((e) => [e.id, e])), endpoints: new Map(endpoints.map((e) => [e.id, e])) };
 }
 
 /** Attempts recorded; a job already recorded (run again after its worker died) adds nothing. Returns the job ids written. */
