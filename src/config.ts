@@ -334,7 +334,7 @@ export const ENVIRONMENT = {
     256,
   )({
     default: 32,
-    desc: 'event-webhook deliveries one worker process makes at once (at most 4 to one endpoint, across all workers)',
+    desc: 'event-webhook deliveries one worker process makes at once (at most 4 to an endpoint whose last attempt failed, across all workers)',
   }),
   HERALD_SECRET_KEY_PREVIOUS: secretKeys({
     default: undefined,

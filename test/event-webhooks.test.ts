@@ -295,6 +295,33 @@ describe('retries', () => {
     for (const req of r.received) verify(secret, req);
   });
 
+  it('keeps an endpoint that times out to a few deliveries at once, while others go on', async () => {
+    const slow = await receiver();
+    const a = await setUp(slow.url, ['MESSAGE_QUEUED']);
+    slow.answer(() => ({ hang: true }));
+    const healthy = await receiver();
+    const b = await setUp(healthy.url, ['MESSAGE_QUEUED']);
+    // A first wave times out (1 s here): the endpoint is failing from then on.
+    await sendSms(a.adminKey, a.client.id);
+    await waitUntil('the first attempt timed out', async () => (await deliveries(a.adminKey, { outcome: 'FAILED' })).length > 0);
+    for (let i = 0; i < 30; i++) await sendSms(a.adminKey, a.client.id);
+    let most = 0;
+    const watching = setInterval(() => (most = Math.max(most, slow.inFlight)), 5);
+    try {
+      await pause(300);
+      const started = Date.now();
+      const messageId = await sendSms(b.adminKey, b.client.id);
+      await waitUntil('the healthy endpoint’s event', () => bodiesOf(healthy, messageId).length === 1, 5_000);
+      // Well inside one timeout of the slow endpoint's, though it has 30 events waiting.
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await pause(1_500);
+    } finally {
+      clearInterval(watching);
+    }
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(4);
+  });
+
   it('disables an endpoint that has failed for 24 hours, with a reason, a log line and a metric', async () => {
     const r = await receiver();
     const { adminKey, client, endpointId } = await setUp(r.url, ['MESSAGE_SENT']);

@@ -22,6 +22,8 @@ export interface WebhookReceiver {
   /** http://127.0.0.1:<port>/hook */
   url: string;
   received: ReceivedWebhook[];
+  /** Requests open now (received, not yet answered or dropped by the client). */
+  readonly inFlight: number;
   /** How each request is answered from now on (default: 200). */
   answer(how: (request: ReceivedWebhook) => ReceiverAnswer): void;
   /** Stops listening: connections are refused until `up`. */
@@ -37,9 +39,12 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const timers = new Set<NodeJS.Timeout>();
   let port = 0;
   let server: Server | undefined;
+  let inFlight = 0;
 
   const listen = async () => {
     const next = createServer((req, res) => {
+      inFlight += 1;
+      res.once('close', () => (inFlight -= 1));
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -81,6 +86,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,
+    get inFlight() {
+      return inFlight;
+    },
     answer(next) {
       how = next;
     },

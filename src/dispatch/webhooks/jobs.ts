@@ -5,6 +5,9 @@ import type { Executor } from '../../db/client.js';
 
 export const WEBHOOK_QUEUE = 'herald-webhooks';
 
+/** The group tier of jobs for an endpoint whose last attempts failed (slow or down). */
+export const FAILING_TIER = 'failing';
+
 /** One attempt to deliver one event to one endpoint (database ids). */
 export interface WebhookJob {
   eventId: string;
@@ -25,14 +28,19 @@ export class WebhookQueue {
 
   /**
    * pg-boss's own insert with the endpoint as the job's group, so the queue's per-group
-   * limit bounds how many deliveries to one endpoint run at once (dispatch/webhooks/worker.ts).
+   * limits bound how many deliveries to one endpoint run at once (dispatch/webhooks/worker.ts):
+   * a job for an endpoint that is failing (`failing`) is in the FAILING_TIER, whose limit is low.
    */
-  async enqueue(tx: Executor, jobs: { job: WebhookJob; startAfter?: Date }[]): Promise<void> {
+  async enqueue(tx: Executor, jobs: { job: WebhookJob; startAfter?: Date; failing?: boolean }[]): Promise<void> {
     if (!this.boss) throw new Error('the webhook queue is not running yet');
     if (jobs.length === 0) return;
     await this.boss.insert(
       WEBHOOK_QUEUE,
-      jobs.map(({ job, startAfter }) => ({ data: job, group: { id: job.endpointId }, ...(startAfter ? { startAfter } : {}) })),
+      jobs.map(({ job, startAfter, failing }) => ({
+        data: job,
+        group: failing ? { id: job.endpointId, tier: FAILING_TIER } : { id: job.endpointId },
+        ...(startAfter ? { startAfter } : {}),
+      })),
       { db: fromDrizzle(tx as never, sql as never) },
     );
   }

@@ -78,10 +78,10 @@ export class WebhookRelay {
         tx,
         events.map((e) => ({ id: e.id, payload: renderPayload(e.type, e.snapshot as MessageSnapshot) })),
       );
-      const jobs: { job: WebhookJob }[] = events.flatMap((e) =>
+      const jobs: { job: WebhookJob; failing: boolean }[] = events.flatMap((e) =>
         endpoints
           .filter((endpoint) => endpoint.tenantId === e.tenantId && endpoint.eventTypes.includes(e.type))
-          .map((endpoint) => ({ job: { eventId: e.id, endpointId: endpoint.id, attempt: 1 } })),
+          .map((endpoint) => ({ job: { eventId: e.id, endpointId: endpoint.id, attempt: 1 }, failing: endpoint.failingSince !== null })),
       );
       await queue.enqueue(tx, jobs);
       return events.length;

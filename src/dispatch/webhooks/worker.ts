@@ -13,12 +13,20 @@ import { toGlobalId, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import type { EndpointRow } from '../../modules/webhooks/webhook-endpoints.queries.js';
 import * as q from '../../modules/webhooks/webhook-events.queries.js';
-import { WEBHOOK_QUEUE, type WebhookJob, type WebhookQueue } from './jobs.js';
+import { FAILING_TIER, WEBHOOK_QUEUE, type WebhookJob, type WebhookQueue } from './jobs.js';
 import type { PostResult, WebhookPoster } from './poster.js';
 import { DAY_MS, type WebhookRetryPolicy, nextAttemptAt, worthRetrying } from './retry.js';
 
-/** Deliveries to one endpoint at once, across every worker process (the queue's group limit). */
-export const PER_ENDPOINT_CONCURRENCY = 4;
+/**
+ * Deliveries at once to one endpoint that is failing (its last attempt failed: down, or
+ * too slow to answer), across every worker process: the queue's limit for the group tier
+ * its jobs are put in (jobs.ts). A healthy endpoint may use every slot: a limit there makes
+ * the queue's fetch read past the endpoint's whole backlog each time it is reached, which
+ * cost more database time than the deliveries themselves (scripts/bench/webhooks.mjs).
+ */
+export const FAILING_ENDPOINT_CONCURRENCY = 4;
+/** The group limit of a healthy endpoint's jobs: none in effect. */
+const UNBOUNDED = 1_000_000;
 /** Jobs a poller takes at once. */
 const JOBS_PER_POLL = 4;
 
@@ -53,16 +61,19 @@ export class WebhookWorker {
 
   /**
    * Takes the queue's jobs: `concurrency` at once over pollers of JOBS_PER_POLL, never more
-   * than PER_ENDPOINT_CONCURRENCY for one endpoint, so a slow endpoint holds at most that
-   * many of the pollers while the others go on.
+   * than FAILING_ENDPOINT_CONCURRENCY for a failing endpoint. A poller waits for its whole
+   * batch, so there are always more pollers than that limit: an endpoint that has started
+   * timing out holds at most that many while the others go on. A poller whose batch came
+   * back full fetches again at once.
    */
   async start(boss: PgBoss, concurrency: number): Promise<void> {
-    const pollers = Math.max(PER_ENDPOINT_CONCURRENCY + 1, Math.ceil(concurrency / JOBS_PER_POLL));
+    const pollers = Math.max(FAILING_ENDPOINT_CONCURRENCY + 1, Math.ceil(concurrency / JOBS_PER_POLL));
     const options = {
       localConcurrency: pollers,
       batchSize: JOBS_PER_POLL,
       perJobResults: true,
-      groupConcurrency: PER_ENDPOINT_CONCURRENCY,
+      groupConcurrency: { default: UNBOUNDED, tiers: { [FAILING_TIER]: FAILING_ENDPOINT_CONCURRENCY } },
+      burstWhenBatchFull: true,
       pollingIntervalSeconds: 1,
       notifyPollingIntervalSeconds: 1,
     } as const;
@@ -167,7 +178,7 @@ export class WebhookWorker {
       const disabled = failingFor >= DAY_MS && (await q.disableEndpoint(tx, row.endpointId, reason, row.at));
       const retryAt = disabled ? null : next;
       const written = await q.recordDeliveries(tx, [{ ...row, nextAttemptAt: retryAt }]);
-      if (written.has(row.jobId) && retryAt) await queue.enqueue(tx, [{ job: retry, startAfter: retryAt }]);
+      if (written.has(row.jobId) && retryAt) await queue.enqueue(tx, [{ job: retry, startAfter: retryAt, failing: true }]);
       return disabled ? reason : undefined;
     });
     if (disabled) {

@@ -47,9 +47,17 @@ export async function insertEvent(ex: Executor, row: NewEventRow): Promise<Event
 }
 
 /** The enabled endpoints of these tenants (the relay's fan-out). */
-export function enabledEndpointsOf(ex: Executor, tenantIds: string[]): Promise<Pick<EndpointRow, 'id' | 'tenantId' | 'eventTypes'>[]> {
+export function enabledEndpointsOf(
+  ex: Executor,
+  tenantIds: string[],
+): Promise<Pick<EndpointRow, 'id' | 'tenantId' | 'eventTypes' | 'failingSince'>[]> {
   return ex
-    .select({ id: webhookEndpoints.id, tenantId: webhookEndpoints.tenantId, eventTypes: webhookEndpoints.eventTypes })
+    .select({
+      id: webhookEndpoints.id,
+      tenantId: webhookEndpoints.tenantId,
+      eventTypes: webhookEndpoints.eventTypes,
+      failingSince: webhookEndpoints.failingSince,
+    })
     .from(webhookEndpoints)
     .where(and(inArray(webhookEndpoints.tenantId, tenantIds), eq(webhookEndpoints.enabled, true)));
 }
