@@ -18,6 +18,10 @@
 //   6b. scale: 1 `--role api` + 1 then 2 `--role worker` processes (HERALD_WORKER_CONCURRENCY/2
 //       each) while sendSms runs closed-loop: accepted/s, sent/s, per-worker share, backlog,
 //       created→SENT, CPU per message (API, workers, their PostgreSQL backends), exactly-once check
+//   6c. webhooks: sendSms open-loop at a fixed rate through 1 `--role api` + 1 `--role worker`,
+//       runs (each on a fresh database) alternating between no webhook endpoint and one endpoint
+//       subscribed to every event on a zero-latency receiver: sent/s, status change → delivered,
+//       CPU and database writes per message (scripts/bench/webhooks.mjs)
 //   7. queries: messages(first: 50, filter…) for every filter over 1,000,000 messages in one
 //      tenant, with EXPLAIN of each and what totalCount costs (scripts/bench/queries.mjs)
 //   8. the figures printed (docs/performance.md keeps the current ones, updated by hand)
@@ -30,7 +34,8 @@
 // at a time; the first round is always one after another), BENCH_DM_LIMIT (20000: stop the DM drain once this many are SENT),
 // BENCH_KEEP_DB=1 keeps the databases for inspection.
 // BENCH_SCALE_LAYOUTS (1,2; e.g. 1x32,2x16 or 1,2,1,2), BENCH_SCALE_WORKER_CONCURRENCY (HERALD_WORKER_CONCURRENCY/2).
-// BENCH_ONLY=accept|templates|dispatch|orders|billing|scale|queries (comma-separated for several) runs those stages
+// BENCH_WEBHOOK_RATE (150 sendSms/s), BENCH_WEBHOOK_SECONDS (20), BENCH_WEBHOOK_ROUNDS (2 runs per configuration).
+// BENCH_ONLY=accept|templates|dispatch|orders|billing|scale|webhooks|queries (comma-separated for several) runs those stages
 // only. BENCH_HERALD_NODE_ARGS passes node flags to the Herald processes (e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/prof"). The bench writes no file: it prints its tables.
 //
@@ -43,6 +48,7 @@ import { startFakeChild } from './bench/fakes.mjs';
 import { queriesStage, querySettings } from './bench/queries.mjs';
 import { scaleStage } from './bench/scale.mjs';
 import { templatesStage } from './bench/templates.mjs';
+import { webhooksBudgetSeconds, webhooksStage } from './bench/webhooks.mjs';
 import {
   buildIfStale,
   countWarnings,
@@ -108,7 +114,7 @@ const TARGETS = {
   billingTotalMs: 5000,
   billingRssGrowthMb: 200,
 };
-const STAGES = ['accept', 'templates', 'dispatch', 'orders', 'billing', 'scale', 'queries'];
+const STAGES = ['accept', 'templates', 'dispatch', 'orders', 'billing', 'scale', 'webhooks', 'queries'];
 /** Each updateOrderStatus call writes 3 messages + 3 pg-boss jobs: counted as 4 raw rows' worth. */
 const ORDER_ROW_EQUIVALENTS = 4;
 
@@ -131,6 +137,8 @@ async function main() {
   const ordersDb = `${dbName}_o`;
   const billingDb = `${dbName}_b`;
   const scaleDb = `${dbName}_s`;
+  // The webhooks stage makes a database per run: ${dbName}_w1, _w2…
+  const webhooksDb = `${dbName}_w`;
   const queriesDb = `${dbName}_q`;
   const templatesDb = `${dbName}_t`;
   const pgVersion = (await admin.query('show server_version')).rows[0].server_version;
@@ -156,6 +164,7 @@ async function main() {
         ? s.postSeconds + 300 + s.billingCustomers / 100 + (2 * s.billingCalls * s.invoicesPerCall) / 1000 + s.dmLimit / 20
         : 0) +
       (run.has('scale') ? 2 * (s.seconds + s.warmupSeconds + 240) : 0) +
+      (run.has('webhooks') ? webhooksBudgetSeconds(s) : 0) +
       (run.has('queries') ? 300 + querySettings().messages / 5_000 : 0) +
       60,
   );
@@ -322,6 +331,10 @@ async function main() {
     if (run.has('scale')) {
       // ---- 6b. 1 API + 2 workers as separate processes: combined rates, against 1 + 1 ----------
       sections.push(await scaleStage({ s, pg, admin, db: scaleDb, url: urlOf(scaleDb), startRole, fakes }));
+    }
+    if (run.has('webhooks')) {
+      // ---- 6c. event webhooks under a steady sendSms load, against no endpoint ----------------
+      sections.push(await webhooksStage({ s, pg, createDb, urlOf, dbPrefix: webhooksDb, startRole, fakes }));
     }
     if (run.has('queries')) {
       // ---- 7. messages(first: 50, filter…) over 1,000,000 messages, with EXPLAIN ----------------
