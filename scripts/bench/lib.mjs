@@ -599,3 +599,49 @@ export function nproc() {
 export function sleep(msDelay) {
   return new Promise((r) => setTimeout(r, msDelay));
 }
+
+/** /proc/stat's first line, in ms: all CPUs' busy and total time. */
+export function machineCpu() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is inside user)
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = f[3] + (f[4] || 0);
+  return { busy: ((total - idle) * 1000) / 100, total: (total * 1000) / 100 };
+}
+
+/** client port → Herald pid, from the processes' socket inodes and /proc/net/tcp{,6}. */
+export function backendOwners(pids) {
+  const inodeOwner = new Map();
+  for (const pid of pids) {
+    let fds = [];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodeOwner.set(m[1], pid);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  const byPort = new Map();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let lines = [];
+    try {
+      lines = fs.readFileSync(file, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const line of lines) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const pid = inodeOwner.get(f[9]);
+      if (pid) byPort.set(parseInt(f[1].split(':').pop(), 16), pid);
+    }
+  }
+  return byPort;
+}

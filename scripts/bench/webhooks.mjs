@@ -27,13 +27,14 @@
 // As a stage of scripts/bench.mjs: `webhooksStage({ s, pg, createDb, urlOf, dbPrefix,
 // startRole, fakes })` returns { key: 'webhooks', title, rows, results }.
 import { fork } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import {
+  backendOwners,
   createClientRecipients,
   fmt,
   graphqlClient,
+  machineCpu,
   ms,
   nproc,
   numEnv,
@@ -394,52 +395,6 @@ function processMeter({ pool, db, pids }) {
       await loop;
     },
   };
-}
-
-/** /proc/stat's first line, in ms: all CPUs' busy and total time. */
-function machineCpu() {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal (guest time is inside user)
-  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  const idle = f[3] + (f[4] || 0);
-  return { busy: ((total - idle) * 1000) / 100, total: (total * 1000) / 100 };
-}
-
-/** client port → Herald pid, from the processes' socket inodes and /proc/net/tcp{,6} (as scale.mjs does). */
-function backendOwners(pids) {
-  const inodeOwner = new Map();
-  for (const pid of pids) {
-    let fds = [];
-    try {
-      fds = fs.readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m) inodeOwner.set(m[1], pid);
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
-  const byPort = new Map();
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let lines = [];
-    try {
-      lines = fs.readFileSync(file, 'utf8').split('\n').slice(1);
-    } catch {
-      continue;
-    }
-    for (const line of lines) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10) continue;
-      const pid = inodeOwner.get(f[9]);
-      if (pid) byPort.set(parseInt(f[1].split(':').pop(), 16), pid);
-    }
-  }
-  return byPort;
 }
 
 function num(v) {
