@@ -87,11 +87,12 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   let upkeep: Upkeep | undefined;
   let dispatcher: Dispatcher | undefined;
   let sweeper: Sweeper | undefined;
-  // Event webhooks, in dispatching processes: the relay hears the events trigger on a
-  // LISTEN connection of its own (an API process's hears every status change, which a
-  // worker has no use for).
-  let relay: WebhookRelay | undefined;
-  let relayListener: DatabaseListener | undefined;
+  // Event webhooks, in dispatching processes. The relay hears the events trigger on the
+  // process's one LISTEN connection: the status hub's where there is one (role all), else
+  // one of its own (a worker has no use for every status change the hub's would bring).
+  const relay = role === 'api' ? undefined : new WebhookRelay({ db: handle.db, queue: webhookQueue, log });
+  const relayListener = role === 'worker' ? new DatabaseListener(log) : undefined;
+  if (relay) relay.follow(relayListener ?? statusHub.listener);
   let poster: WebhookPoster | undefined;
 
   // Every role serves HTTP: a worker answers /healthz and /readyz for its orchestrator.
@@ -149,11 +150,8 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         metrics,
         log,
       }).start(boss, config.webhooks.concurrency);
-      relay = new WebhookRelay({ db: handle.db, queue: webhookQueue, log });
-      relayListener = new DatabaseListener(log);
-      relay.follow(relayListener);
-      await relayListener.start(handle, config.databaseUrl);
-      relay.start();
+      await relayListener?.start(handle, config.databaseUrl);
+      relay?.start();
     }
     upkeep = await startUpkeep(handle, log, config.pgliteVacuumMs);
     started = true;

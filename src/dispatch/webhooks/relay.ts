@@ -20,6 +20,7 @@ export class WebhookRelay {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
+  private started = false;
   private stopped = false;
 
   constructor(
@@ -33,7 +34,9 @@ export class WebhookRelay {
     listener.onReconnect(() => this.wake());
   }
 
+  /** Relays from now on (a notification heard before is caught by the first run). */
   start(): void {
+    this.started = true;
     this.timer = setInterval(() => this.wake(), this.pollMs);
     this.timer.unref();
     this.wake();
@@ -47,7 +50,7 @@ export class WebhookRelay {
 
   /** Relays until nothing is left; a wake-up during a run makes it look once more. */
   wake(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     if (this.running) {
       this.again = true;
       return;
