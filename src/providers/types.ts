@@ -38,6 +38,11 @@ export interface ProviderError {
   message: string;
   /** rate_limited: when the vendor said to come back. */
   retryAt?: Date;
+  /**
+   * permanent: the refusal is about the gateway itself (its credentials, its account), not
+   * the message or its destination: another gateway may well send it.
+   */
+  aboutGateway?: boolean;
 }
 
 export type SendResult = SendSuccess | ProviderError;

@@ -15,7 +15,7 @@ export function createSendgridProvider(settings: ProviderSettings): Provider {
     async send(message: OutboundMessage, gateway: GatewayForSend): Promise<SendResult> {
       const credentials = sendgridCredentials(gateway.credentials);
       if (!credentials) {
-        return refuse('GATEWAY_MISCONFIGURED', 'the SendGrid gateway has no usable credentials');
+        return { ...refuse('GATEWAY_MISCONFIGURED', 'the SendGrid gateway has no usable credentials'), aboutGateway: true };
       }
       if (message.channel !== 'EMAIL') {
         return refuse('UNSUPPORTED_CHANNEL', `SendGrid gateways do not carry ${message.channel}`);

@@ -42,7 +42,7 @@ describe('SendGrid error mapping', () => {
     expect(result.message).not.toContain('jane.doe');
   });
 
-  it('fails a refused key permanently, never quoting the key', () => {
+  it('fails a refused key permanently as a refusal of the gateway itself, never quoting the key', () => {
     const e = responseError(
       401,
       sendgridErrors(`The provided authorization grant is invalid, expired, or revoked: ${apiKey}`),
@@ -55,6 +55,7 @@ describe('SendGrid error mapping', () => {
       kind: 'permanent',
       code: '401',
       message: 'The provided authorization grant is invalid, expired, or revoked: ***',
+      aboutGateway: true,
     });
   });
 

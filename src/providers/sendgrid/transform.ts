@@ -53,6 +53,8 @@ export function toProviderError(error: unknown, now: Date = new Date(), secrets:
       kind: 'permanent',
       code: String(status),
       message: vendorMessage || `SendGrid refused the message (HTTP ${status})`,
+      // 401/403: the key, not the message.
+      ...(status === 401 || status === 403 ? { aboutGateway: true } : {}),
     };
   }
 

@@ -38,14 +38,21 @@ describe('Twilio error mapping', () => {
     });
   });
 
-  it('fails wrong credentials permanently without quoting them', () => {
+  it('fails wrong credentials permanently without quoting them, as a refusal of the gateway itself', () => {
     const e = restException(401, {
       code: 20003,
       message: 'Authenticate',
       more_info: 'https://www.twilio.com/docs/errors/20003',
       status: 401,
     });
-    expect(toProviderError(e, now)).toMatchObject({ kind: 'permanent', code: '20003', message: 'Authenticate' });
+    expect(toProviderError(e, now)).toMatchObject({ kind: 'permanent', code: '20003', message: 'Authenticate', aboutGateway: true });
+  });
+
+  it('tells a suspended account from a refused message', () => {
+    const suspended = restException(403, { code: 20005, message: 'Account not active', status: 403 });
+    expect(toProviderError(suspended, now)).toMatchObject({ kind: 'permanent', code: '20005', aboutGateway: true });
+    const unsubscribed = restException(400, { code: 21610, message: 'Attempt to send to unsubscribed recipient', status: 400 });
+    expect(toProviderError(unsubscribed, now).aboutGateway).toBeUndefined();
   });
 
   it('uses the HTTP status as the code when Twilio gives none', () => {

@@ -6,6 +6,12 @@ import { networkCodeOf, unexpected, unreachable } from '../network.js';
 import { retryAfter } from '../retry-after.js';
 import type { ProviderError } from '../types.js';
 
+/**
+ * Twilio's codes that refuse the account rather than the message: 20003 authentication
+ * failed, 20005 account not active, 20006 access denied, 20008 test credentials refused.
+ */
+const GATEWAY_REFUSALS = new Set(['20003', '20005', '20006', '20008']);
+
 /** Twilio's own code for "too many requests", sent with HTTP 429. */
 const TWILIO_RATE_LIMIT_CODE = 20429;
 
@@ -50,6 +56,7 @@ export function toProviderError(error: unknown, now: Date = new Date()): Provide
       kind: 'permanent',
       code: twilioCode ?? String(status),
       message: vendorMessage || `Twilio refused the message (HTTP ${status})`,
+      ...(status === 401 || (twilioCode !== undefined && GATEWAY_REFUSALS.has(twilioCode)) ? { aboutGateway: true } : {}),
     };
   }
 

@@ -21,7 +21,13 @@ export function createTwilioProvider(settings: ProviderSettings): Provider {
     async send(message: OutboundMessage, gateway: GatewayForSend): Promise<SendResult> {
       const credentials = twilioCredentials(gateway.credentials);
       if (!credentials) {
-        return { ok: false, kind: 'permanent', code: 'GATEWAY_MISCONFIGURED', message: 'the Twilio gateway has no usable credentials' };
+        return {
+          ok: false,
+          kind: 'permanent',
+          code: 'GATEWAY_MISCONFIGURED',
+          message: 'the Twilio gateway has no usable credentials',
+          aboutGateway: true,
+        };
       }
       if (message.channel !== 'SMS' && message.channel !== 'WHATSAPP') {
         return { ok: false, kind: 'permanent', code: 'UNSUPPORTED_CHANNEL', message: `Twilio gateways do not carry ${message.channel}` };
@@ -37,7 +43,13 @@ export function createTwilioProvider(settings: ProviderSettings): Provider {
         });
       } catch {
         // The SDK refuses a malformed account SID before any request; its text may quote it.
-        return { ok: false, kind: 'permanent', code: 'GATEWAY_MISCONFIGURED', message: 'the Twilio SDK refused the gateway credentials' };
+        return {
+          ok: false,
+          kind: 'permanent',
+          code: 'GATEWAY_MISCONFIGURED',
+          message: 'the Twilio SDK refused the gateway credentials',
+          aboutGateway: true,
+        };
       }
 
       const whatsapp = message.channel === 'WHATSAPP';

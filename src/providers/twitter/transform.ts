@@ -121,6 +121,7 @@ function fromResponse(e: ErrorShape, status: number, op: TwitterOperation, now: 
       kind: 'permanent',
       code,
       message: 'X refused the gateway credentials (HTTP 401): check the app key and secret and the access token and secret',
+      aboutGateway: true,
     };
   }
   if (op.operation === 'lookup' && (status === 404 || kind === 'resource-not-found')) return userNotFound(op.handle);
@@ -131,6 +132,7 @@ function fromResponse(e: ErrorShape, status: number, op: TwitterOperation, now: 
         kind: 'permanent',
         code,
         message: `the gateway's X app may not ${op.operation === 'dm' ? 'send Direct Messages' : 'look up users'}${detail ? ` (${detail})` : ''}`,
+        aboutGateway: true,
       };
     }
     if (op.operation === 'dm') {

@@ -75,7 +75,7 @@ export function createTwitterProvider(settings: ProviderSettings): Provider {
 }
 
 function misconfigured(message: string): ProviderError {
-  return { ok: false, kind: 'permanent', code: 'GATEWAY_MISCONFIGURED', message };
+  return { ok: false, kind: 'permanent', code: 'GATEWAY_MISCONFIGURED', message, aboutGateway: true };
 }
 
 function twitterCredentials(credentials: GatewayForSend['credentials']): TwitterCredentials | null {
