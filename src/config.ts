@@ -90,6 +90,8 @@ export interface Config {
   retry: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number };
   /** Event webhooks: one attempt's bound, its retries, and the deliveries a worker runs at once. */
   webhooks: { timeoutMs: number; retryBaseMs: number; retryMaxDelayMs: number; concurrency: number };
+  /** Each gateway's circuit breaker, shared by the workers through the database. */
+  breaker: { windowMs: number; failureRate: number; minRequests: number; cooldownMs: number; probeIntervalMs: number };
 }
 
 export interface SendBudgetDefaults {
@@ -245,6 +247,8 @@ const TWILIO_GATEWAY = "the default tenant's default Twilio gateways for SMS / W
 const SENDGRID_GATEWAY = "the default tenant's default SendGrid gateway for email";
 const X_GATEWAY = "the default tenant's default X gateway for DMs";
 const PROVIDER_BASE_URL = 'where each provider SDK sends requests (a proxy, a local fake)';
+const BREAKER =
+  "a gateway's circuit breaker opens when, within a window of this many seconds, at least this many sends were made and this share of them failed; routing then skips it";
 const WEBHOOK_RETRY =
   'event-webhook retry backoff (±20 % jitter); a failed delivery is retried for 24 hours from its first attempt, then the endpoint is disabled if nothing it was sent has succeeded for 24 hours';
 const RETRY = 'retry backoff (±20 % jitter) and the attempts before a message is FAILED';
@@ -335,6 +339,16 @@ export const ENVIRONMENT = {
   )({
     default: 32,
     desc: 'event-webhook deliveries one worker process makes at once (at most 4 to an endpoint whose last attempt failed, across all workers)',
+  }),
+  HERALD_BREAKER_WINDOW_SECONDS: wholeNumber(1, 3_600)({ default: 30, desc: BREAKER }),
+  HERALD_BREAKER_FAILURE_PERCENT: wholeNumber(1, 100)({ default: 50, desc: BREAKER }),
+  HERALD_BREAKER_MIN_SENDS: wholeNumber(1, 100_000)({ default: 5, desc: BREAKER }),
+  HERALD_BREAKER_COOLDOWN_SECONDS: wholeNumber(
+    1,
+    86_400,
+  )({
+    default: 30,
+    desc: 'an open breaker lets a trickle of sends through (one a second per worker) after this long; a success closes it, a failure opens it again',
   }),
   HERALD_SECRET_KEY_PREVIOUS: secretKeys({
     default: undefined,
@@ -578,6 +592,13 @@ export function loadConfig(env: Env = process.env): Config {
     statementTimeoutMs: e.HERALD_STATEMENT_TIMEOUT_MS,
     bulkStatementTimeoutMs: e.HERALD_BULK_STATEMENT_TIMEOUT_MS,
     retry: { baseDelayMs: e.HERALD_RETRY_BASE_MS, maxDelayMs: e.HERALD_RETRY_MAX_DELAY_MS, maxAttempts: e.HERALD_RETRY_MAX_ATTEMPTS },
+    breaker: {
+      windowMs: e.HERALD_BREAKER_WINDOW_SECONDS * 1_000,
+      failureRate: e.HERALD_BREAKER_FAILURE_PERCENT / 100,
+      minRequests: e.HERALD_BREAKER_MIN_SENDS,
+      cooldownMs: e.HERALD_BREAKER_COOLDOWN_SECONDS * 1_000,
+      probeIntervalMs: 1_000,
+    },
     webhooks: {
       timeoutMs: e.HERALD_WEBHOOK_TIMEOUT_MS,
       retryBaseMs: e.HERALD_WEBHOOK_RETRY_BASE_MS,

@@ -10,6 +10,11 @@ import { buildHeraldSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
 import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
+import { HealthTracker } from './dispatch/health.js';
+import { Router } from './dispatch/router.js';
+import { toGlobalId } from './lib/ids.js';
+import { effectiveState } from './modules/routing/circuit-breaker.js';
+import { allHealth } from './modules/routing/routing.queries.js';
 import { QueueOutbox } from './dispatch/outbox.js';
 import { startQueue, startWorker } from './dispatch/queue.js';
 import { WebhookQueue } from './dispatch/webhooks/jobs.js';
@@ -70,6 +75,13 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   const metrics = createMetrics({
     queueDepth: boundedRead(handle.db, (tx) => countWaiting(tx)),
     sendingOverdue: boundedRead(handle.db, (tx) => countOverdueSending(tx, takeOverAfter)),
+    gatewayHealth: async () => {
+      const now = new Date();
+      return (await allHealth(handle.db)).map((row) => ({
+        gateway: toGlobalId('Gateway', row.gatewayId),
+        state: effectiveState(row, now, config.breaker),
+      }));
+    },
     maxAgeMs: config.metricsGaugeMaxAgeMs,
     log,
   });
@@ -81,12 +93,14 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     sendgridWebhookPublicKey: config.sendgridWebhookPublicKey,
     sendBudget: config.sendBudget,
     webhookAllowPrivate: config.webhookAllowPrivate,
+    breaker: config.breaker,
   });
   let started = false;
   let boss: Awaited<ReturnType<typeof startQueue>> | undefined;
   let upkeep: Upkeep | undefined;
   let dispatcher: Dispatcher | undefined;
   let sweeper: Sweeper | undefined;
+  let health: HealthTracker | undefined;
   // Event webhooks, in dispatching processes. The relay hears the events trigger on the
   // process's one LISTEN connection: the status hub's where there is one (role all), else
   // one of its own (a worker has no use for every status change the hub's would bring).
@@ -116,8 +130,12 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     outbox.attach(boss);
     webhookQueue.attach(boss);
     if (role !== 'api') {
+      health = new HealthTracker({ db: handle.db, policy: config.breaker, log });
+      health.start();
       dispatcher = new Dispatcher({
         db: handle.db,
+        router: new Router({ db: handle.db, health }),
+        health,
         gateways: services.gateways,
         providerFor: createProviders({ baseUrls: config.providerBaseUrls, publicUrl: config.publicUrl, timeoutMs: config.sendTimeoutMs }),
         outbox,
@@ -175,6 +193,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         // outcome still waiting for the database is given up on, logged as unknown.
         await boss?.stop({ graceful: true, timeout: 15_000, close: handle.kind === 'postgres' });
         dispatcher?.stop();
+        await health?.stop();
         poster?.close();
         await app.close();
         await statusHub.close();
@@ -182,6 +201,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       },
     };
   } catch (err) {
+    await health?.stop();
     await sweeper?.stop();
     await relay?.stop();
     await relayListener?.close().catch(() => undefined);

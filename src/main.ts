@@ -14,6 +14,7 @@ import { createLogger } from './logger.js';
 import { migrate } from './migrate.js';
 import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
 import { GatewaysService } from './modules/gateways/gateways.service.js';
+import { RoutingService } from './modules/routing/routing.service.js';
 import { WebhookEndpointsService } from './modules/webhooks/webhook-endpoints.service.js';
 
 type Command = 'migrate' | 'rotate-secrets';
@@ -102,7 +103,7 @@ async function rotateSecretsAndExit(config: Config, log: Logger): Promise<void> 
   let unreadable: number;
   try {
     const secrets = new SecretBox(key, config.previousSecretKeys);
-    const gateways = await new GatewaysService(handle.db, secrets).resealAll(log);
+    const gateways = await new GatewaysService(handle.db, secrets, new RoutingService(handle.db)).resealAll(log);
     // The URL policy plays no part in re-sealing.
     const webhookEndpoints = await new WebhookEndpointsService(handle.db, secrets, { allowPrivate: false }).resealAll(log);
     const counts = {

@@ -10,6 +10,8 @@ export const GAUGE_STATEMENT_TIMEOUT_MS = 2_000;
 export interface ScrapedGauges {
   queueDepth?: () => Promise<number>;
   sendingOverdue?: () => Promise<number>;
+  /** Each gateway's breaker state (API ids), read at every scrape. */
+  gatewayHealth?: () => Promise<{ gateway: string; state: string }[]>;
   /** Each gauge reads the database at most once per this many ms; scrapes in between get its last value (0: every scrape). */
   maxAgeMs?: number;
   /** Where a failed read is reported (once, until a read succeeds again). */
@@ -81,6 +83,7 @@ function throttledRead(name: string, read: () => Promise<number>, options: Scrap
 export function createMetrics(gauges: ScrapedGauges = {}) {
   const queueDepth = gauges.queueDepth && throttledRead('herald_queue_depth', gauges.queueDepth, gauges);
   const sendingOverdue = gauges.sendingOverdue && throttledRead('herald_sending_overdue', gauges.sendingOverdue, gauges);
+  const gatewayHealth = gauges.gatewayHealth;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -148,6 +151,27 @@ export function createMetrics(gauges: ScrapedGauges = {}) {
       registers: [registry],
       async collect() {
         if (queueDepth) this.set(await queueDepth());
+      },
+    }),
+    gatewayHealth: new Gauge({
+      name: 'herald_gateway_health',
+      help: "Each gateway's circuit breaker, as every worker sees it: 1 for its state (CLOSED, OPEN or HALF_OPEN), 0 for the others; gateways never used are not listed",
+      labelNames: ['gateway', 'state'] as const,
+      registers: [registry],
+      async collect() {
+        if (!gatewayHealth) return;
+        try {
+          const rows = await gatewayHealth();
+          this.reset();
+          for (const row of rows) {
+            for (const state of ['CLOSED', 'OPEN', 'HALF_OPEN']) this.set({ gateway: row.gateway, state }, state === row.state ? 1 : 0);
+          }
+        } catch (err) {
+          gauges.log?.warn(
+            { gauge: 'herald_gateway_health', err: { message: (err as Error).message } },
+            'a /metrics gauge could not be read',
+          );
+        }
       },
     }),
     sendingOverdue: new Gauge({

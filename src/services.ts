@@ -13,6 +13,8 @@ export interface ServiceOptions {
   sendBudget: BudgetLimits;
   /** HERALD_WEBHOOK_ALLOW_PRIVATE: event-webhook endpoints may be http and private addresses. */
   webhookAllowPrivate: boolean;
+  /** The gateways' circuit breaker (HERALD_BREAKER_*). */
+  breaker: BreakerPolicy;
 }
 import type { Outbox } from './dispatch/outbox.js';
 import { MessagesService } from './modules/messages/messages.service.js';
@@ -29,6 +31,8 @@ import type { BudgetLimits } from './modules/budgets/budgets.queries.js';
 import { NotificationsService } from './modules/notifications/notifications.service.js';
 import { TemplatesService } from './modules/templates/templates.service.js';
 import { WebhookEndpointsService } from './modules/webhooks/webhook-endpoints.service.js';
+import { RoutingService } from './modules/routing/routing.service.js';
+import type { BreakerPolicy } from './modules/routing/circuit-breaker.js';
 import { WebhookEventsService } from './modules/webhooks/webhook-events.service.js';
 import type { WebhookQueue } from './dispatch/webhooks/jobs.js';
 
@@ -45,7 +49,8 @@ export function createServices(
   // Revocations arrive on the status hub's LISTEN connection (API processes start it).
   apiKeys.follow(statusHub.listener);
   const budgets = new BudgetsService(db, options.sendBudget);
-  const gateways = new GatewaysService(db, secrets);
+  const routing = new RoutingService(db, options.breaker);
+  const gateways = new GatewaysService(db, secrets, routing);
   const messages = new MessagesService(db, outbox, metrics, budgets);
   const templates = new TemplatesService(db);
   // Template writes are heard on the same LISTEN connection, so sends read templates from a cache.
@@ -56,6 +61,7 @@ export function createServices(
     apiKeys,
     tenants: new TenantsService(db, apiKeys, budgets),
     gateways,
+    routing,
     receipts: new ReceiptsService(db, gateways, metrics, options.log, options.sendgridWebhookPublicKey),
     recipients: new RecipientsService(db),
     subscriptions: new SubscriptionsService(db),

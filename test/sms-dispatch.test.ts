@@ -316,7 +316,7 @@ describe('sendSms refusals create and send nothing', () => {
     await expectRefused({ clientId: person.id, message: 'much later', sendAt }, [{ field: ['input', 'sendAt'], code: 'INVALID_INPUT' }]);
   });
 
-  it('refuses with GATEWAY_NOT_CONFIGURED when the gateway the recipient is subscribed through was disabled (its environment variables removed)', async () => {
+  it('refuses with GATEWAY_NOT_CONFIGURED when the gateway a subscription is pinned to was disabled (its environment variables removed)', async () => {
     // The API offers no way to disable a gateway, and a tenant's SMS default is always an
     // enabled one. A gateway becomes disabled when the TWILIO_* variables that made it are
     // removed: the operator's restart. That is the situation built here, on its own Herald.
@@ -331,7 +331,13 @@ describe('sendSms refusals create and send nothing', () => {
           },
         ),
       ).createRecipient.recipient;
-      const subscribed = ok(await own.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'SMS' } })).subscribe;
+      // Named, so the subscription is pinned to it (one that names none follows the channel's routing).
+      const envGateway = (ok(await own.gql(`{ gateways(channel: SMS) { id name } }`)).gateways as { id: string; name: string }[]).find(
+        (g) => g.name === 'env:twilio-sms',
+      )!;
+      const subscribed = ok(
+        await own.gql(SUBSCRIBE, { input: { recipientId: person.id, channel: 'SMS', gatewayId: envGateway.id } }),
+      ).subscribe;
       expect(subscribed.userErrors).toEqual([]);
 
       own = await own.restart({ HERALD_SECRET_KEY: secret });

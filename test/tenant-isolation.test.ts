@@ -634,6 +634,26 @@ const ENDPOINT_MUTATIONS = {
 } as const;
 
 const MUTATIONS: Checks = {
+  setChannelRouting: [
+    [
+      'NOT_FOUND for A’s gateways, changing neither tenant’s routing',
+      async () => {
+        const query = `mutation($input: SetChannelRoutingInput!) { setChannelRouting(input: $input) {
+          channel { channel routes { gateway { id } } } userErrors { field message code } } }`;
+        for (const gatewayId of A.gatewayIds) {
+          const payload = (await dataAsB(query, { input: { channel: 'SMS', strategy: 'PRIORITY', routes: [{ gatewayId, priority: 1 }] } }))
+            .setChannelRouting;
+          expectNotFound(payload, ['input', 'routes', '0', 'gatewayId']);
+        }
+        const smsOf = async (key: string) =>
+          (ok(await herald.gql('{ channels { channel routes { gateway { id } } } }', undefined, key)).channels as any[]).find(
+            (c) => c.channel === 'SMS',
+          ).routes;
+        expectNothingOfA(await smsOf(B.key));
+        for (const route of await smsOf(A.key)) expect(A.gatewayIds).toContain(route.gateway.id);
+      },
+    ],
+  ],
   redeliverWebhookEvent: [
     [
       'NOT_FOUND for A’s event, with or without A’s endpoint named',

@@ -22,7 +22,9 @@ import * as recipientsQ from '../modules/recipients/recipients.queries.js';
 import type { Credentials } from '../providers/credentials.js';
 import type { GatewayForSend, Provider, ProviderError, SendResult } from '../providers/types.js';
 import type { DispatchJob } from './jobs.js';
+import type { HealthTracker } from './health.js';
 import { type RetryPolicy, decide } from './retry-policy.js';
+import type { Router } from './router.js';
 
 // A slot or pause this close is taken as now: the queue's own start-up jitter is larger.
 const SLOT_TOLERANCE_MS = 50;
@@ -49,6 +51,10 @@ export interface CredentialsOpener {
 
 export interface DispatcherDeps {
   db: Database;
+  /** Which gateway each attempt goes through (routing, failover, breakers). */
+  router: Router;
+  /** Each send's outcome, for its gateway's circuit breaker. */
+  health: HealthTracker;
   gateways: CredentialsOpener;
   providerFor: (provider: ProviderValue) => Provider;
   outbox: Outbox;
@@ -113,8 +119,24 @@ export class Dispatcher {
       throw err;
     }
     if (!claimed) return; // cancelled, already sent, or not ours: nothing to do
-    const { message, gateway, xUserId } = claimed;
+    const { message, xUserId } = claimed;
     metrics.messages.inc({ channel: message.channel, status: 'SENDING' });
+    const avoid = new Set(job.avoid ?? []);
+    let gateway = claimed.gateway;
+    try {
+      const picked = await this.deps.router.pick(message, claimed.gateway, avoid);
+      // The claim read the message's own gateway just now; another is read afresh, since the
+      // routing's copy may be a second old (a pause or a send slot taken since).
+      if (picked && picked.id !== claimed.gateway?.id)
+        gateway = (await gatewaysQ.findGateway(this.deps.db, message.tenantId, picked.id)) ?? picked;
+    } catch (err) {
+      // Routing could not be read: this attempt keeps the message's own gateway.
+      this.lastFailureAt = Date.now();
+      log.warn(
+        { messageId: message.id, err: databaseErrorOf(err) },
+        'could not read the channel routing; sending through the message gateway',
+      );
+    }
 
     if (!gateway || !gateway.enabled) {
       const error: ProviderError = {
@@ -126,14 +148,21 @@ export class Dispatcher {
       await this.keep(message.id, error.code, () => this.fail(message, gateway, error));
       return;
     }
+    const chosen = gateway;
     let credentials;
     try {
-      credentials = this.deps.gateways.credentialsOf(gateway);
+      credentials = this.deps.gateways.credentialsOf(chosen);
     } catch (err) {
-      const reason = `gateway "${gateway.name}" credentials cannot be read: ${(err as Error).message}`;
-      await this.keep(message.id, 'CREDENTIALS_UNREADABLE', () =>
-        this.fail(message, gateway, { ok: false, kind: 'permanent', code: 'CREDENTIALS_UNREADABLE', message: reason }),
-      );
+      const reason = `gateway "${chosen.name}" credentials cannot be read: ${(err as Error).message}`;
+      const unreadable: ProviderError = {
+        ok: false,
+        kind: 'permanent',
+        code: 'CREDENTIALS_UNREADABLE',
+        message: reason,
+        aboutGateway: true,
+      };
+      this.noteHealth(chosen.id, unreadable);
+      await this.keep(message.id, 'CREDENTIALS_UNREADABLE', () => this.record(message, chosen, claimed.gateway, job, unreadable));
       return;
     }
 
@@ -174,16 +203,50 @@ export class Dispatcher {
       (performance.now() - started) / 1000,
     );
 
+    this.noteHealth(gateway.id, result);
     await this.keep(message.id, result.ok ? `sent as ${result.providerMessageId}` : `${result.kind} ${result.code}`, () =>
-      this.record(message, gateway, job, result),
+      this.record(message, chosen, claimed.gateway, job, result),
     );
   }
 
-  /** Writes what the provider answered: SENT, FAILED, or QUEUED again for a later attempt. */
-  private async record(message: q.MessageRow, gateway: gatewaysQ.GatewayRow, job: DispatchJob, result: SendResult): Promise<void> {
+  /** The send's outcome for its gateway's breaker: a refusal about the destination says the gateway works. */
+  private noteHealth(gatewayId: string, result: SendResult): void {
+    if (result.ok || (result.kind === 'permanent' && !result.aboutGateway)) this.deps.health.succeeded(gatewayId);
+    else this.deps.health.failed(gatewayId, result.kind === 'permanent');
+  }
+
+  /**
+   * Writes what the provider answered: SENT, FAILED, or QUEUED again. A failure that another
+   * gateway may not share (the provider unreachable, failing, limiting for longer than a
+   * moment, or refusing this gateway's credentials or account) moves the message at once to
+   * the next gateway its routing allows, if there is one; the attempt counts.
+   */
+  private async record(
+    message: q.MessageRow,
+    gateway: gatewaysQ.GatewayRow,
+    own: gatewaysQ.GatewayRow | undefined,
+    job: DispatchJob,
+    result: SendResult,
+  ): Promise<void> {
     if (result.ok) {
       await this.succeed(message, gateway, result.providerMessageId);
       return;
+    }
+    if (movesOn(result) && job.attempt < this.deps.policy.maxAttempts) {
+      const avoid = new Set([...(job.avoid ?? []), gateway.id]);
+      const next = await this.deps.router.alternative(message, own, avoid).catch(() => null);
+      if (next) {
+        if (result.kind === 'rate_limited' && result.retryAt) await gatewaysQ.pauseGateway(this.deps.db, gateway.id, result.retryAt);
+        await this.retryLater(
+          message,
+          gateway,
+          result,
+          { ...job, attempt: job.attempt + 1, slotAt: undefined, avoid: [...avoid] },
+          new Date(),
+          next,
+        );
+        return;
+      }
     }
     if (result.kind === 'rate_limited' && result.retryAt && (job.rateLimited ?? 0) < MAX_RATE_LIMIT_WAITS) {
       // Wait out the vendor's window, and make the gateway's other messages wait too
@@ -200,7 +263,15 @@ export class Dispatcher {
     }
     const decision = decide(result, job.attempt, this.deps.policy);
     if (decision.action === 'fail') await this.fail(message, gateway, result, job.attempt);
-    else await this.retryLater(message, gateway, result, { ...job, attempt: job.attempt + 1, slotAt: undefined }, decision.at);
+    // Every gateway tried this round: the next round starts again from the first route.
+    else
+      await this.retryLater(
+        message,
+        gateway,
+        result,
+        { ...job, attempt: job.attempt + 1, slotAt: undefined, avoid: undefined },
+        decision.at,
+      );
   }
 
   /**
@@ -296,7 +367,13 @@ export class Dispatcher {
 
   private async succeed(message: q.MessageRow, gateway: gatewaysQ.GatewayRow, providerMessageId: string): Promise<void> {
     // SENT with its log; if a receipt got here first (DELIVERED/FAILED while SENDING), the provider's id is kept.
-    await this.recordSent({ id: message.id, providerMessageId, sentAt: new Date(), log: this.log(message, gateway, 'SUCCESS', null) });
+    await this.recordSent({
+      id: message.id,
+      gatewayId: gateway.id,
+      providerMessageId,
+      sentAt: new Date(),
+      log: this.log(message, gateway, 'SUCCESS', null),
+    });
     this.deps.metrics.messages.inc({ channel: message.channel, status: 'SENT' });
   }
 
@@ -312,7 +389,7 @@ export class Dispatcher {
       const failed = await q.transition(
         tx,
         message.id,
-        { status: 'FAILED', errorCode: error.code, errorMessage: reason },
+        { status: 'FAILED', errorCode: error.code, errorMessage: reason, ...(gateway ? { gatewayId: gateway.id } : {}) },
         { only: ['SENDING'] },
       );
       if (!failed) return;
@@ -322,22 +399,25 @@ export class Dispatcher {
     this.deps.log.info({ messageId: message.id, code: error.code }, 'message failed');
   }
 
+  /** QUEUED again for the attempt `next`, due at `at`, through `failover` when given (else the same gateway). */
   private async retryLater(
     message: q.MessageRow,
     gateway: gatewaysQ.GatewayRow,
     error: ProviderError,
     next: DispatchJob,
     at: Date,
+    failover?: gatewaysQ.GatewayRow,
   ): Promise<void> {
-    const reason =
-      error.kind === 'rate_limited'
+    const reason = failover
+      ? `attempt ${message.attempts} through "${gateway.name}" failed: ${error.message}; sending through "${failover.name}" now`
+      : error.kind === 'rate_limited'
         ? `rate limited by the provider: ${error.message}; sending again at ${at.toISOString()}`
         : `attempt ${message.attempts} failed (temporary error): ${error.message}; retrying at ${at.toISOString()}`;
     await this.deps.db.transaction(async (tx) => {
       const queued = await q.transition(
         tx,
         message.id,
-        { status: 'QUEUED', errorCode: error.code, errorMessage: error.message },
+        { status: 'QUEUED', errorCode: error.code, errorMessage: error.message, gatewayId: (failover ?? gateway).id },
         { only: ['SENDING'] },
       );
       if (!queued) return;
@@ -369,4 +449,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/** Failures another gateway may not share: worth moving the message for, at once. */
+function movesOn(error: ProviderError): boolean {
+  if (error.kind === 'permanent') return error.aboutGateway === true;
+  if (error.kind === 'transient') return true;
+  // A limit lifted within moments is waited out on the same gateway; a longer one is not.
+  return !error.retryAt || error.retryAt.getTime() - Date.now() > IN_PROCESS_WAIT_MS;
 }

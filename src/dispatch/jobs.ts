@@ -10,6 +10,8 @@ export interface DispatchJob {
   slotAt?: string;
   /** Times this message waited out a provider rate limit (bounded, not counted as attempts). */
   rateLimited?: number;
+  /** Gateways this round of attempts failed on and moved away from at once (failover). */
+  avoid?: string[];
 }
 
 /**

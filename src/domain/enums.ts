@@ -46,3 +46,13 @@ export const WebhookEventType = enumOf(WEBHOOK_EVENT_TYPES);
 export const WEBHOOK_DELIVERY_OUTCOMES = ['SUCCEEDED', 'FAILED'] as const;
 export type WebhookDeliveryOutcome = (typeof WEBHOOK_DELIVERY_OUTCOMES)[number];
 export const WebhookDeliveryOutcome = enumOf(WEBHOOK_DELIVERY_OUTCOMES);
+
+/** How a channel's sends are spread over its gateways. */
+export const ROUTING_STRATEGIES = ['PRIORITY', 'WEIGHTED'] as const;
+export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
+export const RoutingStrategy = enumOf(ROUTING_STRATEGIES);
+
+/** A gateway's circuit breaker. */
+export const CIRCUIT_STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'] as const;
+export type CircuitState = (typeof CIRCUIT_STATES)[number];
+export const CircuitState = enumOf(CIRCUIT_STATES);

@@ -5,10 +5,12 @@ import { registerEnumType } from 'type-graphql';
 import {
   ApiKeyRole,
   Channel,
+  CircuitState,
   DeliveryOutcome,
   MessageStatus,
   Provider,
   RecipientKind,
+  RoutingStrategy,
   SmsEncoding,
   WebhookDeliveryOutcome,
   WebhookEventType,
@@ -18,10 +20,12 @@ import { UserErrorCode } from '../domain/refusal.js';
 export {
   ApiKeyRole,
   Channel,
+  CircuitState,
   DeliveryOutcome,
   MessageStatus,
   Provider,
   RecipientKind,
+  RoutingStrategy,
   SmsEncoding,
   WebhookDeliveryOutcome,
   WebhookEventType,
@@ -62,3 +66,11 @@ registerEnumType(WebhookDeliveryOutcome, {
     FAILED: { description: 'Another answer, a timeout or a refused address; retried unless the answer was a 4xx other than 408/429.' },
   },
 });
+registerEnumType(RoutingStrategy, {
+  name: 'RoutingStrategy',
+  valuesConfig: {
+    PRIORITY: { description: 'Always the healthy gateway with the lowest priority number.' },
+    WEIGHTED: { description: 'Healthy gateways share the traffic in proportion to their weights.' },
+  },
+});
+registerEnumType(CircuitState, { name: 'CircuitState' });

@@ -7,6 +7,7 @@ import * as messagesQ from '../modules/messages/messages.queries.js';
 import * as recipientsQ from '../modules/recipients/recipients.queries.js';
 import * as subscriptionsQ from '../modules/subscriptions/subscriptions.queries.js';
 import * as templatesQ from '../modules/templates/templates.queries.js';
+import * as routingQ from '../modules/routing/routing.queries.js';
 import * as endpointsQ from '../modules/webhooks/webhook-endpoints.queries.js';
 import * as webhookEventsQ from '../modules/webhooks/webhook-events.queries.js';
 
@@ -40,6 +41,11 @@ export function createLoaders(db: Database, tenantId: string | null) {
     ),
     webhookEndpointById: byId((tenant, ids) => endpointsQ.endpointsByIds(db, tenant, ids)),
     webhookEventById: byId((tenant, ids) => webhookEventsQ.eventsByIds(db, tenant, ids)),
+    // Ids come from the tenant's own gateways (gatewayById, the gateway queries).
+    healthByGateway: new DataLoader<string, routingQ.HealthRecord | undefined>(async (ids) => {
+      const rows = new Map((await routingQ.healthOf(db, ids)).map((r) => [r.gatewayId, r]));
+      return ids.map((id) => rows.get(id));
+    }),
     logsByMessage: groupedBy(
       (tenant, ids) => messagesQ.logsOfMessages(db, tenant, ids),
       (r) => r.messageId,

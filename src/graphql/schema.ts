@@ -13,6 +13,7 @@ import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.re
 import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
 import { NotificationsResolver } from '../modules/notifications/notifications.resolver.js';
 import { TemplatesResolver } from '../modules/templates/templates.resolver.js';
+import { GatewayHealthResolver, RoutingResolver } from '../modules/routing/routing.resolver.js';
 import { WebhookEndpointsResolver } from '../modules/webhooks/webhook-endpoints.resolver.js';
 import { WebhookDeliveriesResolver, WebhookEventsResolver } from '../modules/webhooks/webhook-events.resolver.js';
 import { authChecker } from './auth-checker.js';
@@ -24,6 +25,8 @@ export const RESOLVERS = [
   ApiKeysResolver,
   RecipientsResolver,
   GatewaysResolver,
+  RoutingResolver,
+  GatewayHealthResolver,
   SubscriptionsResolver,
   MessagesResolver,
   DeliveryLogsResolver,

@@ -59,6 +59,8 @@ export interface TwilioFake {
   addAccount(account: TwilioFakeAccount): void;
   /** The next `n` Messages requests with valid auth get `failure` instead of being accepted. */
   failNext(n: number, failure: TwilioFakeFailure): void;
+  /** Every Messages request of the account gets `failure` (an outage of that account) until called with null. */
+  failAccount(accountSid: string, failure: TwilioFakeFailure | null): void;
   /** The next message accepted is answered only when the returned hold is released. */
   holdNext(): TwilioFakeHold;
   /** Forgets requests, messages, programmed failures, holds not yet used and the delay; accounts stay. */
@@ -80,6 +82,7 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
   const accounts = new Map<string, string>();
   for (const a of options.accounts ?? []) accounts.set(a.accountSid, a.authToken);
   const failures: TwilioFakeFailure[] = [];
+  const accountFailures = new Map<string, TwilioFakeFailure>();
   const holds: { accept(message: TwilioFakeMessage): void; released: Promise<void> }[] = [];
   const held = new WeakMap<Answer, Promise<void>>();
 
@@ -110,7 +113,7 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
     if (!auth || accounts.get(auth.user) !== auth.password || auth.user !== pathSid) {
       return { ...error(401, 20003, 'Authenticate'), headers: { 'www-authenticate': 'Basic realm="Twilio API"' } };
     }
-    const failure = failures.shift();
+    const failure = accountFailures.get(pathSid) ?? failures.shift();
     if (failure) {
       const answer = error(failure.status, failure.code, failure.message ?? defaultMessage(failure.status));
       return {
@@ -180,6 +183,10 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
     failNext(n, failure) {
       for (let i = 0; i < n; i++) failures.push(failure);
     },
+    failAccount(accountSid, failure) {
+      if (failure) accountFailures.set(accountSid, failure);
+      else accountFailures.delete(accountSid);
+    },
     holdNext() {
       let accept!: (message: TwilioFakeMessage) => void;
       let release!: () => void;
@@ -193,6 +200,7 @@ export async function startTwilioFake(options: { accounts?: TwilioFakeAccount[];
       fake.requests.length = 0;
       fake.messages.length = 0;
       failures.length = 0;
+      accountFailures.clear();
       fake.delayMs = 0;
     },
     close: () => server.close(),

@@ -1,6 +1,8 @@
 import { pgEnum } from 'drizzle-orm/pg-core';
 import {
   API_KEY_ROLES,
+  CIRCUIT_STATES,
+  ROUTING_STRATEGIES,
   CHANNELS,
   PROVIDERS,
   RECIPIENT_KINDS,
@@ -15,6 +17,8 @@ export const recipientKindEnum = pgEnum('recipient_kind', RECIPIENT_KINDS);
 export const apiKeyRoleEnum = pgEnum('api_key_role', API_KEY_ROLES);
 export const smsEncodingEnum = pgEnum('sms_encoding', SMS_ENCODINGS);
 export const webhookEventTypeEnum = pgEnum('webhook_event_type', WEBHOOK_EVENT_TYPES);
+export const routingStrategyEnum = pgEnum('routing_strategy', ROUTING_STRATEGIES);
+export const circuitStateEnum = pgEnum('circuit_state', CIRCUIT_STATES);
 export const webhookDeliveryOutcomeEnum = pgEnum('webhook_delivery_outcome', WEBHOOK_DELIVERY_OUTCOMES);
 
 export type {

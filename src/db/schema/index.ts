@@ -8,3 +8,4 @@ export * from './idempotency.js';
 export * from './budgets.js';
 export * from './templates.js';
 export * from './webhook-endpoints.js';
+export * from './routing.js';

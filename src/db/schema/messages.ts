@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, json, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, json, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { DELIVERY_OUTCOMES, MESSAGE_STATUSES } from '../../domain/enums.js';
 import { channelEnum, smsEncodingEnum } from './enums.js';
 
@@ -29,6 +29,9 @@ export const messages = pgTable(
     tenantId: uuid('tenant_id').notNull(),
     recipientId: uuid('recipient_id').notNull(),
     gatewayId: uuid('gateway_id'),
+    // The gateway came from a subscription that names it: no failover unless the channel's
+    // routing allows it for pinned gateways.
+    gatewayPinned: boolean('gateway_pinned').notNull().default(false),
     channel: channelEnum('channel').notNull(),
     status: messageStatusEnum('status').notNull(),
     body: text('body').notNull(),

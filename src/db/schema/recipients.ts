@@ -1,4 +1,4 @@
-import { index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { channelEnum, recipientKindEnum } from './enums.js';
 import { gateways } from './gateways.js';
 import { tenants } from './tenants.js';
@@ -43,6 +43,9 @@ export const subscriptions = pgTable(
     gatewayId: uuid('gateway_id')
       .notNull()
       .references(() => gateways.id),
+    // Named by the subscriber: sends stay on it (unless the channel's routing allows
+    // failover for pinned gateways). Otherwise the gateway is the channel's routing's choice.
+    pinned: boolean('pinned').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   // One subscription per recipient and channel: subscribing again moves it.

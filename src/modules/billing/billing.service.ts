@@ -48,7 +48,7 @@ export class BillingService {
     const id = uuidv7();
     return this.messagesService.insertAndEnqueue(
       {
-        ...this.messageRow(id, tenantId, customer, gateway.id, invoice!, template),
+        ...this.messageRow(id, tenantId, customer, { id: gateway.id, pinned: route.pinned }, invoice!, template),
         idempotencyKey: input.idempotencyKey ?? null,
         requestHash: input.idempotencyKey ? requestHash({ kind: 'invoice', customerId: input.customerId, invoice }) : null,
       },
@@ -132,7 +132,9 @@ export class BillingService {
           reject(customer.id, route.gateway?.id ?? null, `${where()}: no enabled TWITTER_DM gateway`);
         else {
           try {
-            rows.push(this.messageRow(uuidv7(), tenantId, customer, route.gateway.id, invoice!, template, cycleId));
+            rows.push(
+              this.messageRow(uuidv7(), tenantId, customer, { id: route.gateway.id, pinned: route.pinned }, invoice!, template, cycleId),
+            );
           } catch (error) {
             // A tenant's edit of the template that this invoice cannot fill.
             if (!(error instanceof Refusal)) throw error;
@@ -150,7 +152,7 @@ export class BillingService {
     id: string,
     tenantId: string,
     customer: recipientsQ.RecipientRow,
-    gatewayId: string,
+    gateway: { id: string; pinned: boolean },
     invoice: InvoiceData,
     template: BuiltInVersion,
     billingCycleId: string | null = null,
@@ -160,7 +162,8 @@ export class BillingService {
       id,
       tenantId,
       recipientId: customer.id,
-      gatewayId,
+      gatewayId: gateway.id,
+      gatewayPinned: gateway.pinned,
       channel: 'TWITTER_DM',
       status: 'QUEUED',
       body: text.body,

@@ -3,7 +3,7 @@ import { Role } from '../../graphql/auth-checker.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { Channel } from '../../graphql/enums.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
-import { toGatewayView } from './gateways.views.js';
+import { toChannelInfo, toGatewayView } from './gateways.views.js';
 import {
   AddChannelGatewayInput,
   AddChannelGatewayPayload,
@@ -19,8 +19,7 @@ export class GatewaysResolver {
   @Authorized(Role.READ)
   @Query(() => [ChannelInfo], { description: 'Every channel with the gateways configured for it.' })
   async channels(@Ctx() ctx: Context) {
-    const channels = await ctx.services.gateways.channels(tenantOf(ctx));
-    return channels.map(({ channel, gateways }) => ({ channel, gateways: gateways.map(toGatewayView) }));
+    return (await ctx.services.gateways.channels(tenantOf(ctx))).map(toChannelInfo);
   }
 
   @Authorized(Role.READ)

@@ -10,6 +10,7 @@ import type { ResealCounts, SecretBox } from '../../lib/secret-box.js';
 import type { Credentials } from '../../providers/credentials.js';
 import { PROVIDERS_FOR, parseCredentials } from './credentials.js';
 import type { AddChannelGatewayInput, UpdateGatewayInput } from './gateways.types.js';
+import type { ChannelRouting, RoutingService } from '../routing/routing.service.js';
 import * as q from './gateways.queries.js';
 
 export const SANDBOX_GATEWAY_NAME = 'sandbox';
@@ -28,6 +29,12 @@ export function sandboxGatewayRows(tenantId: string, isDefault = true): q.NewGat
   }));
 }
 
+export interface ChannelGateways {
+  channel: Channel;
+  gateways: q.GatewayRow[];
+  routing: ChannelRouting;
+}
+
 export class GatewaysService {
   private readonly opened = new LRUCache<string, Credentials, { id: string; sealed: string }>({
     max: 500,
@@ -37,6 +44,7 @@ export class GatewaysService {
   constructor(
     private readonly db: Database,
     private readonly secrets: SecretBox,
+    private readonly routing: RoutingService,
   ) {}
 
   /** The tenant's gateway by its API id; undefined for another tenant's or a malformed id. */
@@ -49,10 +57,11 @@ export class GatewaysService {
     return q.listGateways(this.db, tenantId, channel ?? undefined);
   }
 
-  /** Every channel with its gateways. */
-  async channels(tenantId: string) {
+  /** Each channel (every one unless asked) with its gateways and its routing. */
+  async channels(tenantId: string, only: readonly Channel[] = CHANNELS): Promise<ChannelGateways[]> {
     const rows = await q.listGateways(this.db, tenantId);
-    return CHANNELS.map((channel) => ({ channel, gateways: rows.filter((r) => r.channel === channel) }));
+    const routing = await this.routing.routingOf(tenantId, rows, only);
+    return routing.map((r) => ({ channel: r.channel, gateways: rows.filter((g) => g.channel === r.channel), routing: r }));
   }
 
   async add(tenantId: string, input: AddChannelGatewayInput): Promise<q.GatewayRow> {

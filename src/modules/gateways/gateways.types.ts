@@ -1,7 +1,7 @@
 import { IsBoolean, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Node } from '../../graphql/common.types.js';
-import { Channel, Provider } from '../../graphql/enums.js';
+import { Channel, Provider, RoutingStrategy } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
 
 const NAME_MAX = 100;
@@ -53,6 +53,15 @@ export class ChannelInfo {
 
   @Field(() => [Gateway])
   gateways!: Gateway[];
+
+  @Field(() => RoutingStrategy)
+  strategy!: RoutingStrategy;
+
+  /** Filled by the routing resolver (ChannelRoute lives there). */
+  routeRows!: { gateway: Gateway; priority: number | null; weight: number | null }[];
+
+  @Field({ description: 'Whether a subscription that names a gateway may fail over to another.' })
+  failoverPinned!: boolean;
 }
 
 @InputType()

@@ -1,7 +1,8 @@
 // The GraphQL view of a gateway row: global id, and the database id nested fields load by.
 import { toGlobalId } from '../../lib/ids.js';
 import type * as q from './gateways.queries.js';
-import type { Gateway } from './gateways.types.js';
+import type { ChannelGateways } from './gateways.service.js';
+import type { ChannelInfo, Gateway } from './gateways.types.js';
 
 export function toGatewayView(row: q.GatewayRow): Gateway & { __typename: 'Gateway'; dbId: string } {
   return {
@@ -16,5 +17,15 @@ export function toGatewayView(row: q.GatewayRow): Gateway & { __typename: 'Gatew
     maxPerSecond: row.maxPerSecond,
     priceMultiplier: row.priceMultiplier,
     createdAt: row.createdAt,
+  };
+}
+
+export function toChannelInfo({ channel, gateways, routing }: ChannelGateways): ChannelInfo {
+  return {
+    channel,
+    gateways: gateways.map(toGatewayView),
+    strategy: routing.strategy,
+    failoverPinned: routing.failoverPinned,
+    routeRows: routing.routes.map((r) => ({ gateway: toGatewayView(r.gateway), priority: r.priority, weight: r.weight })),
   };
 }

@@ -63,6 +63,7 @@ export async function insertBulkMessages(
       tenant_id: m.tenantId,
       recipient_id: m.recipientId,
       gateway_id: m.gatewayId ?? null,
+      gateway_pinned: m.gatewayPinned ?? false,
       channel: m.channel,
       status: m.status,
       body: m.body,
@@ -78,8 +79,8 @@ export async function insertBulkMessages(
     })),
   );
   const result = await ex.execute(sql`
-    insert into messages (id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, template_id, template_version, locale, created_at)
-    select id, tenant_id, recipient_id, gateway_id, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, template_id, template_version, locale, coalesce(created_at, now())
+    insert into messages (id, tenant_id, recipient_id, gateway_id, gateway_pinned, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, template_id, template_version, locale, created_at)
+    select id, tenant_id, recipient_id, gateway_id, gateway_pinned, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, template_id, template_version, locale, coalesce(created_at, now())
       from json_populate_recordset(null::messages, ${json}::json)
     ${skipExisting ? sql`on conflict do nothing` : sql``}
     returning id, scheduled_at`);
@@ -173,6 +174,8 @@ export async function claimWithGateway(db: Database, ids: readonly string[]): Pr
 
 export interface SentRecord {
   id: string;
+  /** The gateway the send went through (routing may have chosen another than the message's). */
+  gatewayId: string;
   providerMessageId: string;
   sentAt: Date;
   /** The SUCCESS log, written only if the message becomes SENT. */
@@ -193,7 +196,9 @@ export interface SentRecord {
  */
 export async function recordSent(ex: Executor, sends: readonly SentRecord[]): Promise<void> {
   const sendable = allowedFrom('SENT');
-  const sent = JSON.stringify(sends.map((s) => ({ id: s.id, sent_at: s.sentAt.toISOString(), provider_message_id: s.providerMessageId })));
+  const sent = JSON.stringify(
+    sends.map((s) => ({ id: s.id, gateway_id: s.gatewayId, sent_at: s.sentAt.toISOString(), provider_message_id: s.providerMessageId })),
+  );
   const logs = JSON.stringify(
     sends.map(({ log }) => ({
       id: log.id,
@@ -213,13 +218,13 @@ export async function recordSent(ex: Executor, sends: readonly SentRecord[]): Pr
   );
   await ex.execute(sql`
     with sends as (
-      select * from json_to_recordset(${sent}::json) as s(id uuid, sent_at timestamptz, provider_message_id text)),
+      select * from json_to_recordset(${sent}::json) as s(id uuid, gateway_id uuid, sent_at timestamptz, provider_message_id text)),
     recorded as (
       update messages m
          set status = case when m.status in ${sendable} then 'SENT'::message_status else m.status end,
              error_code = case when m.status in ${sendable} then null else m.error_code end,
              error_message = case when m.status in ${sendable} then null else m.error_message end,
-             sent_at = s.sent_at, provider_message_id = s.provider_message_id, updated_at = now()
+             sent_at = s.sent_at, provider_message_id = s.provider_message_id, gateway_id = s.gateway_id, updated_at = now()
         from sends s
        where m.id = s.id and (m.status in ${sendable} or m.status in ('DELIVERED', 'FAILED'))
        returning m.id, m.status)

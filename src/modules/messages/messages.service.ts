@@ -53,6 +53,7 @@ export class MessagesService {
       tenantId,
       recipientId: recipient.id,
       gatewayId: gateway.id,
+      gatewayPinned: route.pinned,
       channel: 'SMS',
       status: sendAt ? 'SCHEDULED' : 'QUEUED',
       body: input.message,
@@ -100,7 +101,11 @@ export class MessagesService {
     const ref = fromGlobalId(id, 'Recipient');
     const row = ref ? await this.findRoute({ tenantId, id: ref.uuid, channel }) : undefined;
     if (!row) return undefined;
-    return { recipient: row.recipient, gateway: () => usableGateway(channel, row.subscribedTo !== null, row.gateway ?? undefined) };
+    return {
+      recipient: row.recipient,
+      pinned: row.pinned,
+      gateway: () => usableGateway(channel, row.pinned, row.gateway ?? undefined),
+    };
   }
 
   /** Routes (recipient + gateway on `channel`) of many recipients of the tenant at once, by database id; absent ids are not theirs. */

@@ -94,6 +94,7 @@ export class NotificationsService {
       tenantId,
       recipientId: recipient.id,
       gatewayId: gateway.id,
+      gatewayPinned: route.pinned,
       channel,
       status: sendAt ? 'SCHEDULED' : 'QUEUED',
       body: rendered.body,

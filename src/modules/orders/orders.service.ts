@@ -106,6 +106,7 @@ export class OrdersService {
           tenantId,
           recipientId: customer.id,
           gatewayId: gateway.id,
+          gatewayPinned: subscription.pinned,
           channel,
           status: 'QUEUED',
           body: text.body,

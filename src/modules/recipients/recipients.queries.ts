@@ -29,16 +29,26 @@ export interface RouteKey {
   channel: ChannelValue;
 }
 
-/** The recipient and the gateway a message to it takes: its subscription's (`subscribedTo` set), else the channel default. */
+/**
+ * The recipient and the gateway a message to it takes: the one its subscription names
+ * (`pinned`), else the channel default (a subscription made without naming a gateway
+ * follows the channel's routing, as a recipient without one does).
+ */
 export interface RouteRow {
   recipient: RecipientRow;
   subscribedTo: string | null;
+  pinned: boolean;
   gateway: GatewayRow | null;
 }
 
 function routesStatement(db: Database, channel: ChannelValue) {
   return db
-    .select({ recipient: recipients, subscribedTo: subscriptions.gatewayId, gateway: gateways })
+    .select({
+      recipient: recipients,
+      subscribedTo: subscriptions.gatewayId,
+      pinned: sql<boolean>`coalesce(${subscriptions.pinned}, false)`,
+      gateway: gateways,
+    })
     .from(recipients)
     .leftJoin(
       subscriptions,
@@ -53,8 +63,12 @@ function routesStatement(db: Database, channel: ChannelValue) {
       and(
         eq(gateways.tenantId, recipients.tenantId),
         or(
-          eq(gateways.id, subscriptions.gatewayId),
-          and(isNull(subscriptions.gatewayId), eq(gateways.channel, channel), eq(gateways.isDefault, true)),
+          and(eq(gateways.id, subscriptions.gatewayId), eq(subscriptions.pinned, true)),
+          and(
+            or(isNull(subscriptions.gatewayId), eq(subscriptions.pinned, false)),
+            eq(gateways.channel, channel),
+            eq(gateways.isDefault, true),
+          ),
         ),
       ),
     )
@@ -109,7 +123,7 @@ export async function findTenantRoutes(
 ): Promise<Map<string, RouteRow>> {
   const [rows, tenantGateways] = await Promise.all([
     ex
-      .select({ recipient: recipients, subscribedTo: subscriptions.gatewayId })
+      .select({ recipient: recipients, subscribedTo: subscriptions.gatewayId, pinned: subscriptions.pinned })
       .from(recipients)
       .leftJoin(
         subscriptions,
@@ -121,17 +135,20 @@ export async function findTenantRoutes(
   const byId = new Map(tenantGateways.map((g) => [g.id, g]));
   const channelDefault = tenantGateways.find((g) => g.channel === channel && g.isDefault) ?? null;
   const routes = new Map<string, RouteRow>();
-  for (const { recipient, subscribedTo } of rows) {
-    const gateway = subscribedTo ? (byId.get(subscribedTo) ?? null) : channelDefault;
-    routes.set(recipient.id, { recipient, subscribedTo, gateway });
+  for (const { recipient, subscribedTo, pinned } of rows) {
+    const gateway = subscribedTo && pinned ? (byId.get(subscribedTo) ?? null) : channelDefault;
+    routes.set(recipient.id, { recipient, subscribedTo, pinned: pinned ?? false, gateway });
   }
   return routes;
 }
 
-/** A recipient's channel subscriptions with their gateways (null where the gateway is not the tenant's). */
+/**
+ * A recipient's channel subscriptions with the gateway each sends through: the one it names
+ * (`pinned`), else its channel's default (null where there is none, or it is not the tenant's).
+ */
 export interface RecipientChannels {
   recipient: RecipientRow;
-  subscriptions: { channel: ChannelValue; gatewayId: string; gateway: GatewayRow | null }[];
+  subscriptions: { channel: ChannelValue; gatewayId: string; pinned: boolean; gateway: GatewayRow | null }[];
 }
 
 /**
@@ -146,7 +163,16 @@ export async function findRecipientChannels(
     .select({ recipient: recipients, subscription: subscriptions, gateway: gateways })
     .from(recipients)
     .leftJoin(subscriptions, and(eq(subscriptions.recipientId, recipients.id), eq(subscriptions.tenantId, recipients.tenantId)))
-    .leftJoin(gateways, and(eq(gateways.id, subscriptions.gatewayId), eq(gateways.tenantId, subscriptions.tenantId)))
+    .leftJoin(
+      gateways,
+      and(
+        eq(gateways.tenantId, subscriptions.tenantId),
+        or(
+          and(eq(subscriptions.pinned, true), eq(gateways.id, subscriptions.gatewayId)),
+          and(eq(subscriptions.pinned, false), eq(gateways.channel, subscriptions.channel), eq(gateways.isDefault, true)),
+        ),
+      ),
+    )
     .where(
       and(
         inArray(recipients.tenantId, [...new Set(keys.map((k) => k.tenantId))]),
@@ -162,7 +188,9 @@ export async function findRecipientChannels(
     const key = `${recipient.tenantId} ${recipient.id}`;
     let entry = found.get(key);
     if (!entry) found.set(key, (entry = { recipient, subscriptions: [] }));
-    if (subscription) entry.subscriptions.push({ channel: subscription.channel, gatewayId: subscription.gatewayId, gateway });
+    if (subscription) {
+      entry.subscriptions.push({ channel: subscription.channel, gatewayId: subscription.gatewayId, pinned: subscription.pinned, gateway });
+    }
   }
   return keys.map((k) => found.get(`${k.tenantId} ${k.id}`));
 }

@@ -17,7 +17,10 @@ export async function upsertSubscription(ex: Executor, row: typeof subscriptions
   await ex
     .insert(subscriptions)
     .values(row)
-    .onConflictDoUpdate({ target: [subscriptions.recipientId, subscriptions.channel], set: { gatewayId: row.gatewayId } });
+    .onConflictDoUpdate({
+      target: [subscriptions.recipientId, subscriptions.channel],
+      set: { gatewayId: row.gatewayId, pinned: row.pinned },
+    });
 }
 
 export async function deleteSubscription(ex: Executor, tenantId: string, recipientId: string, channel: ChannelValue): Promise<boolean> {

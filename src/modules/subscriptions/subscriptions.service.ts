@@ -29,7 +29,14 @@ export class SubscriptionsService {
         ]);
       }
     }
-    await q.upsertSubscription(this.db, { tenantId, recipientId: recipient.id, channel: input.channel, gatewayId: gateway.id });
+    // A gateway named pins the subscription to it; none: the channel's routing decides each send.
+    await q.upsertSubscription(this.db, {
+      tenantId,
+      recipientId: recipient.id,
+      channel: input.channel,
+      gatewayId: gateway.id,
+      pinned: Boolean(input.gatewayId),
+    });
     return recipient;
   }
 
