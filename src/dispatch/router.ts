@@ -3,6 +3,7 @@
 // this round of attempts already failed on. A message pinned to a subscription's gateway
 // stays there unless the routing allows failover for pinned gateways. The tenant's routing
 // is read at most once a second per worker.
+import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client.js';
 import type { ChannelValue } from '../db/schema/index.js';
 import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
@@ -12,11 +13,14 @@ import * as routingQ from '../modules/routing/routing.queries.js';
 import type { HealthTracker } from './health.js';
 
 const ROUTING_TTL_MS = 1_000;
+/** Tenant-channels whose routing a worker keeps at once; the least recently used goes first. */
+const ROUTING_CACHE_MAX = 10_000;
 
 type Route = ChannelRouting['routes'][number];
 
 export class Router {
-  private readonly cache = new Map<string, { at: number; routing: Promise<ChannelRouting> }>();
+  // A read still under way is shared by the sends that need it; a failed one is not kept.
+  private readonly cache = new LRUCache<string, Promise<ChannelRouting>>({ max: ROUTING_CACHE_MAX, ttl: ROUTING_TTL_MS });
 
   constructor(
     private readonly deps: { db: Database; health: HealthTracker },
@@ -63,7 +67,7 @@ export class Router {
   private routingOf(tenantId: string, channel: ChannelValue): Promise<ChannelRouting> {
     const key = `${tenantId}:${channel}`;
     const cached = this.cache.get(key);
-    if (cached && cached.at > Date.now() - ROUTING_TTL_MS) return cached.routing;
+    if (cached) return cached;
     const routing = (async () => {
       const [gateways, rows] = await Promise.all([
         gatewaysQ.listGateways(this.deps.db, tenantId, channel),
@@ -72,7 +76,7 @@ export class Router {
       return assemble(channel, gateways, rows.routing, rows.routes);
     })();
     routing.catch(() => this.cache.delete(key));
-    this.cache.set(key, { at: Date.now(), routing });
+    this.cache.set(key, routing);
     return routing;
   }
 }
