@@ -171,7 +171,9 @@ describe('failover', () => {
     );
     const after = await settled(t.adminKey, await send(t.adminKey, t.clientId));
     expect(after.gateway.id).toBe(t.first.id);
-    expect(herald.logs.some((l) => l.includes('gateway circuit closed') && l.includes(fromGlobalId(t.first.id)!.uuid))).toBe(true);
+    for (const transition of ['half-open', 'closed']) {
+      expect(herald.logs.some((l) => l.includes(`gateway circuit ${transition}`) && l.includes(fromGlobalId(t.first.id)!.uuid))).toBe(true);
+    }
   });
 
   it('does not fail over a refusal of the destination', async () => {

@@ -15,6 +15,8 @@ export class HealthTracker {
   private readonly pending = new Map<string, HealthDelta>();
   private readonly known = new Map<string, { row?: routingQ.HealthRecord; readAt: number }>();
   private readonly lastProbe = new Map<string, number>();
+  /** The opening (its openedAt) each gateway's half-opening was last logged for. */
+  private readonly halfOpenSaid = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
 
@@ -72,6 +74,13 @@ export class HealthTracker {
     const last = this.lastProbe.get(gatewayId) ?? 0;
     if (now.getTime() - last < this.deps.policy.probeIntervalMs) return false;
     this.lastProbe.set(gatewayId, now.getTime());
+    // Half-opening is the cool-down running out, which no write records: each worker says
+    // so once per opening, with the first send it lets through.
+    const openedAt = this.known.get(gatewayId)?.row?.openedAt?.getTime() ?? 0;
+    if (this.halfOpenSaid.get(gatewayId) !== openedAt) {
+      this.halfOpenSaid.set(gatewayId, openedAt);
+      this.deps.log.warn({ gatewayId, from: 'OPEN', to: 'HALF_OPEN' }, 'gateway circuit half-open');
+    }
     return true;
   }
 
