@@ -356,6 +356,8 @@ describe('replay', () => {
     const { adminKey, client, secret, endpointId } = await setUp(r.url, ['MESSAGE_SENT']);
     const messageId = await sendSms(adminKey, client.id);
     await waitUntil('sent event', () => r.received.length === 1);
+    // Recorded just after the receiver answered.
+    await waitUntil('the delivery listed', async () => (await deliveries(adminKey, { messageId })).length === 1);
     const [first] = await deliveries(adminKey, { messageId });
     const again = ok(await herald.gql(REDELIVER, { input: { eventId: first.event.id } }, adminKey)).redeliverWebhookEvent;
     expect(again.userErrors).toEqual([]);
@@ -439,6 +441,7 @@ describe("the README's receiver", () => {
       await waitUntil('the event verified and printed', () => out.includes(messageId));
       const line = JSON.parse(out.split('\n').find((l) => l.includes(messageId))!);
       expect(line).toMatchObject({ type: 'message.sent', message: messageId, status: 'SENT' });
+      await waitUntil('the delivery listed', async () => (await deliveries(adminKey, { messageId })).length === 1);
       const [delivery] = await deliveries(adminKey, { messageId });
       expect(delivery).toMatchObject({ outcome: 'SUCCEEDED', statusCode: 204 });
       // A body it cannot verify is refused.
