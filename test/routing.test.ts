@@ -176,6 +176,24 @@ describe('failover', () => {
     }
   });
 
+  it('moves messages off a gateway its provider paused with a long rate limit', async () => {
+    const t = await twoGateways();
+    fake.failAccount(t.first.account.accountSid, { status: 429, code: 20429, message: 'Too Many Requests', retryAfter: 60 });
+    const limited = await settled(t.adminKey, await send(t.adminKey, t.clientId));
+    expect(limited.logs.map((l: any) => [l.outcome, l.gateway.id])).toEqual([
+      ['FAILURE', t.first.id],
+      ['SUCCESS', t.second.id],
+    ]);
+    // The first gateway is paused for a minute: the next message does not wait for it.
+    fake.failAccount(t.first.account.accountSid, null);
+    const tried = requestsOf(t.first.account);
+    const started = Date.now();
+    const next = await settled(t.adminKey, await send(t.adminKey, t.clientId));
+    expect(next.gateway.id).toBe(t.second.id);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(requestsOf(t.first.account)).toBe(tried);
+  });
+
   it('does not fail over a refusal of the destination', async () => {
     const t = await twoGateways();
     const invalid = await buildRecipient(herald, { kind: 'CLIENT', phone: INVALID_NUMBER }, t.adminKey);

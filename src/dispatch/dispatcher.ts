@@ -129,6 +129,11 @@ export class Dispatcher {
       // routing's copy may be a second old (a pause or a send slot taken since).
       if (picked && picked.id !== claimed.gateway?.id)
         gateway = (await gatewaysQ.findGateway(this.deps.db, message.tenantId, picked.id)) ?? picked;
+      // Paused by its provider since the routing was read: another route, if one is ready.
+      if (gateway?.pausedUntil && gateway.pausedUntil.getTime() > Date.now() + SLOT_TOLERANCE_MS) {
+        const other = await this.deps.router.alternative(message, claimed.gateway, new Set([...avoid, gateway.id]));
+        if (other) gateway = (await gatewaysQ.findGateway(this.deps.db, message.tenantId, other.id)) ?? other;
+      }
     } catch (err) {
       // Routing could not be read: this attempt keeps the message's own gateway.
       this.lastFailureAt = Date.now();

@@ -39,7 +39,9 @@ export class Router {
     if (routes === 'pinned') return own ?? null;
     const open = routes.filter((r) => !avoid.has(r.gateway.id));
     const now = new Date();
-    return (open.find((r) => this.deps.health.admits(r.gateway.id, now)) ?? open[0])?.gateway ?? null;
+    // A gateway the provider has paused (a rate limit) is passed over while another is ready.
+    const ready = open.filter((r) => !isPaused(r.gateway, now));
+    return (ready.find((r) => this.deps.health.admits(r.gateway.id, now)) ?? open[0])?.gateway ?? null;
   }
 
   /** Another gateway a failed attempt may move to at once: not avoided, breaker not open. */
@@ -51,7 +53,10 @@ export class Router {
     const routes = await this.routesFor(message, own);
     if (routes === 'pinned') return null;
     const now = new Date();
-    return routes.find((r) => !avoid.has(r.gateway.id) && this.deps.health.state(r.gateway.id, now) !== 'OPEN')?.gateway ?? null;
+    return (
+      routes.find((r) => !avoid.has(r.gateway.id) && !isPaused(r.gateway, now) && this.deps.health.state(r.gateway.id, now) !== 'OPEN')
+        ?.gateway ?? null
+    );
   }
 
   /** The routes in the order this attempt tries them, or 'pinned'. */
@@ -79,6 +84,11 @@ export class Router {
     this.cache.set(key, routing);
     return routing;
   }
+}
+
+/** Paused by a provider's rate limit until later than now (as the routing last read it, at most a second ago). */
+function isPaused(gateway: gatewaysQ.GatewayRow, now: Date): boolean {
+  return gateway.pausedUntil !== null && gateway.pausedUntil.getTime() > now.getTime();
 }
 
 /** The routes drawn one after another, each with a chance in proportion to its weight among those left. */
