@@ -5,7 +5,7 @@ import type { Database } from '../../db/client.js';
 import type { WebhookDeliveryOutcome } from '../../domain/enums.js';
 import type { Pageable } from '../../domain/paging.js';
 import { refuse, UserErrorCode } from '../../domain/refusal.js';
-import type { WebhookJob, WebhookQueue } from '../../dispatch/webhooks/jobs.js';
+import type { WebhookQueue } from '../../dispatch/webhooks/jobs.js';
 import { fromGlobalId, uuidv7 } from '../../lib/ids.js';
 import * as endpointsQ from './webhook-endpoints.queries.js';
 import * as q from './webhook-events.queries.js';
@@ -69,13 +69,13 @@ export class WebhookEventsService {
   async redeliver(tenantId: string, eventId: string, endpointId?: string | null): Promise<q.EventRow> {
     const event = await this.getEvent(tenantId, eventId);
     if (!event) throw refuse(UserErrorCode.NOT_FOUND, `no webhook event ${eventId}`, ['input', 'eventId']);
+    // Each endpoint's last attempt at the event: whom it was sent to, and where numbering goes on.
+    const attempts = new Map((await q.attemptsOfEvent(this.db, event.id)).map((a) => [a.endpointId, a.attempts]));
     let targets: endpointsQ.EndpointRow[];
     if (endpointId !== null && endpointId !== undefined) {
-      const endpoint = await this.enabledEndpoint(tenantId, endpointId);
-      targets = [endpoint];
+      targets = [await this.enabledEndpoint(tenantId, endpointId)];
     } else {
-      const sentTo = new Set((await q.attemptsOfEvent(this.db, event.id)).map((a) => a.endpointId));
-      targets = (await endpointsQ.listEndpoints(this.db, tenantId)).filter((e) => sentTo.has(e.id) && e.enabled);
+      targets = (await endpointsQ.listEndpoints(this.db, tenantId)).filter((e) => attempts.has(e.id) && e.enabled);
       if (targets.length === 0) {
         throw refuse(
           UserErrorCode.INVALID_STATE,
@@ -84,15 +84,10 @@ export class WebhookEventsService {
         );
       }
     }
-    await this.db.transaction(async (tx) => {
-      const attempts = new Map(
-        (await q.attemptsOfEvent(tx, event.id, targets.length === 1 ? targets[0].id : undefined)).map((a) => [a.endpointId, a.attempts]),
-      );
-      const jobs: { job: WebhookJob }[] = targets.map((endpoint) => ({
-        job: { eventId: event.id, endpointId: endpoint.id, attempt: (attempts.get(endpoint.id) ?? 0) + 1 },
-      }));
-      await this.queue.enqueue(tx, jobs);
-    });
+    await this.queue.enqueue(
+      this.db,
+      targets.map((endpoint) => ({ job: { eventId: event.id, endpointId: endpoint.id, attempt: (attempts.get(endpoint.id) ?? 0) + 1 } })),
+    );
     return event;
   }
 
