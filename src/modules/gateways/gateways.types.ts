@@ -15,6 +15,9 @@ export class Gateway implements Node {
   @Field(() => ID)
   id!: string;
 
+  /** The database id nested fields load by (toGatewayView). */
+  dbId!: string;
+
   @Field()
   name!: string;
 

@@ -2,7 +2,6 @@ import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root, UseMiddl
 import { Role } from '../../graphql/auth-checker.js';
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
-import { fromGlobalId } from '../../lib/ids.js';
 import { ChannelInfo, Gateway } from '../gateways/gateways.types.js';
 import { toChannelInfo } from '../gateways/gateways.views.js';
 import { ChannelRoute, GatewayHealth, SetChannelRoutingInput, SetChannelRoutingPayload } from './routing.types.js';
@@ -33,7 +32,6 @@ export class RoutingResolver {
 export class GatewayHealthResolver {
   @FieldResolver(() => GatewayHealth)
   async health(@Root() gateway: Gateway, @Ctx() ctx: Context): Promise<GatewayHealth> {
-    const ref = fromGlobalId(gateway.id, 'Gateway');
-    return ctx.services.routing.healthView(ref ? await ctx.loaders.healthByGateway.load(ref.uuid) : undefined);
+    return ctx.services.routing.healthView(await ctx.loaders.healthByGateway.load(gateway.dbId));
   }
 }
