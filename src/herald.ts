@@ -28,6 +28,8 @@ import { migrate } from './migrate.js';
 import { countWaiting } from './modules/messages/messages.queries.js';
 import { countOverdueSending } from './modules/messages/orphans.queries.js';
 import { Sweeper, takeOverAfterMs } from './dispatch/sweeper.js';
+import { every, type Repeating } from './lib/every.js';
+import { FALLBACK_CHECK_INTERVAL_MS } from './modules/fallback/fallback.service.js';
 import { createProviders } from './providers/index.js';
 import { StatusHub } from './realtime/status-hub.js';
 import { type Services, createServices } from './services.js';
@@ -101,6 +103,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   let dispatcher: Dispatcher | undefined;
   let sweeper: Sweeper | undefined;
   let health: HealthTracker | undefined;
+  let fallbackCheck: Repeating | undefined;
   // Event webhooks, in dispatching processes. The relay hears the events trigger on the
   // process's one LISTEN connection: the status hub's where there is one (role all), else
   // one of its own (a worker has no use for every status change the hub's would bring).
@@ -154,6 +157,12 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         worker: dispatcher,
       });
       sweeper.start();
+      fallbackCheck = every(
+        FALLBACK_CHECK_INTERVAL_MS,
+        () => services.fallbacks.runDue(),
+        log,
+        'fallback check failed; the next one tries again',
+      );
       poster = new WebhookPoster({
         timeoutMs: config.webhooks.timeoutMs,
         connectTimeoutMs: Math.min(config.webhooks.timeoutMs, WEBHOOK_CONNECT_TIMEOUT_MS),
@@ -187,6 +196,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         started = false;
         await upkeep?.stop();
         await sweeper?.stop();
+        await fallbackCheck?.stop();
         await relay?.stop();
         await relayListener?.close();
         // Stop taking jobs and let sends in flight finish (bounded), then the rest. An
@@ -203,6 +213,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   } catch (err) {
     await health?.stop();
     await sweeper?.stop();
+    await fallbackCheck?.stop();
     await relay?.stop();
     await relayListener?.close().catch(() => undefined);
     poster?.close();

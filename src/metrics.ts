@@ -188,6 +188,12 @@ export function createMetrics(gauges: ScrapedGauges = {}) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    fallbacks: new Counter({
+      name: 'herald_fallbacks_total',
+      help: 'Cross-channel fallbacks, by the channel tried and outcome: written (a message queued) or skipped (recipient unreachable there, or over budget)',
+      labelNames: ['channel', 'outcome'] as const,
+      registers: [registry],
+    }),
     webhookDeliveries: new Counter({
       name: 'herald_webhook_deliveries_total',
       help: 'Event-webhook delivery attempts this process made, by outcome: SUCCEEDED (2xx) or FAILED',

@@ -33,6 +33,7 @@ import { TemplatesService } from './modules/templates/templates.service.js';
 import { WebhookEndpointsService } from './modules/webhooks/webhook-endpoints.service.js';
 import { RoutingService } from './modules/routing/routing.service.js';
 import type { BreakerPolicy } from './modules/routing/circuit-breaker.js';
+import { FallbackService } from './modules/fallback/fallback.service.js';
 import { WebhookEventsService } from './modules/webhooks/webhook-events.service.js';
 import type { WebhookQueue } from './dispatch/webhooks/jobs.js';
 
@@ -51,8 +52,9 @@ export function createServices(
   const budgets = new BudgetsService(db, options.sendBudget);
   const routing = new RoutingService(db, options.breaker);
   const gateways = new GatewaysService(db, secrets, routing);
-  const messages = new MessagesService(db, outbox, metrics, budgets);
   const templates = new TemplatesService(db);
+  const fallbacks = new FallbackService(db, outbox, metrics, budgets, templates, options.log);
+  const messages = new MessagesService(db, outbox, metrics, budgets, fallbacks);
   // Template writes are heard on the same LISTEN connection, so sends read templates from a cache.
   templates.follow(statusHub.listener);
   return {
@@ -69,9 +71,10 @@ export function createServices(
     messageEvents: new MessageEventsService(db, statusHub),
     budgets,
     templates,
-    notifications: new NotificationsService(db, messages, templates),
+    fallbacks,
+    notifications: new NotificationsService(db, messages, templates, fallbacks),
     orders: new OrdersService(db, outbox, metrics, budgets, templates),
-    billing: new BillingService(messages, outbox, metrics, budgets, templates),
+    billing: new BillingService(messages, outbox, metrics, budgets, templates, fallbacks),
     webhookEndpoints: new WebhookEndpointsService(db, secrets, { allowPrivate: options.webhookAllowPrivate }),
     webhookEvents: new WebhookEventsService(db, webhookQueue),
   };

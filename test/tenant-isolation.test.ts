@@ -625,7 +625,7 @@ const QUERIES: Checks = {
 
 const INVOICE = { number: 'INV-B-TRIES', amountDue: '1.00', currency: 'USD', dueDate: '2030-01-01' };
 
-const TEMPLATE_MUTATIONS = ['updateTemplate', 'archiveTemplate', 'resetTemplate'] as const;
+const TEMPLATE_MUTATIONS = ['updateTemplate', 'archiveTemplate', 'resetTemplate', 'setTemplateFallback'] as const;
 
 const ENDPOINT_MUTATIONS = {
   updateWebhookEndpoint: { url: 'https://b.example.com/stolen', eventTypes: ['MESSAGE_SENT'], description: 'B', enabled: false },
@@ -751,7 +751,12 @@ const MUTATIONS: Checks = {
             const type = `${field[0].toUpperCase()}${field.slice(1)}Input`;
             const query = `mutation($input: ${type}!) { ${field}(input: $input) { template { id } userErrors { field message code } } }`;
             for (const id of A.templateIds) {
-              const input = field === 'updateTemplate' ? { id, name: 'B renamed it' } : { id };
+              const input =
+                field === 'updateTemplate'
+                  ? { id, name: 'B renamed it' }
+                  : field === 'setTemplateFallback'
+                    ? { id, fallback: ['EMAIL'] }
+                    : { id };
               expectNotFound((await dataAsB(query, { input }))[field], ['input', 'id']);
             }
           },

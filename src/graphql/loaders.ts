@@ -2,6 +2,7 @@
 // not N. Every loader is scoped to the caller's tenant.
 import DataLoader from 'dataloader';
 import type { Database } from '../db/client.js';
+import * as fallbackQ from '../modules/fallback/fallback.queries.js';
 import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
 import * as messagesQ from '../modules/messages/messages.queries.js';
 import * as recipientsQ from '../modules/recipients/recipients.queries.js';
@@ -46,6 +47,10 @@ export function createLoaders(db: Database, tenantId: string | null) {
       const rows = new Map((await routingQ.healthOf(db, ids)).map((r) => [r.gatewayId, r]));
       return ids.map((id) => rows.get(id));
     }),
+    fallbacksByMessage: groupedBy(
+      (tenant, ids) => fallbackQ.fallbacksOf(db, tenant, ids),
+      (r) => r.fallbackOf,
+    ),
     logsByMessage: groupedBy(
       (tenant, ids) => messagesQ.logsOfMessages(db, tenant, ids),
       (r) => r.messageId,

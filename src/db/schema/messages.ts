@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, index, integer, json, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { DELIVERY_OUTCOMES, MESSAGE_STATUSES } from '../../domain/enums.js';
+import { type Channel as ChannelValue, DELIVERY_OUTCOMES, MESSAGE_STATUSES } from '../../domain/enums.js';
 import { channelEnum, smsEncodingEnum } from './enums.js';
 
 export const messageStatusEnum = pgEnum('message_status', MESSAGE_STATUSES);
@@ -13,6 +13,17 @@ export interface InvoiceData {
   currency: string;
   dueDate: string;
   url?: string | null;
+}
+
+/** A fallback still to come, rendered when its message was accepted. */
+export interface FallbackStepData {
+  channel: ChannelValue;
+  subject: string | null;
+  body: string;
+  htmlBody: string | null;
+  templateId: string | null;
+  templateVersion: number | null;
+  locale: string | null;
 }
 
 export const messages = pgTable(
@@ -66,6 +77,13 @@ export const messages = pgTable(
     // SMS and WhatsApp: how the text travels and how many segments it is billed as.
     encoding: smsEncodingEnum('encoding'),
     segments: integer('segments'),
+    // Cross-channel fallback. `fallback` holds the channels still to try, each rendered at
+    // accept time; it is set to null once settled (the next message written, or no longer
+    // needed), so the partial index below holds only messages whose fallback may still come.
+    fallback: json('fallback').$type<FallbackStepData[]>(),
+    fallbackAfterSeconds: integer('fallback_after_seconds'),
+    // The message this one stands in for: unique, so a fallback is written once.
+    fallbackOf: uuid('fallback_of'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -92,6 +110,13 @@ export const messages = pgTable(
     index('messages_provider_message_id')
       .on(t.providerMessageId)
       .where(sql`${t.providerMessageId} is not null`),
+    uniqueIndex('messages_fallback_of')
+      .on(t.fallbackOf)
+      .where(sql`${t.fallbackOf} is not null`),
+    // Messages whose fallback may still be due (dispatch/fallback check).
+    index('messages_fallback_pending')
+      .on(t.status, t.sentAt)
+      .where(sql`${t.fallback} is not null`),
     // Finds sends orphaned by a crashed worker.
     index('messages_sending_updated')
       .on(t.updatedAt)

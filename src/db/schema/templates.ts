@@ -29,6 +29,9 @@ export const templates = pgTable(
     // ORDER_STATUS, INVOICE_DUE: the template one of Herald's own flows renders.
     builtIn: text('built_in'),
     version: integer('version').notNull(),
+    // The fallback a send from this template takes when the send names none.
+    fallback: channelEnum('fallback').array(),
+    fallbackAfterSeconds: integer('fallback_after_seconds'),
     archivedAt: timestamp('archived_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),

@@ -13,6 +13,7 @@ import { type MessagesService, requestHash } from '../messages/messages.service.
 import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { NotifyBillingCycleInput, SendInvoiceDMInput } from './billing.types.js';
 import { renderText } from '../templates/render.js';
+import type { FallbackService, TemplateFallback } from '../fallback/fallback.service.js';
 import type { BuiltInVersion, TemplatesService } from '../templates/templates.service.js';
 import { checkInvoice } from './invoice.js';
 
@@ -26,7 +27,15 @@ export class BillingService {
     private readonly metrics: Metrics,
     private readonly budgets: BudgetsService,
     private readonly templates: TemplatesService,
+    private readonly fallbacks: FallbackService,
   ) {}
+
+  /** The fallback the tenant set on its invoice-due template (setTemplateFallback), looked up once per call. */
+  private invoiceFallback(tenantId: string, template: BuiltInVersion): Promise<TemplateFallback | undefined> | undefined {
+    return template.template?.fallback?.length
+      ? this.fallbacks.fromTemplate(tenantId, {}, { name: template.template.name, template: template.template })
+      : undefined;
+  }
 
   async sendInvoiceDM(tenantId: string, input: SendInvoiceDMInput): Promise<messagesQ.MessageRow> {
     const { invoice, problems } = checkInvoice(input.invoice);
@@ -45,10 +54,11 @@ export class BillingService {
     }
     const gateway = route.gateway();
     const template = (await this.templates.builtIns(tenantId))('INVOICE_DUE', 'TWITTER_DM');
+    const fallback = await this.invoiceFallback(tenantId, template);
     const id = uuidv7();
     return this.messagesService.insertAndEnqueue(
       {
-        ...this.messageRow(id, tenantId, customer, { id: gateway.id, pinned: route.pinned }, invoice!, template),
+        ...this.messageRow(id, tenantId, customer, { id: gateway.id, pinned: route.pinned }, invoice!, template, null, fallback),
         idempotencyKey: input.idempotencyKey ?? null,
         requestHash: input.idempotencyKey ? requestHash({ kind: 'invoice', customerId: input.customerId, invoice }) : null,
       },
@@ -86,8 +96,9 @@ export class BillingService {
     let rewritten: boolean;
     try {
       const template = (await this.templates.builtIns(tenantId))('INVOICE_DUE', 'TWITTER_DM');
+      const fallback = await this.invoiceFallback(tenantId, template);
       ({ inserted: queued, rewritten } = await this.outbox.writeParts(
-        this.parts(tenantId, cycleId, input.invoices, routes, template, tally),
+        this.parts(tenantId, cycleId, input.invoices, routes, { ...template, fallback }, tally),
       ));
     } finally {
       await this.budgets.refund(spent, sendable - queued);
@@ -106,7 +117,7 @@ export class BillingService {
     cycleId: string,
     invoices: NotifyBillingCycleInput['invoices'],
     routes: Map<string, recipientsQ.RouteRow>,
-    template: BuiltInVersion,
+    template: BuiltInVersion & { fallback?: TemplateFallback },
     tally: { rejected: number },
   ): Generator<NewMessages> {
     for (let from = 0; from < invoices.length; from += INVOICES_PER_PART) {
@@ -133,7 +144,16 @@ export class BillingService {
         else {
           try {
             rows.push(
-              this.messageRow(uuidv7(), tenantId, customer, { id: route.gateway.id, pinned: route.pinned }, invoice!, template, cycleId),
+              this.messageRow(
+                uuidv7(),
+                tenantId,
+                customer,
+                { id: route.gateway.id, pinned: route.pinned },
+                invoice!,
+                template,
+                cycleId,
+                template.fallback,
+              ),
             );
           } catch (error) {
             // A tenant's edit of the template that this invoice cannot fill.
@@ -156,8 +176,10 @@ export class BillingService {
     invoice: InvoiceData,
     template: BuiltInVersion,
     billingCycleId: string | null = null,
+    fallback?: TemplateFallback,
   ): messagesQ.NewMessageRow {
-    const text = renderText('TWITTER_DM', template.text, invoiceScope(invoice, customer.displayName), template.tenantLocale);
+    const scope = invoiceScope(invoice, customer.displayName);
+    const text = renderText('TWITTER_DM', template.text, scope, template.tenantLocale);
     return {
       id,
       tenantId,
@@ -176,6 +198,7 @@ export class BillingService {
       locale: text.locale,
       createdAt: timeOfUuidv7(id),
       billingCycleId,
+      ...fallback?.render(scope, template.tenantLocale),
     };
   }
 }

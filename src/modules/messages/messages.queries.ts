@@ -76,11 +76,14 @@ export async function insertBulkMessages(
       template_version: m.templateVersion ?? null,
       locale: m.locale ?? null,
       created_at: m.createdAt,
+      // Left out (null) when there is none: most bulk rows have no fallback.
+      fallback: m.fallback ?? undefined,
+      fallback_after_seconds: m.fallbackAfterSeconds ?? undefined,
     })),
   );
   const result = await ex.execute(sql`
-    insert into messages (id, tenant_id, recipient_id, gateway_id, gateway_pinned, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, template_id, template_version, locale, created_at)
-    select id, tenant_id, recipient_id, gateway_id, gateway_pinned, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, template_id, template_version, locale, coalesce(created_at, now())
+    insert into messages (id, tenant_id, recipient_id, gateway_id, gateway_pinned, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, template_id, template_version, locale, created_at, fallback, fallback_after_seconds)
+    select id, tenant_id, recipient_id, gateway_id, gateway_pinned, channel, status, body, destination, scheduled_at, invoice, invoice_number, billing_cycle_id, template_id, template_version, locale, coalesce(created_at, now()), fallback, fallback_after_seconds
       from json_populate_recordset(null::messages, ${json}::json)
     ${skipExisting ? sql`on conflict do nothing` : sql``}
     returning id, scheduled_at`);

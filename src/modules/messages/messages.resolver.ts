@@ -100,6 +100,17 @@ export class MessagesResolver {
   async logs(@Root() message: Message, @Ctx() ctx: Context) {
     return (await ctx.loaders.logsByMessage.load(message.dbId)).map(toDeliveryLogView);
   }
+
+  @FieldResolver(() => Message, { nullable: true })
+  async fallbackOf(@Root() message: Message, @Ctx() ctx: Context) {
+    const row = message.fallbackOfDbId ? await ctx.loaders.messageById.load(message.fallbackOfDbId) : undefined;
+    return row ? toMessageView(row) : null;
+  }
+
+  @FieldResolver(() => [Message])
+  async fallbacks(@Root() message: Message, @Ctx() ctx: Context) {
+    return (await ctx.loaders.fallbacksByMessage.load(message.dbId)).map(toMessageView);
+  }
 }
 
 @Resolver(() => DeliveryLog)

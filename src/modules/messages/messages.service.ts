@@ -11,6 +11,8 @@ import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js
 import type { Metrics } from '../../metrics.js';
 import type { Outbox } from '../../dispatch/outbox.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
+import type { FallbackAsk } from '../fallback/fallback.js';
+import type { FallbackService } from '../fallback/fallback.service.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import * as recipientsQ from '../recipients/recipients.queries.js';
 import type { DeliveryLogFilter, MessageFilter, SendSmsInput } from './messages.types.js';
@@ -25,6 +27,7 @@ export class MessagesService {
     private readonly outbox: Outbox,
     private readonly metrics: Metrics,
     private readonly budgets: BudgetsService,
+    private readonly fallbacks: FallbackService,
   ) {
     // Senders arriving together look their recipients up together.
     this.findRoute = naturalBatches((keys: recipientsQ.RouteKey[]) => recipientsQ.findRecipientRoutes(this.db, keys), {
@@ -38,6 +41,7 @@ export class MessagesService {
   /** sendSms: to a known CLIENT or STAFF only, never a raw number. */
   async sendSms(tenantId: string, input: SendSmsInput, now = new Date()): Promise<q.MessageRow> {
     const target = this.smsTarget(input);
+    this.fallbacks.check('SMS', input);
     const route = await this.route(tenantId, target.id, 'SMS');
     const recipient = route?.recipient;
     if (!recipient || recipient.kind !== target.kind) {
@@ -47,6 +51,7 @@ export class MessagesService {
     const gateway = route.gateway();
 
     const sendAt = scheduledTime(input.sendAt, now);
+    const plan = this.fallbacks.planText(input, { subject: null, body: input.message, htmlBody: null, locale: null });
     const id = uuidv7();
     const row: q.NewMessageRow = {
       id,
@@ -60,6 +65,7 @@ export class MessagesService {
       ...segmentFigures('SMS', input.message),
       destination: recipient.phone,
       scheduledAt: sendAt,
+      ...plan,
       idempotencyKey: input.idempotencyKey ?? null,
       requestHash: input.idempotencyKey
         ? requestHash({
@@ -68,6 +74,7 @@ export class MessagesService {
             staffId: input.staffId ?? null,
             message: input.message,
             sendAt: sendAt?.toISOString() ?? null,
+            ...fallbackOf(input),
           })
         : null,
       createdAt: timeOfUuidv7(id),
@@ -259,6 +266,11 @@ export function scheduledTime(sendAt: Date | null | undefined, now: Date): Date 
     throw refuse(UserErrorCode.INVALID_INPUT, `sendAt must be at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead`, ['input', 'sendAt']);
   }
   return sendAt;
+}
+
+/** A send's fallback as part of its idempotent request; nothing when it has none, so requests without one hash as before. */
+export function fallbackOf(input: FallbackAsk): Partial<Record<'fallback' | 'fallbackAfterSeconds', unknown>> {
+  return input.fallback?.length ? { fallback: input.fallback, fallbackAfterSeconds: input.fallbackAfterSeconds ?? null } : {};
 }
 
 export function requestHash(value: unknown): string {

@@ -9,8 +9,13 @@ import { PayloadType } from '../../graphql/payload.js';
 import { Gateway } from '../gateways/gateways.types.js';
 import { Recipient } from '../recipients/recipients.types.js';
 import { Template } from '../templates/templates.types.js';
+import { MAX_FALLBACK_AFTER_SECONDS } from '../fallback/fallback.js';
 
 export const MAX_SMS_LENGTH = MAX_BODY_LENGTH.SMS;
+
+export const FALLBACK_DESCRIPTION =
+  'Channels to try next, in order, when this message FAILS or is not DELIVERED within fallbackAfterSeconds. Each is used only if the recipient can be reached on it then (else a FAILURE log says why and the next is tried).';
+export const FALLBACK_AFTER_DESCRIPTION = `Fall back when the message is SENT but not DELIVERED within this many seconds (1 to ${MAX_FALLBACK_AFTER_SECONDS.toLocaleString('en-US')}), on channels that report delivery (SMS, WHATSAPP, EMAIL). Without it, only a FAILED message falls back.`;
 
 @ObjectType()
 export class InvoiceRef {
@@ -101,6 +106,12 @@ export class Message implements Node {
   @Field(() => Int, { nullable: true, description: 'SMS and WHATSAPP: segments the text is billed as (160/153 GSM-7, 70/67 UCS-2).' })
   segments?: number | null;
 
+  @Field(() => Message, { nullable: true, description: 'The message this one is the fallback of.' })
+  fallbackOf?: Message | null;
+
+  @Field(() => [Message], { description: "Messages sent (or waiting) as this one's fallbacks." })
+  fallbacks!: Message[];
+
   @Field()
   createdAt!: Date;
 
@@ -108,6 +119,7 @@ export class Message implements Node {
   updatedAt!: Date;
 
   dbId!: string;
+  fallbackOfDbId!: string | null;
   recipientDbId!: string;
   gatewayDbId!: string | null;
   templateDbId!: string | null;
@@ -235,6 +247,12 @@ export class SendSmsInput {
   @IsOptional()
   @IsIdempotencyKey()
   idempotencyKey?: string | null;
+
+  @Field(() => [Channel], { nullable: true, description: FALLBACK_DESCRIPTION })
+  fallback?: Channel[] | null;
+
+  @Field(() => Int, { nullable: true, description: FALLBACK_AFTER_DESCRIPTION })
+  fallbackAfterSeconds?: number | null;
 }
 
 export const SendSmsPayload = PayloadType('SendSmsPayload', { message: Message });

@@ -13,6 +13,7 @@ export function toMessageView(row: q.MessageRow): Message & { __typename: 'Messa
     recipientDbId: row.recipientId,
     gatewayDbId: row.gatewayId,
     templateDbId: row.templateId,
+    fallbackOfDbId: row.fallbackOf,
     channel: row.channel,
     status: row.status,
     body: row.body,

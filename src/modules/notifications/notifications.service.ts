@@ -12,7 +12,9 @@ import { countSms, type SmsCount } from '../../lib/sms-segments.js';
 import { OverBudget } from '../budgets/budgets.service.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import type * as messagesQ from '../messages/messages.queries.js';
-import { type MessagesService, requestHash, scheduledTime } from '../messages/messages.service.js';
+import { fallbackOf, type MessagesService, requestHash, scheduledTime } from '../messages/messages.service.js';
+import { checkFallback } from '../fallback/fallback.js';
+import type { FallbackService } from '../fallback/fallback.service.js';
 import { segmentFigures } from '../messages/segments.js';
 import { CONTACT_NAME, contactFor } from '../recipients/contact.js';
 import { canonicalLocale, type Rendered, renderText, type TemplateText } from '../templates/render.js';
@@ -31,6 +33,8 @@ export interface SendNotificationRequest {
   sendAt?: Date | null;
   idempotencyKey?: string | null;
   reference?: string | null;
+  fallback?: Channel[] | null;
+  fallbackAfterSeconds?: number | null;
 }
 
 export interface PreviewRequest {
@@ -59,6 +63,7 @@ export class NotificationsService {
     private readonly db: Database,
     private readonly messages: MessagesService,
     private readonly templates: TemplatesService,
+    private readonly fallbacks: FallbackService,
   ) {}
 
   async send(tenantId: string, input: SendNotificationRequest, now = new Date()): Promise<messagesQ.MessageRow> {
@@ -80,12 +85,14 @@ export class NotificationsService {
       this.templates.defaultLocaleOf(tenantId),
     ]);
     const text = source?.version ?? adHoc(input, tenantLocale);
-    const rendered = renderText(
-      channel,
-      text,
-      { ...input.personalisation, recipient: { name: recipient.displayName } },
-      input.locale || tenantLocale,
-    );
+    const scope = { ...input.personalisation, recipient: { name: recipient.displayName } };
+    const rendered = renderText(channel, text, scope, input.locale || tenantLocale);
+    const plan = source
+      ? (await this.fallbacks.fromTemplate(tenantId, input, { name: source.version.name, template: source.template })).render(
+          scope,
+          input.locale || tenantLocale,
+        )
+      : this.fallbacks.planText(input, rendered);
     const gateway = route.gateway();
 
     const id = uuidv7();
@@ -107,6 +114,7 @@ export class NotificationsService {
       templateVersion: source?.version.version ?? null,
       locale: rendered.locale,
       reference: input.reference ?? null,
+      ...plan,
       idempotencyKey: input.idempotencyKey ?? null,
       requestHash: input.idempotencyKey ? requestHash(stringify(requestOf(input, sendAt))) : null,
       createdAt: timeOfUuidv7(id),
@@ -196,6 +204,7 @@ function checkSendInput(input: SendNotificationRequest): void {
     if (input.channel !== Channel.EMAIL && input.subject) problems.add(['input', 'subject'], `${input.channel} has no subject`);
   }
   checkValues(input, problems);
+  checkFallback(input.channel, input, problems);
   if (input.personalisation && 'recipient' in input.personalisation) {
     problems.add(['input', 'personalisation', 'recipient'], 'recipient is filled in by Herald (recipient.name); use another name');
   }
@@ -231,5 +240,6 @@ function requestOf(input: SendNotificationRequest, sendAt: Date | null) {
     locale: input.locale ?? null,
     sendAt: sendAt?.toISOString() ?? null,
     reference: input.reference ?? null,
+    ...fallbackOf(input),
   };
 }

@@ -9,7 +9,7 @@ import { IDEMPOTENCY_KEY_RULE, UserError } from '../../graphql/common.types.js';
 import { Channel } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
 import { JSONObjectScalar } from '../../graphql/scalars.js';
-import { Message } from '../messages/messages.types.js';
+import { FALLBACK_AFTER_DESCRIPTION, FALLBACK_DESCRIPTION, Message } from '../messages/messages.types.js';
 
 @InputType({
   description:
@@ -57,6 +57,15 @@ export class SendNotificationInput {
 
   @Field(() => String, { nullable: true, description: "The caller's own reference, kept on the message and sent in event webhooks." })
   reference?: string | null;
+
+  @Field(() => [Channel], {
+    nullable: true,
+    description: `${FALLBACK_DESCRIPTION} From a template: the tenant's template of the same name on each fallback channel; omitted: the template's own fallback.`,
+  })
+  fallback?: Channel[] | null;
+
+  @Field(() => Int, { nullable: true, description: FALLBACK_AFTER_DESCRIPTION })
+  fallbackAfterSeconds?: number | null;
 }
 
 export const SendNotificationPayload = PayloadType('SendNotificationPayload', { message: Message });

@@ -125,6 +125,21 @@ export async function archiveTemplate(ex: Executor, tenantId: string, id: string
   return row;
 }
 
+export async function setTemplateFallback(
+  ex: Executor,
+  tenantId: string,
+  id: string,
+  fallback: { fallback: ChannelValue[] | null; fallbackAfterSeconds: number | null },
+  at: Date,
+): Promise<TemplateRow | undefined> {
+  const [row] = await ex
+    .update(templates)
+    .set({ ...fallback, updatedAt: at })
+    .where(and(eq(templates.tenantId, tenantId), eq(templates.id, id)))
+    .returning();
+  return row;
+}
+
 function filterOf(tenantId: string, filter: TemplateQuery) {
   return and(
     eq(templates.tenantId, tenantId),
@@ -154,4 +169,23 @@ export async function countTemplates(ex: Executor, tenantId: string, filter: Tem
     .as('matching');
   const [row] = await ex.select({ n: count() }).from(matching);
   return row.n;
+}
+
+/** The tenant's newest template on `channel` whose current version is named `name` and that is not archived. */
+export async function findCurrentByName(
+  ex: Executor,
+  tenantId: string,
+  channel: ChannelValue,
+  name: string,
+): Promise<TemplateAt | undefined> {
+  const [row] = await ex
+    .select({ template: templates, version: templateVersions })
+    .from(templates)
+    .innerJoin(templateVersions, and(eq(templateVersions.templateId, templates.id), eq(templateVersions.version, templates.version)))
+    .where(
+      and(eq(templates.tenantId, tenantId), eq(templates.channel, channel), isNull(templates.archivedAt), eq(templateVersions.name, name)),
+    )
+    .orderBy(desc(templates.id))
+    .limit(1);
+  return row;
 }

@@ -15,6 +15,8 @@ import {
   ResetTemplatePayload,
   SetDefaultLocaleInput,
   SetDefaultLocalePayload,
+  SetTemplateFallbackInput,
+  SetTemplateFallbackPayload,
   Template,
   TemplateConnection,
   TemplateFilter,
@@ -78,6 +80,13 @@ export class TemplatesResolver {
   @Mutation(() => ArchiveTemplatePayload)
   async archiveTemplate(@Ctx() ctx: Context, @Arg('input') input: ArchiveTemplateInput): Promise<ArchiveTemplatePayload> {
     return { template: toTemplateView(await ctx.services.templates.archive(tenantOf(ctx), input.id)), userErrors: [] };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => SetTemplateFallbackPayload)
+  async setTemplateFallback(@Ctx() ctx: Context, @Arg('input') input: SetTemplateFallbackInput): Promise<SetTemplateFallbackPayload> {
+    const made = await ctx.services.templates.setFallback(tenantOf(ctx), input.id, input);
+    return { template: toTemplateView(made.template, made.version), userErrors: [] };
   }
 
   @Authorized(Role.ADMIN)

@@ -23,6 +23,7 @@ import { TEMPLATE_SOURCE_MAX } from '../../templates/engine.js';
 import { canonicalLocale, syntaxError, type TemplateText } from './render.js';
 import * as tenantsQ from '../tenants/tenants.queries.js';
 import * as q from './templates.queries.js';
+import { checkFallback, type FallbackAsk } from '../fallback/fallback.js';
 
 /** A tenant's default locale until it sets its own (setDefaultLocale). */
 export const DEFAULT_LOCALE = 'en';
@@ -193,6 +194,35 @@ export class TemplatesService {
     return made;
   }
 
+  /**
+   * The fallback sends from this template take when they name none. Each fallback channel
+   * needs a template of the same name there now (sends check again, in case it is archived later).
+   */
+  async setFallback(tenantId: string, id: string, ask: FallbackAsk, now = new Date()): Promise<q.TemplateAt> {
+    const current = await this.mustFind(tenantId, id);
+    if (current.template.archivedAt) throw archived(current.template);
+    const problems = new Problems();
+    checkFallback(current.template.channel, ask, problems);
+    problems.throwIfAny();
+    const channels = ask.fallback ?? [];
+    await Promise.all(
+      channels.map((channel, i) => this.currentByName(tenantId, channel, current.version.name, ['input', 'fallback', String(i)])),
+    );
+    const row = await q.setTemplateFallback(
+      this.db,
+      tenantId,
+      current.template.id,
+      {
+        fallback: channels.length ? [...channels] : null,
+        fallbackAfterSeconds: channels.length ? (ask.fallbackAfterSeconds ?? null) : null,
+      },
+      now,
+    );
+    if (!row) throw unknownTemplate(id);
+    this.forget(tenantId, row.id);
+    return { template: row, version: current.version };
+  }
+
   /** Archived templates stay readable (messages name them) but send nothing and take no new versions. */
   async archive(tenantId: string, id: string, now = new Date()): Promise<q.TemplateRow> {
     const current = await this.mustFind(tenantId, id);
@@ -248,6 +278,13 @@ export class TemplatesService {
     if (!found) throw unknownTemplate(id);
     if (found.template.archivedAt) throw archived(found.template, ['input', 'templateId']);
     if (found.template.channel !== channel) throw wrongChannel(found.template, channel, ['input', 'templateId']);
+    return found;
+  }
+
+  /** The tenant's template of `name` on `channel` (not archived), e.g. the variant a fallback on that channel is rendered from. */
+  async currentByName(tenantId: string, channel: Channel, name: string, field: string[]): Promise<q.TemplateAt> {
+    const found = await q.findCurrentByName(this.db, tenantId, channel, name);
+    if (!found) throw refuse(UserErrorCode.NOT_FOUND, `no ${channel} template named "${name}" to fall back with`, field);
     return found;
   }
 

@@ -70,6 +70,14 @@ export class Template implements Node {
   })
   builtIn?: string | null;
 
+  @Field(() => [Channel], {
+    description: 'The fallback a send from this template takes when it names none (setTemplateFallback); empty: none.',
+  })
+  fallback!: Channel[];
+
+  @Field(() => Int, { nullable: true, description: "The fallback's window, as SendNotificationInput.fallbackAfterSeconds." })
+  fallbackAfterSeconds?: number | null;
+
   @Field()
   createdAt!: Date;
 
@@ -188,6 +196,23 @@ export class ArchiveTemplateInput {
 
 export const ArchiveTemplatePayload = PayloadType('ArchiveTemplatePayload', { template: Template });
 export type ArchiveTemplatePayload = InstanceType<typeof ArchiveTemplatePayload>;
+
+@InputType({
+  description: "The fallback of sends from this template that name none: on each channel, the tenant's template of the same name.",
+})
+export class SetTemplateFallbackInput {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => [Channel], { description: 'Channels to try next, in order; empty: no fallback.' })
+  fallback!: Channel[];
+
+  @Field(() => Int, { nullable: true, description: 'As SendNotificationInput.fallbackAfterSeconds.' })
+  fallbackAfterSeconds?: number | null;
+}
+
+export const SetTemplateFallbackPayload = PayloadType('SetTemplateFallbackPayload', { template: Template });
+export type SetTemplateFallbackPayload = InstanceType<typeof SetTemplateFallbackPayload>;
 
 @InputType({ description: "A built-in template back to Herald's text, as a new version." })
 export class ResetTemplateInput {

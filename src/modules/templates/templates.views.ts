@@ -27,6 +27,8 @@ export function toTemplateView(row: q.TemplateRow, version?: q.VersionRow): Temp
     current: version ? toVersionView(version) : undefined,
     archived: row.archivedAt !== null,
     builtIn: row.builtIn,
+    fallback: row.fallback ?? [],
+    fallbackAfterSeconds: row.fallbackAfterSeconds,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   } as Template & { __typename: 'Template' };

@@ -4,6 +4,13 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** Channels a message can travel on. */
+export type Channel =
+  | 'EMAIL'
+  | 'SMS'
+  | 'TWITTER_DM'
+  | 'WHATSAPP';
+
 export type CreateRecipientInput = {
   /** Not blank; at most 200 characters. */
   displayName: string;
@@ -43,6 +50,10 @@ export type RecipientKind =
 /** Exactly one of clientId and staffId. There is deliberately no way to send to a raw phone number. */
 export type SendSmsInput = {
   clientId?: string | number | null | undefined;
+  /** Channels to try next, in order, when this message FAILS or is not DELIVERED within fallbackAfterSeconds. Each is used only if the recipient can be reached on it then (else a FAILURE log says why and the next is tried). */
+  fallback?: Array<Channel> | null | undefined;
+  /** Fall back when the message is SENT but not DELIVERED within this many seconds (1 to 259,200), on channels that report delivery (SMS, WHATSAPP, EMAIL). Without it, only a FAILED message falls back. */
+  fallbackAfterSeconds?: number | null | undefined;
   /** 1 to 255 printable ASCII characters without spaces. The same key and input again within 24 hours returns the first message and sends nothing new; another input with it is an IDEMPOTENCY_CONFLICT userError whose existingId is that first message. */
   idempotencyKey?: string | null | undefined;
   /** The SMS text: not blank, at most 1600 characters (longer than one SMS segment is sent as several, joined on the phone). */
