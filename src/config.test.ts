@@ -88,6 +88,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('purges expired data hourly unless HERALD_PURGE_INTERVAL_SECONDS says otherwise, and refuses 0', () => {
+    expect(loadConfig({}).purgeIntervalMs).toBe(3_600_000);
+    expect(loadConfig({ HERALD_PURGE_INTERVAL_SECONDS: '60' }).purgeIntervalMs).toBe(60_000);
+    expect(() => loadConfig({ HERALD_PURGE_INTERVAL_SECONDS: '0' })).toThrow(/HERALD_PURGE_INTERVAL_SECONDS must be a whole number from 1/);
+  });
+
   it('caps subscriptions per WebSocket connection and per key, and waits 5 s for connection_init, each settable', () => {
     expect(loadConfig({}).websocket).toEqual({
       connectionInitTimeoutMs: 5_000,

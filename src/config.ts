@@ -90,6 +90,8 @@ export interface Config {
   retry: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number };
   /** Event webhooks: one attempt's bound, its retries, and the deliveries a worker runs at once. */
   webhooks: { timeoutMs: number; retryBaseMs: number; retryMaxDelayMs: number; concurrency: number };
+  /** The retention purge runs this often (and once at start) in processes that send. */
+  purgeIntervalMs: number;
   /** Each gateway's circuit breaker, shared by the workers through the database. */
   breaker: { windowMs: number; failureRate: number; minRequests: number; cooldownMs: number; probeIntervalMs: number };
 }
@@ -461,6 +463,13 @@ export const ENVIRONMENT = {
     default: undefined,
     desc: 'comma-separated ISO 3166 codes (`US,CA`) whose numbers are not international',
   }),
+  HERALD_PURGE_INTERVAL_SECONDS: wholeNumber(
+    1,
+    604_800,
+  )({
+    default: 3_600,
+    desc: "the retention purge runs this often, and once at start, in each process that sends (role `all` or `worker`): it removes what is older than each tenant's `retentionDays` ([Retention](#retention))",
+  }),
   HERALD_REQUEST_TIMEOUT_MS: wholeNumber(0, 3_600_000)({ default: 30_000, desc: HTTP_TIMEOUTS }),
   HERALD_CONNECTION_TIMEOUT_MS: wholeNumber(0, 3_600_000)({ default: 120_000, desc: HTTP_TIMEOUTS }),
 };
@@ -591,6 +600,7 @@ export function loadConfig(env: Env = process.env): Config {
     sendTimeoutMs: e.HERALD_SEND_TIMEOUT_MS,
     statementTimeoutMs: e.HERALD_STATEMENT_TIMEOUT_MS,
     bulkStatementTimeoutMs: e.HERALD_BULK_STATEMENT_TIMEOUT_MS,
+    purgeIntervalMs: e.HERALD_PURGE_INTERVAL_SECONDS * 1_000,
     retry: { baseDelayMs: e.HERALD_RETRY_BASE_MS, maxDelayMs: e.HERALD_RETRY_MAX_DELAY_MS, maxAttempts: e.HERALD_RETRY_MAX_ATTEMPTS },
     breaker: {
       windowMs: e.HERALD_BREAKER_WINDOW_SECONDS * 1_000,

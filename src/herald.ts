@@ -30,6 +30,7 @@ import { countOverdueSending } from './modules/messages/orphans.queries.js';
 import { Sweeper, takeOverAfterMs } from './dispatch/sweeper.js';
 import { every, type Repeating } from './lib/every.js';
 import { FALLBACK_CHECK_INTERVAL_MS } from './modules/fallback/fallback.service.js';
+import { Purger } from './modules/retention/purger.js';
 import { createProviders } from './providers/index.js';
 import { StatusHub } from './realtime/status-hub.js';
 import { type Services, createServices } from './services.js';
@@ -49,6 +50,8 @@ export interface RunningHerald {
   firstKey?: string;
   /** The dispatch queue (pg-boss). */
   queue: Awaited<ReturnType<typeof startQueue>>;
+  /** The retention purge, in processes that dispatch (role all and worker). */
+  purger?: Purger;
   close(): Promise<void>;
 }
 
@@ -102,6 +105,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   let upkeep: Upkeep | undefined;
   let dispatcher: Dispatcher | undefined;
   let sweeper: Sweeper | undefined;
+  let purger: Purger | undefined;
   let health: HealthTracker | undefined;
   let fallbackCheck: Repeating | undefined;
   // Event webhooks, in dispatching processes. The relay hears the events trigger on the
@@ -163,6 +167,8 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         log,
         'fallback check failed; the next one tries again',
       );
+      purger = new Purger({ db: handle.db, queue: boss, metrics, log });
+      purger.start(config.purgeIntervalMs);
       poster = new WebhookPoster({
         timeoutMs: config.webhooks.timeoutMs,
         connectTimeoutMs: Math.min(config.webhooks.timeoutMs, WEBHOOK_CONNECT_TIMEOUT_MS),
@@ -192,11 +198,13 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       url,
       firstKey,
       queue: boss,
+      purger,
       async close() {
         started = false;
         await upkeep?.stop();
         await sweeper?.stop();
         await fallbackCheck?.stop();
+        await purger?.stop();
         await relay?.stop();
         await relayListener?.close();
         // Stop taking jobs and let sends in flight finish (bounded), then the rest. An
@@ -214,6 +222,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     await health?.stop();
     await sweeper?.stop();
     await fallbackCheck?.stop();
+    await purger?.stop();
     await relay?.stop();
     await relayListener?.close().catch(() => undefined);
     poster?.close();

@@ -206,6 +206,12 @@ export function createMetrics(gauges: ScrapedGauges = {}) {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400],
       registers: [registry],
     }),
+    purgedRows: new Counter({
+      name: 'herald_purged_rows_total',
+      help: 'Rows the retention purge removed, by kind: messages, delivery_logs, webhook_events, webhook_deliveries, jobs, provider_receipts, idempotency_keys',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     webhookEndpointsDisabled: new Counter({
       name: 'herald_webhook_endpoints_disabled_total',
       help: 'Event-webhook endpoints Herald disabled after 24 hours of failed deliveries',

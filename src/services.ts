@@ -32,6 +32,7 @@ import { NotificationsService } from './modules/notifications/notifications.serv
 import { TemplatesService } from './modules/templates/templates.service.js';
 import { WebhookEndpointsService } from './modules/webhooks/webhook-endpoints.service.js';
 import { RoutingService } from './modules/routing/routing.service.js';
+import { RetentionService } from './modules/retention/retention.service.js';
 import type { BreakerPolicy } from './modules/routing/circuit-breaker.js';
 import { FallbackService } from './modules/fallback/fallback.service.js';
 import { WebhookEventsService } from './modules/webhooks/webhook-events.service.js';
@@ -77,6 +78,7 @@ export function createServices(
     billing: new BillingService(messages, outbox, metrics, budgets, templates, fallbacks),
     webhookEndpoints: new WebhookEndpointsService(db, secrets, { allowPrivate: options.webhookAllowPrivate }),
     webhookEvents: new WebhookEventsService(db, webhookQueue),
+    retention: new RetentionService(db),
   };
 }
 

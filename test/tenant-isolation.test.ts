@@ -206,7 +206,7 @@ async function snapshotOfA(): Promise<Snapshot> {
   // One query each, to stay well inside the cost budget.
   const read = async (query: string) => Object.values(ok(await herald.gql(query, undefined, A.key)))[0];
   return {
-    viewer: await read('{ viewer { id name defaultLocale createdAt } }'),
+    viewer: await read('{ viewer { id name defaultLocale retentionDays createdAt } }'),
     recipients: await read(`{ recipients(first: 100) { totalCount edges { node { ${RECIPIENT_FIELDS} } } } }`),
     gateways: await read(`{ gateways { ${GATEWAY_FIELDS} } }`),
     channels: await read('{ channels { channel gateways { id } } }'),
@@ -412,6 +412,25 @@ const RECIPIENT_FILTERS: Record<string, () => Record<string, unknown>[]> = {
 };
 
 const QUERIES: Checks = {
+  stats: [
+    [
+      'counts B’s messages only, on every channel',
+      async () => {
+        const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+        const input = { from: day(Date.now() - 86_400_000), to: day(Date.now() + 86_400_000) };
+        const query = `query($input: StatsInput!) { stats(input: $input) { day channel status count segments } }`;
+        const bTotal = (await dataAsB('{ messages { totalCount } }')).messages.totalCount as number;
+        const stats = (await dataAsB(query, { input })).stats as { status: string; count: number }[];
+        expect(stats.reduce((n, s) => n + s.count, 0)).toBe(bTotal);
+        // A has FAILED and SCHEDULED messages; B has none.
+        expect(stats.map((s) => s.status).filter((s) => s !== 'SENT')).toEqual([]);
+        for (const channel of CHANNELS) {
+          const ofChannel = (await dataAsB(query, { input: { ...input, channel } })).stats as { channel: string }[];
+          expect(ofChannel.every((s) => s.channel === channel)).toBe(true);
+        }
+      },
+    ],
+  ],
   webhookDeliveries: [
     [
       'lists none of A’s attempts, under every filter',
@@ -1055,6 +1074,17 @@ const MUTATIONS: Checks = {
           await asB(`mutation { createTenant(input: { name: "B's own" }) { tenant { id } adminKey userErrors { code } } }`),
           'createTenant',
         );
+      },
+    ],
+  ],
+  setRetention: [
+    [
+      'NOT_FOUND for A’s tenant (B is no operator), while B sets its own',
+      async () => {
+        const query = `mutation($input: SetRetentionInput!) { setRetention(input: $input) { tenant { id retentionDays } userErrors { field message code } } }`;
+        expectNotFound((await dataAsB(query, { input: { tenantId: A.tenantId, days: 1 } })).setRetention, ['input', 'tenantId']);
+        const own = (await dataAsB(query, { input: { tenantId: B.tenantId, days: 45 } })).setRetention;
+        expect(own).toEqual({ tenant: { id: B.tenantId, retentionDays: 45 }, userErrors: [] });
       },
     ],
   ],

@@ -28,3 +28,8 @@ export const MAX_TEMPLATE_VARIANTS = 50;
 export const MAX_PERSONALISATION_BYTES = 16_384;
 /** Most notifications one sendNotifications call takes. */
 export const MAX_NOTIFICATIONS_PER_CALL = 1_000;
+
+/** How long a tenant's messages, logs, events and receipts are kept, in days (setRetention). */
+export const RETENTION_DAYS = { default: 30, min: 1, max: 3_650 } as const;
+/** Most days one `stats` query spans. */
+export const MAX_STATS_DAYS = 366;

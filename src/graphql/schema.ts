@@ -9,6 +9,7 @@ import { OrdersResolver } from '../modules/orders/orders.resolver.js';
 import { BillingResolver } from '../modules/billing/billing.resolver.js';
 import { BudgetsResolver } from '../modules/budgets/budgets.resolver.js';
 import { RecipientsResolver } from '../modules/recipients/recipients.resolver.js';
+import { RetentionResolver } from '../modules/retention/retention.resolver.js';
 import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.resolver.js';
 import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
 import { NotificationsResolver } from '../modules/notifications/notifications.resolver.js';
@@ -38,6 +39,7 @@ export const RESOLVERS = [
   WebhookEndpointsResolver,
   WebhookEventsResolver,
   WebhookDeliveriesResolver,
+  RetentionResolver,
 ] as const;
 
 export async function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {

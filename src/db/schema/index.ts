@@ -9,3 +9,4 @@ export * from './budgets.js';
 export * from './templates.js';
 export * from './webhook-endpoints.js';
 export * from './routing.js';
+export * from './retention.js';

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { RETENTION_DAYS } from '../../domain/limits.js';
 import { apiKeyRoleEnum } from './enums.js';
 
 export const tenants = pgTable(
@@ -10,13 +11,19 @@ export const tenants = pgTable(
     isDefault: boolean('is_default').notNull().default(false),
     // BCP 47: the locale a send without one is in, and the template variant it falls back to.
     defaultLocale: text('default_locale').notNull().default('en'),
+    // Messages (and their logs, events and jobs) older than this many days are purged.
+    retentionDays: integer('retention_days').notNull().default(RETENTION_DAYS.default),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  // There is exactly one operator tenant.
   (t) => [
+    // There is exactly one operator tenant.
     uniqueIndex('tenants_one_default')
       .on(t.isDefault)
       .where(sql`${t.isDefault}`),
+    check(
+      'tenants_retention_days',
+      sql`${t.retentionDays} between ${sql.raw(String(RETENTION_DAYS.min))} and ${sql.raw(String(RETENTION_DAYS.max))}`,
+    ),
   ],
 );
 

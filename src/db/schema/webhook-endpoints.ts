@@ -55,11 +55,13 @@ export const outboundEvents = pgTable(
     snapshot: jsonb('snapshot'),
     payload: text('payload'),
   },
-  // What the relay has still to render: small, since rendering is prompt.
   (t) => [
+    // What the relay has still to render: small, since rendering is prompt.
     index('outbound_events_unrendered')
       .on(t.id)
       .where(sql`${t.payload} is null`),
+    // The retention purge removes a message's events with it (and test events, message_id null, by age).
+    index('outbound_events_message_id').on(t.messageId),
   ],
 );
 
@@ -92,6 +94,9 @@ export const webhookDeliveries = pgTable(
     index('webhook_deliveries_tenant_id').on(t.tenantId, t.id),
     index('webhook_deliveries_tenant_endpoint_id').on(t.tenantId, t.endpointId, t.id),
     index('webhook_deliveries_tenant_event_id').on(t.tenantId, t.eventId, t.id),
+    // An event's attempts without its tenant: the cascade of an event's delete (the retention
+    // purge) and attemptsOfEvent look them up by event alone.
+    index('webhook_deliveries_event_id').on(t.eventId),
     index('webhook_deliveries_tenant_message_id')
       .on(t.tenantId, t.messageId, t.id)
       .where(sql`${t.messageId} is not null`),

@@ -1,5 +1,5 @@
 import { Matches, MaxLength } from 'class-validator';
-import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Node } from '../../graphql/common.types.js';
 import { PayloadType } from '../../graphql/payload.js';
 
@@ -18,6 +18,12 @@ export class Tenant implements Node {
       "BCP 47 tag (en unless set with setDefaultLocale): the locale of a send that names none (Herald's own flows included), and the defaultLocale of a new template that names none, which its variants fall back to.",
   })
   defaultLocale!: string;
+
+  @Field(() => Int, {
+    description:
+      'Messages, logs, receipts and events older than this are purged (daily counts are kept). Days; 30 unless set with setRetention.',
+  })
+  retentionDays!: number;
 
   @Field()
   createdAt!: Date;

@@ -10,6 +10,7 @@ export function toTenantView(row: q.TenantRow): Tenant & { __typename: 'Tenant' 
     dbId: row.id,
     name: row.name,
     defaultLocale: row.defaultLocale,
+    retentionDays: row.retentionDays,
     createdAt: row.createdAt,
   } as Tenant & { __typename: 'Tenant' };
 }
