@@ -33,6 +33,7 @@ import { TemplatesService } from './modules/templates/templates.service.js';
 import { WebhookEndpointsService } from './modules/webhooks/webhook-endpoints.service.js';
 import { RoutingService } from './modules/routing/routing.service.js';
 import { RetentionService } from './modules/retention/retention.service.js';
+import { ErasureService } from './modules/erasure/erasure.service.js';
 import type { BreakerPolicy } from './modules/routing/circuit-breaker.js';
 import { FallbackService } from './modules/fallback/fallback.service.js';
 import { WebhookEventsService } from './modules/webhooks/webhook-events.service.js';
@@ -79,6 +80,7 @@ export function createServices(
     webhookEndpoints: new WebhookEndpointsService(db, secrets, { allowPrivate: options.webhookAllowPrivate }),
     webhookEvents: new WebhookEventsService(db, webhookQueue),
     retention: new RetentionService(db),
+    erasure: new ErasureService(db, metrics),
   };
 }
 

@@ -863,6 +863,19 @@ const MUTATIONS: Checks = {
       },
     ],
   ],
+  eraseRecipient: [
+    [
+      'NOT_FOUND for every recipient of A, erasing nothing',
+      async () => {
+        const query = `mutation($input: EraseRecipientInput!) { eraseRecipient(input: $input) { erasedId messagesErased userErrors { field message code } } }`;
+        for (const id of A.recipientIds) {
+          const { erasedId, messagesErased, ...rest } = (await dataAsB(query, { input: { id } })).eraseRecipient;
+          expect({ erasedId, messagesErased }).toEqual({ erasedId: null, messagesErased: 0 });
+          expectNotFound(rest, ['input', 'id']);
+        }
+      },
+    ],
+  ],
   sendSms: [
     [
       'NOT_FOUND for A’s client (clientId) and A’s staff (staffId), now or scheduled',

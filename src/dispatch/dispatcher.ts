@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import { databaseErrorOf } from '../db/availability.js';
 import type { ProviderValue } from '../db/schema/index.js';
+import { ERASED } from '../domain/erasure.js';
 import type { Metrics } from '../metrics.js';
 import * as gatewaysQ from '../modules/gateways/gateways.queries.js';
 import { deliveryLogOf } from '../modules/messages/delivery-log.js';
@@ -121,6 +122,13 @@ export class Dispatcher {
     if (!claimed) return; // cancelled, already sent, or not ours: nothing to do
     const { message, xUserId } = claimed;
     metrics.messages.inc({ channel: message.channel, status: 'SENDING' });
+    // Erased while an earlier attempt was out, then queued again (a retry, the sweep,
+    // retryMessage): there is no one to send it to.
+    if (message.destination === ERASED) {
+      const erased: ProviderError = { ok: false, kind: 'permanent', code: 'RECIPIENT_ERASED', message: 'the recipient was erased' };
+      await this.keep(message.id, erased.code, () => this.fail(message, claimed.gateway, erased));
+      return;
+    }
     const avoid = new Set(job.avoid ?? []);
     let gateway = claimed.gateway;
     try {
@@ -398,7 +406,8 @@ export class Dispatcher {
         { only: ['SENDING'] },
       );
       if (!failed) return;
-      await q.insertLogs(tx, [{ ...this.log(message, gateway, 'FAILURE', reason), providerCode: error.code }]);
+      // Logged from the row as the update left it: erased meanwhile, it says so (delivery-log.ts).
+      await q.insertLogs(tx, [{ ...this.log(failed, gateway, 'FAILURE', reason), providerCode: error.code }]);
     });
     this.deps.metrics.messages.inc({ channel: message.channel, status: 'FAILED' });
     this.deps.log.info({ messageId: message.id, code: error.code }, 'message failed');
@@ -426,7 +435,7 @@ export class Dispatcher {
         { only: ['SENDING'] },
       );
       if (!queued) return;
-      await q.insertLogs(tx, [{ ...this.log(message, gateway, 'FAILURE', reason), providerCode: error.code }]);
+      await q.insertLogs(tx, [{ ...this.log(queued, gateway, 'FAILURE', reason), providerCode: error.code }]);
       await this.deps.outbox.enqueue(tx, [{ ...next, startAfter: at }]);
     });
     this.deps.metrics.messages.inc({ channel: message.channel, status: 'QUEUED' });

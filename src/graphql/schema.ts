@@ -10,6 +10,7 @@ import { BillingResolver } from '../modules/billing/billing.resolver.js';
 import { BudgetsResolver } from '../modules/budgets/budgets.resolver.js';
 import { RecipientsResolver } from '../modules/recipients/recipients.resolver.js';
 import { RetentionResolver } from '../modules/retention/retention.resolver.js';
+import { ErasureResolver } from '../modules/erasure/erasure.resolver.js';
 import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.resolver.js';
 import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
 import { NotificationsResolver } from '../modules/notifications/notifications.resolver.js';
@@ -40,6 +41,7 @@ export const RESOLVERS = [
   WebhookEventsResolver,
   WebhookDeliveriesResolver,
   RetentionResolver,
+  ErasureResolver,
 ] as const;
 
 export async function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {

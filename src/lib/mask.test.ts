@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { maskEmail, maskPhone } from './mask.js';
+import { ERASED } from '../domain/erasure.js';
+import { maskDestination, maskEmail, maskPhone } from './mask.js';
 
 describe('masking', () => {
   it('keeps the country code and the last four digits of a phone number', () => {
@@ -12,5 +13,9 @@ describe('masking', () => {
     expect(maskEmail('jane@example.com')).toBe('j***@example.com');
     expect(maskEmail('x@y.io')).toBe('x***@y.io');
     expect(maskEmail('broken')).toBe('***');
+  });
+
+  it('shows an erased destination as erased on every channel, not as a mask of the marker', () => {
+    for (const channel of ['SMS', 'EMAIL', 'WHATSAPP', 'TWITTER_DM'] as const) expect(maskDestination(channel, ERASED)).toBe(ERASED);
   });
 });

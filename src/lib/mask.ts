@@ -1,5 +1,6 @@
 // Masking for anything that names a person's address in a response or a log line.
 import type { Channel } from '../domain/enums.js';
+import { ERASED } from '../domain/erasure.js';
 
 /**
  * +14155550123 → +1*******0123: the first digit and the last four kept, the middle a
@@ -18,8 +19,9 @@ export function maskEmail(email: string): string {
   return `${email[0]}***${email.slice(at)}`;
 }
 
-/** A message's destination as the API shows it, by channel. */
+/** A message's destination as the API shows it, by channel; an erased one as it is. */
 export function maskDestination(channel: Channel, destination: string): string {
+  if (destination === ERASED) return ERASED;
   switch (channel) {
     case 'SMS':
     case 'WHATSAPP':

@@ -11,6 +11,7 @@ import {
   recipients,
   tenants,
 } from '../../db/schema/index.js';
+import { ERASED } from '../../domain/erasure.js';
 import type { PageRequest } from '../../domain/paging.js';
 import { uuidv7Floor } from '../../lib/ids.js';
 import type { GatewayRow } from '../gateways/gateways.queries.js';
@@ -117,9 +118,15 @@ export async function transition(
   options: { only?: MessageStatusValue[]; tenantId?: string } = {},
 ): Promise<MessageRow | undefined> {
   const from = allowedFrom(set.status, options.only);
+  // A message erased while its send was out keeps no error text written after: a
+  // provider's may name the address the send went to. Decided in the statement, so the
+  // status's webhook event (a trigger on this update) carries the erased value too.
+  const errorMessage = set.errorMessage
+    ? { errorMessage: sql`case when ${messages.destination} = ${ERASED} then ${ERASED} else ${set.errorMessage} end` }
+    : {};
   const [row] = await ex
     .update(messages)
-    .set({ ...set, updatedAt: new Date() })
+    .set({ ...set, ...errorMessage, updatedAt: new Date() })
     .where(and(eq(messages.id, id), inArray(messages.status, from), options.tenantId ? eq(messages.tenantId, options.tenantId) : undefined))
     .returning();
   return row;

@@ -4,6 +4,8 @@ import { PagingArgs, pageRequest, toConnection } from '../../graphql/connection.
 import { type Context, tenantOf } from '../../graphql/context.js';
 import { nonEmptyFilter } from '../../graphql/filters.js';
 import { RefusalsAsUserErrors } from '../../graphql/user-errors.js';
+import type { Channel } from '../../domain/enums.js';
+import { maskDestination } from '../../lib/mask.js';
 import { ChannelSubscription } from '../subscriptions/subscriptions.types.js';
 import { toRecipientView } from './recipients.views.js';
 import {
@@ -51,9 +53,35 @@ export class RecipientsResolver {
     return { recipient: toRecipientView(row), userErrors: [] };
   }
 
+  @FieldResolver(() => String, { nullable: true })
+  phone(@Root() recipient: Recipient, @Ctx() ctx: Context): string | null {
+    return contactAsSeenBy(ctx, 'SMS', recipient.phone);
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  email(@Root() recipient: Recipient, @Ctx() ctx: Context): string | null {
+    return contactAsSeenBy(ctx, 'EMAIL', recipient.email);
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  whatsapp(@Root() recipient: Recipient, @Ctx() ctx: Context): string | null {
+    return contactAsSeenBy(ctx, 'WHATSAPP', recipient.whatsapp);
+  }
+
   @FieldResolver(() => [ChannelSubscription])
   async subscriptions(@Root() recipient: Recipient, @Ctx() ctx: Context): Promise<ChannelSubscription[]> {
     const rows = await ctx.loaders.subscriptionsByRecipient.load(recipient.dbId);
     return rows.map((r) => ({ channel: r.channel, gatewayDbId: r.gatewayId, createdAt: r.createdAt }) as ChannelSubscription);
   }
+}
+
+/**
+ * A contact field as the caller may see it: whole for the roles that send to it (SENDER,
+ * ADMIN), masked like Message.destination for any other (a READER reads the tenant's
+ * traffic, and needs to tell recipients apart, not to reach them).
+ */
+function contactAsSeenBy(ctx: Context, channel: Channel, value: string | null | undefined): string | null {
+  if (value == null) return null;
+  const role = ctx.auth?.role;
+  return role && (Role.SEND as readonly string[]).includes(role) ? value : maskDestination(channel, value);
 }

@@ -31,13 +31,22 @@ export class Recipient implements Node {
   @Field()
   displayName!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Whole for SENDER and ADMIN keys; masked for a READER key, as Message.destination is (+1*******0123).',
+  })
   phone?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Whole for SENDER and ADMIN keys; masked for a READER key, as Message.destination is (j***@example.com).',
+  })
   email?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Whole for SENDER and ADMIN keys; masked for a READER key, as Message.destination is (+1*******0123).',
+  })
   whatsapp?: string | null;
 
   @Field(() => String, { nullable: true })
