@@ -36,6 +36,7 @@ import { RetentionService } from './modules/retention/retention.service.js';
 import { ErasureService } from './modules/erasure/erasure.service.js';
 import type { BreakerPolicy } from './modules/routing/circuit-breaker.js';
 import { FallbackService } from './modules/fallback/fallback.service.js';
+import { ConsentService } from './modules/consent/consent.service.js';
 import { WebhookEventsService } from './modules/webhooks/webhook-events.service.js';
 import type { WebhookQueue } from './dispatch/webhooks/jobs.js';
 
@@ -55,10 +56,12 @@ export function createServices(
   const routing = new RoutingService(db, options.breaker);
   const gateways = new GatewaysService(db, secrets, routing);
   const templates = new TemplatesService(db);
+  const consent = new ConsentService(db);
   const fallbacks = new FallbackService(db, outbox, metrics, budgets, templates, options.log);
-  const messages = new MessagesService(db, outbox, metrics, budgets, fallbacks);
-  // Template writes are heard on the same LISTEN connection, so sends read templates from a cache.
+  const messages = new MessagesService(db, outbox, metrics, budgets, fallbacks, consent);
+  // Template and quiet-hours writes are heard on the same LISTEN connection, so sends read them from a cache.
   templates.follow(statusHub.listener);
+  consent.follow(statusHub.listener);
   return {
     db,
     statusHub,
@@ -74,9 +77,10 @@ export function createServices(
     budgets,
     templates,
     fallbacks,
-    notifications: new NotificationsService(db, messages, templates, fallbacks),
-    orders: new OrdersService(db, outbox, metrics, budgets, templates),
-    billing: new BillingService(messages, outbox, metrics, budgets, templates, fallbacks),
+    consent,
+    notifications: new NotificationsService(db, messages, templates, fallbacks, consent),
+    orders: new OrdersService(db, outbox, metrics, budgets, templates, consent),
+    billing: new BillingService(messages, outbox, metrics, budgets, templates, fallbacks, consent),
     webhookEndpoints: new WebhookEndpointsService(db, secrets, { allowPrivate: options.webhookAllowPrivate }),
     webhookEvents: new WebhookEventsService(db, webhookQueue),
     retention: new RetentionService(db),

@@ -240,7 +240,7 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
     // Three parts: all written, counted together; a job per 100 messages of each part.
     const good = [part(150, 'good a'), part(1, 'good b'), part(120, 'good c')];
     const written = await outbox.writeParts(good.map((messages, i) => ({ messages, logs: i === 1 ? [log('parts: refused one')] : [] })));
-    expect(written).toEqual({ inserted: 271, rewritten: false });
+    expect(written).toEqual({ inserted: 271, scheduled: 0, rewritten: false });
     const goodIds = good.flat().map((m) => m.id);
     expect(await count(goodIds)).toBe(271);
     expect((await fanOutJobsOf(goodIds)).map((j) => j.ids.length).sort((a, b) => a - b)).toEqual([1, 20, 50, 100, 100]);
@@ -274,7 +274,7 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
     expect(logs.map((l) => l.reason)).toEqual(['parts: refused one']);
 
     // The connection went back to the pool in working order: the next bulk write succeeds.
-    expect(await outbox.writeParts([{ messages: part(3, 'after') }])).toEqual({ inserted: 3, rewritten: false });
+    expect(await outbox.writeParts([{ messages: part(3, 'after') }])).toEqual({ inserted: 3, scheduled: 0, rewritten: false });
   });
 
   it('leaves out an invoice the cycle has queued already (by an earlier write, at the same time, or twice in this one) and writes the rest once, each with its job', async () => {
@@ -287,14 +287,15 @@ describe('a bulk write in parts (notifyBillingCycle)', () => {
       return outbox.writeParts(parts.map((messages, i) => ({ messages, logs: i === 0 ? logs : [] })));
     };
 
-    expect(await write([invoiced(['A', 'B'], 'first')])).toEqual({ inserted: 2, rewritten: false });
+    expect(await write([invoiced(['A', 'B'], 'first')])).toEqual({ inserted: 2, scheduled: 0, rewritten: false });
     // B was queued before, C comes twice (in two parts), D is new: C and D are written, and the logs with them.
     expect(await write([invoiced(['B', 'C'], 'again a'), invoiced(['C', 'D'], 'again b')], [log(`dup: ${cycle} kept`)])).toEqual({
       inserted: 2,
+      scheduled: 0,
       rewritten: true,
     });
     // Twice in one part.
-    expect(await write([invoiced(['E', 'E'], 'twice')])).toEqual({ inserted: 1, rewritten: true });
+    expect(await write([invoiced(['E', 'E'], 'twice')])).toEqual({ inserted: 1, scheduled: 0, rewritten: true });
     // Two writes at the same time, overlapping on G and H: each invoice once between them.
     const [x, y] = await Promise.all([write([invoiced(['F', 'G', 'H'], 'x')]), write([invoiced(['G', 'H', 'I'], 'y')])]);
     expect(x.inserted + y.inserted).toBe(4);

@@ -26,7 +26,7 @@ const SHARED_REF = 'isolation-shared-ref';
 const ORDER_ID = 'ORD-ISOLATION-1';
 const INVOICE_NUMBER = 'INV-ISOLATION-1';
 
-const MESSAGE_FIELDS = `id status body subject channel attempts destination errorCode errorMessage providerMessageId orderId
+const MESSAGE_FIELDS = `id status category body subject channel attempts destination errorCode errorMessage providerMessageId orderId
   scheduledAt sentAt deliveredAt createdAt updatedAt invoice { number amountDue currency dueDate } recipient { id } gateway { id }
   logs { id outcome reason at }`;
 const LOG_FIELDS = 'id at channel outcome reason orderId orderStatus message { id } recipient { id } gateway { id }';
@@ -46,6 +46,7 @@ const ENDPOINT_FIELDS = 'id url description eventTypes enabled disabledReason cr
 const CREATE_ENDPOINT = `mutation($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) { endpoint { id } secret userErrors { field message code } } }`;
 const A_ENDPOINT_URL = 'https://a-only.example.com/herald-events';
+const CONSENT_FIELDS = 'defaultTimeZone helpReply stopSuppresses unsubscribeSuppresses quietHours { channel start end categories }';
 const CANCEL = `mutation($input: CancelMessageInput!) { cancelMessage(input: $input) { message { id status } userErrors { field message code } } }`;
 
 interface Tenant {
@@ -206,8 +207,8 @@ async function snapshotOfA(): Promise<Snapshot> {
   // One query each, to stay well inside the cost budget.
   const read = async (query: string) => Object.values(ok(await herald.gql(query, undefined, A.key)))[0];
   return {
-    viewer: await read('{ viewer { id name defaultLocale retentionDays createdAt } }'),
-    recipients: await read(`{ recipients(first: 100) { totalCount edges { node { ${RECIPIENT_FIELDS} } } } }`),
+    viewer: await read(`{ viewer { id name defaultLocale retentionDays createdAt ${CONSENT_FIELDS} } }`),
+    recipients: await read(`{ recipients(first: 100) { totalCount edges { node { ${RECIPIENT_FIELDS} timeZone } } } }`),
     gateways: await read(`{ gateways { ${GATEWAY_FIELDS} } }`),
     channels: await read('{ channels { channel gateways { id } } }'),
     messages: await read(`{ messages(first: 100) { totalCount edges { node { ${MESSAGE_FIELDS} } } } }`),
@@ -748,6 +749,48 @@ const MUTATIONS: Checks = {
       },
     ],
   ],
+  updateConsentSettings: [
+    [
+      'changes B’s own settings only: A’s stay as they were',
+      async () => {
+        const aBefore = ok(await herald.gql(`{ viewer { ${CONSENT_FIELDS} } }`, undefined, A.key)).viewer;
+        const input = { defaultTimeZone: 'Asia/Tokyo', helpReply: 'B: reply STOP to stop', stopSuppresses: ['MARKETING'] };
+        const payload = (
+          await dataAsB(
+            `mutation($input: UpdateConsentSettingsInput!) { updateConsentSettings(input: $input) {
+              tenant { id defaultTimeZone helpReply stopSuppresses } userErrors { code } } }`,
+            { input },
+          )
+        ).updateConsentSettings;
+        expect(payload).toEqual({ tenant: { id: B.tenantId, ...input }, userErrors: [] });
+        expect(ok(await herald.gql(`{ viewer { ${CONSENT_FIELDS} } }`, undefined, A.key)).viewer).toEqual(aBefore);
+      },
+    ],
+  ],
+  setQuietHours: [
+    [
+      'sets B’s own quiet hours only: A has none',
+      async () => {
+        const payload = (
+          await dataAsB(
+            `mutation($input: SetQuietHoursInput!) { setQuietHours(input: $input) {
+              tenant { id quietHours { channel start end categories } } userErrors { code } } }`,
+            { input: { channel: 'SMS', start: '00:00', end: '23:59', categories: ['TRANSACTIONAL', 'MARKETING'] } },
+          )
+        ).setQuietHours;
+        expect(payload).toEqual({
+          tenant: {
+            id: B.tenantId,
+            quietHours: [{ channel: 'SMS', start: '00:00', end: '23:59', categories: ['TRANSACTIONAL', 'MARKETING'] }],
+          },
+          userErrors: [],
+        });
+        expect(ok(await herald.gql('{ viewer { quietHours { channel } } }', undefined, A.key)).viewer.quietHours).toEqual([]);
+        // Back to none, for the sends of B's the checks after this one wait on.
+        await dataAsB(`mutation { setQuietHours(input: { channel: SMS }) { userErrors { code } } }`);
+      },
+    ],
+  ],
   createTemplate: [
     [
       'creates B’s template, which A cannot see',
@@ -854,6 +897,7 @@ const MUTATIONS: Checks = {
                   email: 'hijack@example.com',
                   whatsapp: '+14155550199',
                   twitterHandle: 'hijacker',
+                  timeZone: 'Asia/Tokyo',
                 },
               },
             )

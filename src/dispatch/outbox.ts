@@ -32,6 +32,8 @@ export interface WrittenMessages {
 
 export interface BulkWritten {
   inserted: number;
+  /** Of those inserted, the messages SCHEDULED for later. */
+  scheduled: number;
   /** The write met messages already there (an invoice queued before), left them out and was written again. */
   rewritten: boolean;
 }
@@ -59,6 +61,8 @@ const BULK_ROWS_PER_INSERT = 5_000;
  * the caller waits.
  */
 export const MESSAGES_PER_FAN_OUT_JOB = 100;
+
+type Written = Pick<BulkWritten, 'inserted' | 'scheduled'>;
 
 /** PostgreSQL's SQLSTATE for a row a unique index refuses. */
 const UNIQUE_VIOLATION = '23505';
@@ -135,7 +139,7 @@ export class QueueOutbox implements Outbox {
       }
     };
     try {
-      return { inserted: await this.writeBulk(keeping(), false), rewritten: false };
+      return { ...(await this.writeBulk(keeping(), false)), rewritten: false };
     } catch (error) {
       if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
       // The parts written so far, then those the first try did not reach.
@@ -143,20 +147,23 @@ export class QueueOutbox implements Outbox {
         yield* kept;
         yield* keeping();
       };
-      return { inserted: await this.writeBulk(again(), true), rewritten: true };
+      return { ...(await this.writeBulk(again(), true)), rewritten: true };
     }
   }
 
-  private writeBulk(parts: Iterable<NewMessages>, skipExisting: boolean): Promise<number> {
+  private writeBulk(parts: Iterable<NewMessages>, skipExisting: boolean): Promise<Written> {
     return this.db.transaction(async (tx) => {
       // A bulk write's statements get the bulk statement timeout, not the pool's.
       await tx.execute(sql`select set_config('statement_timeout', ${String(this.options.bulkStatementTimeoutMs)}, true)`);
       // A part's statements are under way while the next part is built, so PostgreSQL
       // writes one while Node builds the other; on the connection they still run in order.
-      let written: Promise<number> = Promise.resolve(0);
+      let written: Promise<Written> = Promise.resolve({ inserted: 0, scheduled: 0 });
       try {
         for (const part of parts) {
-          written = written.then(async (before) => before + (await this.writePart(tx, part, skipExisting)));
+          written = written.then(async (before) => {
+            const now = await this.writePart(tx, part, skipExisting);
+            return { inserted: before.inserted + now.inserted, scheduled: before.scheduled + now.scheduled };
+          });
           written.catch(() => undefined); // awaited below; not unhandled meanwhile
           await new Promise((resolve) => setImmediate(resolve));
         }
@@ -169,15 +176,16 @@ export class QueueOutbox implements Outbox {
     });
   }
 
-  private async writePart(tx: Executor, part: NewMessages, skipExisting: boolean): Promise<number> {
-    let inserted = 0;
+  private async writePart(tx: Executor, part: NewMessages, skipExisting: boolean): Promise<Written> {
+    const count: Written = { inserted: 0, scheduled: 0 };
     for (const rows of chunks(part.messages, BULK_ROWS_PER_INSERT)) {
       const written = await insertBulkMessages(tx, rows, skipExisting);
       await this.insertJobs(tx, fanOutJobs(written));
-      inserted += written.length;
+      count.inserted += written.length;
+      count.scheduled += written.filter((m) => m.scheduledAt).length;
     }
     for (const logs of chunks(part.logs ?? [], BULK_ROWS_PER_INSERT)) await tx.insert(deliveryLogs).values(logs);
-    return inserted;
+    return count;
   }
 
   async enqueue(tx: Executor, jobs: JobRequest[]): Promise<void> {

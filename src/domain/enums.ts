@@ -20,6 +20,14 @@ export const DELIVERY_OUTCOMES = ['SUCCESS', 'FAILURE'] as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 export const DeliveryOutcome = enumOf(DELIVERY_OUTCOMES);
 
+/**
+ * What a message is for. MARKETING is what consent rules are about (quiet hours hold it,
+ * an unsubscribe always stops it); TRANSACTIONAL is what the recipient is waiting for.
+ */
+export const MESSAGE_CATEGORIES = ['TRANSACTIONAL', 'MARKETING'] as const;
+export type MessageCategory = (typeof MESSAGE_CATEGORIES)[number];
+export const MessageCategory = enumOf(MESSAGE_CATEGORIES);
+
 /** How an SMS text is encoded on the network: 7-bit GSM default alphabet, or UCS-2 (16-bit). */
 export const SMS_ENCODINGS = ['GSM7', 'UCS2'] as const;
 export type SmsEncoding = (typeof SMS_ENCODINGS)[number];

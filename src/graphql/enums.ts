@@ -7,6 +7,7 @@ import {
   Channel,
   CircuitState,
   DeliveryOutcome,
+  MessageCategory,
   MessageStatus,
   Provider,
   RecipientKind,
@@ -22,6 +23,7 @@ export {
   Channel,
   CircuitState,
   DeliveryOutcome,
+  MessageCategory,
   MessageStatus,
   Provider,
   RecipientKind,
@@ -43,13 +45,22 @@ registerEnumType(UserErrorCode, { name: 'UserErrorCode' });
 registerEnumType(MessageStatus, {
   name: 'MessageStatus',
   description: [
-    'Lifecycle of a message. SCHEDULED waits for sendAt; QUEUED waits for a worker;',
-    'SENDING is with a worker; SENT was accepted by the provider; DELIVERED was confirmed',
-    "by the provider's delivery receipt; FAILED is final after retries or a permanent",
-    'provider error; CANCELLED was cancelled before sending.',
+    'Lifecycle of a message. SCHEDULED waits for sendAt or the end of quiet hours; QUEUED',
+    'waits for a worker; SENDING is with a worker; SENT was accepted by the provider;',
+    "DELIVERED was confirmed by the provider's delivery receipt; FAILED is final after",
+    'retries or a permanent provider error; CANCELLED was cancelled before sending.',
   ].join('\n'),
 });
 registerEnumType(DeliveryOutcome, { name: 'DeliveryOutcome' });
+registerEnumType(MessageCategory, {
+  name: 'MessageCategory',
+  valuesConfig: {
+    TRANSACTIONAL: { description: 'What the recipient is waiting for (a code, an order, an invoice): the default.' },
+    MARKETING: {
+      description: 'Promotion: what quiet hours hold unless their window lists more, and what STOP and unsubscribe always stop.',
+    },
+  },
+});
 registerEnumType(SmsEncoding, {
   name: 'SmsEncoding',
   description:

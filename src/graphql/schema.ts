@@ -8,6 +8,7 @@ import { DeliveryLogsResolver, MessagesResolver } from '../modules/messages/mess
 import { OrdersResolver } from '../modules/orders/orders.resolver.js';
 import { BillingResolver } from '../modules/billing/billing.resolver.js';
 import { BudgetsResolver } from '../modules/budgets/budgets.resolver.js';
+import { ConsentResolver } from '../modules/consent/consent.resolver.js';
 import { RecipientsResolver } from '../modules/recipients/recipients.resolver.js';
 import { RetentionResolver } from '../modules/retention/retention.resolver.js';
 import { ErasureResolver } from '../modules/erasure/erasure.resolver.js';
@@ -42,6 +43,7 @@ export const RESOLVERS = [
   WebhookDeliveriesResolver,
   RetentionResolver,
   ErasureResolver,
+  ConsentResolver,
 ] as const;
 
 export async function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {

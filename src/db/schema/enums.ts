@@ -4,6 +4,7 @@ import {
   CIRCUIT_STATES,
   ROUTING_STRATEGIES,
   CHANNELS,
+  MESSAGE_CATEGORIES,
   PROVIDERS,
   RECIPIENT_KINDS,
   SMS_ENCODINGS,
@@ -19,11 +20,13 @@ export const smsEncodingEnum = pgEnum('sms_encoding', SMS_ENCODINGS);
 export const webhookEventTypeEnum = pgEnum('webhook_event_type', WEBHOOK_EVENT_TYPES);
 export const routingStrategyEnum = pgEnum('routing_strategy', ROUTING_STRATEGIES);
 export const circuitStateEnum = pgEnum('circuit_state', CIRCUIT_STATES);
+export const messageCategoryEnum = pgEnum('message_category', MESSAGE_CATEGORIES);
 export const webhookDeliveryOutcomeEnum = pgEnum('webhook_delivery_outcome', WEBHOOK_DELIVERY_OUTCOMES);
 
 export type {
   ApiKeyRole as ApiKeyRoleValue,
   Channel as ChannelValue,
+  MessageCategory as MessageCategoryValue,
   Provider as ProviderValue,
   RecipientKind as RecipientKindValue,
 } from '../../domain/enums.js';

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { boolean, index, integer, json, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { type Channel as ChannelValue, DELIVERY_OUTCOMES, MESSAGE_STATUSES } from '../../domain/enums.js';
-import { channelEnum, smsEncodingEnum } from './enums.js';
+import { channelEnum, messageCategoryEnum, smsEncodingEnum } from './enums.js';
 
 export const messageStatusEnum = pgEnum('message_status', MESSAGE_STATUSES);
 export const deliveryOutcomeEnum = pgEnum('delivery_outcome', DELIVERY_OUTCOMES);
@@ -44,6 +44,9 @@ export const messages = pgTable(
     // routing allows it for pinned gateways.
     gatewayPinned: boolean('gateway_pinned').notNull().default(false),
     channel: channelEnum('channel').notNull(),
+    // Herald's own flows (order status, invoices) and every message before categories are
+    // TRANSACTIONAL; a send or its template may say MARKETING.
+    category: messageCategoryEnum('category').notNull().default('TRANSACTIONAL'),
     status: messageStatusEnum('status').notNull(),
     body: text('body').notNull(),
     subject: text('subject'),

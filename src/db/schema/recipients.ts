@@ -20,6 +20,8 @@ export const recipients = pgTable(
     twitterHandle: text('twitter_handle'),
     // X user id of twitter_handle, resolved by the first DM; cleared when the handle changes.
     twitterUserId: text('twitter_user_id'),
+    // IANA zone quiet hours are kept in; null: the tenant's default_time_zone.
+    timeZone: text('time_zone'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, json, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { channelEnum } from './enums.js';
+import { channelEnum, messageCategoryEnum } from './enums.js';
 import { tenants } from './tenants.js';
 
 /** One language of a template version, as written (Liquid source). */
@@ -32,6 +32,8 @@ export const templates = pgTable(
     // The fallback a send from this template takes when the send names none.
     fallback: channelEnum('fallback').array(),
     fallbackAfterSeconds: integer('fallback_after_seconds'),
+    // The category of sends from this template that name none.
+    category: messageCategoryEnum('category').notNull().default('TRANSACTIONAL'),
     archivedAt: timestamp('archived_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),

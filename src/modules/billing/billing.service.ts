@@ -6,6 +6,7 @@ import { Problems, Refusal, invalid, refuse, UserErrorCode } from '../../domain/
 import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
+import type { ConsentService, QuietHoursCheck } from '../consent/consent.service.js';
 import { invoiceScope } from '../../templates/built-in.js';
 import * as messagesQ from '../messages/messages.queries.js';
 import type { NewMessages, Outbox } from '../../dispatch/outbox.js';
@@ -28,6 +29,7 @@ export class BillingService {
     private readonly budgets: BudgetsService,
     private readonly templates: TemplatesService,
     private readonly fallbacks: FallbackService,
+    private readonly consent: ConsentService,
   ) {}
 
   /** The fallback the tenant set on its invoice-due template (setTemplateFallback), looked up once per call. */
@@ -53,16 +55,18 @@ export class BillingService {
       throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${customer.displayName} has no X handle`, ['input', 'customerId']);
     }
     const gateway = route.gateway();
-    const template = (await this.templates.builtIns(tenantId))('INVOICE_DUE', 'TWITTER_DM');
+    const [builtIns, quietHours] = await Promise.all([this.templates.builtIns(tenantId), this.consent.quietHours(tenantId)]);
+    const template = builtIns('INVOICE_DUE', 'TWITTER_DM');
     const fallback = await this.invoiceFallback(tenantId, template);
-    const id = uuidv7();
+    const now = new Date();
+    const row = this.messageRow(uuidv7(), tenantId, customer, { id: gateway.id, pinned: route.pinned }, invoice!, template, null, fallback);
     return this.messagesService.insertAndEnqueue(
       {
-        ...this.messageRow(id, tenantId, customer, { id: gateway.id, pinned: route.pinned }, invoice!, template, null, fallback),
+        ...held(row, quietHours, customer, now),
         idempotencyKey: input.idempotencyKey ?? null,
         requestHash: input.idempotencyKey ? requestHash({ kind: 'invoice', customerId: input.customerId, invoice }) : null,
       },
-      new Date(),
+      now,
       gateway,
     );
   }
@@ -93,17 +97,19 @@ export class BillingService {
     const spent = await this.budgets.spendCount(tenantId, sendable);
     const tally = { rejected: 0 };
     let queued = 0;
+    let scheduled: number;
     let rewritten: boolean;
     try {
-      const template = (await this.templates.builtIns(tenantId))('INVOICE_DUE', 'TWITTER_DM');
+      const [builtIns, quietHours] = await Promise.all([this.templates.builtIns(tenantId), this.consent.quietHours(tenantId)]);
+      const template = builtIns('INVOICE_DUE', 'TWITTER_DM');
       const fallback = await this.invoiceFallback(tenantId, template);
-      ({ inserted: queued, rewritten } = await this.outbox.writeParts(
-        this.parts(tenantId, cycleId, input.invoices, routes, { ...template, fallback }, tally),
-      ));
+      const parts = this.parts(tenantId, cycleId, input.invoices, routes, { ...template, fallback }, quietHours, tally);
+      ({ inserted: queued, scheduled, rewritten } = await this.outbox.writeParts(parts));
     } finally {
       await this.budgets.refund(spent, sendable - queued);
     }
-    if (queued > 0) this.metrics.messages.inc({ channel: 'TWITTER_DM', status: 'QUEUED' }, queued);
+    if (queued > scheduled) this.metrics.messages.inc({ channel: 'TWITTER_DM', status: 'QUEUED' }, queued - scheduled);
+    if (scheduled > 0) this.metrics.messages.inc({ channel: 'TWITTER_DM', status: 'SCHEDULED' }, scheduled);
     this.metrics.billingWrites.inc({ attempts: rewritten ? '2' : '1' });
     return { queued, rejected: tally.rejected, rewritten };
   }
@@ -118,8 +124,10 @@ export class BillingService {
     invoices: NotifyBillingCycleInput['invoices'],
     routes: Map<string, recipientsQ.RouteRow>,
     template: BuiltInVersion & { fallback?: TemplateFallback },
+    quietHours: QuietHoursCheck,
     tally: { rejected: number },
   ): Generator<NewMessages> {
+    const now = new Date();
     for (let from = 0; from < invoices.length; from += INVOICES_PER_PART) {
       const rows: messagesQ.NewMessageRow[] = [];
       const logs: messagesQ.NewDeliveryLogRow[] = [];
@@ -143,18 +151,17 @@ export class BillingService {
           reject(customer.id, route.gateway?.id ?? null, `${where()}: no enabled TWITTER_DM gateway`);
         else {
           try {
-            rows.push(
-              this.messageRow(
-                uuidv7(),
-                tenantId,
-                customer,
-                { id: route.gateway.id, pinned: route.pinned },
-                invoice!,
-                template,
-                cycleId,
-                template.fallback,
-              ),
+            const row = this.messageRow(
+              uuidv7(),
+              tenantId,
+              customer,
+              { id: route.gateway.id, pinned: route.pinned },
+              invoice!,
+              template,
+              cycleId,
+              template.fallback,
             );
+            rows.push(held(row, quietHours, customer, now));
           } catch (error) {
             // A tenant's edit of the template that this invoice cannot fill.
             if (!(error instanceof Refusal)) throw error;
@@ -201,6 +208,17 @@ export class BillingService {
       ...fallback?.render(scope, template.tenantLocale),
     };
   }
+}
+
+/** The DM SCHEDULED to the end of the quiet hours it falls in, where the tenant's TWITTER_DM window lists TRANSACTIONAL; else as it is. */
+function held(
+  row: messagesQ.NewMessageRow,
+  quietHours: QuietHoursCheck,
+  customer: recipientsQ.RecipientRow,
+  now: Date,
+): messagesQ.NewMessageRow {
+  const until = quietHours({ channel: 'TWITTER_DM', category: 'TRANSACTIONAL', timeZone: customer.timeZone, sendAt: null }, now);
+  return until ? { ...row, status: 'SCHEDULED', scheduledAt: until } : row;
 }
 
 /** Whether `parts` will queue a DM for this invoice (the checks it makes, without building the row). */

@@ -90,7 +90,9 @@ export class NotifyBillingCyclePayload {
   @Field()
   cycleId!: string;
 
-  @Field(() => Int, { description: 'Messages created (QUEUED) by this call.' })
+  @Field(() => Int, {
+    description: 'Messages created by this call: QUEUED, or SCHEDULED to the end of quiet hours that hold TRANSACTIONAL.',
+  })
   queued!: number;
 
   @Field(() => Int, { description: 'Invoices refused, each also written as a FAILURE delivery log.' })

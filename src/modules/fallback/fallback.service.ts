@@ -230,6 +230,7 @@ export class FallbackService {
         gatewayId: gateway.id,
         gatewayPinned: pinned,
         channel: step.channel,
+        category: message.category,
         status: 'QUEUED',
         body: step.body,
         subject: step.subject,

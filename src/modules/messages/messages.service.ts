@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../../db/client.js';
 import type { ChannelValue } from '../../db/schema/index.js';
+import { MessageCategory } from '../../domain/enums.js';
 import { IDEMPOTENCY_WINDOW_HOURS, IDEMPOTENCY_WINDOW_MS, MAX_SCHEDULE_AHEAD_DAYS } from '../../domain/limits.js';
 import type { Pageable } from '../../domain/paging.js';
 import { idempotencyConflict, Refusal, refuse, UserErrorCode, type UserErrorShape } from '../../domain/refusal.js';
@@ -11,6 +12,7 @@ import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js
 import type { Metrics } from '../../metrics.js';
 import type { Outbox } from '../../dispatch/outbox.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
+import type { ConsentService } from '../consent/consent.service.js';
 import type { FallbackAsk } from '../fallback/fallback.js';
 import type { FallbackService } from '../fallback/fallback.service.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
@@ -28,6 +30,7 @@ export class MessagesService {
     private readonly metrics: Metrics,
     private readonly budgets: BudgetsService,
     private readonly fallbacks: FallbackService,
+    private readonly consent: ConsentService,
   ) {
     // Senders arriving together look their recipients up together.
     this.findRoute = naturalBatches((keys: recipientsQ.RouteKey[]) => recipientsQ.findRecipientRoutes(this.db, keys), {
@@ -42,7 +45,7 @@ export class MessagesService {
   async sendSms(tenantId: string, input: SendSmsInput, now = new Date()): Promise<q.MessageRow> {
     const target = this.smsTarget(input);
     this.fallbacks.check('SMS', input);
-    const route = await this.route(tenantId, target.id, 'SMS');
+    const [route, quietHours] = await Promise.all([this.route(tenantId, target.id, 'SMS'), this.consent.quietHours(tenantId)]);
     const recipient = route?.recipient;
     if (!recipient || recipient.kind !== target.kind) {
       throw refuse(UserErrorCode.NOT_FOUND, `no ${target.kind.toLowerCase()} ${target.id}`, target.field);
@@ -51,6 +54,8 @@ export class MessagesService {
     const gateway = route.gateway();
 
     const sendAt = scheduledTime(input.sendAt, now);
+    const category = input.category ?? MessageCategory.TRANSACTIONAL;
+    const scheduledAt = quietHours({ channel: 'SMS', category, urgent: input.urgent, timeZone: recipient.timeZone, sendAt }, now) ?? sendAt;
     const plan = this.fallbacks.planText(input, { subject: null, body: input.message, htmlBody: null, locale: null });
     const id = uuidv7();
     const row: q.NewMessageRow = {
@@ -60,11 +65,12 @@ export class MessagesService {
       gatewayId: gateway.id,
       gatewayPinned: route.pinned,
       channel: 'SMS',
-      status: sendAt ? 'SCHEDULED' : 'QUEUED',
+      category,
+      status: scheduledAt ? 'SCHEDULED' : 'QUEUED',
       body: input.message,
       ...segmentFigures('SMS', input.message),
       destination: recipient.phone,
-      scheduledAt: sendAt,
+      scheduledAt,
       ...plan,
       idempotencyKey: input.idempotencyKey ?? null,
       requestHash: input.idempotencyKey
@@ -75,6 +81,7 @@ export class MessagesService {
             message: input.message,
             sendAt: sendAt?.toISOString() ?? null,
             ...fallbackOf(input),
+            ...consentOf(input),
           })
         : null,
       createdAt: timeOfUuidv7(id),
@@ -271,6 +278,18 @@ export function scheduledTime(sendAt: Date | null | undefined, now: Date): Date 
 /** A send's fallback as part of its idempotent request; nothing when it has none, so requests without one hash as before. */
 export function fallbackOf(input: FallbackAsk): Partial<Record<'fallback' | 'fallbackAfterSeconds', unknown>> {
   return input.fallback?.length ? { fallback: input.fallback, fallbackAfterSeconds: input.fallbackAfterSeconds ?? null } : {};
+}
+
+/**
+ * A send's category and urgency as part of its idempotent request, only when given, so
+ * requests without them hash as before. A category is kept whatever it is (omitted means the
+ * template's); `urgent: false` asks for nothing more than omitting it does.
+ */
+export function consentOf(input: {
+  category?: MessageCategory | null;
+  urgent?: boolean | null;
+}): Partial<Record<'category' | 'urgent', unknown>> {
+  return { ...(input.category ? { category: input.category } : {}), ...(input.urgent ? { urgent: true } : {}) };
 }
 
 export function requestHash(value: unknown): string {

@@ -4,7 +4,7 @@ import { IDEMPOTENCY_WINDOW_HOURS, MAX_BODY_LENGTH, MAX_SCHEDULE_AHEAD_DAYS } fr
 import { IDEMPOTENCY_KEY_RULE, IsIdempotencyKey, Node } from '../../graphql/common.types.js';
 import { ConnectionType } from '../../graphql/connection.js';
 import { FILTER_RULE } from '../../graphql/filters.js';
-import { Channel, DeliveryOutcome, MessageStatus, SmsEncoding } from '../../graphql/enums.js';
+import { Channel, DeliveryOutcome, MessageCategory, MessageStatus, SmsEncoding } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
 import { Gateway } from '../gateways/gateways.types.js';
 import { Recipient } from '../recipients/recipients.types.js';
@@ -15,6 +15,11 @@ export const MAX_SMS_LENGTH = MAX_BODY_LENGTH.SMS;
 
 export const FALLBACK_DESCRIPTION =
   'Channels to try next, in order, when this message FAILS or is not DELIVERED within fallbackAfterSeconds. Each is used only if the recipient can be reached on it then (else a FAILURE log says why and the next is tried).';
+export const CATEGORY_DESCRIPTION =
+  'What the message is for; default TRANSACTIONAL. Quiet hours (setQuietHours) hold the categories their window lists.';
+export const URGENT_DESCRIPTION =
+  "Ignore quiet hours: the message goes at sendAt (else now) even inside the channel's window. Without it, a message of a category the window holds, that would go inside the window in the recipient's time zone, is SCHEDULED to the window's end (Message.scheduledAt).";
+
 export const FALLBACK_AFTER_DESCRIPTION = `Fall back when the message is SENT but not DELIVERED within this many seconds (1 to ${MAX_FALLBACK_AFTER_SECONDS.toLocaleString('en-US')}), on channels that report delivery (SMS, WHATSAPP, EMAIL). Without it, only a FAILED message falls back.`;
 
 @ObjectType()
@@ -43,6 +48,9 @@ export class Message implements Node {
   @Field(() => MessageStatus)
   status!: MessageStatus;
 
+  @Field(() => MessageCategory)
+  category!: MessageCategory;
+
   @Field(() => Recipient)
   recipient!: Recipient;
 
@@ -58,7 +66,11 @@ export class Message implements Node {
   @Field(() => String, { nullable: true, description: 'Where it was sent, masked (e.g. +1*******0123), never the full number or address.' })
   destination?: string | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      "When a SCHEDULED message goes: its sendAt, or the end of the quiet hours it was accepted in (in the recipient's time zone).",
+  })
   scheduledAt?: Date | null;
 
   @Field(() => Date, { nullable: true })
@@ -253,6 +265,12 @@ export class SendSmsInput {
 
   @Field(() => Int, { nullable: true, description: FALLBACK_AFTER_DESCRIPTION })
   fallbackAfterSeconds?: number | null;
+
+  @Field(() => MessageCategory, { nullable: true, description: CATEGORY_DESCRIPTION })
+  category?: MessageCategory | null;
+
+  @Field(() => Boolean, { nullable: true, description: URGENT_DESCRIPTION })
+  urgent?: boolean | null;
 }
 
 export const SendSmsPayload = PayloadType('SendSmsPayload', { message: Message });

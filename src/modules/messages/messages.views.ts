@@ -16,6 +16,7 @@ export function toMessageView(row: q.MessageRow): Message & { __typename: 'Messa
     fallbackOfDbId: row.fallbackOf,
     channel: row.channel,
     status: row.status,
+    category: row.category,
     body: row.body,
     subject: row.subject,
     destination: maskDestination(row.channel, row.destination),

@@ -4,15 +4,16 @@
 // any other (persisted with its job, idempotent, schedulable, cancellable, retryable).
 import { stringify } from 'safe-stable-stringify';
 import type { Database } from '../../db/client.js';
-import { Channel } from '../../domain/enums.js';
+import { Channel, MessageCategory } from '../../domain/enums.js';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE, MAX_PERSONALISATION_BYTES } from '../../domain/limits.js';
 import { Problems, Refusal, refuse, UserErrorCode, type UserErrorShape } from '../../domain/refusal.js';
 import { timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import { countSms, type SmsCount } from '../../lib/sms-segments.js';
 import { OverBudget } from '../budgets/budgets.service.js';
+import type { ConsentService } from '../consent/consent.service.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import type * as messagesQ from '../messages/messages.queries.js';
-import { fallbackOf, type MessagesService, requestHash, scheduledTime } from '../messages/messages.service.js';
+import { consentOf, fallbackOf, type MessagesService, requestHash, scheduledTime } from '../messages/messages.service.js';
 import { checkFallback } from '../fallback/fallback.js';
 import type { FallbackService } from '../fallback/fallback.service.js';
 import { segmentFigures } from '../messages/segments.js';
@@ -35,6 +36,8 @@ export interface SendNotificationRequest {
   reference?: string | null;
   fallback?: Channel[] | null;
   fallbackAfterSeconds?: number | null;
+  category?: MessageCategory | null;
+  urgent?: boolean | null;
 }
 
 export interface PreviewRequest {
@@ -64,6 +67,7 @@ export class NotificationsService {
     private readonly messages: MessagesService,
     private readonly templates: TemplatesService,
     private readonly fallbacks: FallbackService,
+    private readonly consent: ConsentService,
   ) {}
 
   async send(tenantId: string, input: SendNotificationRequest, now = new Date()): Promise<messagesQ.MessageRow> {
@@ -80,9 +84,10 @@ export class NotificationsService {
         'recipientId',
       ]);
     }
-    const [source, tenantLocale] = await Promise.all([
+    const [source, tenantLocale, quietHours] = await Promise.all([
       input.templateId ? this.templates.usable(tenantId, input.templateId, channel) : undefined,
       this.templates.defaultLocaleOf(tenantId),
+      this.consent.quietHours(tenantId),
     ]);
     const text = source?.version ?? adHoc(input, tenantLocale);
     const scope = { ...input.personalisation, recipient: { name: recipient.displayName } };
@@ -94,6 +99,8 @@ export class NotificationsService {
         )
       : this.fallbacks.planText(input, rendered);
     const gateway = route.gateway();
+    const category = input.category ?? source?.template.category ?? MessageCategory.TRANSACTIONAL;
+    const scheduledAt = quietHours({ channel, category, urgent: input.urgent, timeZone: recipient.timeZone, sendAt }, now) ?? sendAt;
 
     const id = uuidv7();
     const row: messagesQ.NewMessageRow = {
@@ -103,13 +110,14 @@ export class NotificationsService {
       gatewayId: gateway.id,
       gatewayPinned: route.pinned,
       channel,
-      status: sendAt ? 'SCHEDULED' : 'QUEUED',
+      category,
+      status: scheduledAt ? 'SCHEDULED' : 'QUEUED',
       body: rendered.body,
       subject: rendered.subject,
       htmlBody: rendered.htmlBody,
       ...segmentFigures(channel, rendered.body),
       destination,
-      scheduledAt: sendAt,
+      scheduledAt,
       templateId: source?.template.id ?? null,
       templateVersion: source?.version.version ?? null,
       locale: rendered.locale,
@@ -241,5 +249,6 @@ function requestOf(input: SendNotificationRequest, sendAt: Date | null) {
     sendAt: sendAt?.toISOString() ?? null,
     reference: input.reference ?? null,
     ...fallbackOf(input),
+    ...consentOf(input),
   };
 }

@@ -6,10 +6,16 @@ import {
   MAX_SCHEDULE_AHEAD_DAYS,
 } from '../../domain/limits.js';
 import { IDEMPOTENCY_KEY_RULE, UserError } from '../../graphql/common.types.js';
-import { Channel } from '../../graphql/enums.js';
+import { Channel, MessageCategory } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
 import { JSONObjectScalar } from '../../graphql/scalars.js';
-import { FALLBACK_AFTER_DESCRIPTION, FALLBACK_DESCRIPTION, Message } from '../messages/messages.types.js';
+import {
+  CATEGORY_DESCRIPTION,
+  FALLBACK_AFTER_DESCRIPTION,
+  FALLBACK_DESCRIPTION,
+  Message,
+  URGENT_DESCRIPTION,
+} from '../messages/messages.types.js';
 
 @InputType({
   description:
@@ -66,6 +72,15 @@ export class SendNotificationInput {
 
   @Field(() => Int, { nullable: true, description: FALLBACK_AFTER_DESCRIPTION })
   fallbackAfterSeconds?: number | null;
+
+  @Field(() => MessageCategory, {
+    nullable: true,
+    description: `${CATEGORY_DESCRIPTION} From a template, the default is the template's category.`,
+  })
+  category?: MessageCategory | null;
+
+  @Field(() => Boolean, { nullable: true, description: URGENT_DESCRIPTION })
+  urgent?: boolean | null;
 }
 
 export const SendNotificationPayload = PayloadType('SendNotificationPayload', { message: Message });

@@ -11,6 +11,7 @@ import { naturalBatches } from '../../lib/batching.js';
 import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
+import type { ConsentService } from '../consent/consent.service.js';
 import { orderStatusScope } from '../../templates/built-in.js';
 import * as idempotencyQ from '../idempotency/idempotency.queries.js';
 import * as messagesQ from '../messages/messages.queries.js';
@@ -43,6 +44,7 @@ export class OrdersService {
     private readonly metrics: Metrics,
     private readonly budgets: BudgetsService,
     private readonly templates: TemplatesService,
+    private readonly consent: ConsentService,
   ) {
     this.channelsOf = naturalBatches((keys: { tenantId: string; id: string }[]) => recipientsQ.findRecipientChannels(db, keys), {
       maxInFlight: 1,
@@ -77,7 +79,7 @@ export class OrdersService {
       });
 
     if (subscriptions.length === 0) failure(null, null, `${customer.displayName} is not subscribed to any channel`);
-    const builtIn = await this.templates.builtIns(tenantId);
+    const [builtIn, quietHours] = await Promise.all([this.templates.builtIns(tenantId), this.consent.quietHours(tenantId)]);
     const scope = orderStatusScope(order, customer.displayName);
     for (const subscription of subscriptions) {
       const channel = subscription.channel;
@@ -100,6 +102,8 @@ export class OrdersService {
           failure(channel, gateway.id, `the order-status template cannot be rendered: ${error.message}`);
           continue;
         }
+        // Held only where the tenant's window on the channel lists TRANSACTIONAL.
+        const scheduledAt = quietHours({ channel, category: 'TRANSACTIONAL', timeZone: customer.timeZone, sendAt: null }, now);
         const id = uuidv7();
         messages.push({
           id,
@@ -108,7 +112,8 @@ export class OrdersService {
           gatewayId: gateway.id,
           gatewayPinned: subscription.pinned,
           channel,
-          status: 'QUEUED',
+          status: scheduledAt ? 'SCHEDULED' : 'QUEUED',
+          scheduledAt,
           body: text.body,
           subject: text.subject,
           htmlBody: text.htmlBody,
@@ -150,11 +155,11 @@ export class OrdersService {
       const key = { tenantId, operation: OPERATION, key: input.idempotencyKey };
       const hash = requestHash({ kind: 'order-status', customerId: input.customerId, ...order });
       const notification = await this.writeOnce(key, hash, messages, failures, now);
-      if (!notification.replayed) this.countQueued(notification.messages, multipliers);
+      if (!notification.replayed) this.countAccepted(notification.messages, multipliers);
       return notification;
     }
     const written = await this.outbox.write({ messages, logs: failures });
-    this.countQueued(written.messages, multipliers);
+    this.countAccepted(written.messages, multipliers);
     return { messages: written.messages, failures: written.logs, replayed: false };
   }
 
@@ -183,7 +188,7 @@ export class OrdersService {
           const logs = await messagesQ.insertLogs(tx, failures);
           await this.outbox.enqueue(
             tx,
-            written.map((m) => ({ messageId: m.id })),
+            written.map((m) => ({ messageId: m.id, startAfter: m.scheduledAt ?? undefined })),
           );
           return { messages: inOrder(messageIds, written), failures: inOrder(logIds, logs), replayed: false };
         }
@@ -204,8 +209,8 @@ export class OrdersService {
     throw new Error('idempotency key kept changing hands');
   }
 
-  private countQueued(messages: readonly messagesQ.MessageRow[], multipliers: ReadonlyMap<string, number>): void {
-    for (const m of messages) this.metrics.messages.inc({ channel: m.channel, status: 'QUEUED' });
+  private countAccepted(messages: readonly messagesQ.MessageRow[], multipliers: ReadonlyMap<string, number>): void {
+    for (const m of messages) this.metrics.messages.inc({ channel: m.channel, status: m.status });
     countSegments(this.metrics, messages, (m) => multipliers.get(m.gatewayId ?? '') ?? 1);
   }
 }

@@ -2,6 +2,7 @@ import type { Database } from '../../db/client.js';
 import type { Pageable } from '../../domain/paging.js';
 import { notFound, Problems } from '../../domain/refusal.js';
 import { fromGlobalId, uuidv7 } from '../../lib/ids.js';
+import { isTimeZone, TIME_ZONE_RULE } from '../../lib/time-zone.js';
 import { normalizePhone } from '../gateways/credentials.js';
 import type { CreateRecipientInput, RecipientFilter, UpdateRecipientInput } from './recipients.types.js';
 import * as q from './recipients.queries.js';
@@ -34,12 +35,23 @@ function normalizeContacts(input: ContactInput, problems: Problems): Partial<q.N
   return out;
 }
 
+/** The recipient's zone: undefined unchanged, null cleared, else an IANA zone (a problem otherwise). */
+function checkTimeZone(timeZone: string | null | undefined, problems: Problems): Partial<q.NewRecipientRow> {
+  if (timeZone === undefined) return {};
+  if (timeZone !== null && !isTimeZone(timeZone)) {
+    problems.add(['input', 'timeZone'], `timeZone must be ${TIME_ZONE_RULE}`);
+    return {};
+  }
+  return { timeZone };
+}
+
 export class RecipientsService {
   constructor(private readonly db: Database) {}
 
   async create(tenantId: string, input: CreateRecipientInput): Promise<q.RecipientRow> {
     const problems = new Problems();
     const contacts = normalizeContacts(input, problems);
+    const zone = checkTimeZone(input.timeZone, problems);
     problems.throwIfAny();
     return q.insertRecipient(this.db, {
       id: uuidv7(),
@@ -48,6 +60,7 @@ export class RecipientsService {
       externalRef: input.externalRef?.trim() ?? null,
       displayName: input.displayName.trim(),
       ...contacts,
+      ...zone,
     });
   }
 
@@ -55,7 +68,7 @@ export class RecipientsService {
     const ref = fromGlobalId(input.id, 'Recipient');
     if (!ref) throw notFound(['input', 'id'], `no recipient ${input.id}`);
     const problems = new Problems();
-    const set = normalizeContacts(input, problems);
+    const set = { ...normalizeContacts(input, problems), ...checkTimeZone(input.timeZone, problems) };
     problems.throwIfAny();
     if (input.displayName) set.displayName = input.displayName.trim();
     const row = await q.updateRecipient(this.db, tenantId, ref.uuid, set);

@@ -5,6 +5,7 @@ import { ConnectionType } from '../../graphql/connection.js';
 import { FILTER_RULE } from '../../graphql/filters.js';
 import { RecipientKind } from '../../graphql/enums.js';
 import { PayloadType } from '../../graphql/payload.js';
+import { TIME_ZONE_RULE } from '../../lib/time-zone.js';
 
 const TWITTER_HANDLE_MAX = 15;
 export const TWITTER_HANDLE = new RegExp(`^@?[A-Za-z0-9_]{1,${TWITTER_HANDLE_MAX}}$`);
@@ -13,6 +14,7 @@ const PHONE_MAX = 32;
 const EMAIL_MAX = 254;
 const EXTERNAL_REF_MAX = 128;
 const DISPLAY_NAME_MAX = 200;
+const TIME_ZONE_INPUT = `The zone quiet hours are kept in for this recipient: ${TIME_ZONE_RULE}. null: the tenant's defaultTimeZone (on update, null clears it).`;
 
 @ObjectType({ implements: Node })
 export class Recipient implements Node {
@@ -51,6 +53,9 @@ export class Recipient implements Node {
 
   @Field(() => String, { nullable: true })
   twitterHandle?: string | null;
+
+  @Field(() => String, { nullable: true, description: "IANA time zone, e.g. America/Toronto; null: the tenant's defaultTimeZone." })
+  timeZone?: string | null;
 
   @Field()
   createdAt!: Date;
@@ -115,6 +120,9 @@ export class CreateRecipientInput extends ContactFields {
   @Matches(NOT_BLANK, { message: 'displayName must not be empty' })
   @MaxLength(DISPLAY_NAME_MAX, { message: `displayName must be at most ${DISPLAY_NAME_MAX} characters` })
   displayName!: string;
+
+  @Field(() => String, { nullable: true, description: TIME_ZONE_INPUT })
+  timeZone?: string | null;
 }
 
 @InputType()
@@ -127,6 +135,9 @@ export class UpdateRecipientInput extends ContactFields {
   @Matches(NOT_BLANK, { message: 'displayName must not be empty' })
   @MaxLength(DISPLAY_NAME_MAX, { message: `displayName must be at most ${DISPLAY_NAME_MAX} characters` })
   displayName?: string | null;
+
+  @Field(() => String, { nullable: true, description: TIME_ZONE_INPUT })
+  timeZone?: string | null;
 }
 
 @InputType({ description: `Which recipients to list. ${FILTER_RULE}` })

@@ -15,6 +15,7 @@ export function toRecipientView(row: q.RecipientRow): Recipient & { __typename: 
     email: row.email,
     whatsapp: row.whatsapp,
     twitterHandle: row.twitterHandle,
+    timeZone: row.timeZone,
     createdAt: row.createdAt,
   };
 }

@@ -1,7 +1,7 @@
 import { and, count, desc, eq, ilike, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { keyset } from '../../db/keyset.js';
-import { type ChannelValue, templates, templateVersions, tenants } from '../../db/schema/index.js';
+import { type ChannelValue, type MessageCategoryValue, templates, templateVersions, tenants } from '../../db/schema/index.js';
 import type { PageRequest } from '../../domain/paging.js';
 
 export type TemplateRow = typeof templates.$inferSelect;
@@ -101,11 +101,11 @@ export async function claimNextVersion(
   ex: Executor,
   tenantId: string,
   id: string,
-  set: { name: string; updatedAt: Date },
+  set: { name: string; updatedAt: Date; category?: MessageCategoryValue },
 ): Promise<TemplateRow | undefined> {
   const [row] = await ex
     .update(templates)
-    .set({ version: sql`${templates.version} + 1`, name: set.name, updatedAt: set.updatedAt })
+    .set({ version: sql`${templates.version} + 1`, ...set })
     .where(and(eq(templates.tenantId, tenantId), eq(templates.id, id)))
     .returning();
   return row;

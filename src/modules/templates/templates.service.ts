@@ -11,7 +11,7 @@
 import type { Database, Executor } from '../../db/client.js';
 import type { DatabaseListener } from '../../realtime/listener.js';
 import type { ChannelValue, TemplateVariantData } from '../../db/schema/index.js';
-import type { BuiltInTemplate, Channel } from '../../domain/enums.js';
+import type { BuiltInTemplate, Channel, MessageCategory } from '../../domain/enums.js';
 import { MAX_TEMPLATE_VARIANTS } from '../../domain/limits.js';
 import type { Pageable } from '../../domain/paging.js';
 import { invalid, Problems, refuse, UserErrorCode } from '../../domain/refusal.js';
@@ -53,6 +53,7 @@ export interface CreateTemplateRequest {
   channel: ChannelValue;
   defaultLocale?: string | null;
   variants: VariantInput[];
+  category?: MessageCategory | null;
 }
 
 export interface UpdateTemplateRequest {
@@ -60,6 +61,7 @@ export interface UpdateTemplateRequest {
   name?: string | null;
   defaultLocale?: string | null;
   variants?: VariantInput[] | null;
+  category?: MessageCategory | null;
 }
 
 export interface TemplateFilterRequest {
@@ -141,7 +143,16 @@ export class TemplatesService {
     return this.db.transaction((tx) =>
       q.insertTemplate(
         tx,
-        { id, tenantId, name, channel: input.channel, version: 1, createdAt: timeOfUuidv7(id), updatedAt: now },
+        {
+          id,
+          tenantId,
+          name,
+          channel: input.channel,
+          category: input.category ?? undefined,
+          version: 1,
+          createdAt: timeOfUuidv7(id),
+          updatedAt: now,
+        },
         { templateId: id, version: 1, name, defaultLocale: text.defaultLocale, variants: [...text.variants], createdAt: now },
       ),
     );
@@ -151,6 +162,10 @@ export class TemplatesService {
   async update(tenantId: string, input: UpdateTemplateRequest, now = new Date()): Promise<q.TemplateAt> {
     const current = await this.mustFind(tenantId, input.id);
     if (current.template.archivedAt) throw archived(current.template);
+    const category = input.category ?? undefined;
+    if (current.template.builtIn && category && category !== 'TRANSACTIONAL') {
+      throw invalid(['input', 'category'], `${current.template.name} is built in: Herald's own flows send it, and they are TRANSACTIONAL`);
+    }
     const name = input.name === undefined || input.name === null ? current.version.name : checkName(input.name);
     const text = checkText(
       current.template.channel,
@@ -158,7 +173,7 @@ export class TemplatesService {
       input.variants ?? current.version.variants,
       input.variants ? ['input', 'variants'] : null,
     );
-    return this.newVersion(tenantId, current.template.id, name, text, now);
+    return this.newVersion(tenantId, current.template.id, name, text, now, category);
   }
 
   /** A built-in template back to Herald's own text, as a new version. */
@@ -175,9 +190,16 @@ export class TemplatesService {
     );
   }
 
-  private async newVersion(tenantId: string, id: string, name: string, text: TemplateText, now: Date): Promise<q.TemplateAt> {
+  private async newVersion(
+    tenantId: string,
+    id: string,
+    name: string,
+    text: TemplateText,
+    now: Date,
+    category?: MessageCategory,
+  ): Promise<q.TemplateAt> {
     const made = await this.db.transaction(async (tx) => {
-      const template = await q.claimNextVersion(tx, tenantId, id, { name, updatedAt: now });
+      const template = await q.claimNextVersion(tx, tenantId, id, { name, updatedAt: now, category });
       if (!template) throw refuse(UserErrorCode.NOT_FOUND, `no template ${id}`, ['input', 'id']);
       const version = await q.insertVersion(tx, {
         templateId: id,

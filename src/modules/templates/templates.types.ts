@@ -2,7 +2,7 @@ import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { MAX_TEMPLATE_VARIANTS } from '../../domain/limits.js';
 import { Node } from '../../graphql/common.types.js';
 import { ConnectionType } from '../../graphql/connection.js';
-import { Channel, SmsEncoding } from '../../graphql/enums.js';
+import { Channel, MessageCategory, SmsEncoding } from '../../graphql/enums.js';
 import { FILTER_RULE } from '../../graphql/filters.js';
 import { PayloadType } from '../../graphql/payload.js';
 import { JSONObjectScalar } from '../../graphql/scalars.js';
@@ -77,6 +77,9 @@ export class Template implements Node {
 
   @Field(() => Int, { nullable: true, description: "The fallback's window, as SendNotificationInput.fallbackAfterSeconds." })
   fallbackAfterSeconds?: number | null;
+
+  @Field(() => MessageCategory, { description: 'The category of sends from this template that name none (TRANSACTIONAL unless set).' })
+  category!: MessageCategory;
 
   @Field()
   createdAt!: Date;
@@ -165,6 +168,9 @@ export class CreateTemplateInput {
 
   @Field(() => [TemplateVariantInput], { description: `1 to ${MAX_TEMPLATE_VARIANTS} variants, one per locale; one for defaultLocale.` })
   variants!: TemplateVariantInput[];
+
+  @Field(() => MessageCategory, { nullable: true, description: 'The category of sends from it that name none. Default: TRANSACTIONAL.' })
+  category?: MessageCategory | null;
 }
 
 export const CreateTemplatePayload = PayloadType('CreateTemplatePayload', { template: Template });
@@ -183,6 +189,12 @@ export class UpdateTemplateInput {
 
   @Field(() => [TemplateVariantInput], { nullable: true })
   variants?: TemplateVariantInput[] | null;
+
+  @Field(() => MessageCategory, {
+    nullable: true,
+    description: "The category of sends from it that name none; built-in templates stay TRANSACTIONAL (Herald's own flows).",
+  })
+  category?: MessageCategory | null;
 }
 
 export const UpdateTemplatePayload = PayloadType('UpdateTemplatePayload', { template: Template });

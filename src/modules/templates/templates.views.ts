@@ -29,6 +29,7 @@ export function toTemplateView(row: q.TemplateRow, version?: q.VersionRow): Temp
     builtIn: row.builtIn,
     fallback: row.fallback ?? [],
     fallbackAfterSeconds: row.fallbackAfterSeconds,
+    category: row.category,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   } as Template & { __typename: 'Template' };

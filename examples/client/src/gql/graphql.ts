@@ -21,17 +21,25 @@ export type CreateRecipientInput = {
   kind: RecipientKind;
   /** A phone number with its country code, at most 32 characters, e.g. +14155550123; stored as E.164. null clears it. */
   phone?: string | null | undefined;
+  /** The zone quiet hours are kept in for this recipient: an IANA time zone such as America/Toronto, Europe/London or UTC. null: the tenant's defaultTimeZone (on update, null clears it). */
+  timeZone?: string | null | undefined;
   /** Twitter/X username: 1 to 15 letters, digits or _, with or without the leading @. null clears it. */
   twitterHandle?: string | null | undefined;
   /** The number registered on WhatsApp, with its country code, at most 32 characters; stored as E.164. null clears it. */
   whatsapp?: string | null | undefined;
 };
 
+export type MessageCategory =
+  /** Promotion: what quiet hours hold unless their window lists more, and what STOP and unsubscribe always stop. */
+  | 'MARKETING'
+  /** What the recipient is waiting for (a code, an order, an invoice): the default. */
+  | 'TRANSACTIONAL';
+
 /**
- * Lifecycle of a message. SCHEDULED waits for sendAt; QUEUED waits for a worker;
- * SENDING is with a worker; SENT was accepted by the provider; DELIVERED was confirmed
- * by the provider's delivery receipt; FAILED is final after retries or a permanent
- * provider error; CANCELLED was cancelled before sending.
+ * Lifecycle of a message. SCHEDULED waits for sendAt or the end of quiet hours; QUEUED
+ * waits for a worker; SENDING is with a worker; SENT was accepted by the provider;
+ * DELIVERED was confirmed by the provider's delivery receipt; FAILED is final after
+ * retries or a permanent provider error; CANCELLED was cancelled before sending.
  */
 export type MessageStatus =
   | 'CANCELLED'
@@ -49,6 +57,8 @@ export type RecipientKind =
 
 /** Exactly one of clientId and staffId. There is deliberately no way to send to a raw phone number. */
 export type SendSmsInput = {
+  /** What the message is for; default TRANSACTIONAL. Quiet hours (setQuietHours) hold the categories their window lists. */
+  category?: MessageCategory | null | undefined;
   clientId?: string | number | null | undefined;
   /** Channels to try next, in order, when this message FAILS or is not DELIVERED within fallbackAfterSeconds. Each is used only if the recipient can be reached on it then (else a FAILURE log says why and the next is tried). */
   fallback?: Array<Channel> | null | undefined;
@@ -61,6 +71,8 @@ export type SendSmsInput = {
   /** Send later: an ISO 8601 date-time with offset, e.g. 2026-12-01T09:00:00Z, at most 366 days ahead; omitted or in the past means now. */
   sendAt?: string | null | undefined;
   staffId?: string | number | null | undefined;
+  /** Ignore quiet hours: the message goes at sendAt (else now) even inside the channel's window. Without it, a message of a category the window holds, that would go inside the window in the recipient's time zone, is SCHEDULED to the window's end (Message.scheduledAt). */
+  urgent?: boolean | null | undefined;
 };
 
 export type UserErrorCode =
