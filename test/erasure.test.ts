@@ -74,7 +74,7 @@ afterAll(async () => {
 const USER_ERRORS = 'userErrors { field message code }';
 const ERASE = `mutation($input: EraseRecipientInput!) { eraseRecipient(input: $input) { erasedId messagesErased ${USER_ERRORS} } }`;
 const RECIPIENT = `query($id: ID!) { recipient(id: $id) {
-  id kind displayName externalRef phone email whatsapp twitterHandle subscriptions { channel } } }`;
+  id kind displayName externalRef phone email whatsapp twitterHandle timeZone subscriptions { channel } } }`;
 const MESSAGE_FIELDS = `id status channel body subject destination errorCode errorMessage providerMessageId reference
   logs { outcome reason }`;
 const MESSAGE = `query($id: ID!) { message(id: $id) { ${MESSAGE_FIELDS} attempts } }`;
@@ -183,6 +183,7 @@ describe('eraseRecipient', () => {
       phone,
       email,
       twitterHandle: 'ada_l',
+      timeZone: 'Europe/London',
     });
     const grace = await buildRecipient(herald, {
       kind: 'CUSTOMER',
@@ -256,6 +257,7 @@ describe('eraseRecipient', () => {
       email: null,
       whatsapp: null,
       twitterHandle: null,
+      timeZone: null,
       subscriptions: [],
     });
     // Its messages keep their status and what they were, not what they said nor to whom.

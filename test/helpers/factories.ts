@@ -12,6 +12,7 @@ export interface RecipientInput {
   email?: string | null;
   whatsapp?: string | null;
   twitterHandle?: string | null;
+  timeZone?: string | null;
 }
 
 export const RECIPIENT_FIELDS =

@@ -19,7 +19,17 @@ export async function lockRecipient(tx: Executor, tenantId: string, id: string):
 export async function clearContacts(tx: Executor, tenantId: string, id: string): Promise<void> {
   await tx
     .update(recipients)
-    .set({ phone: null, email: null, whatsapp: null, twitterHandle: null, twitterUserId: null, externalRef: null, updatedAt: new Date() })
+    // The time zone too: it says where the person lives.
+    .set({
+      phone: null,
+      email: null,
+      whatsapp: null,
+      twitterHandle: null,
+      twitterUserId: null,
+      externalRef: null,
+      timeZone: null,
+      updatedAt: new Date(),
+    })
     .where(
       and(
         eq(recipients.tenantId, tenantId),
@@ -31,6 +41,7 @@ export async function clearContacts(tx: Executor, tenantId: string, id: string):
           isNotNull(recipients.twitterHandle),
           isNotNull(recipients.twitterUserId),
           isNotNull(recipients.externalRef),
+          isNotNull(recipients.timeZone),
         ),
       ),
     );
