@@ -319,7 +319,10 @@ describe('retries', () => {
       clearInterval(watching);
     }
     expect(most).toBeGreaterThan(0);
-    expect(most).toBeLessThanOrEqual(4);
+    // FAILING_ENDPOINT_CONCURRENCY (4), plus one: the receiver sees a timed-out request's
+    // socket close a few milliseconds after Herald has dropped it and may already have
+    // started the next. Unbounded, the 30 events would be out at once.
+    expect(most).toBeLessThanOrEqual(5);
   });
 
   it('disables an endpoint that has failed for 24 hours, with a reason, a log line and a metric', async () => {
