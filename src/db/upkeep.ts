@@ -6,6 +6,7 @@
 // backend: it reports `autovacuum = on` but no autovacuum worker ever runs, and its
 // statistics views count no dead rows, so there Herald does the vacuum's work on a timer.
 import type { Logger } from 'pino';
+import { every } from '../lib/every.js';
 import type { DatabaseHandle } from './client.js';
 
 /** The tables every message rewrites; pgboss.job is partitioned per queue (VACUUM covers the partitions). */
@@ -31,27 +32,17 @@ export async function startUpkeep(handle: DatabaseHandle, log: Logger, intervalM
   }
   const pglite = handle.pglite;
   if (!pglite || intervalMs <= 0) return NOTHING_TO_STOP;
-  let running: Promise<void> | undefined;
-  const vacuum = async () => {
-    const started = performance.now();
-    try {
+  return every(
+    intervalMs,
+    async () => {
+      const started = performance.now();
       await pglite.exec(`vacuum (analyze) ${VACUUMED_TABLES.join(', ')}`);
       const ms = Math.round(performance.now() - started);
       log[ms > 1_000 ? 'info' : 'debug']({ ms, tables: VACUUMED_TABLES }, 'PGlite vacuumed');
-    } catch (err) {
-      log.warn({ err: { message: (err as Error).message } }, 'PGlite vacuum failed; tried again at the next interval');
-    }
-  };
-  const timer = setInterval(() => {
-    if (!running) running = vacuum().finally(() => (running = undefined));
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
     },
-  };
+    log,
+    'PGlite vacuum failed; tried again at the next interval',
+  );
 }
 
 async function warnIfNoAutovacuum(pool: NonNullable<DatabaseHandle['pool']>, log: Logger): Promise<void> {
