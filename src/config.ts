@@ -67,6 +67,8 @@ export interface Config {
   corsOrigins: string[];
   /** Event-webhook endpoints may be plain http and point at private or loopback addresses (HERALD_WEBHOOK_ALLOW_PRIVATE). */
   webhookAllowPrivate: boolean;
+  /** The mailto: address e-mails name in List-Unsubscribe beside the one-click URL (HERALD_UNSUBSCRIBE_MAILTO). */
+  unsubscribeMailto?: string;
   /** When set, /metrics requires `Authorization: Bearer <token>`. */
   metricsToken?: string;
   /** A database-read gauge on /metrics is read at most once per this many ms (0: at every scrape). */
@@ -420,6 +422,10 @@ export const ENVIRONMENT = {
     default: false,
     desc: '`true` lets event-webhook endpoints be plain `http` and resolve to private, loopback or link-local addresses (tests, private networks)',
   }),
+  HERALD_UNSUBSCRIBE_MAILTO: emailAddress({
+    default: undefined,
+    desc: 'an address every e-mail also names in `List-Unsubscribe` (`<mailto:…?subject=unsubscribe>`), beside the one-click URL under `PUBLIC_URL`; unset: the URL alone',
+  }),
   HERALD_METRICS_TOKEN: bearerToken({
     default: undefined,
     desc: 'when set (16+ characters), `/metrics` requires `Authorization: Bearer <token>`, else 401',
@@ -573,6 +579,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: e.HERALD_CORS_ORIGINS ?? [],
     webhookAllowPrivate: e.HERALD_WEBHOOK_ALLOW_PRIVATE,
     metricsToken: e.HERALD_METRICS_TOKEN,
+    unsubscribeMailto: e.HERALD_UNSUBSCRIBE_MAILTO,
     metricsGaugeMaxAgeMs: e.HERALD_METRICS_GAUGE_SECONDS * 1_000,
     sendBudget: {
       perMinute:

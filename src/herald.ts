@@ -8,6 +8,7 @@ import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { type Upkeep, startUpkeep } from './db/upkeep.js';
 import { buildHeraldSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
+import { DestinationKeys } from './lib/destination-keys.js';
 import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { HealthTracker } from './dispatch/health.js';
@@ -93,8 +94,11 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
   const outbox = new QueueOutbox(handle.db, { bulkStatementTimeoutMs: config.bulkStatementTimeoutMs });
   const webhookQueue = new WebhookQueue();
   const statusHub = new StatusHub(log);
+  const destinationKeys = new DestinationKeys(key, config.previousSecretKeys);
   const services = createServices(handle.db, new SecretBox(key, config.previousSecretKeys), outbox, webhookQueue, metrics, statusHub, {
     log,
+    destinationKeys,
+    unsubscribe: { publicUrl: config.publicUrl, mailto: config.unsubscribeMailto },
     sendgridWebhookPublicKey: config.sendgridWebhookPublicKey,
     sendBudget: config.sendBudget,
     webhookAllowPrivate: config.webhookAllowPrivate,
@@ -146,6 +150,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
         gateways: services.gateways,
         providerFor: createProviders({ baseUrls: config.providerBaseUrls, publicUrl: config.publicUrl, timeoutMs: config.sendTimeoutMs }),
         outbox,
+        suppressions: services.suppressions,
         policy: config.retry,
         metrics,
         log,

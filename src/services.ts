@@ -15,6 +15,10 @@ export interface ServiceOptions {
   webhookAllowPrivate: boolean;
   /** The gateways' circuit breaker (HERALD_BREAKER_*). */
   breaker: BreakerPolicy;
+  /** Suppression hashes and unsubscribe tokens, keyed from HERALD_SECRET_KEY. */
+  destinationKeys: DestinationKeys;
+  /** PUBLIC_URL and HERALD_UNSUBSCRIBE_MAILTO: what every e-mail's List-Unsubscribe names. */
+  unsubscribe: UnsubscribeSettings;
 }
 import type { Outbox } from './dispatch/outbox.js';
 import { MessagesService } from './modules/messages/messages.service.js';
@@ -39,6 +43,9 @@ import { FallbackService } from './modules/fallback/fallback.service.js';
 import { ConsentService } from './modules/consent/consent.service.js';
 import { WebhookEventsService } from './modules/webhooks/webhook-events.service.js';
 import type { WebhookQueue } from './dispatch/webhooks/jobs.js';
+import type { DestinationKeys } from './lib/destination-keys.js';
+import { InboundService } from './modules/suppressions/inbound.service.js';
+import { SuppressionsService, type UnsubscribeSettings } from './modules/suppressions/suppressions.service.js';
 
 export function createServices(
   db: Database,
@@ -57,8 +64,9 @@ export function createServices(
   const gateways = new GatewaysService(db, secrets, routing);
   const templates = new TemplatesService(db);
   const consent = new ConsentService(db);
-  const fallbacks = new FallbackService(db, outbox, metrics, budgets, templates, options.log);
-  const messages = new MessagesService(db, outbox, metrics, budgets, fallbacks, consent);
+  const suppressions = new SuppressionsService(db, options.destinationKeys, webhookQueue, options.unsubscribe);
+  const fallbacks = new FallbackService(db, outbox, metrics, budgets, templates, suppressions, options.log);
+  const messages = new MessagesService(db, outbox, metrics, budgets, fallbacks, consent, suppressions);
   // Template and quiet-hours writes are heard on the same LISTEN connection, so sends read them from a cache.
   templates.follow(statusHub.listener);
   consent.follow(statusHub.listener);
@@ -69,7 +77,7 @@ export function createServices(
     tenants: new TenantsService(db, apiKeys, budgets),
     gateways,
     routing,
-    receipts: new ReceiptsService(db, gateways, metrics, options.log, options.sendgridWebhookPublicKey),
+    receipts: new ReceiptsService(db, gateways, metrics, options.log, options.sendgridWebhookPublicKey, suppressions),
     recipients: new RecipientsService(db),
     subscriptions: new SubscriptionsService(db),
     messages,
@@ -78,13 +86,15 @@ export function createServices(
     templates,
     fallbacks,
     consent,
-    notifications: new NotificationsService(db, messages, templates, fallbacks, consent),
-    orders: new OrdersService(db, outbox, metrics, budgets, templates, consent),
-    billing: new BillingService(messages, outbox, metrics, budgets, templates, fallbacks, consent),
+    suppressions,
+    inbound: new InboundService(db, gateways, suppressions, options.log),
+    notifications: new NotificationsService(db, messages, templates, fallbacks, consent, suppressions),
+    orders: new OrdersService(db, outbox, metrics, budgets, templates, consent, suppressions),
+    billing: new BillingService(messages, outbox, metrics, budgets, templates, fallbacks, consent, suppressions),
     webhookEndpoints: new WebhookEndpointsService(db, secrets, { allowPrivate: options.webhookAllowPrivate }),
     webhookEvents: new WebhookEventsService(db, webhookQueue),
     retention: new RetentionService(db),
-    erasure: new ErasureService(db, metrics),
+    erasure: new ErasureService(db, metrics, suppressions),
   };
 }
 

@@ -352,7 +352,7 @@ describe('eraseRecipient', () => {
       expect(order.failures).toEqual([{ reason: 'Long History is subscribed to WHATSAPP but has no WhatsApp number' }]);
     }
     // Two rows per transaction: five messages take three batches, three logs two.
-    const erasure = new ErasureService(herald.handle.db, createMetrics(), 2);
+    const erasure = new ErasureService(herald.handle.db, createMetrics(), herald.services.suppressions, 2);
     const tenantId = fromGlobalId(ok(await herald.gql('{ viewer { id } }')).viewer.id, 'Tenant')!.uuid;
 
     // A run cut short after its first batch of messages (its process stopped): that batch is erased, and the addresses.
@@ -361,7 +361,9 @@ describe('eraseRecipient', () => {
     const stopping = Object.assign(Object.create(db) as typeof db, {
       transaction: ((work) => (++transactions > 2 ? Promise.reject(new Error('stopped')) : db.transaction(work))) as typeof db.transaction,
     });
-    await expect(new ErasureService(stopping, createMetrics(), 2).eraseRecipient(tenantId, person.id)).rejects.toThrow('stopped');
+    await expect(
+      new ErasureService(stopping, createMetrics(), herald.services.suppressions, 2).eraseRecipient(tenantId, person.id),
+    ).rejects.toThrow('stopped');
     const halfway = await messagesOf(person.id);
     const erasedFirst = halfway.filter((m) => m.status === 'CANCELLED' && m.body === ERASED).map((m) => m.id);
     expect(erasedFirst.sort()).toEqual(ids.slice(0, 2).sort());

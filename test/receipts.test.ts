@@ -891,10 +891,10 @@ describe('messageStatusChanged subscriptions', () => {
     // retryMessage then takes it through the worker again.
     const phone = freshPhone();
     const person = await smsClient(phone);
-    twilioFake.failNext(1, { status: 400, code: 21610, message: 'Attempt to send to unsubscribed recipient' });
+    twilioFake.failNext(1, { status: 400, code: 21408, message: 'Permission to send an SMS has not been enabled for the region' });
     const queued = await sendSms(person.id, 'Subscribed and watching');
     const failed = await waitForStatus(queued.id, 'FAILED');
-    expect(failed.errorCode).toBe('21610');
+    expect(failed.errorCode).toBe('21408');
 
     const sub = subscribe(wsClient(herald.url, herald.adminKey), { messageId: queued.id });
     await probeUntilSeen(sub, await probePayload(queued.id));

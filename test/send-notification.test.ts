@@ -725,7 +725,9 @@ describe('refusals store and send nothing', () => {
     expect(subject).not.toMatch(/[\r\n]/);
     expect(body.personalizations).toEqual([expect.objectContaining({ to: [{ email }] })]);
     expect(JSON.stringify(body.personalizations)).not.toContain('evil.test');
-    expect(body).not.toHaveProperty('headers');
+    // Herald's own headers only: the one-click unsubscribe pair.
+    expect(Object.keys(body.headers as object).sort()).toEqual(['List-Unsubscribe', 'List-Unsubscribe-Post']);
+    expect(JSON.stringify(body.headers)).not.toContain('evil.test');
   });
 });
 
@@ -787,7 +789,7 @@ describe('guarantees shared with sendSms', () => {
       channel: 'SMS',
       variants: [{ locale: 'en', body: 'Reminder for {{ recipient.name }}: {{ what }}' }],
     });
-    twilio.failNext(1, { status: 400, code: 21610, message: 'Attempt to send to unsubscribed recipient' });
+    twilio.failNext(1, { status: 400, code: 21408, message: 'Permission to send an SMS has not been enabled for the region' });
     const queued = await accepted({
       recipientId: person.id,
       channel: 'SMS',
@@ -795,7 +797,7 @@ describe('guarantees shared with sendSms', () => {
       personalisation: { what: 'dentist' },
     });
     const failed = await sent(queued.id);
-    expect(failed).toMatchObject({ status: 'FAILED', errorCode: '21610', attempts: 1, providerMessageId: null });
+    expect(failed).toMatchObject({ status: 'FAILED', errorCode: '21408', attempts: 1, providerMessageId: null });
     expect(twilioTo(phone)).toHaveLength(1);
 
     const retried = ok(await herald.gql(RETRY, { input: { id: queued.id } })).retryMessage;

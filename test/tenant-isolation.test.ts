@@ -412,7 +412,40 @@ const RECIPIENT_FILTERS: Record<string, () => Record<string, unknown>[]> = {
   kind: () => ['CLIENT', 'STAFF', 'CUSTOMER'].map((kind) => ({ kind })),
 };
 
+const SUPPRESSION_ADD = `mutation($input: AddSuppressionInput!) { addSuppression(input: $input) {
+  suppression { id channel destination source categories recipient { id } } userErrors { field message code } } }`;
+const SUPPRESSIONS = `query($filter: SuppressionFilter) { suppressions(first: 100, filter: $filter) {
+  totalCount edges { node { id channel destination source categories recipient { id } } } } }`;
+/** A's own entry (listing it again is the same entry): a number no check of A's sends to. */
+const A_SUPPRESSED_PHONE = '+14155550177';
+async function aSuppression(): Promise<{ id: string; categories: string[] }> {
+  const payload = ok(
+    await herald.gql(SUPPRESSION_ADD, { input: { channel: 'SMS', destination: A_SUPPRESSED_PHONE, categories: ['MARKETING'] } }, A.key),
+  ).addSuppression;
+  expect(payload.userErrors).toEqual([]);
+  return payload.suppression;
+}
+
 const QUERIES: Checks = {
+  suppressions: [
+    [
+      'lists none of A’s entries, under every filter',
+      async () => {
+        const entry = await aSuppression();
+        const filters = [
+          undefined,
+          ...CHANNELS.map((channel) => ({ channel })),
+          { source: 'API' },
+          ...A.recipientIds.map((recipientId) => ({ recipientId })),
+        ];
+        for (const filter of filters) {
+          const connection = await connectionAsB(SUPPRESSIONS, 'suppressions', { filter });
+          expect(nodeIds(connection)).not.toContain(entry.id);
+        }
+        expect((await dataAsB('query($id: ID!) { node(id: $id) { id } }', { id: entry.id })).node).toBeNull();
+      },
+    ],
+  ],
   stats: [
     [
       'counts B’s messages only, on every channel',
@@ -654,6 +687,47 @@ const ENDPOINT_MUTATIONS = {
 } as const;
 
 const MUTATIONS: Checks = {
+  addSuppression: [
+    [
+      'NOT_FOUND for A’s recipients; the same number listed by B is B’s own entry, A’s unchanged',
+      async () => {
+        const entry = await aSuppression();
+        for (const recipientId of A.recipientIds) {
+          expectNotFound((await dataAsB(SUPPRESSION_ADD, { input: { channel: 'SMS', recipientId } })).addSuppression, [
+            'input',
+            'recipientId',
+          ]);
+        }
+        const own = (await dataAsB(SUPPRESSION_ADD, { input: { channel: 'SMS', destination: A_SUPPRESSED_PHONE } })).addSuppression;
+        expect(own).toMatchObject({ suppression: { source: 'API', categories: ['TRANSACTIONAL', 'MARKETING'] }, userErrors: [] });
+        expect(own.suppression.id).not.toBe(entry.id);
+        expect((await aSuppression()).categories).toEqual(['MARKETING']);
+        await dataAsB(`mutation($input: RemoveSuppressionInput!) { removeSuppression(input: $input) { removedId } }`, {
+          input: { id: own.suppression.id },
+        });
+      },
+    ],
+  ],
+  removeSuppression: [
+    [
+      'NOT_FOUND for A’s entry, which stays',
+      async () => {
+        const entry = await aSuppression();
+        const payload = (
+          await dataAsB(
+            `mutation($input: RemoveSuppressionInput!) { removeSuppression(input: $input) { removedId userErrors { field message code } } }`,
+            {
+              input: { id: entry.id },
+            },
+          )
+        ).removeSuppression;
+        expect(payload.removedId).toBeNull();
+        expectNotFound({ userErrors: payload.userErrors }, ['input', 'id']);
+        const aList = ok(await herald.gql(SUPPRESSIONS, { filter: { channel: 'SMS' } }, A.key)).suppressions;
+        expect(nodeIds(aList)).toContain(entry.id);
+      },
+    ],
+  ],
   setChannelRouting: [
     [
       'NOT_FOUND for A’s gateways, changing neither tenant’s routing',

@@ -9,7 +9,7 @@
 // the queue hands out again never takes over a SENDING message: only the sweep does
 // (sweeper.ts), when no live worker can still be holding its outcome.
 import type { Logger } from 'pino';
-import type { Database } from '../db/client.js';
+import type { Database, Executor } from '../db/client.js';
 import { databaseErrorOf } from '../db/availability.js';
 import type { ProviderValue } from '../db/schema/index.js';
 import { ERASED } from '../domain/erasure.js';
@@ -45,6 +45,16 @@ export function longestSendMs(sendTimeoutMs: number): number {
   return IN_PROCESS_WAIT_MS + 2 * sendTimeoutMs;
 }
 
+/** The suppression list as a send reads and writes it (SuppressionsService). */
+export interface SendGuard {
+  /** Whether the message's destination is listed for its category now. */
+  isSuppressed(message: q.MessageRow): Promise<boolean>;
+  /** The List-Unsubscribe headers of an e-mail; undefined for other channels. */
+  unsubscribeHeaders(message: q.MessageRow): Record<string, string> | undefined;
+  /** Lists the destination the provider reported opted out, in the caller's transaction. */
+  providerOptOut(ex: Executor, message: q.MessageRow, reason: string): Promise<void>;
+}
+
 /** Opens a gateway's sealed credentials (GatewaysService, wired in herald.ts, with its cache). */
 export interface CredentialsOpener {
   credentialsOf(gateway: gatewaysQ.GatewayRow): Credentials | null;
@@ -59,6 +69,8 @@ export interface DispatcherDeps {
   gateways: CredentialsOpener;
   providerFor: (provider: ProviderValue) => Provider;
   outbox: Outbox;
+  /** Checked before every provider call: a destination listed after its message was queued is not sent to. */
+  suppressions: SendGuard;
   policy: RetryPolicy;
   metrics: Metrics;
   log: Logger;
@@ -127,6 +139,28 @@ export class Dispatcher {
     if (message.destination === ERASED) {
       const erased: ProviderError = { ok: false, kind: 'permanent', code: 'RECIPIENT_ERASED', message: 'the recipient was erased' };
       await this.keep(message.id, erased.code, () => this.fail(message, claimed.gateway, erased));
+      return;
+    }
+    // Listed since it was accepted (a STOP, an unsubscribe, a bounce meanwhile): not sent.
+    let suppressed: boolean;
+    try {
+      suppressed = await this.deps.suppressions.isSuppressed(message);
+    } catch (err) {
+      // Unread, the list cannot clear the send: the message waits and is tried again.
+      this.lastFailureAt = Date.now();
+      log.warn({ messageId: message.id, err: databaseErrorOf(err) }, 'could not read the suppression list; the message waits');
+      const at = new Date(Date.now() + RECORD_RETRY_MAX_MS);
+      await this.keep(message.id, 'requeued: suppression list unread', () => this.requeue(message, job, at));
+      return;
+    }
+    if (suppressed) {
+      const listed: ProviderError = {
+        ok: false,
+        kind: 'permanent',
+        code: 'SUPPRESSED',
+        message: `suppressed: the destination is on the suppression list for ${message.category} messages on ${message.channel}`,
+      };
+      await this.keep(message.id, listed.code, () => this.fail(message, claimed.gateway, listed));
       return;
     }
     const avoid = new Set(job.avoid ?? []);
@@ -203,6 +237,7 @@ export class Dispatcher {
                 body: message.body,
                 subject: message.subject,
                 htmlBody: message.htmlBody,
+                headers: this.deps.suppressions.unsubscribeHeaders(message),
               },
               target,
             );
@@ -408,6 +443,8 @@ export class Dispatcher {
       if (!failed) return;
       // Logged from the row as the update left it: erased meanwhile, it says so (delivery-log.ts).
       await q.insertLogs(tx, [{ ...this.log(failed, gateway, 'FAILURE', reason), providerCode: error.code }]);
+      if (error.optedOut)
+        await this.deps.suppressions.providerOptOut(tx, failed, `the provider refused the destination as opted out (${error.code})`);
     });
     this.deps.metrics.messages.inc({ channel: message.channel, status: 'FAILED' });
     this.deps.log.info({ messageId: message.id, code: error.code }, 'message failed');

@@ -28,6 +28,11 @@ export const MESSAGE_CATEGORIES = ['TRANSACTIONAL', 'MARKETING'] as const;
 export type MessageCategory = (typeof MESSAGE_CATEGORIES)[number];
 export const MessageCategory = enumOf(MESSAGE_CATEGORIES);
 
+/** Where a suppression came from (modules/suppressions). */
+export const SUPPRESSION_SOURCES = ['API', 'INBOUND_STOP', 'PROVIDER_OPT_OUT', 'UNSUBSCRIBE_LINK', 'BOUNCE', 'SPAM_REPORT'] as const;
+export type SuppressionSource = (typeof SUPPRESSION_SOURCES)[number];
+export const SuppressionSource = enumOf(SUPPRESSION_SOURCES);
+
 /** How an SMS text is encoded on the network: 7-bit GSM default alphabet, or UCS-2 (16-bit). */
 export const SMS_ENCODINGS = ['GSM7', 'UCS2'] as const;
 export type SmsEncoding = (typeof SMS_ENCODINGS)[number];
@@ -46,6 +51,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'MESSAGE_DELIVERED',
   'MESSAGE_FAILED',
   'MESSAGE_CANCELLED',
+  'SUPPRESSION_ADDED',
+  'SUPPRESSION_REMOVED',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export const WebhookEventType = enumOf(WEBHOOK_EVENT_TYPES);

@@ -20,6 +20,8 @@ export const MAX_INVOICES_PER_CYCLE_CALL = 10_000;
 export const MAX_BODY_LENGTH = { SMS: 1600, WHATSAPP: 1600, EMAIL: 100_000, TWITTER_DM: 10_000 } as const;
 /** Longest HELP reply a tenant may set: it goes back as one SMS text. */
 export const MAX_HELP_REPLY_LENGTH = MAX_BODY_LENGTH.SMS;
+/** A suppression's reason, as given or as a provider said it. */
+export const MAX_SUPPRESSION_REASON_LENGTH = 500;
 /** Longest rendered e-mail subject: one header line (RFC 5322). */
 export const MAX_SUBJECT_LENGTH = 998;
 /** Longest rendered HTML e-mail body. */

@@ -17,6 +17,7 @@ export const USER_ERROR_CODES = [
   'WRONG_CHANNEL',
   'TOO_LONG',
   'OVER_BUDGET',
+  'RECIPIENT_SUPPRESSED',
 ] as const;
 export type UserErrorCode = (typeof USER_ERROR_CODES)[number];
 export const UserErrorCode = enumOf(USER_ERROR_CODES);

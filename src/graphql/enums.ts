@@ -13,6 +13,7 @@ import {
   RecipientKind,
   RoutingStrategy,
   SmsEncoding,
+  SuppressionSource,
   WebhookDeliveryOutcome,
   WebhookEventType,
 } from '../domain/enums.js';
@@ -29,6 +30,7 @@ export {
   RecipientKind,
   RoutingStrategy,
   SmsEncoding,
+  SuppressionSource,
   WebhookDeliveryOutcome,
   WebhookEventType,
 } from '../domain/enums.js';
@@ -75,6 +77,20 @@ registerEnumType(WebhookDeliveryOutcome, {
   valuesConfig: {
     SUCCEEDED: { description: '2xx.' },
     FAILED: { description: 'Another answer, a timeout or a refused address; retried unless the answer was a 4xx other than 408/429.' },
+  },
+});
+registerEnumType(SuppressionSource, {
+  name: 'SuppressionSource',
+  description: 'Where a suppression came from.',
+  valuesConfig: {
+    API: { description: 'addSuppression.' },
+    INBOUND_STOP: { description: 'An inbound STOP (or STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT).' },
+    PROVIDER_OPT_OUT: {
+      description: 'The provider reported an opt-out: Twilio error 21610, SendGrid unsubscribe or group_unsubscribe events.',
+    },
+    UNSUBSCRIBE_LINK: { description: "Herald's own one-click unsubscribe URL (List-Unsubscribe)." },
+    BOUNCE: { description: 'A hard bounce (SendGrid bounce event of type bounce).' },
+    SPAM_REPORT: { description: 'The recipient reported the e-mail as spam (SendGrid spamreport event).' },
   },
 });
 registerEnumType(RoutingStrategy, {

@@ -12,6 +12,7 @@ import { ConsentResolver } from '../modules/consent/consent.resolver.js';
 import { RecipientsResolver } from '../modules/recipients/recipients.resolver.js';
 import { RetentionResolver } from '../modules/retention/retention.resolver.js';
 import { ErasureResolver } from '../modules/erasure/erasure.resolver.js';
+import { SuppressionsResolver } from '../modules/suppressions/suppressions.resolver.js';
 import { SubscriptionsResolver } from '../modules/subscriptions/subscriptions.resolver.js';
 import { TenantsResolver } from '../modules/tenants/tenants.resolver.js';
 import { NotificationsResolver } from '../modules/notifications/notifications.resolver.js';
@@ -44,6 +45,7 @@ export const RESOLVERS = [
   RetentionResolver,
   ErasureResolver,
   ConsentResolver,
+  SuppressionsResolver,
 ] as const;
 
 export async function buildHeraldSchema(options: { emitSchemaFile?: string } = {}): Promise<GraphQLSchema> {

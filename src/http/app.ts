@@ -19,6 +19,7 @@ import type { Services } from '../services.js';
 import { registerGraphiql } from './graphiql.js';
 import { RateLimitedError, graphqlMediaType, rateLimitedBody, requestRateLimit } from './rate-limit.js';
 import { registerSubscriptions } from './subscriptions.js';
+import { registerUnsubscribe } from './unsubscribe.js';
 import { registerWebhooks } from './webhooks.js';
 import { bearerKey } from '../lib/api-key.js';
 
@@ -98,7 +99,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   if (deps.serveApi) {
     await registerGraphql(app, deps);
     registerSubscriptions(app, deps.schema, deps.services, log, deps.config);
-    registerWebhooks(app, deps.services.receipts, deps.config.publicUrl);
+    registerWebhooks(app, deps.services.receipts, deps.services.inbound, deps.config.publicUrl);
+    registerUnsubscribe(app, deps.services.suppressions);
     registerGraphiql(app);
   }
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -4,6 +4,7 @@
 // (@fastify/rate-limit, registered by the app with global: false).
 import type { FastifyInstance } from 'fastify';
 import type { ReceiptsService } from '../modules/receipts/receipts.service.js';
+import type { InboundService } from '../modules/suppressions/inbound.service.js';
 
 /** Largest webhook body: SendGrid posts batches well under this, Twilio a small form. */
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
@@ -13,7 +14,7 @@ export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
  */
 export const WEBHOOK_RATE_LIMIT = { max: 3_000, timeWindow: 10_000 };
 
-export function registerWebhooks(app: FastifyInstance, receipts: ReceiptsService, publicUrl: string): void {
+export function registerWebhooks(app: FastifyInstance, receipts: ReceiptsService, inbound: InboundService, publicUrl: string): void {
   receipts.announce();
   const routeOptions = { bodyLimit: WEBHOOK_BODY_LIMIT, config: { rateLimit: WEBHOOK_RATE_LIMIT } };
   void app.register(async (scope) => {
@@ -30,6 +31,20 @@ export function registerWebhooks(app: FastifyInstance, receipts: ReceiptsService
       const signature = request.headers['x-twilio-signature'];
       const answer = await receipts.twilioStatus(request.body, typeof signature === 'string' ? signature : undefined, url);
       return reply.code(answer.status).send(answer.body);
+    });
+
+    // Messages sent to a tenant's Twilio number: STOP, START and HELP (modules/suppressions/inbound.service.ts).
+    scope.post<{ Body: Record<string, string> }>('/webhooks/twilio/inbound', routeOptions, async (request, reply) => {
+      if (typeof request.body !== 'object' || request.body === null)
+        return reply.code(400).send({ ok: false, error: 'expected a form body' });
+      const signature = request.headers['x-twilio-signature'];
+      const answer = await inbound.twilioInbound(
+        request.body,
+        typeof signature === 'string' ? signature : undefined,
+        `${publicUrl}${request.url}`,
+      );
+      if (answer.status !== 200) return reply.code(answer.status).send({ ok: false, error: answer.body });
+      return reply.code(200).type('text/xml; charset=utf-8').send(answer.body);
     });
 
     scope.post<{ Body: string }>('/webhooks/sendgrid/events', routeOptions, async (request, reply) => {

@@ -22,6 +22,7 @@ export const ID_PREFIX = {
   WebhookEndpoint: 'whe',
   WebhookEvent: 'wev',
   WebhookDelivery: 'whd',
+  Suppression: 'sup',
 } as const;
 export type NodeType = keyof typeof ID_PREFIX;
 

@@ -13,6 +13,8 @@ export interface OutboundMessage {
   body: string;
   subject?: string | null;
   htmlBody?: string | null;
+  /** Extra e-mail headers (List-Unsubscribe); channels without headers ignore them. */
+  headers?: Record<string, string>;
 }
 
 export interface GatewayForSend {
@@ -43,6 +45,8 @@ export interface ProviderError {
    * the message or its destination: another gateway may well send it.
    */
   aboutGateway?: boolean;
+  /** permanent: the destination opted out with the provider (Twilio 21610); Herald suppresses it. */
+  optedOut?: boolean;
 }
 
 export type SendResult = SendSuccess | ProviderError;

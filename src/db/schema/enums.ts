@@ -8,6 +8,7 @@ import {
   PROVIDERS,
   RECIPIENT_KINDS,
   SMS_ENCODINGS,
+  SUPPRESSION_SOURCES,
   WEBHOOK_DELIVERY_OUTCOMES,
   WEBHOOK_EVENT_TYPES,
 } from '../../domain/enums.js';
@@ -21,6 +22,7 @@ export const webhookEventTypeEnum = pgEnum('webhook_event_type', WEBHOOK_EVENT_T
 export const routingStrategyEnum = pgEnum('routing_strategy', ROUTING_STRATEGIES);
 export const circuitStateEnum = pgEnum('circuit_state', CIRCUIT_STATES);
 export const messageCategoryEnum = pgEnum('message_category', MESSAGE_CATEGORIES);
+export const suppressionSourceEnum = pgEnum('suppression_source', SUPPRESSION_SOURCES);
 export const webhookDeliveryOutcomeEnum = pgEnum('webhook_delivery_outcome', WEBHOOK_DELIVERY_OUTCOMES);
 
 export type {
@@ -29,4 +31,5 @@ export type {
   MessageCategory as MessageCategoryValue,
   Provider as ProviderValue,
   RecipientKind as RecipientKindValue,
+  SuppressionSource as SuppressionSourceValue,
 } from '../../domain/enums.js';

@@ -10,3 +10,4 @@ export * from './templates.js';
 export * from './webhook-endpoints.js';
 export * from './routing.js';
 export * from './retention.js';
+export * from './suppressions.js';

@@ -7,6 +7,7 @@ import { fromGlobalId, timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
 import type { ConsentService, QuietHoursCheck } from '../consent/consent.service.js';
+import type { SuppressionsService } from '../suppressions/suppressions.service.js';
 import { invoiceScope } from '../../templates/built-in.js';
 import * as messagesQ from '../messages/messages.queries.js';
 import type { NewMessages, Outbox } from '../../dispatch/outbox.js';
@@ -30,6 +31,7 @@ export class BillingService {
     private readonly templates: TemplatesService,
     private readonly fallbacks: FallbackService,
     private readonly consent: ConsentService,
+    private readonly suppressions: SuppressionsService,
   ) {}
 
   /** The fallback the tenant set on its invoice-due template (setTemplateFallback), looked up once per call. */
@@ -55,6 +57,10 @@ export class BillingService {
       throw refuse(UserErrorCode.RECIPIENT_NOT_REACHABLE, `${customer.displayName} has no X handle`, ['input', 'customerId']);
     }
     const gateway = route.gateway();
+    await this.suppressions.refuseIfSuppressed(tenantId, { channel: 'TWITTER_DM', category: 'TRANSACTIONAL' }, customer.twitterHandle, [
+      'input',
+      'customerId',
+    ]);
     const [builtIns, quietHours] = await Promise.all([this.templates.builtIns(tenantId), this.consent.quietHours(tenantId)]);
     const template = builtIns('INVOICE_DUE', 'TWITTER_DM');
     const fallback = await this.invoiceFallback(tenantId, template);
@@ -90,10 +96,18 @@ export class BillingService {
     const ids = [...new Set(input.invoices.map((i) => fromGlobalId(i.customerId, 'Recipient')?.uuid).filter((x): x is string => !!x))];
     // Every customer with the gateway its DM takes (subscription's, else the default), in one statement.
     const routes = await this.messagesService.routesOf(tenantId, ids, 'TWITTER_DM');
+    // The handles listed for TRANSACTIONAL DMs, in one read for the whole call.
+    const handles = [...routes.values()].flatMap((r) => (r.recipient.twitterHandle ? [r.recipient.twitterHandle] : []));
+    const suppressed = await this.suppressions.suppressedOf(
+      tenantId,
+      handles.map((destination) => ({ channel: 'TWITTER_DM' as const, destination })),
+      'TRANSACTIONAL',
+    );
+    const isSuppressed = (handle: string) => suppressed.has(`TWITTER_DM:${handle}`);
 
     // The budget is spent up front for the DMs the cycle will queue (they are built while
     // being written); those already sent in this cycle are given back after.
-    const sendable = input.invoices.filter((item) => sendableInvoice(item, routes)).length;
+    const sendable = input.invoices.filter((item) => sendableInvoice(item, routes, isSuppressed)).length;
     const spent = await this.budgets.spendCount(tenantId, sendable);
     const tally = { rejected: 0 };
     let queued = 0;
@@ -103,7 +117,7 @@ export class BillingService {
       const [builtIns, quietHours] = await Promise.all([this.templates.builtIns(tenantId), this.consent.quietHours(tenantId)]);
       const template = builtIns('INVOICE_DUE', 'TWITTER_DM');
       const fallback = await this.invoiceFallback(tenantId, template);
-      const parts = this.parts(tenantId, cycleId, input.invoices, routes, { ...template, fallback }, quietHours, tally);
+      const parts = this.parts(tenantId, cycleId, input.invoices, routes, { ...template, fallback }, quietHours, isSuppressed, tally);
       ({ inserted: queued, scheduled, rewritten } = await this.outbox.writeParts(parts));
     } finally {
       await this.budgets.refund(spent, sendable - queued);
@@ -125,6 +139,7 @@ export class BillingService {
     routes: Map<string, recipientsQ.RouteRow>,
     template: BuiltInVersion & { fallback?: TemplateFallback },
     quietHours: QuietHoursCheck,
+    isSuppressed: (handle: string) => boolean,
     tally: { rejected: number },
   ): Generator<NewMessages> {
     const now = new Date();
@@ -147,6 +162,12 @@ export class BillingService {
           reject(customer.id, null, `${where()}: ${customer.displayName} is a ${customer.kind}, not a customer`);
         else if (problems.length > 0) reject(customer.id, null, `${where()}: ${problems.map((p) => p.message).join('; ')}`);
         else if (!customer.twitterHandle) reject(customer.id, null, `${where()}: ${customer.displayName} has no X handle`);
+        else if (isSuppressed(customer.twitterHandle))
+          reject(
+            customer.id,
+            route.gateway?.id ?? null,
+            `${where()}: suppressed: ${customer.displayName}'s X handle is on the suppression list for TRANSACTIONAL messages on TWITTER_DM`,
+          );
         else if (!route.gateway || !route.gateway.enabled)
           reject(customer.id, route.gateway?.id ?? null, `${where()}: no enabled TWITTER_DM gateway`);
         else {
@@ -222,7 +243,11 @@ function held(
 }
 
 /** Whether `parts` will queue a DM for this invoice (the checks it makes, without building the row). */
-function sendableInvoice(item: NotifyBillingCycleInput['invoices'][number], routes: Map<string, recipientsQ.RouteRow>): boolean {
+function sendableInvoice(
+  item: NotifyBillingCycleInput['invoices'][number],
+  routes: Map<string, recipientsQ.RouteRow>,
+  isSuppressed: (handle: string) => boolean,
+): boolean {
   const uuid = fromGlobalId(item.customerId, 'Recipient')?.uuid;
   const route = uuid ? routes.get(uuid) : undefined;
   const customer = route?.recipient;
@@ -230,6 +255,7 @@ function sendableInvoice(item: NotifyBillingCycleInput['invoices'][number], rout
     !!customer &&
     customer.kind === 'CUSTOMER' &&
     !!customer.twitterHandle &&
+    !isSuppressed(customer.twitterHandle) &&
     !!route.gateway?.enabled &&
     checkInvoice(item.invoice).problems.length === 0
   );

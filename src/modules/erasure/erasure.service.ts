@@ -11,11 +11,17 @@
 // finished changes nothing. What names the person is found by the words they were known
 // by: a message's own destination (the address it went to), and the name, which goes last
 // because the logs that name no message (refusals: "Ada has no X handle") are found by it.
+//
+// Suppressions are the exception that keeps something: an entry of the recipient, or of one
+// of its addresses, loses its plain address and its link to the recipient, but its keyed
+// hash stays, so the address is still never messaged (a new recipient with the same number
+// is refused). Always: a person who asked to be erased did not ask to be texted again.
 import type { Database, Executor } from '../../db/client.js';
 import { notFound } from '../../domain/refusal.js';
 import { fromGlobalId } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import * as messagesQ from '../messages/messages.queries.js';
+import type { RecipientRow } from '../recipients/recipients.queries.js';
 import * as q from './erasure.queries.js';
 import { erasedEvent, erasedMessage, messageTerms, scrubber, termsOf } from './scrub.js';
 
@@ -33,12 +39,20 @@ export interface ErasureCounts {
   deliveryLogs: number;
   webhookEvents: number;
   webhookDeliveries: number;
+  /** Suppression entries that lost their plain address (their hash still applies). */
+  suppressions: number;
+}
+
+/** What erasure asks of the suppression list (SuppressionsService). */
+export interface SuppressionEraser {
+  forgetPerson(ex: Executor, recipient: RecipientRow): Promise<number>;
 }
 
 export class ErasureService {
   constructor(
     private readonly db: Database,
     private readonly metrics: Metrics,
+    private readonly suppressions: SuppressionEraser,
     private readonly batchSize = ERASE_BATCH,
   ) {}
 
@@ -46,9 +60,13 @@ export class ErasureService {
   async eraseRecipient(tenantId: string, id: string): Promise<ErasureCounts> {
     const ref = fromGlobalId(id, 'Recipient');
     if (!ref) throw notFound(['input', 'id'], `no recipient ${id}`);
+    let suppressions = 0;
     const identity = await this.db.transaction(async (tx) => {
       const row = await q.lockRecipient(tx, tenantId, ref.uuid);
-      if (row) await q.clearContacts(tx, tenantId, row.id);
+      if (!row) return row;
+      // Before the addresses go: entries are found by them as well as by the recipient.
+      suppressions = await this.suppressions.forgetPerson(tx, row);
+      await q.clearContacts(tx, tenantId, row.id);
       return row;
     });
     if (!identity) throw notFound(['input', 'id'], `no recipient ${id}`);
@@ -60,6 +78,7 @@ export class ErasureService {
       deliveryLogs: 0,
       webhookEvents: 0,
       webhookDeliveries: 0,
+      suppressions,
     };
     const terms = termsOf(identity);
     let after: string | undefined;

@@ -3,8 +3,9 @@
 // or stays undelivered past its window on a channel that reports delivery, a check run by
 // every dispatching process writes the next message on the first of those channels the
 // recipient can be reached on, linked to the first (fallback_of, unique: written once), with
-// the channels still left. A channel it cannot use is a FAILURE DeliveryLog on the message
-// saying why, and the next is tried.
+// the channels still left. A channel it cannot use (no address, no gateway, the address
+// suppressed for the message's category) is a FAILURE DeliveryLog on the message saying
+// why, and the next is tried.
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import type { FallbackStepData } from '../../db/schema/index.js';
@@ -22,6 +23,7 @@ import * as recipientsQ from '../recipients/recipients.queries.js';
 import { renderText } from '../templates/render.js';
 import type * as templatesQ from '../templates/templates.queries.js';
 import type { TemplatesService } from '../templates/templates.service.js';
+import type { SuppressionsService } from '../suppressions/suppressions.service.js';
 import { checkFallback, type FallbackAsk, sameText } from './fallback.js';
 import * as q from './fallback.queries.js';
 
@@ -80,6 +82,7 @@ export class FallbackService {
     private readonly metrics: Metrics,
     private readonly budgets: BudgetsService,
     private readonly templates: TemplatesService,
+    private readonly suppressions: SuppressionsService,
     private readonly log: Logger,
   ) {}
 
@@ -177,6 +180,11 @@ export class FallbackService {
       const destination = route ? contactFor(route.recipient, step.channel) : null;
       if (!route || !destination) {
         skip(step, `the recipient has no ${CONTACT_NAME[step.channel]}`);
+        continue;
+      }
+      const listed = await this.suppressions.suppressedOf(message.tenantId, [{ channel: step.channel, destination }], message.category);
+      if (listed.size > 0) {
+        skip(step, `suppressed: the ${CONTACT_NAME[step.channel]} is on the suppression list for ${message.category} messages`);
         continue;
       }
       if (!route.gateway?.enabled) {

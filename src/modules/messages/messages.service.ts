@@ -13,6 +13,7 @@ import type { Metrics } from '../../metrics.js';
 import type { Outbox } from '../../dispatch/outbox.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
 import type { ConsentService } from '../consent/consent.service.js';
+import type { SuppressionsService } from '../suppressions/suppressions.service.js';
 import type { FallbackAsk } from '../fallback/fallback.js';
 import type { FallbackService } from '../fallback/fallback.service.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
@@ -31,6 +32,7 @@ export class MessagesService {
     private readonly budgets: BudgetsService,
     private readonly fallbacks: FallbackService,
     private readonly consent: ConsentService,
+    private readonly suppressions: SuppressionsService,
   ) {
     // Senders arriving together look their recipients up together.
     this.findRoute = naturalBatches((keys: recipientsQ.RouteKey[]) => recipientsQ.findRecipientRoutes(this.db, keys), {
@@ -56,6 +58,7 @@ export class MessagesService {
     const sendAt = scheduledTime(input.sendAt, now);
     const category = input.category ?? MessageCategory.TRANSACTIONAL;
     const scheduledAt = quietHours({ channel: 'SMS', category, urgent: input.urgent, timeZone: recipient.timeZone, sendAt }, now) ?? sendAt;
+    await this.suppressions.refuseIfSuppressed(tenantId, { channel: 'SMS', category }, recipient.phone, target.field);
     const plan = this.fallbacks.planText(input, { subject: null, body: input.message, htmlBody: null, locale: null });
     const id = uuidv7();
     const row: q.NewMessageRow = {

@@ -11,6 +11,7 @@ import { timeOfUuidv7, uuidv7 } from '../../lib/ids.js';
 import { countSms, type SmsCount } from '../../lib/sms-segments.js';
 import { OverBudget } from '../budgets/budgets.service.js';
 import type { ConsentService } from '../consent/consent.service.js';
+import type { SuppressionsService } from '../suppressions/suppressions.service.js';
 import * as gatewaysQ from '../gateways/gateways.queries.js';
 import type * as messagesQ from '../messages/messages.queries.js';
 import { consentOf, fallbackOf, type MessagesService, requestHash, scheduledTime } from '../messages/messages.service.js';
@@ -68,6 +69,7 @@ export class NotificationsService {
     private readonly templates: TemplatesService,
     private readonly fallbacks: FallbackService,
     private readonly consent: ConsentService,
+    private readonly suppressions: SuppressionsService,
   ) {}
 
   async send(tenantId: string, input: SendNotificationRequest, now = new Date()): Promise<messagesQ.MessageRow> {
@@ -101,6 +103,7 @@ export class NotificationsService {
     const gateway = route.gateway();
     const category = input.category ?? source?.template.category ?? MessageCategory.TRANSACTIONAL;
     const scheduledAt = quietHours({ channel, category, urgent: input.urgent, timeZone: recipient.timeZone, sendAt }, now) ?? sendAt;
+    await this.suppressions.refuseIfSuppressed(tenantId, { channel, category }, destination, ['input', 'recipientId']);
 
     const id = uuidv7();
     const row: messagesQ.NewMessageRow = {

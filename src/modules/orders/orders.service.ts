@@ -12,6 +12,7 @@ import { fromGlobalId, timeOfUuidv7, toGlobalId, uuidv7 } from '../../lib/ids.js
 import type { Metrics } from '../../metrics.js';
 import type { BudgetsService } from '../budgets/budgets.service.js';
 import type { ConsentService } from '../consent/consent.service.js';
+import type { SuppressionsService } from '../suppressions/suppressions.service.js';
 import { orderStatusScope } from '../../templates/built-in.js';
 import * as idempotencyQ from '../idempotency/idempotency.queries.js';
 import * as messagesQ from '../messages/messages.queries.js';
@@ -45,6 +46,7 @@ export class OrdersService {
     private readonly budgets: BudgetsService,
     private readonly templates: TemplatesService,
     private readonly consent: ConsentService,
+    private readonly suppressions: SuppressionsService,
   ) {
     this.channelsOf = naturalBatches((keys: { tenantId: string; id: string }[]) => recipientsQ.findRecipientChannels(db, keys), {
       maxInFlight: 1,
@@ -129,12 +131,25 @@ export class OrdersService {
       }
     }
 
+    // Order updates are TRANSACTIONAL: a channel whose destination is listed for that is a
+    // FAILURE like an unreachable one, in one read for all the channels.
+    const suppressed = await this.suppressions.suppressedOf(tenantId, messages, 'TRANSACTIONAL');
+    const sendable = messages.filter((m) => {
+      if (!suppressed.has(`${m.channel}:${m.destination}`)) return true;
+      failure(
+        m.channel,
+        m.gatewayId ?? null,
+        `suppressed: ${customer.displayName}'s ${CONTACT_NAME[m.channel]} is on the suppression list for TRANSACTIONAL messages on ${m.channel}`,
+      );
+      return false;
+    });
+
     // Every message this call queues spends the tenant's budget first; a replay gives it back.
-    const spent = await this.budgets.spend(tenantId, messages);
+    const spent = await this.budgets.spend(tenantId, sendable);
     let charged = false;
     try {
       const multipliers = new Map(subscriptions.flatMap((s) => (s.gateway ? [[s.gateway.id, s.gateway.priceMultiplier] as const] : [])));
-      const notification = await this.write(tenantId, input, order, messages, failures, multipliers, now);
+      const notification = await this.write(tenantId, input, order, sendable, failures, multipliers, now);
       charged = !notification.replayed;
       return notification;
     } finally {

@@ -8,6 +8,8 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import { webhookEvents } from '../../db/schema/index.js';
+import { ERASED } from '../../domain/erasure.js';
+import { MESSAGE_CATEGORIES, type SuppressionSource } from '../../domain/enums.js';
 import type { Metrics } from '../../metrics.js';
 import { STATUS_CALLBACK_MESSAGE_PARAM } from '../../providers/twilio/twilio-provider.js';
 import type { SendgridCredentials, TwilioCredentials } from '../../providers/credentials.js';
@@ -17,6 +19,8 @@ import * as gatewaysQ from '../gateways/gateways.queries.js';
 import type { GatewaysService } from '../gateways/gateways.service.js';
 import { deliveryLogOf } from '../messages/delivery-log.js';
 import * as q from '../messages/messages.queries.js';
+import { destinationKey } from '../suppressions/destination.js';
+import type { SuppressionsService } from '../suppressions/suppressions.service.js';
 import { DEFAULT_TENANT_ID } from '../tenants/tenants.service.js';
 
 // SendGrid's signed timestamps older (or newer) than this are refused as replays.
@@ -40,6 +44,31 @@ const TWILIO_ERRORS: Record<string, string> = {
   '30008': 'the carrier reported an unknown error',
   '30034': 'the sender number is not registered for A2P 10DLC messaging',
 };
+
+/**
+ * The suppression a SendGrid event asks for: unsubscribes (global or from a group), spam
+ * reports and hard bounces; a soft bounce ("blocked") is not one. The reason never quotes
+ * SendGrid's own text, which may name the address.
+ */
+function sendgridOptOut(type: string, event: Record<string, unknown>): { source: SuppressionSource; reason: string } | undefined {
+  switch (type) {
+    case 'unsubscribe':
+      return { source: 'PROVIDER_OPT_OUT', reason: 'SendGrid reported an unsubscribe' };
+    case 'group_unsubscribe': {
+      const group = typeof event.asm_group_id === 'number' ? ` from group ${event.asm_group_id}` : '';
+      return { source: 'PROVIDER_OPT_OUT', reason: `SendGrid reported an unsubscribe${group}` };
+    }
+    case 'spamreport':
+      return { source: 'SPAM_REPORT', reason: 'the recipient reported the e-mail as spam' };
+    case 'bounce': {
+      if (event.type !== 'bounce') return undefined;
+      const status = typeof event.status === 'string' && /^\d\.\d{1,3}\.\d{1,3}$/.test(event.status) ? ` (${event.status})` : '';
+      return { source: 'BOUNCE', reason: `SendGrid reported a hard bounce${status}` };
+    }
+    default:
+      return undefined;
+  }
+}
 
 /** A key a SendGrid request may be signed with, and whose messages its events may change. */
 interface SendgridVerifier {
@@ -90,6 +119,7 @@ export class ReceiptsService {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     sendgridPublicKey: string | undefined,
+    private readonly suppressions: SuppressionsService,
   ) {
     this.envSendgridKey = sendgridPublicKey ? sendgridWebhookKey(sendgridPublicKey) : undefined;
     this.throttled = new ThrottledLog(log);
@@ -291,6 +321,19 @@ export class ReceiptsService {
         return 'refused' as const;
       }
       if (eventId && !(await this.firstTime(tx, 'sendgrid', eventId))) return 'duplicate' as const;
+      const optOut = sendgridOptOut(type, event);
+      // Every category: SendGrid itself drops whatever else is sent to the address.
+      if (optOut && message.destination !== ERASED) {
+        const entry = {
+          tenantId: message.tenantId,
+          channel: 'EMAIL' as const,
+          destination: destinationKey('EMAIL', message.destination),
+          recipientId: message.recipientId,
+          categories: MESSAGE_CATEGORIES,
+          ...optOut,
+        };
+        await this.suppressions.suppress(tx, entry, now);
+      }
       if (to === 'DELIVERED')
         return { message, changed: await this.transitionWithLog(tx, message, 'DELIVERED', 'sendgrid', null, null, now) };
       if (to === 'FAILED') {
@@ -298,7 +341,7 @@ export class ReceiptsService {
         const reason = `SendGrid reported the e-mail ${type === 'bounce' ? 'bounced' : 'dropped'}: ${why}`;
         return { message, changed: await this.transitionWithLog(tx, message, 'FAILED', 'sendgrid', type, reason, now) };
       }
-      return 'no_change' as const;
+      return optOut ? ('suppressed' as const) : ('no_change' as const);
     });
     if (typeof result === 'string') this.metrics.receipts.inc({ provider: 'sendgrid', outcome: result });
     else this.count(result.message, result.changed, to!, 'sendgrid', now);

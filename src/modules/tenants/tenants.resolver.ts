@@ -11,6 +11,7 @@ import { toTemplateView } from '../templates/templates.views.js';
 import { toRecipientView } from '../recipients/recipients.views.js';
 import { toWebhookEndpointView } from '../webhooks/webhook-endpoints.views.js';
 import { toWebhookDeliveryView, toWebhookEventView } from '../webhooks/webhook-events.views.js';
+import { toSuppressionView } from '../suppressions/suppressions.views.js';
 import { toTenantView } from './tenants.views.js';
 import { CreateTenantInput, CreateTenantPayload, Tenant } from './tenants.types.js';
 
@@ -76,6 +77,10 @@ export class TenantsResolver {
         if (ctx.auth?.role !== 'ADMIN') return null;
         const row = await ctx.services.webhookEvents.getDelivery(tenantId, id);
         return row ? toWebhookDeliveryView(row) : null;
+      }
+      case 'Suppression': {
+        const row = await ctx.services.suppressions.get(tenantId, id);
+        return row ? toSuppressionView(row) : null;
       }
       default:
         return null;

@@ -2,7 +2,8 @@
 // `data` is the message as the API shows it at the status change (global ids, the
 // destination masked, never the body or a credential), rendered once by the relay from the
 // snapshot the status change stored, and sent byte for byte the same on every attempt.
-import type { ChannelValue, MessageStatusValue } from '../../db/schema/index.js';
+import type { ChannelValue, MessageCategoryValue, MessageStatusValue, SuppressionSourceValue } from '../../db/schema/index.js';
+import { ERASED } from '../../domain/erasure.js';
 import type { WebhookEventType } from '../../domain/enums.js';
 import { toGlobalId } from '../../lib/ids.js';
 import { maskDestination } from '../../lib/mask.js';
@@ -33,7 +34,7 @@ export interface MessageSnapshot {
   at: string;
 }
 
-/** MESSAGE_DELIVERED → message.delivered */
+/** MESSAGE_DELIVERED → message.delivered, SUPPRESSION_ADDED → suppression.added */
 export function eventTypeName(type: WebhookEventType): string {
   return type.toLowerCase().replace('_', '.');
 }
@@ -42,9 +43,54 @@ export function renderPayload(type: WebhookEventType, snapshot: MessageSnapshot)
   return JSON.stringify({ type: eventTypeName(type), timestamp: snapshot.at, data: messageData(snapshot) });
 }
 
-/** A test event's body: a made-up message of the endpoint's first event type, marked `"test": true`. */
+/** What a suppression event says of its entry (SUPPRESSION_ADDED, SUPPRESSION_REMOVED). */
+export interface SuppressionSnapshot {
+  id: string;
+  channel: ChannelValue;
+  /** Null once erased. */
+  destination: string | null;
+  recipientId: string | null;
+  source: SuppressionSourceValue;
+  categories: MessageCategoryValue[];
+  reason: string | null;
+  createdAt: Date;
+}
+
+/** A suppression event's body, rendered when the entry changes; the destination masked as a message's. */
+export function renderSuppressionPayload(type: WebhookEventType, entry: SuppressionSnapshot, at: Date, test = false): string {
+  return JSON.stringify({
+    type: eventTypeName(type),
+    timestamp: at.toISOString(),
+    ...(test ? { test: true } : {}),
+    data: {
+      id: toGlobalId('Suppression', entry.id),
+      channel: entry.channel,
+      destination: maskDestination(entry.channel, entry.destination ?? ERASED),
+      recipientId: entry.recipientId ? toGlobalId('Recipient', entry.recipientId) : null,
+      source: entry.source,
+      categories: entry.categories,
+      reason: entry.reason,
+      createdAt: entry.createdAt.toISOString(),
+    },
+  });
+}
+
+/** A test event's body: a made-up message (or suppression) of the endpoint's first event type, marked `"test": true`. */
 export function renderTestPayload(type: WebhookEventType, at: Date): string {
   const time = at.toISOString();
+  if (type === 'SUPPRESSION_ADDED' || type === 'SUPPRESSION_REMOVED') {
+    const sample: SuppressionSnapshot = {
+      id: '00000000-0000-7000-8000-000000000000',
+      channel: 'SMS',
+      destination: '+15005550006',
+      recipientId: null,
+      source: 'API',
+      categories: ['TRANSACTIONAL', 'MARKETING'],
+      reason: 'a test event: no destination was suppressed',
+      createdAt: at,
+    };
+    return renderSuppressionPayload(type, sample, at, true);
+  }
   const status = type.slice('MESSAGE_'.length) as MessageStatusValue;
   const sample: MessageSnapshot = {
     id: '00000000-0000-7000-8000-000000000000',

@@ -41,6 +41,7 @@ export function createSendgridProvider(settings: ProviderSettings): Provider {
           subject,
           ...content,
           customArgs: { [MESSAGE_ID_ARG]: message.id },
+          ...(message.headers ? { headers: message.headers } : {}),
         });
         // SendGrid documents X-Message-Id on every 202. Were it missing, the mail was still
         // accepted and a retry would deliver it twice; events find the message by custom_args,

@@ -29,13 +29,16 @@ describe('Twilio error mapping', () => {
     expect(result.message).not.toContain('5005550001');
   });
 
-  it('fails an unsubscribed recipient permanently', () => {
+  it('fails an unsubscribed recipient permanently, as an opt-out Herald suppresses', () => {
     const e = restException(400, { code: 21610, message: 'Attempt to send to unsubscribed recipient', status: 400 });
     expect(toProviderError(e, now)).toMatchObject({
       kind: 'permanent',
       code: '21610',
       message: 'Attempt to send to unsubscribed recipient',
+      optedOut: true,
     });
+    const other = restException(400, { code: 21408, message: 'Permission to send an SMS has not been enabled', status: 400 });
+    expect(toProviderError(other, now).optedOut).toBeUndefined();
   });
 
   it('fails wrong credentials permanently without quoting them, as a refusal of the gateway itself', () => {

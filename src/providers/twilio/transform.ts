@@ -12,6 +12,9 @@ import type { ProviderError } from '../types.js';
  */
 const GATEWAY_REFUSALS = new Set(['20003', '20005', '20006', '20008']);
 
+/** "Attempt to send to unsubscribed recipient": the number replied STOP to this sender. */
+const TWILIO_OPTED_OUT = '21610';
+
 /** Twilio's own code for "too many requests", sent with HTTP 429. */
 const TWILIO_RATE_LIMIT_CODE = 20429;
 
@@ -57,6 +60,7 @@ export function toProviderError(error: unknown, now: Date = new Date()): Provide
       code: twilioCode ?? String(status),
       message: vendorMessage || `Twilio refused the message (HTTP ${status})`,
       ...(status === 401 || (twilioCode !== undefined && GATEWAY_REFUSALS.has(twilioCode)) ? { aboutGateway: true } : {}),
+      ...(twilioCode === TWILIO_OPTED_OUT ? { optedOut: true } : {}),
     };
   }
 
