@@ -10,6 +10,7 @@ import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_INVALID_NUMBER } from '../src/providers/sandbox/sandbox-provider.js';
 import { fromGlobalId } from '../src/lib/ids.js';
+import { FAILING_ENDPOINT_CONCURRENCY } from '../src/dispatch/webhooks/worker.js';
 import type { UserError } from './helpers/api-types.js';
 import { rowsOf } from './helpers/database.js';
 import { buildApiKey, buildRecipient, buildTenant } from './helpers/factories.js';
@@ -319,10 +320,11 @@ describe('retries', () => {
       clearInterval(watching);
     }
     expect(most).toBeGreaterThan(0);
-    // FAILING_ENDPOINT_CONCURRENCY (4), plus one: the receiver sees a timed-out request's
-    // socket close a few milliseconds after Herald has dropped it and may already have
-    // started the next. Unbounded, the 30 events would be out at once.
-    expect(most).toBeLessThanOrEqual(5);
+    // FAILING_ENDPOINT_CONCURRENCY (4) is pg-boss's group limit, which each poller's fetch
+    // checks against the active jobs it sees: fetches that overlap (five pollers, a loaded
+    // machine) can each take the last slot, so it is a soft bound (seen at 7 in CI). What
+    // this guards is that a failing endpoint gets a few at once, not its 30 waiting events.
+    expect(most).toBeLessThanOrEqual(2 * FAILING_ENDPOINT_CONCURRENCY);
   });
 
   it('disables an endpoint that has failed for 24 hours, with a reason, a log line and a metric', async () => {
