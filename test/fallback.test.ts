@@ -246,6 +246,28 @@ describe('falling back to another channel', () => {
     });
   });
 
+  it('passes over a channel where the recipient is suppressed, with a FAILURE log saying so', async () => {
+    const email = freshEmail();
+    const person = await buildRecipient(herald, { phone: INVALID_NUMBER, email });
+    const listed = ok(
+      await herald.gql(`mutation($input: AddSuppressionInput!) { addSuppression(input: $input) { suppression { id } ${USER_ERRORS} } }`, {
+        input: { channel: 'EMAIL', recipientId: person.id, reason: 'asked by phone' },
+      }),
+    ).addSuppression;
+    expect(listed.userErrors).toEqual([]);
+    const { id } = await sendSms({ clientId: person.id, fallback: ['EMAIL'] });
+    await waitForMessageStatus(getMessage, id!, 'FAILED');
+    await waitUntil('the suppressed channel passed over', async () => (await getMessage(id!)).logs.some((l) => l.channel === 'EMAIL'));
+    const after = await getMessage(id!);
+    expect(after.fallbacks).toEqual([]);
+    expect(after.logs).toContainEqual({
+      outcome: 'FAILURE',
+      channel: 'EMAIL',
+      reason: 'fallback to EMAIL not sent: suppressed: the e-mail address is on the suppression list for TRANSACTIONAL messages',
+    });
+    expect(emailsTo(email)).toEqual([]);
+  });
+
   it('ends with the FAILURE logs when no fallback channel can be used', async () => {
     const person = await buildRecipient(herald, { phone: INVALID_NUMBER });
     const { id } = await sendSms({ clientId: person.id, fallback: ['WHATSAPP', 'EMAIL'] });
