@@ -16,6 +16,8 @@ import { SecretBox, loadOrCreateSecretKey } from './lib/secret-box.js';
 import { GatewaysService } from './modules/gateways/gateways.service.js';
 import { RoutingService } from './modules/routing/routing.service.js';
 import { WebhookEndpointsService } from './modules/webhooks/webhook-endpoints.service.js';
+import { rehashSuppressions } from './modules/suppressions/suppressions.service.js';
+import { DestinationKeys } from './lib/destination-keys.js';
 
 type Command = 'migrate' | 'rotate-secrets';
 
@@ -93,7 +95,7 @@ async function migrateAndExit(config: Config, log: Logger): Promise<void> {
 
 /**
  * Seals every gateway's credentials and every webhook endpoint's signing secrets under
- * HERALD_SECRET_KEY, bound to their row; run with the old key in HERALD_SECRET_KEY_PREVIOUS,
+ * HERALD_SECRET_KEY, bound to their row, and hashes suppressed addresses again under it; run with the old key in HERALD_SECRET_KEY_PREVIOUS,
  * then drop it. Exits 1 if any did not open, since dropping the old key would then lose them.
  */
 async function rotateSecretsAndExit(config: Config, log: Logger): Promise<void> {
@@ -106,12 +108,20 @@ async function rotateSecretsAndExit(config: Config, log: Logger): Promise<void> 
     const gateways = await new GatewaysService(handle.db, secrets, new RoutingService(handle.db)).resealAll(log);
     // The URL policy plays no part in re-sealing.
     const webhookEndpoints = await new WebhookEndpointsService(handle.db, secrets, { allowPrivate: false }).resealAll(log);
+    const suppressions = await rehashSuppressions(handle.db, new DestinationKeys(key, config.previousSecretKeys));
+    if (suppressions.hashOnly > 0) {
+      log.warn(
+        { suppressions },
+        `${suppressions.hashOnly} suppression entries keep only a hash (their address was erased): each matches only while the key it was made under is HERALD_SECRET_KEY or in HERALD_SECRET_KEY_PREVIOUS`,
+      );
+    }
     const counts = {
       resealed: gateways.resealed + webhookEndpoints.resealed,
       current: gateways.current + webhookEndpoints.current,
       unreadable: gateways.unreadable + webhookEndpoints.unreadable,
       gateways,
       webhookEndpoints,
+      suppressions,
     };
     unreadable = counts.unreadable;
     if (unreadable > 0) {

@@ -6,6 +6,7 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DestinationKeys } from '../src/lib/destination-keys.js';
 import { fromGlobalId } from '../src/lib/ids.js';
 import { fakeSendgridKey, type SendgridFake, startSendgridFake } from './fakes/sendgrid-fake.js';
 import { buildRecipient } from './helpers/factories.js';
@@ -28,6 +29,9 @@ const UPDATE_ORDER = `mutation($input: UpdateOrderStatusInput!) { updateOrderSta
 const GET = `query($id: ID!) { message(id: $id) { id status errorCode errorMessage } }`;
 const GATEWAYS = `{ gateways(channel: EMAIL) { id name } }`;
 const CREATE_ENDPOINT = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } secret userErrors { code } } }`;
+const ADD_SUPPRESSION = `mutation($input: AddSuppressionInput!) { addSuppression(input: $input) { suppression { id } userErrors { field message code } } }`;
+const SUPPRESSIONS = '{ suppressions(filter: { channel: EMAIL }) { edges { node { destination categories } } } }';
+const SEND = `mutation($input: SendNotificationInput!) { sendNotification(input: $input) { message { id } userErrors { field code } } }`;
 const ROTATE_SECRET = `mutation($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { secret userErrors { code } } }`;
 
 let sendgridFake: SendgridFake;
@@ -138,9 +142,24 @@ describe('npm run rotate-secrets', () => {
     expect(rotated.userErrors).toEqual([]);
     const webhookSecrets = [rotated.secret as string, created.secret as string];
 
+    // Suppressed addresses, found by a hash under the old key: one listed again under the new
+    // key since (as a second process could have), with other categories.
+    for (const [destination, categories] of [
+      ['Kept.Out@Example.com', ['TRANSACTIONAL', 'MARKETING']],
+      ['twice@example.com', ['TRANSACTIONAL']],
+    ] as const) {
+      expect(
+        ok(await herald.gql(ADD_SUPPRESSION, { input: { channel: 'EMAIL', destination, categories } })).addSuppression.userErrors,
+      ).toEqual([]);
+    }
+
     // The new key in place, the old one still readable; rotation runs while Herald is
     // stopped (PGlite admits one process).
     herald = await herald.restart({ ...sendgridEnv, HERALD_SECRET_KEY: KEY_B, HERALD_SECRET_KEY_PREVIOUS: KEY_A });
+    const underB = new DestinationKeys(Buffer.from(KEY_B, 'hex')).hash('twice@example.com');
+    await herald.services.db
+      .execute(sql`insert into suppressions (id, tenant_id, channel, destination, destination_hash, source, categories, created_at)
+      select gen_random_uuid(), tenant_id, channel, destination, ${underB}, source, '{MARKETING}', now() from suppressions where destination = 'twice@example.com'`);
     const reboot = async (env: Record<string, string>) => {
       herald = await startTestHerald({ database: herald.database, env: { ...sendgridEnv, ...env } });
     };
@@ -163,6 +182,8 @@ describe('npm run rotate-secrets', () => {
     // The others were re-sealed meanwhile: source, replaced, rotated, legacy, and the endpoint's two secrets.
     expect(refused.summary.resealed).toBe(6);
     expect(refused.summary.webhookEndpoints).toEqual({ resealed: 2, current: 0, unreadable: 0 });
+    // Both old-key entries hashed again: one moved, one merged into its new-key twin.
+    expect(refused.summary.suppressions).toEqual({ rehashed: 2, current: 1, hashOnly: 0 });
 
     // The operator replaces them, and rotation completes.
     await reboot({ HERALD_SECRET_KEY: KEY_B, HERALD_SECRET_KEY_PREVIOUS: KEY_A });
@@ -179,6 +200,7 @@ describe('npm run rotate-secrets', () => {
       current: 7,
       unreadable: 0,
       webhookEndpoints: { resealed: 0, current: 2, unreadable: 0 },
+      suppressions: { rehashed: 0, current: 2, hashOnly: 0 },
       msg: expect.stringMatching(/HERALD_SECRET_KEY_PREVIOUS can be dropped/),
     });
     for (const secret of [goodApiKey, ...webhookSecrets]) {
@@ -200,5 +222,15 @@ describe('npm run rotate-secrets', () => {
       expect(apiKeyUsed).toBe(goodApiKey);
     }
     expect((await sendThrough(target)).apiKeyUsed).toBe(otherApiKey);
+
+    // The suppressions still hold under the new key alone, the merged one with both categories.
+    const person = await buildRecipient(herald, { kind: 'CUSTOMER', email: 'kept.out@example.com' });
+    const refusedSend = ok(
+      await herald.gql(SEND, { input: { recipientId: person.id, channel: 'EMAIL', subject: 'Hello', body: 'Still there?' } }),
+    ).sendNotification;
+    expect(refusedSend).toEqual({ message: null, userErrors: [{ field: ['input', 'recipientId'], code: 'RECIPIENT_SUPPRESSED' }] });
+    const listed = ok(await herald.gql(SUPPRESSIONS)).suppressions.edges.map((e: { node: unknown }) => e.node);
+    expect(listed).toHaveLength(2);
+    expect(listed).toContainEqual({ destination: 't***@example.com', categories: ['TRANSACTIONAL', 'MARKETING'] });
   }, 180_000);
 });

@@ -1,4 +1,4 @@
-import { and, arrayContains, count, eq, getTableColumns, inArray, isNotNull, or, sql } from 'drizzle-orm';
+import { and, arrayContains, count, eq, getTableColumns, gt, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { keyset } from '../../db/keyset.js';
 import { type ChannelValue, type MessageCategoryValue, type SuppressionSourceValue, suppressions } from '../../db/schema/index.js';
@@ -182,5 +182,55 @@ export async function countSuppressions(ex: Executor, tenantId: string, filter: 
     .limit(atMost)
     .as('matching');
   const [row] = await ex.select({ n: count() }).from(matching);
+  return row.n;
+}
+
+/** Entries that still hold their address, by id after `afterId`: the ones a key rotation can hash again. */
+export function entriesWithAddress(
+  ex: Executor,
+  afterId: string | undefined,
+  limit: number,
+): Promise<Pick<SuppressionRow, 'id' | 'tenantId' | 'channel' | 'destination' | 'destinationHash'>[]> {
+  return ex
+    .select({
+      id: suppressions.id,
+      tenantId: suppressions.tenantId,
+      channel: suppressions.channel,
+      destination: suppressions.destination,
+      destinationHash: suppressions.destinationHash,
+    })
+    .from(suppressions)
+    .where(and(isNotNull(suppressions.destination), afterId ? gt(suppressions.id, afterId) : undefined))
+    .orderBy(suppressions.id)
+    .limit(limit);
+}
+
+/**
+ * The entry's hash replaced by `to`; when its tenant and channel already have an entry
+ * under `to` (the address listed again since the key changed), that one takes this one's
+ * categories and this one goes. Whether the entry was found under `from`.
+ */
+export async function replaceHash(ex: Executor, id: string, from: string, to: string): Promise<boolean> {
+  const result = await ex.execute(sql`
+    with old as (select id, tenant_id, channel, categories from suppressions where id = ${id} and destination_hash = ${from}),
+    merged as (
+      update suppressions o
+         set categories = (select array_agg(distinct c order by c) from unnest(o.categories || old.categories) c)
+        from old
+       where o.tenant_id = old.tenant_id and o.channel = old.channel and o.destination_hash = ${to} and o.id <> old.id
+      returning o.id),
+    gone as (delete from suppressions s using old where s.id = old.id and exists (select 1 from merged) returning s.id),
+    moved as (
+      update suppressions s set destination_hash = ${to} from old
+       where s.id = old.id and not exists (select 1 from merged)
+      returning s.id)
+    select (select count(*) from gone) + (select count(*) from moved) as changed`);
+  const [row] = (result as { rows: { changed: number | string }[] }).rows;
+  return Number(row.changed) > 0;
+}
+
+/** Entries that keep only their hash (their address was erased). */
+export async function countHashOnly(ex: Executor): Promise<number> {
+  const [row] = await ex.select({ n: count() }).from(suppressions).where(isNull(suppressions.destination));
   return row.n;
 }

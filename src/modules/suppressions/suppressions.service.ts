@@ -85,6 +85,38 @@ export interface UnsubscribeSettings {
 /** How a one-click unsubscribe ended, for the page that answers it. */
 export type UnsubscribeOutcome = 'unsubscribed' | 'invalid' | 'unknown';
 
+/** Entries read per page when hashing again after a key rotation. */
+const REHASH_PAGE = 1_000;
+
+export interface RehashCounts {
+  rehashed: number;
+  current: number;
+  /** Entries with no address left (erased): they match only under the key they were made with. */
+  hashOnly: number;
+}
+
+/**
+ * After HERALD_SECRET_KEY changes (npm run rotate-secrets): every entry that still holds
+ * its address is hashed again under the current key, so dropping the previous key loses
+ * none of them. An entry whose address was erased keeps only its hash and cannot be: it
+ * matches while the key it was made under is current or previous (counted as hashOnly).
+ */
+export async function rehashSuppressions(db: Database, keys: DestinationKeys): Promise<RehashCounts> {
+  const counts: RehashCounts = { rehashed: 0, current: 0, hashOnly: await q.countHashOnly(db) };
+  let after: string | undefined;
+  for (;;) {
+    const page = await q.entriesWithAddress(db, after, REHASH_PAGE);
+    for (const entry of page) {
+      const hash = keys.hash(destinationKey(entry.channel, entry.destination!));
+      if (hash === entry.destinationHash) counts.current++;
+      // Gone meanwhile (removed, or merged into an entry listed again since): nothing to do.
+      else if (await q.replaceHash(db, entry.id, entry.destinationHash, hash)) counts.rehashed++;
+    }
+    if (page.length < REHASH_PAGE) return counts;
+    after = page[page.length - 1].id;
+  }
+}
+
 export class SuppressionsService {
   constructor(
     private readonly db: Database,
