@@ -10,9 +10,10 @@
 import { LRUCache } from 'lru-cache';
 import type { Database } from '../../db/client.js';
 import type { QuietHoursData } from '../../db/schema/index.js';
-import { type Channel, MESSAGE_CATEGORIES, MessageCategory } from '../../domain/enums.js';
+import { type Channel, MessageCategory } from '../../domain/enums.js';
 import { MAX_HELP_REPLY_LENGTH } from '../../domain/limits.js';
 import { Problems } from '../../domain/refusal.js';
+import { checkCategories } from '../../domain/categories.js';
 import { isTimeZone, TIME_ZONE_RULE } from '../../lib/time-zone.js';
 import type { DatabaseListener } from '../../realtime/listener.js';
 import * as tenantsQ from '../tenants/tenants.queries.js';
@@ -202,13 +203,4 @@ export class ConsentService {
     if (changes === this.changes) this.cache.set(tenantId, { rules, at: this.now() });
     return rules;
   }
-}
-
-/** A list of categories, each once and at least one, in their canonical order; undefined (and problems) otherwise. */
-function checkCategories(list: readonly MessageCategory[], field: string[], problems: Problems): MessageCategory[] | undefined {
-  const twice = MESSAGE_CATEGORIES.filter((c) => list.filter((x) => x === c).length > 1);
-  if (twice.length) problems.add(field, `${twice.join(' and ')} ${twice.length > 1 ? 'are' : 'is'} listed more than once`);
-  else if (list.length === 0) problems.add(field, 'give at least one category');
-  else return MESSAGE_CATEGORIES.filter((c) => list.includes(c));
-  return undefined;
 }

@@ -23,6 +23,7 @@ import {
 import { MAX_SUPPRESSION_REASON_LENGTH } from '../../domain/limits.js';
 import type { Pageable } from '../../domain/paging.js';
 import { notFound, Problems, refuse, UserErrorCode } from '../../domain/refusal.js';
+import { checkCategories } from '../../domain/categories.js';
 import type { WebhookQueue } from '../../dispatch/webhooks/jobs.js';
 import type { DestinationKeys } from '../../lib/destination-keys.js';
 import { fromGlobalId, uuidv7 } from '../../lib/ids.js';
@@ -141,7 +142,12 @@ export class SuppressionsService {
       destination = normalizeDestination(channel, input.destination!);
       if (!destination) problems.add(['input', 'destination'], `destination must be ${DESTINATION_RULE[channel]} for ${channel}`);
     }
-    const categories = checkCategories(input.categories ?? MESSAGE_CATEGORIES, problems);
+    const categories = checkCategories(
+      input.categories ?? MESSAGE_CATEGORIES,
+      ['input', 'categories'],
+      problems,
+      'give at least one category, or none to list every category',
+    );
     const reason = input.reason?.trim() || null;
     if (reason && reason.length > MAX_SUPPRESSION_REASON_LENGTH) {
       problems.add(['input', 'reason'], `reason must be at most ${MAX_SUPPRESSION_REASON_LENGTH} characters`);
@@ -393,14 +399,4 @@ export function suppressedRefusal(send: SuppressedSend, field: string[]) {
     `the recipient's ${CONTACT_NAME[send.channel]} is on the suppression list for ${send.category} messages on ${send.channel}`,
     field,
   );
-}
-
-/** A list of categories, each once and at least one, in canonical order; undefined (and problems) otherwise. */
-function checkCategories(list: readonly MessageCategory[], problems: Problems): MessageCategory[] | undefined {
-  const field = ['input', 'categories'];
-  const twice = MESSAGE_CATEGORIES.filter((c) => list.filter((x) => x === c).length > 1);
-  if (twice.length) problems.add(field, `${twice.join(' and ')} ${twice.length > 1 ? 'are' : 'is'} listed more than once`);
-  else if (list.length === 0) problems.add(field, 'give at least one category, or none to list every category');
-  else return MESSAGE_CATEGORIES.filter((c) => list.includes(c));
-  return undefined;
 }
