@@ -23,7 +23,7 @@ import { WebhookPoster } from './dispatch/webhooks/poster.js';
 import { WebhookRelay } from './dispatch/webhooks/relay.js';
 import { WebhookWorker } from './dispatch/webhooks/worker.js';
 import { DatabaseListener } from './realtime/listener.js';
-import { DAY_MS } from './dispatch/webhooks/retry.js';
+import { DAY_MS } from './domain/limits.js';
 import { boundedRead, createMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { countWaiting } from './modules/messages/messages.queries.js';

@@ -3,6 +3,8 @@
 
 /** How long an idempotency key is remembered (sendSms, sendInvoiceDM, updateOrderStatus). */
 export const IDEMPOTENCY_WINDOW_HOURS = 24;
+/** One day in milliseconds: retention, webhook retries, quiet hours and stats count in days. */
+export const DAY_MS = 86_400_000;
 export const IDEMPOTENCY_WINDOW_MS = IDEMPOTENCY_WINDOW_HOURS * 3600 * 1000;
 
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;

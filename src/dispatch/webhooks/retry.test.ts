@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, DEFAULT_WEBHOOK_RETRY, nextAttemptAt, worthRetrying } from './retry.js';
+import { DAY_MS } from '../../domain/limits.js';
+import { DEFAULT_WEBHOOK_RETRY, nextAttemptAt, worthRetrying } from './retry.js';
 
 describe('worthRetrying', () => {
   it.each([

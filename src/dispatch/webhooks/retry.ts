@@ -1,6 +1,7 @@
 // When to try a webhook delivery again. Standard Webhooks senders retry for about a day;
 // Herald retries network errors, timeouts, refused addresses, 408, 429 and every answer
 // but 2xx and other 4xx, with exponential backoff and jitter, for at least 24 hours.
+import { DAY_MS } from '../../domain/limits.js';
 import { JITTER } from '../retry-policy.js';
 
 export interface WebhookRetryPolicy {
@@ -11,8 +12,6 @@ export interface WebhookRetryPolicy {
   /** Attempts go on until this long after the first one. */
   retryForMs: number;
 }
-
-export const DAY_MS = 24 * 60 * 60 * 1_000;
 
 export const DEFAULT_WEBHOOK_RETRY: Readonly<WebhookRetryPolicy> = Object.freeze({
   baseDelayMs: 5_000,

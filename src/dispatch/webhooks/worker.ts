@@ -15,7 +15,8 @@ import type { EndpointRow } from '../../modules/webhooks/webhook-endpoints.queri
 import * as q from '../../modules/webhooks/webhook-events.queries.js';
 import { FAILING_TIER, WEBHOOK_QUEUE, type WebhookJob, type WebhookQueue } from './jobs.js';
 import type { PostResult, WebhookPoster } from './poster.js';
-import { DAY_MS, type WebhookRetryPolicy, nextAttemptAt, worthRetrying } from './retry.js';
+import { DAY_MS } from '../../domain/limits.js';
+import { type WebhookRetryPolicy, nextAttemptAt, worthRetrying } from './retry.js';
 
 /**
  * Deliveries at once to one endpoint that is failing (its last attempt failed: down, or

@@ -14,9 +14,9 @@
 // A window wholly inside skipped time (02:10–02:40 on a spring-forward night) is empty that day.
 import { DateTime, IANAZone } from 'luxon';
 import type { Channel, MessageCategory } from '../../domain/enums.js';
+import { DAY_MS } from '../../domain/limits.js';
 
 const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
 
 /** A clock time "HH:MM", 24-hour: 00:00 to 23:59. */
 export const CLOCK_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;

@@ -1,9 +1,7 @@
 // The days a `stats` query asks about: UTC calendar days written YYYY-MM-DD, both included.
-import { MAX_STATS_DAYS } from '../../domain/limits.js';
+import { DAY_MS, MAX_STATS_DAYS } from '../../domain/limits.js';
 import { invalid } from '../../domain/refusal.js';
 import { uuidv7Floor } from '../../lib/ids.js';
-
-export const DAY_MS = 86_400_000;
 
 export interface DayRange {
   firstDay: string;

@@ -17,7 +17,7 @@ import { DISPATCH_QUEUE } from '../../dispatch/jobs.js';
 import { WEBHOOK_QUEUE } from '../../dispatch/webhooks/jobs.js';
 import { uuidv7Floor } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
-import { DAY_MS } from './days.js';
+import { DAY_MS } from '../../domain/limits.js';
 import * as q from './retention.queries.js';
 
 /** Rows per transaction: a few milliseconds of locks each. */
