@@ -7,13 +7,21 @@ export interface Repeating {
   stop(): Promise<void>;
 }
 
-export function every(intervalMs: number, task: () => Promise<unknown>, log: Logger, failure: string): Repeating {
+export function every(
+  intervalMs: number,
+  task: () => Promise<unknown>,
+  log: Logger,
+  failure: string,
+  options: { atStart?: boolean } = {},
+): Repeating {
   let running: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
+  const run = () => {
     running ??= task()
       .catch((err: Error) => log.warn({ err: { message: err.message } }, failure))
       .finally(() => (running = undefined));
-  }, intervalMs);
+  };
+  if (options.atStart) run();
+  const timer = setInterval(run, intervalMs);
   timer.unref();
   return {
     async stop() {

@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../../db/client.js';
 import { DISPATCH_QUEUE } from '../../dispatch/jobs.js';
 import { WEBHOOK_QUEUE } from '../../dispatch/webhooks/jobs.js';
+import { every, type Repeating } from '../../lib/every.js';
 import { uuidv7Floor } from '../../lib/ids.js';
 import type { Metrics } from '../../metrics.js';
 import { DAY_MS } from '../../domain/limits.js';
@@ -68,8 +69,7 @@ interface JobSweep {
 
 export class Purger {
   private readonly batchSize: number;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private repeating?: Repeating;
   private stopping = false;
 
   constructor(private readonly deps: PurgerDeps) {
@@ -78,21 +78,15 @@ export class Purger {
 
   /** Purges now, then every `intervalMs`; a run still going when the next is due is not doubled. */
   start(intervalMs: number): void {
-    const run = () => {
-      this.running ??= this.purge()
-        .catch(() => undefined) // logged by purge(); the next run goes on from where it stopped
-        .finally(() => (this.running = undefined));
-    };
-    run();
-    this.timer = setInterval(run, intervalMs);
-    this.timer.unref();
+    // A failed run is logged by purge(), with what it removed before; the next goes on from there.
+    const run = () => this.purge().catch(() => undefined);
+    this.repeating = every(intervalMs, run, this.deps.log, 'retention purge failed', { atStart: true });
   }
 
   /** Stops between two batches and waits for the run under way. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.timer);
-    await this.running;
+    await this.repeating?.stop();
   }
 
   /** One run, with `now` as the time retention is counted back from; what it removed. */
