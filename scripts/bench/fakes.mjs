@@ -1,4 +1,4 @@
-// Zero-latency vendor fakes for the benchmarks, run as a child process of their own (so
+// Vendor fakes for the benchmarks, run as a child process of their own (so
 // neither side of a measurement shares an event loop with them), on one port, answering
 // as the vendors do:
 //   Twilio  POST /2010-04-01/Accounts/{sid}/Messages.json → 201 with a sid
@@ -6,6 +6,8 @@
 //   X       GET /2/users/by/username/:username → 200 { data: { id, name, username } }
 //           POST /2/dm_conversations/with/:participant_id/messages → 201 { data: { dm_conversation_id, dm_event_id } }
 // Auth headers must be there (Basic, Bearer, OAuth) but signatures are not checked.
+// They answer at once unless told a latency (`latencyMs`, or `setLatency(ms)` while running):
+// then every answer is held that long, as a real vendor's round trip would be.
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -13,11 +15,13 @@ import { fileURLToPath } from 'node:url';
 
 const self = fileURLToPath(import.meta.url);
 
-export function startFakeChild() {
-  const child = fork(self, ['--vendor-fakes'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export function startFakeChild({ latencyMs = 0 } = {}) {
+  const child = fork(self, ['--vendor-fakes', `--latency-ms=${latencyMs}`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = [];
+  const latencySet = [];
   child.on('message', (m) => {
     if (m && m.counts) pending.shift()?.(m.counts);
+    if (m && m.latencyMs !== undefined) latencySet.shift()?.();
   });
   const counts = () =>
     new Promise((r) => {
@@ -34,6 +38,12 @@ export function startFakeChild() {
         count: async () => (await counts()).twilio,
         /** { twilio, sendgrid, lookup, dm } so far. */
         counts,
+        /** Every answer from now on is held `ms` (0: at once). */
+        setLatency: (ms) =>
+          new Promise((r) => {
+            latencySet.push(r);
+            child.send({ latencyMs: ms });
+          }),
       });
     });
     child.once('exit', (code) => reject(new Error(`the vendor fakes exited with ${code}`)));
@@ -45,6 +55,7 @@ function runVendorFakes() {
   const X_USER = /^\/2\/users\/by\/username\/([^/]+)$/;
   const X_DM = /^\/2\/dm_conversations\/with\/([^/]+)\/messages$/;
   const counts = { twilio: 0, sendgrid: 0, lookup: 0, dm: 0 };
+  let latencyMs = Number((process.argv.find((a) => a.startsWith('--latency-ms=')) ?? '=0').split('=')[1]) || 0;
   const userIds = new Map();
   let nextUserId = 1_000_000;
   let nextEvent = 1_800_000_000_000_000_000n;
@@ -57,6 +68,10 @@ function runVendorFakes() {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
+      if (latencyMs > 0) setTimeout(answer, latencyMs);
+      else answer();
+    });
+    function answer() {
       const url = (req.url ?? '/').split('?')[0];
       const auth = req.headers.authorization ?? '';
       let match;
@@ -86,7 +101,7 @@ function runVendorFakes() {
         }
       }
       json(res, 404, { error: `no route ${req.method} ${url}` });
-    });
+    }
   });
 
   function twilio(req, res, match, auth, text) {
@@ -126,6 +141,10 @@ function runVendorFakes() {
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
   process.on('message', (m) => {
     if (m === 'counts') process.send({ counts });
+    if (m && typeof m.latencyMs === 'number') {
+      latencyMs = m.latencyMs;
+      process.send({ latencyMs });
+    }
   });
   process.on('disconnect', () => process.exit(0));
   process.on('SIGTERM', () => process.exit(0));
