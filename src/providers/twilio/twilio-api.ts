@@ -20,12 +20,17 @@ export interface TwilioApiOptions {
  * response is thrown with its headers attached (the SDK's own RestException drops them,
  * and the dispatcher needs Retry-After).
  */
+const MAX_SOCKETS = 1024;
+
 export class HeraldRequestClient extends RequestClient {
   private readonly origin?: string;
 
   constructor(options: { baseUrl?: string; timeoutMs: number }) {
     // autoRetry off: a job is one attempt; retries are Herald's (dispatch/retry-policy.ts).
-    super({ timeout: options.timeoutMs, autoRetry: false });
+    // The SDK's agent opens at most 20 sockets to a host: with a provider answering in
+    // 200 ms that caps a gateway at 100 sends/s whatever the worker's concurrency. The
+    // worker's own concurrency is the bound instead (config.ts caps it).
+    super({ timeout: options.timeoutMs, autoRetry: false, maxSockets: MAX_SOCKETS, maxTotalSockets: MAX_SOCKETS });
     this.origin = options.baseUrl ? new URL(options.baseUrl).origin : undefined;
   }
 
