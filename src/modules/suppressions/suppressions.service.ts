@@ -27,6 +27,7 @@ import { checkCategories } from '../../domain/categories.js';
 import type { WebhookQueue } from '../../dispatch/webhooks/jobs.js';
 import type { DestinationKeys } from '../../lib/destination-keys.js';
 import { fromGlobalId, uuidv7 } from '../../lib/ids.js';
+import { naturalBatches } from '../../lib/batching.js';
 import type { MessageRow } from '../messages/messages.queries.js';
 import * as messagesQ from '../messages/messages.queries.js';
 import { CONTACT_NAME, contactFor } from '../recipients/contact.js';
@@ -279,16 +280,30 @@ export class SuppressionsService {
   }
 
   /** The worker's check just before the provider call: is the message's destination listed for its category now? */
-  async isSuppressed(message: MessageRow): Promise<boolean> {
-    // One indexed probe (the unique index on tenant, channel and hash) per send, plus an
-    // HMAC of the address: small beside the provider call it may save.
-    const found = await this.suppressedOf(
-      message.tenantId,
-      [{ channel: message.channel, destination: message.destination }],
-      message.category,
-    );
-    return found.size > 0;
+  isSuppressed(message: MessageRow): Promise<boolean> {
+    return this.checkBeforeSend(message);
   }
+
+  // The sends a worker has out at once check together: one indexed probe per tenant and
+  // category among them (usually one statement for the lot) instead of one per send.
+  private readonly checkBeforeSend = naturalBatches(
+    async (messages: MessageRow[]) => {
+      const groups = new Map<string, MessageRow[]>();
+      for (const m of messages) {
+        const key = `${m.tenantId}:${m.category}`;
+        const group = groups.get(key);
+        if (group) group.push(m);
+        else groups.set(key, [m]);
+      }
+      const listed = new Set<MessageRow>();
+      for (const group of groups.values()) {
+        const found = await this.suppressedOf(group[0].tenantId, group, group[0].category);
+        for (const m of group) if (found.has(`${m.channel}:${m.destination}`)) listed.add(m);
+      }
+      return messages.map((m) => listed.has(m));
+    },
+    { maxInFlight: 1, maxWeight: 256 },
+  );
 
   /**
    * The provider refused the destination as opted out (Twilio 21610): listed for every
