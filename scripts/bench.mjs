@@ -45,6 +45,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFakeChild } from './bench/fakes.mjs';
+import { latencyBudgetSeconds, latencyStage } from './bench/latency.mjs';
 import { queriesStage, querySettings } from './bench/queries.mjs';
 import { scaleStage } from './bench/scale.mjs';
 import { templatesStage } from './bench/templates.mjs';
@@ -86,7 +87,10 @@ function settings() {
   return {
     seconds: numEnv('BENCH_SECONDS', 20),
     concurrency: numEnv('BENCH_CONCURRENCY', 32),
-    workerConcurrency: numEnv('HERALD_WORKER_CONCURRENCY', 32),
+    // Unset: Herald's own default, as a deployment runs it.
+    workerConcurrency: process.env.HERALD_WORKER_CONCURRENCY ? numEnv('HERALD_WORKER_CONCURRENCY', 32) : undefined,
+    // The raw SDK baselines' requests at once.
+    postConcurrency: numEnv('BENCH_POST_CONCURRENCY', 32),
     dispatchMessages: numEnv('BENCH_DISPATCH_MESSAGES', 5000),
     warmupSeconds: numEnv('BENCH_WARMUP_SECONDS', 2, 0),
     postSeconds: numEnv('BENCH_POST_SECONDS', 10),
@@ -114,7 +118,7 @@ const TARGETS = {
   billingTotalMs: 5000,
   billingRssGrowthMb: 200,
 };
-const STAGES = ['accept', 'templates', 'dispatch', 'orders', 'billing', 'scale', 'webhooks', 'queries'];
+const STAGES = ['accept', 'templates', 'dispatch', 'latency', 'orders', 'billing', 'scale', 'webhooks', 'queries'];
 /** Each updateOrderStatus call writes 3 messages + 3 pg-boss jobs: counted as 4 raw rows' worth. */
 const ORDER_ROW_EQUIVALENTS = 4;
 
@@ -163,6 +167,7 @@ async function main() {
       (run.has('billing')
         ? s.postSeconds + 300 + s.billingCustomers / 100 + (2 * s.billingCalls * s.invoicesPerCall) / 1000 + s.dmLimit / 20
         : 0) +
+      (run.has('latency') ? latencyBudgetSeconds() : 0) +
       (run.has('scale') ? 2 * (s.seconds + s.warmupSeconds + 240) : 0) +
       (run.has('webhooks') ? webhooksBudgetSeconds(s) : 0) +
       (run.has('queries') ? 300 + querySettings().messages / 5_000 : 0) +
@@ -254,7 +259,7 @@ async function main() {
     let queue = { jobP50: null, jobP95: null, jobP99: null, sentP50: null, sentP95: null };
     if (run.has('dispatch')) {
       // ---- 4a. raw POST rate of the SDK against the fake -----------------------------------
-      console.log(`bench: twilio SDK → fake, ${s.workerConcurrency} concurrent, ${s.postSeconds} s…`);
+      console.log(`bench: twilio SDK → fake, ${s.postConcurrency} concurrent, ${s.postSeconds} s…`);
       post = await rawPostRate(
         fakes.url,
         account,
@@ -273,7 +278,7 @@ async function main() {
       if (enqueue.errors) throw new Error(`enqueue had ${enqueue.errors} errors: ${enqueue.errorSamples.join(' | ')}`);
       const dpool = new pg.Pool({ connectionString: urlOf(dispatchDb), max: 2 });
       const fakeBefore = await fakes.count();
-      console.log(`bench: starting Herald --role worker (concurrency ${s.workerConcurrency}) and draining…`);
+      console.log(`bench: starting Herald --role worker (concurrency ${s.workerConcurrency ?? 'default'}) and draining…`);
       const workerStarted = performance.now();
       const worker = await startRole('worker', dispatchDb);
       // CPU from the ready line on (start-up excluded), per message sent since then.
@@ -320,6 +325,10 @@ async function main() {
       await stopChild(api.child);
     }
 
+    if (run.has('latency')) {
+      // ---- 4d. one worker against a provider answering in 200 ms, against a zero-latency one --
+      sections.push(await latencyStage({ s, pg, createDb, urlOf, dbPrefix: `${dbName}_l`, startRole, fakes }));
+    }
     if (run.has('orders')) {
       // ---- 5. updateOrderStatus fan-out to SMS, EMAIL and WHATSAPP -----------------------------
       sections.push(await ordersStage({ s, raw, admin, pg, db: ordersDb, url: urlOf(ordersDb), startRole }));
@@ -372,14 +381,14 @@ async function main() {
       [
         'twilio SDK raw POST to zero-latency fake',
         `${fmt(post.rate)} /s`,
-        `one process, ${s.workerConcurrency} concurrent; errors ${post.errors}; CPU/POST (client + fake) ${perOp(post.cpuMs, post.done)}`,
+        `one process, ${s.postConcurrency} concurrent; errors ${post.errors}; CPU/POST (client + fake) ${perOp(post.cpuMs, post.done)}`,
         'baseline',
         '',
       ],
       [
         'dispatch (worker → fake)',
         `${fmt(dispatchRate)} /s`,
-        `${s.dispatchMessages} queued, HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}; ${span.sent} SENT, ${span.failed} FAILED; CPU/message (worker + fake) ${perOp(drainCpu, span.sent - sentAtReady)}`,
+        `${s.dispatchMessages} queued, HERALD_WORKER_CONCURRENCY=${s.workerConcurrency ?? 'default'}; ${span.sent} SENT, ${span.failed} FAILED; CPU/message (worker + fake) ${perOp(drainCpu, span.sent - sentAtReady)}`,
         '',
         '',
       ],
@@ -805,12 +814,12 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
   await stopChild(api.child);
 
   // ---- raw POST rate of twitter-api-v2 (Herald's client factory) to the X fake ----
-  console.log(`bench: twitter-api-v2 → X fake, ${s.workerConcurrency} concurrent, ${s.postSeconds} s…`);
+  console.log(`bench: twitter-api-v2 → X fake, ${s.postConcurrency} concurrent, ${s.postSeconds} s…`);
   const { twitterClient } = await import(pathToFileURL(path.join(root, 'dist', 'providers', 'twitter', 'twitter-api.js')).href);
   const x = twitterClient({ ...xAccount, baseUrl: fakes.url, timeoutMs: 10_000 });
   let m = 0;
   const post = await runLoad({
-    concurrency: s.workerConcurrency,
+    concurrency: s.postConcurrency,
     seconds: s.postSeconds,
     warmupSeconds: Math.min(1, s.warmupSeconds),
     cpu: cpuMeter(admin, db, () => [process.pid, fakes.child.pid]),
@@ -829,7 +838,9 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
   // ---- the DMs: one worker against the X fake ----
   const target = Math.min(queued + warmupQueued, s.dmLimit);
   const before = await fakes.counts();
-  console.log(`bench: starting Herald --role worker (concurrency ${s.workerConcurrency}); waiting for ${fmt(target)} DMs SENT…`);
+  console.log(
+    `bench: starting Herald --role worker (concurrency ${s.workerConcurrency ?? 'default'}); waiting for ${fmt(target)} DMs SENT…`,
+  );
   const workerStarted = performance.now();
   const worker = await startRole('worker', db);
   const workerCpu = cpuMeter(admin, db, () => [worker.child.pid, fakes.child.pid]);
@@ -901,14 +912,14 @@ async function billingStage({ s, pg, admin, db, url, startRole, fakes, xAccount 
     [
       'twitter-api-v2 raw DM POST to zero-latency fake',
       `${fmt(post.rate)} /s`,
-      `one process, ${s.workerConcurrency} concurrent; errors ${post.errors}; CPU/POST (client + fake) ${perOp(post.cpuMs, post.done)}`,
+      `one process, ${s.postConcurrency} concurrent; errors ${post.errors}; CPU/POST (client + fake) ${perOp(post.cpuMs, post.done)}`,
       'baseline',
       '',
     ],
     [
       'DMs (worker → X fake)',
       `${fmt(dmRate)} /s`,
-      `HERALD_WORKER_CONCURRENCY=${s.workerConcurrency}, until ${fmt(target)} SENT; ${fmt(span.sent)} SENT, ${span.failed} FAILED, ${fmt(lookups)} user lookups; CPU/DM (worker + fake) ${perOp(dmCpu, span.sent - sentAtReady)}`,
+      `HERALD_WORKER_CONCURRENCY=${s.workerConcurrency ?? 'default'}, until ${fmt(target)} SENT; ${fmt(span.sent)} SENT, ${span.failed} FAILED, ${fmt(lookups)} user lookups; CPU/DM (worker + fake) ${perOp(dmCpu, span.sent - sentAtReady)}`,
       '',
       '',
     ],
@@ -942,7 +953,7 @@ async function rawPostRate(fakeUrl, account, s, cpu) {
   const client = twilioClient({ accountSid: account.accountSid, authToken: account.authToken, baseUrl: fakeUrl, timeoutMs: 10_000 });
   let n = 0;
   return runLoad({
-    concurrency: s.workerConcurrency,
+    concurrency: s.postConcurrency,
     seconds: s.postSeconds,
     warmupSeconds: Math.min(1, s.warmupSeconds),
     cpu,

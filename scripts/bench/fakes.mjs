@@ -54,7 +54,8 @@ function runVendorFakes() {
   const TWILIO = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
   const X_USER = /^\/2\/users\/by\/username\/([^/]+)$/;
   const X_DM = /^\/2\/dm_conversations\/with\/([^/]+)\/messages$/;
-  const counts = { twilio: 0, sendgrid: 0, lookup: 0, dm: 0 };
+  // inFlight: requests received and not yet answered.
+  const counts = { twilio: 0, sendgrid: 0, lookup: 0, dm: 0, inFlight: 0 };
   let latencyMs = Number((process.argv.find((a) => a.startsWith('--latency-ms=')) ?? '=0').split('=')[1]) || 0;
   const userIds = new Map();
   let nextUserId = 1_000_000;
@@ -68,6 +69,8 @@ function runVendorFakes() {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
+      counts.inFlight++;
+      res.once('finish', () => counts.inFlight--);
       if (latencyMs > 0) setTimeout(answer, latencyMs);
       else answer();
     });
