@@ -416,6 +416,24 @@ describe('the API', () => {
 });
 
 describe('checks at send time and in fan-outs', () => {
+  it('sends made at once are each checked for their own destination and category', async () => {
+    // Four numbers: listed for every category, for MARKETING only, and two not at all.
+    const phones = [freshPhone(), freshPhone(), freshPhone(), freshPhone()];
+    const clients = await Promise.all(phones.map((phone) => buildRecipient(herald, { kind: 'CLIENT', phone })));
+    const add = async (destination: string, categories?: string[]) =>
+      expect(ok(await herald.gql(ADD, { input: { channel: 'SMS', destination, categories } })).addSuppression.userErrors).toEqual([]);
+    await add(phones[0]);
+    await add(phones[1], ['MARKETING']);
+    const sends = clients.flatMap((client, i) => (['TRANSACTIONAL', 'MARKETING'] as const).map((category) => ({ i, category, client })));
+    // All at once, so the checks share batches across destinations and categories.
+    const answers = await Promise.all(sends.map(({ client, category }) => sendSms(client.id, { category })));
+    const refused = sends.filter((_, k) => answers[k].message === null).map(({ i, category }) => `${i}:${category}`);
+    expect(refused.sort()).toEqual(['0:MARKETING', '0:TRANSACTIONAL', '1:MARKETING']);
+    for (const [k, answer] of answers.entries())
+      if (answer.message) expect(answer.userErrors, `send ${k}`).toEqual([]);
+      else expect(answer.userErrors).toEqual(suppressedError(['input', 'clientId']));
+  });
+
   it('a message listed after it was queued ends FAILED without reaching Twilio', async () => {
     const phone = freshPhone();
     const client = await buildRecipient(herald, { kind: 'CLIENT', phone });

@@ -119,6 +119,14 @@ export async function rehashSuppressions(db: Database, keys: DestinationKeys): P
   }
 }
 
+/** One send's destination as the suppression list is asked about it. */
+interface SendToCheck {
+  tenantId: string;
+  category: MessageCategory;
+  channel: Channel;
+  destination: string;
+}
+
 export class SuppressionsService {
   constructor(
     private readonly db: Database,
@@ -257,8 +265,8 @@ export class SuppressionsService {
    * key rotation).
    */
   async refuseIfSuppressed(tenantId: string, send: SuppressedSend, destination: string, field: string[]): Promise<void> {
-    const found = await this.suppressedOf(tenantId, [{ channel: send.channel, destination }], send.category);
-    if (found.size > 0) throw suppressedRefusal(send, field);
+    if (await this.listedNow({ tenantId, category: send.category, channel: send.channel, destination }))
+      throw suppressedRefusal(send, field);
   }
 
   /**
@@ -281,26 +289,27 @@ export class SuppressionsService {
 
   /** The worker's check just before the provider call: is the message's destination listed for its category now? */
   isSuppressed(message: MessageRow): Promise<boolean> {
-    return this.checkBeforeSend(message);
+    return this.listedNow(message);
   }
 
-  // The sends a worker has out at once check together: one indexed probe per tenant and
-  // category among them (usually one statement for the lot) instead of one per send.
-  private readonly checkBeforeSend = naturalBatches(
-    async (messages: MessageRow[]) => {
-      const groups = new Map<string, MessageRow[]>();
-      for (const m of messages) {
-        const key = `${m.tenantId}:${m.category}`;
+  // Single sends check together, the accepts an API process serves at once as the sends a
+  // worker has out: one indexed probe per tenant and category among them (usually one
+  // statement for the lot) instead of one per send. An idle process checks at once.
+  private readonly listedNow = naturalBatches(
+    async (sends: SendToCheck[]) => {
+      const groups = new Map<string, SendToCheck[]>();
+      for (const send of sends) {
+        const key = `${send.tenantId}:${send.category}`;
         const group = groups.get(key);
-        if (group) group.push(m);
-        else groups.set(key, [m]);
+        if (group) group.push(send);
+        else groups.set(key, [send]);
       }
-      const listed = new Set<MessageRow>();
+      const listed = new Set<SendToCheck>();
       for (const group of groups.values()) {
         const found = await this.suppressedOf(group[0].tenantId, group, group[0].category);
-        for (const m of group) if (found.has(`${m.channel}:${m.destination}`)) listed.add(m);
+        for (const send of group) if (found.has(`${send.channel}:${send.destination}`)) listed.add(send);
       }
-      return messages.map((m) => listed.has(m));
+      return sends.map((send) => listed.has(send));
     },
     { maxInFlight: 1, maxWeight: 256 },
   );
