@@ -203,6 +203,8 @@ export interface SentRecord {
  * message SENDING and skip it. Any DELIVERED/FAILED found here was reached from this
  * attempt's SENDING, so the send's own id and time are the ones to keep. The sends and
  * their logs go in as JSON parameters, so the statement is the same whatever the batch.
+ * The ids go in once more as an array: the planner cannot see how many rows the JSON holds
+ * and, without them, reads the whole table to join it (a seq scan per batch).
  */
 export async function recordSent(ex: Executor, sends: readonly SentRecord[]): Promise<void> {
   const sendable = allowedFrom('SENT');
@@ -236,7 +238,8 @@ export async function recordSent(ex: Executor, sends: readonly SentRecord[]): Pr
              error_message = case when m.status in ${sendable} then null else m.error_message end,
              sent_at = s.sent_at, provider_message_id = s.provider_message_id, gateway_id = s.gateway_id, updated_at = now()
         from sends s
-       where m.id = s.id and (m.status in ${sendable} or m.status in ('DELIVERED', 'FAILED'))
+       where m.id = s.id and m.id = any(${sql.param(sends.map((s) => s.id))}::uuid[])
+         and (m.status in ${sendable} or m.status in ('DELIVERED', 'FAILED'))
        returning m.id, m.status)
     insert into delivery_logs (id, tenant_id, message_id, recipient_id, gateway_id, channel, outcome, reason, attempt, provider_code, order_id, order_status, at)
     select id, tenant_id, message_id, recipient_id, gateway_id, channel, outcome, reason, attempt, provider_code, order_id, order_status, coalesce(at, now())
