@@ -23,9 +23,10 @@
 //      of the same rows (new ids, a cycle id of its own) into the same messages table
 //      afterwards, 10 autocommit statements of 10,000 one at a time; then a worker sending
 //      the DMs to a zero-latency X fake, against twitter-api-v2's raw POST rate to the same fake
-//   6b. scale: 1 `--role api` + 1 then 2 `--role worker` processes (HERALD_WORKER_CONCURRENCY/2
-//       each) while sendSms runs closed-loop: accepted/s, sent/s, per-worker share, backlog,
-//       created→SENT, CPU per message (API, workers, their PostgreSQL backends), exactly-once check
+//   6b. scale: PostgreSQL's CPU per message end to end (1 API + 1 worker, BENCH_E2E_MESSAGES
+//       accepted and all SENT) against a raw single-row INSERT's, every PostgreSQL process
+//       counted; then 1 API + 2 workers and 2 APIs + 2 workers as separate processes:
+//       accepted/s, sent/s, CPU per message, exactly-once check (scripts/bench/scale.mjs)
 //   6c. webhooks: sendSms open-loop at a fixed rate through 1 `--role api` + 1 `--role worker`,
 //       runs (each on a fresh database) alternating between no webhook endpoint and one endpoint
 //       subscribed to every event on a zero-latency receiver: sent/s, status change → delivered,
@@ -41,7 +42,7 @@
 // BENCH_BILLING_INVOICES_PER_CALL (10000), BENCH_BILLING_PARALLEL (2: the second round's calls
 // at a time; the first round is always one after another), BENCH_DM_LIMIT (20000: stop the DM drain once this many are SENT),
 // BENCH_FLOOR_ROUNDS (2: rounds per side of the floor/sendSms alternation), BENCH_KEEP_DB=1 keeps the databases for inspection.
-// BENCH_SCALE_LAYOUTS (1,2; e.g. 1x32,2x16 or 1,2,1,2), BENCH_SCALE_WORKER_CONCURRENCY (HERALD_WORKER_CONCURRENCY/2).
+// BENCH_SCALE_LAYOUTS (e2e,2,api2:2), BENCH_E2E_MESSAGES (20000), BENCH_SCALE_WORKER_CONCURRENCY (Herald's default).
 // BENCH_WEBHOOK_RATE (150 sendSms/s), BENCH_WEBHOOK_SECONDS (20), BENCH_WEBHOOK_ROUNDS (2 runs per configuration).
 // BENCH_ONLY=accept|templates|dispatch|orders|billing|scale|webhooks|queries (comma-separated for several) runs those stages
 // only. BENCH_HERALD_NODE_ARGS passes node flags to the Herald processes (e.g.
@@ -56,7 +57,7 @@ import { startFakeChild } from './bench/fakes.mjs';
 import { combineRounds, floorSettings, startFloor } from './bench/floor.mjs';
 import { latencyBudgetSeconds, latencyStage } from './bench/latency.mjs';
 import { queriesStage, querySettings } from './bench/queries.mjs';
-import { scaleStage } from './bench/scale.mjs';
+import { scaleBudgetSeconds, scaleStage } from './bench/scale.mjs';
 import { templatesStage } from './bench/templates.mjs';
 import { webhooksBudgetSeconds, webhooksStage } from './bench/webhooks.mjs';
 import {
@@ -177,7 +178,7 @@ async function main() {
         ? s.postSeconds + 300 + s.billingCustomers / 100 + (2 * s.billingCalls * s.invoicesPerCall) / 1000 + s.dmLimit / 20
         : 0) +
       (run.has('latency') ? latencyBudgetSeconds() : 0) +
-      (run.has('scale') ? 2 * (s.seconds + s.warmupSeconds + 240) : 0) +
+      (run.has('scale') ? scaleBudgetSeconds(s) : 0) +
       (run.has('webhooks') ? webhooksBudgetSeconds(s) : 0) +
       (run.has('queries') ? 300 + querySettings().messages / 5_000 : 0) +
       60,

@@ -645,3 +645,30 @@ export function backendOwners(pids) {
   }
   return byPort;
 }
+
+/**
+ * CPU ms of the whole PostgreSQL server on this machine: every postgres process's own time
+ * (backends, WAL writer, checkpointer, background writer, autovacuum…) plus the children its
+ * postmaster has reaped, so a backend that exits between two readings still counts. The
+ * difference of two readings is all the server did in between, whoever asked for it.
+ * Answers { total, byPid } (byPid: each live process's own time).
+ */
+export function postgresCpu() {
+  const byPid = new Map();
+  let total = 0;
+  for (const pid of postgresPids()) {
+    let f;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      continue; // exited meanwhile: its time is in its parent's reaped children now
+    }
+    const own = ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+    byPid.set(pid, own);
+    total += own;
+    // The postmaster is the one whose parent is not a postgres process.
+    if (readComm(f[1]) !== 'postgres') total += ((Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK;
+  }
+  return { total, byPid };
+}
