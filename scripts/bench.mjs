@@ -33,6 +33,9 @@
 //       CPU and database writes per message (scripts/bench/webhooks.mjs)
 //   7. queries: messages(first: 50, filter…) for every filter over 1,000,000 messages in one
 //      tenant, with EXPLAIN of each and what totalCount costs (scripts/bench/queries.mjs)
+//   7b. soak: scripts/soak.mjs as a child process (its own database, fakes and Herald
+//       processes): SOAK_MINUTES (30) at half the rate Herald sustains against a Twilio fake
+//       answering in SOAK_PROVIDER_LATENCY_MS (200) ms; RSS trend, backlog, errors, exactly once
 //   8. the figures printed (docs/performance.md keeps the current ones, updated by hand)
 //
 // Settings (environment): BENCH_SECONDS (20), BENCH_CONCURRENCY (32),
@@ -44,7 +47,10 @@
 // BENCH_FLOOR_ROUNDS (2: rounds per side of the floor/sendSms alternation), BENCH_KEEP_DB=1 keeps the databases for inspection.
 // BENCH_SCALE_LAYOUTS (e2e,2,api2:2), BENCH_E2E_MESSAGES (20000), BENCH_SCALE_WORKER_CONCURRENCY (Herald's default).
 // BENCH_WEBHOOK_RATE (150 sendSms/s), BENCH_WEBHOOK_SECONDS (20), BENCH_WEBHOOK_ROUNDS (2 runs per configuration).
-// BENCH_ONLY=accept|templates|dispatch|orders|billing|scale|webhooks|queries (comma-separated for several) runs those stages
+// The soak stage takes the SOAK_* settings of `npm run soak` (scripts/soak.mjs's header), e.g.
+// SOAK_MINUTES (30), SOAK_PROVIDER_LATENCY_MS (200), SOAK_RATE, SOAK_WORKER_CONCURRENCY
+// (Herald's default; not HERALD_WORKER_CONCURRENCY).
+// BENCH_ONLY=accept|templates|dispatch|orders|billing|scale|webhooks|queries|soak (comma-separated for several) runs those stages
 // only. BENCH_HERALD_NODE_ARGS passes node flags to the Herald processes (e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/prof"). The bench writes no file: it prints its tables.
 //
@@ -60,6 +66,7 @@ import { queriesStage, querySettings } from './bench/queries.mjs';
 import { scaleBudgetSeconds, scaleStage } from './bench/scale.mjs';
 import { templatesStage } from './bench/templates.mjs';
 import { webhooksBudgetSeconds, webhooksStage } from './bench/webhooks.mjs';
+import { soakBudgetSeconds, soakStage } from './soak.mjs';
 import {
   buildIfStale,
   countWarnings,
@@ -128,7 +135,7 @@ const TARGETS = {
   billingRawRatio: 3,
   billingRssGrowthMb: 200,
 };
-const STAGES = ['accept', 'templates', 'dispatch', 'latency', 'orders', 'billing', 'scale', 'webhooks', 'queries'];
+const STAGES = ['accept', 'templates', 'dispatch', 'latency', 'orders', 'billing', 'scale', 'webhooks', 'queries', 'soak'];
 /** Each updateOrderStatus call writes 3 messages + 3 pg-boss jobs: counted as 4 raw rows' worth. */
 const ORDER_ROW_EQUIVALENTS = 4;
 
@@ -181,6 +188,7 @@ async function main() {
       (run.has('scale') ? scaleBudgetSeconds(s) : 0) +
       (run.has('webhooks') ? webhooksBudgetSeconds(s) : 0) +
       (run.has('queries') ? 300 + querySettings().messages / 5_000 : 0) +
+      (run.has('soak') ? soakBudgetSeconds() + 60 : 0) +
       60,
   );
 
@@ -381,6 +389,10 @@ async function main() {
     if (run.has('queries')) {
       // ---- 7. messages(first: 50, filter…) over 1,000,000 messages, with EXPLAIN ----------------
       sections.push(await queriesStage({ pg, admin, db: queriesDb, url: urlOf(queriesDb), startRole }));
+    }
+    if (run.has('soak')) {
+      // ---- 7b. the soak, in a child process of its own ---------------------------------------
+      sections.push(await soakStage({ children, tmp }));
     }
 
     // ---- 7. report ----------------------------------------------------------------------------
