@@ -308,7 +308,16 @@ export const ENVIRONMENT = {
   // Applied by src/production-mode.ts before graphql-js loads (it reads NODE_ENV once, then);
   // declared here so that it is documented with the rest.
   NODE_ENV: str({ default: 'production', desc: "`development` turns on graphql-js's development-only checks (slower on every request)" }),
-  HERALD_WORKER_CONCURRENCY: wholeNumber(1, 256)({ default: 8, desc: 'sends one worker process makes at once' }),
+  HERALD_WORKER_CONCURRENCY: wholeNumber(
+    1,
+    1024,
+  )({
+    // Enough sends in flight that a provider answering in 200-400 ms does not hold a worker
+    // below what its CPU can carry (the bench's latency stage): the sends hold no database
+    // connection while they wait (herald.ts).
+    default: 512,
+    desc: "provider calls one worker process has out at once (each gateway still keeps to its own `maxPerSecond` and its provider's 429s)",
+  }),
   HERALD_SEND_TIMEOUT_MS: wholeNumber(
     100,
     MAX_SEND_TIMEOUT_MS,

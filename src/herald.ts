@@ -64,15 +64,14 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       'HERALD_SECRET_KEY is not set: gateway credentials are encrypted with a key kept in the data directory; set HERALD_SECRET_KEY (64 hex characters) in production and on every process that shares the database',
     );
   }
-  // A dispatching process runs workerConcurrency sends at once, each holding a connection
-  // for its statements: the pool must not be the narrower queue, or sends wait for a
-  // connection instead of for their provider.
-  const poolSize = role === 'api' ? undefined : Math.max(20, config.workerConcurrency + 4);
+  // A dispatching process's sends hold no connection while their provider answers: their
+  // claims, suppression checks and SENT records go out in batches (dispatch/dispatcher.ts),
+  // so the pool follows the statements in flight, not the sends, and stays at its default
+  // whatever HERALD_WORKER_CONCURRENCY is.
   const handle = await openDatabase(
     {
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
-      poolSize,
       statementTimeoutMs: config.statementTimeoutMs,
     },
     log,

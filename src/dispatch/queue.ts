@@ -10,7 +10,7 @@ import { DISPATCH_QUEUE, type DispatchJob, type FanOutJob } from './jobs.js';
 import { WEBHOOK_QUEUE } from './webhooks/jobs.js';
 
 /** Jobs a worker's poller takes at once. */
-const JOBS_PER_POLL = 16;
+const JOBS_PER_POLL = 32;
 
 type QueueJob = DispatchJob | FanOutJob;
 
@@ -97,13 +97,11 @@ export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUr
 }
 
 /**
- * Runs `concurrency` sends at once, over pollers taking batches of up to 16 jobs (a
+ * Runs `concurrency` sends at once, over pollers taking batches of up to 32 jobs (a
  * batch's sends claim and record together, see Dispatcher); a poller keeps fetching
  * while batches come back full, so a backlog drains at provider speed, not poll speed.
- * Measured with 32 sends at once: 8 pollers × 4 → 529 msg/s, 4 × 8 → 529, 2 × 16 →
- * 724–870, 1 × 32 → 838 (but a single poller idles while its slowest send finishes).
- * With 16 sends at once, 1 × 16 → 435 and 422 msg/s, 2 × 8 → 428 and 398 (back to back,
- * zero-latency fake): no gain from a second poller there, so it is not forced.
+ * A poller waits for the slowest send of its batch before it fetches again, so several
+ * pollers keep the sends in flight near `concurrency` while providers take their time.
  */
 export async function startWorker(boss: PgBoss, dispatcher: Dispatcher, concurrency: number, log: Logger): Promise<void> {
   const pollers = Math.max(1, Math.ceil(concurrency / JOBS_PER_POLL));
