@@ -15,6 +15,10 @@
 //   4. raw POST rate of the twilio SDK to a zero-latency Twilio fake, then a backlog
 //      drained by a `--role worker` child against the same fake, then queue latency
 //      under a steady load below the dispatch rate
+//   4d. latency: one worker with Herald's default settings draining a backlog against the
+//      zero-latency fake, then against one answering in BENCH_PROVIDER_LATENCY_MS (200), each
+//      on a fresh database, then 0.7 × the slow rate open-loop for 5 minutes: created→SENT
+//      p95 (scripts/bench/latency.mjs)
 //   5. orders: CUSTOMER recipients subscribed to SMS, EMAIL and WHATSAPP, then
 //      updateOrderStatus over 32 keep-alive connections (3 messages + 3 jobs a call)
 //   6. billing: 2,000+ CUSTOMERs with X handles, notifyBillingCycle of 100,000 invoices
@@ -39,7 +43,8 @@
 //   8. the figures printed (docs/performance.md keeps the current ones, updated by hand)
 //
 // Settings (environment): BENCH_SECONDS (20), BENCH_CONCURRENCY (32),
-// HERALD_WORKER_CONCURRENCY (32), BENCH_DISPATCH_MESSAGES (5000), BENCH_WARMUP_SECONDS (2),
+// HERALD_WORKER_CONCURRENCY (Herald's default unless set), BENCH_POST_CONCURRENCY (32: the raw SDK
+// baselines), BENCH_DISPATCH_MESSAGES (5000), BENCH_WARMUP_SECONDS (2),
 // BENCH_POST_SECONDS (10), BENCH_LATENCY_SECONDS (10), BENCH_LATENCY_LOAD (0.7 × dispatch rate),
 // BENCH_ORDER_CUSTOMERS (200), BENCH_BILLING_CUSTOMERS (2000), BENCH_BILLING_CALLS (10),
 // BENCH_BILLING_INVOICES_PER_CALL (10000), BENCH_BILLING_PARALLEL (2: the second round's calls
@@ -50,7 +55,9 @@
 // The soak stage takes the SOAK_* settings of `npm run soak` (scripts/soak.mjs's header), e.g.
 // SOAK_MINUTES (30), SOAK_PROVIDER_LATENCY_MS (200), SOAK_RATE, SOAK_WORKER_CONCURRENCY
 // (Herald's default; not HERALD_WORKER_CONCURRENCY).
-// BENCH_ONLY=accept|templates|dispatch|orders|billing|scale|webhooks|queries|soak (comma-separated for several) runs those stages
+// BENCH_PROVIDER_LATENCY_MS (200), BENCH_LATENCY_BACKLOG (6000), BENCH_LATENCY_SUSTAIN_LOAD (0.7),
+// BENCH_LATENCY_SUSTAIN_SECONDS (300).
+// BENCH_ONLY=accept|templates|dispatch|latency|orders|billing|scale|webhooks|queries|soak (comma-separated for several) runs those stages
 // only. BENCH_HERALD_NODE_ARGS passes node flags to the Herald processes (e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/prof"). The bench writes no file: it prints its tables.
 //
