@@ -136,7 +136,7 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
     // Processes started together migrate and bootstrap one at a time (src/migrate.ts).
     const { firstKey } = await migrate(handle, config.databaseUrl, log, () => bootstrap(handle.db, services, config, log));
     if (role !== 'worker') await statusHub.start(handle, config.databaseUrl);
-    boss = await startQueue(handle, log, config.databaseUrl);
+    boss = await startQueue(handle, log, config.databaseUrl, role === 'api' ? 0 : config.workerConcurrency);
     outbox.attach(boss);
     webhookQueue.attach(boss);
     if (role !== 'api') {

@@ -88,10 +88,15 @@ export async function migrateQueue(handle: DatabaseHandle, log: Logger, database
   }
 }
 
-/** The serving queue; migrateQueue has created its schema and the dispatch queue. */
-export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUrl?: string): Promise<PgBoss> {
+/**
+ * The serving queue; migrateQueue has created its schema and the dispatch queue. A process
+ * that dispatches passes its worker concurrency: each of its pollers fetches and completes
+ * on pg-boss's pool, which must not make the webhook deliveries' fetches wait behind them.
+ */
+export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUrl?: string, workerConcurrency = 0): Promise<PgBoss> {
   // LISTEN/NOTIFY wakes idle workers the moment a job is created (polling stays as a floor).
-  const boss = newBoss(handle, log, databaseUrl, { useListenNotify: true, supervise: true, max: 10 });
+  const max = 10 + (workerConcurrency > 0 ? pollersFor(workerConcurrency) : 0);
+  const boss = newBoss(handle, log, databaseUrl, { useListenNotify: true, supervise: true, max });
   await boss.start();
   return boss;
 }
@@ -104,7 +109,7 @@ export async function startQueue(handle: DatabaseHandle, log: Logger, databaseUr
  * pollers keep the sends in flight near `concurrency` while providers take their time.
  */
 export async function startWorker(boss: PgBoss, dispatcher: Dispatcher, concurrency: number, log: Logger): Promise<void> {
-  const pollers = Math.max(1, Math.ceil(concurrency / JOBS_PER_POLL));
+  const pollers = pollersFor(concurrency);
   const options = {
     localConcurrency: pollers,
     batchSize: Math.ceil(concurrency / pollers),
@@ -133,6 +138,10 @@ export async function startWorker(boss: PgBoss, dispatcher: Dispatcher, concurre
       }),
     ),
   );
+}
+
+function pollersFor(concurrency: number): number {
+  return Math.max(1, Math.ceil(concurrency / JOBS_PER_POLL));
 }
 
 /** Each message of a bulk write's job gets its own job, due now, with the message's id as its id (one statement). */
