@@ -658,13 +658,13 @@ async function effectiveWorkerConcurrency(env) {
 
 /**
  * Waits (up to 2 minutes) until the server has the connections Herald is likely to open: about
- * 28 for the API under load (its pool of 20, LISTEN, some of pg-boss's) and its pool plus
- * pg-boss's 10 for the worker. Short of them, Herald's statements meet "too many clients",
+ * 28 for the API under load (its pool of 20, LISTEN, some of pg-boss's) and its pool of 20
+ * plus pg-boss's for the worker. Short of them, Herald's statements meet "too many clients",
  * which the soak counts as errors: on a shared server other runs may hold them. Answers the
  * free count when the soak starts.
  */
 async function waitForConnections(pool, workerConcurrency) {
-  const need = 28 + Math.max(20, workerConcurrency + 4) + 10 + 5;
+  const need = 28 + 20 + Math.ceil(workerConcurrency / 32) + 10 + 5;
   const free = async () =>
     (
       await pool.query(

@@ -349,7 +349,7 @@ export async function queueLatency(pool, since) {
   return { jobP50: num(job.p50), jobP95: num(job.p95), jobP99: num(job.p99), sentP50: num(sent.p50), sentP95: num(sent.p95) };
 }
 
-export async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, ratePerSecond, once, cpu }) {
+export async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, ratePerSecond, maxInFlight = Infinity, once, cpu }) {
   const latencies = [];
   let done = 0;
   let errors = 0;
@@ -365,6 +365,9 @@ export async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, 
     }, warmupSeconds * 1000);
   }
   let issued = 0;
+  // Open loop: requests due while maxInFlight are out are not sent (shed), so an overloaded
+  // server shows as a shortfall instead of a queue in the load generator that outlives the run.
+  let shed = 0;
   const errorSamples = [];
   const more = () => performance.now() < stopAt && (count === undefined || issued < count);
 
@@ -394,7 +397,11 @@ export async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, 
     const begin = performance.now();
     while (more()) {
       const due = Math.floor(((performance.now() - begin) / 1000) * ratePerSecond);
-      while (issued < due && more()) {
+      while (issued + shed < due && more()) {
+        if (inflight.size >= maxInFlight) {
+          shed++;
+          continue;
+        }
         const p = one();
         inflight.add(p);
         p.finally(() => inflight.delete(p));
@@ -413,7 +420,7 @@ export async function runLoad({ concurrency, seconds, warmupSeconds = 0, count, 
   const cpuMs = cpu ? await cpu.since(cpuStart) : undefined;
   latencies.sort((a, b) => a - b);
   const q = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : NaN);
-  return { rate: done / elapsed, done, errors, errorSamples, p50: q(0.5), p99: q(0.99), seconds: elapsed, cpuMs };
+  return { rate: done / elapsed, done, errors, errorSamples, shed, p50: q(0.5), p99: q(0.99), seconds: elapsed, cpuMs };
 }
 
 export function startHerald(role, env, children, logStream, nodeArgs = []) {

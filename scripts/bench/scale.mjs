@@ -774,15 +774,15 @@ async function waitForJobs(pool, deadline) {
 /**
  * Waits (up to 2 minutes) until the server has the connections a layout is likely to open:
  * measured, ~28 per API process under load (its pool of 20, LISTEN, a few of pg-boss's 10;
- * as many with half the load each), ~20 per worker (its pool, max(20, concurrency + 4);
- * pg-boss opens few of its 10); less what is
+ * as many with half the load each), ~20 per worker (its pool of 20, whatever its
+ * concurrency, and a few of pg-boss's); less what is
  * already open, plus a margin. Other runs on a shared server take them too; a layout
  * started short of connections sees "too many clients" in its workers (they fail the job and
  * pg-boss hands it out again). Answers the free count when the layout starts.
  */
 async function waitForConnections(admin, db, layout, concurrency) {
   const open = (await admin.query('select count(*)::int as n from pg_stat_activity where datname = $1', [db])).rows[0].n;
-  const perWorker = Math.max(20, concurrency + 4);
+  const perWorker = 20 + Math.ceil(concurrency / 32);
   const need = Math.max(0, 28 * layout.apis + perWorker * layout.workers - open) + 5;
   return waitForFree(admin, need, 'this layout');
 }
