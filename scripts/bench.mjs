@@ -90,6 +90,8 @@ import {
   payloadOf,
   perOp,
   queueLatency,
+  RAW_MESSAGES_DDL,
+  rawMessageInserter,
   renderTable,
   root,
   runLoad,
@@ -510,55 +512,14 @@ function stagesToRun(only) {
 
 async function rawInsertBaseline(pg, url, s) {
   const pool = new pg.Pool({ connectionString: url, max: s.concurrency });
-  await pool.query(`
-    create table bench_raw_messages (
-      id uuid primary key,
-      tenant_id uuid not null,
-      recipient_id uuid not null,
-      channel text not null,
-      status text not null,
-      body text not null,
-      destination text not null,
-      scheduled_at timestamptz,
-      sent_at timestamptz,
-      attempts integer not null default 0,
-      provider_message_id text,
-      error_code text,
-      error_message text,
-      order_id text,
-      created_at timestamptz not null,
-      updated_at timestamptz not null default now()
-    );
-    create index bench_raw_tenant_id on bench_raw_messages (tenant_id, id);
-    create index bench_raw_tenant_status_id on bench_raw_messages (tenant_id, status, id);
-  `);
-  const tenant = uuidv4();
-  const recipients = Array.from({ length: 8 }, () => uuidv4());
-  const sql =
-    'insert into bench_raw_messages (id, tenant_id, recipient_id, channel, status, body, destination, scheduled_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)';
-  let i = 0;
+  await pool.query(RAW_MESSAGES_DDL);
   const dbName = new URL(url).pathname.slice(1);
   const result = await runLoad({
     concurrency: s.concurrency,
     seconds: s.seconds,
     warmupSeconds: s.warmupSeconds,
     cpu: cpuMeter(pool, dbName, () => [process.pid]),
-    async once() {
-      const n = i++;
-      const now = new Date();
-      await pool.query(sql, [
-        uuidv7(now.getTime()),
-        tenant,
-        recipients[n % recipients.length],
-        'SMS',
-        'QUEUED',
-        smsBody(n),
-        '+14155550123',
-        null,
-        now,
-      ]);
-      return null;
-    },
+    once: rawMessageInserter(pool),
   });
   await pool.end();
   return result;

@@ -76,6 +76,7 @@ import {
   startHerald,
   verdict,
   vmStatus,
+  waitForFreeConnections,
 } from './bench/lib.mjs';
 
 const self = fileURLToPath(import.meta.url);
@@ -664,23 +665,7 @@ async function effectiveWorkerConcurrency(env) {
  * free count when the soak starts.
  */
 async function waitForConnections(pool, workerConcurrency) {
-  const need = 28 + 20 + Math.ceil(workerConcurrency / 32) + 10 + 5;
-  const free = async () =>
-    (
-      await pool.query(
-        `select current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int - (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as n`,
-      )
-    ).rows[0].n;
-  const deadline = performance.now() + 120_000;
-  let n = await free();
-  if (n < need)
-    console.log(`soak: PostgreSQL has ${n} connections free, Herald wants ~${need}: waiting (other runs on the server hold them)…`);
-  while (n < need && performance.now() < deadline) {
-    await sleep(2000);
-    n = await free();
-  }
-  if (n < need) console.log(`soak: still only ${n} connections free after 2 minutes: going on; expect "too many clients" in Herald's log`);
-  return n;
+  return waitForFreeConnections(pool, 28 + 20 + Math.ceil(workerConcurrency / 32) + 10 + 5, 'Herald', 'soak: ');
 }
 
 async function waitForDrain(backlogNow, timeoutMs) {

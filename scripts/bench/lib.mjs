@@ -679,3 +679,75 @@ export function postgresCpu() {
   }
   return { total, byPid };
 }
+
+/** The raw INSERT baselines' table: a row like a message, with the id order and two of `messages`' indexes. */
+export const RAW_MESSAGES_DDL = `
+  create table bench_raw_messages (
+    id uuid primary key,
+    tenant_id uuid not null,
+    recipient_id uuid not null,
+    channel text not null,
+    status text not null,
+    body text not null,
+    destination text not null,
+    scheduled_at timestamptz,
+    sent_at timestamptz,
+    attempts integer not null default 0,
+    provider_message_id text,
+    error_code text,
+    error_message text,
+    order_id text,
+    created_at timestamptz not null,
+    updated_at timestamptz not null default now()
+  );
+  create index bench_raw_tenant_id on bench_raw_messages (tenant_id, id);
+  create index bench_raw_tenant_status_id on bench_raw_messages (tenant_id, status, id);
+`;
+
+/** A runLoad `once` writing one message-like row into bench_raw_messages per call, autocommit. */
+export function rawMessageInserter(pool) {
+  const tenant = uuidv4();
+  const recipients = Array.from({ length: 8 }, () => uuidv4());
+  const sql =
+    'insert into bench_raw_messages (id, tenant_id, recipient_id, channel, status, body, destination, scheduled_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)';
+  let i = 0;
+  return async () => {
+    const n = i++;
+    const now = new Date();
+    await pool.query(sql, [
+      uuidv7(now.getTime()),
+      tenant,
+      recipients[n % recipients.length],
+      'SMS',
+      'QUEUED',
+      smsBody(n),
+      '+14155550123',
+      null,
+      now,
+    ]);
+    return null;
+  };
+}
+
+/**
+ * Waits (up to 2 minutes) until `need` connections are free on the server; answers how many
+ * were. Other runs on a shared server hold them; short of them, Herald meets "too many clients".
+ */
+export async function waitForFreeConnections(pool, need, who, prefix = '  ') {
+  const free = async () =>
+    (
+      await pool.query(
+        `select current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int - (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as n`,
+      )
+    ).rows[0].n;
+  const deadline = performance.now() + 120_000;
+  let n = await free();
+  if (n < need)
+    console.log(`${prefix}PostgreSQL has ${n} connections free, ${who} wants ~${need}: waiting (other runs on the server hold them)…`);
+  while (n < need && performance.now() < deadline) {
+    await sleep(2000);
+    n = await free();
+  }
+  if (n < need) console.log(`${prefix}still only ${n} connections free after 2 minutes: going on; expect "too many clients"`);
+  return n;
+}

@@ -80,6 +80,8 @@ import {
   postgresCpu,
   postgresPids,
   procCpuMs,
+  RAW_MESSAGES_DDL,
+  rawMessageInserter,
   renderTable,
   root,
   runLoad,
@@ -87,9 +89,8 @@ import {
   smsBody,
   startHerald,
   stopChild,
-  uuidv4,
-  uuidv7,
   verdict,
+  waitForFreeConnections,
 } from './lib.mjs';
 
 const SEND_SMS = `mutation Bench($input: SendSmsInput!) {
@@ -166,7 +167,7 @@ export async function scaleStage({ s, pg, admin, db, url, startRole, fakes }) {
     const server = await serverTraits(pool);
     let raw;
     if (cfg.layouts.some((l) => l.e2e)) {
-      await waitForFree(admin, s.concurrency + 5, `the raw INSERT baseline's ${s.concurrency} connections`);
+      await waitForFreeConnections(admin, s.concurrency + 5, `the raw INSERT baseline's ${s.concurrency} connections`);
       console.log(`bench: scale: raw single-row INSERTs, ${s.concurrency} connections, ${s.seconds} s (+${s.warmupSeconds} s warm-up)…`);
       raw = await rawInsertBaseline(pg, url, s, pool);
       console.log(
@@ -223,58 +224,17 @@ async function rawInsertBaseline(pg, url, s, statPool) {
   const pool = new pg.Pool({ connectionString: url, max: s.concurrency, idleTimeoutMillis: 0 });
   pool.on('error', () => undefined);
   try {
-    await pool.query(`
-      create table bench_raw_messages (
-        id uuid primary key,
-        tenant_id uuid not null,
-        recipient_id uuid not null,
-        channel text not null,
-        status text not null,
-        body text not null,
-        destination text not null,
-        scheduled_at timestamptz,
-        sent_at timestamptz,
-        attempts integer not null default 0,
-        provider_message_id text,
-        error_code text,
-        error_message text,
-        order_id text,
-        created_at timestamptz not null,
-        updated_at timestamptz not null default now()
-      );
-      create index bench_raw_tenant_id on bench_raw_messages (tenant_id, id);
-      create index bench_raw_tenant_status_id on bench_raw_messages (tenant_id, status, id);
-    `);
+    await pool.query(RAW_MESSAGES_DDL);
     // Every connection open before the clock starts: a backend's start-up is no insert's cost.
     const clients = await Promise.all(Array.from({ length: s.concurrency }, () => pool.connect()));
     clients.forEach((c) => c.release());
     await checkpoint(statPool);
-    const tenant = uuidv4();
-    const recipients = Array.from({ length: 8 }, () => uuidv4());
-    const sql =
-      'insert into bench_raw_messages (id, tenant_id, recipient_id, channel, status, body, destination, scheduled_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)';
-    let i = 0;
     const result = await runLoad({
       concurrency: s.concurrency,
       seconds: s.seconds,
       warmupSeconds: s.warmupSeconds,
       cpu: serverMeter(statPool),
-      async once() {
-        const n = i++;
-        const now = new Date();
-        await pool.query(sql, [
-          uuidv7(now.getTime()),
-          tenant,
-          recipients[n % recipients.length],
-          'SMS',
-          'QUEUED',
-          smsBody(n),
-          '+14155550123',
-          null,
-          now,
-        ]);
-        return null;
-      },
+      once: rawMessageInserter(pool),
     });
     return {
       ...result,
@@ -784,26 +744,7 @@ async function waitForConnections(admin, db, layout, concurrency) {
   const open = (await admin.query('select count(*)::int as n from pg_stat_activity where datname = $1', [db])).rows[0].n;
   const perWorker = 20 + Math.ceil(concurrency / 32);
   const need = Math.max(0, 28 * layout.apis + perWorker * layout.workers - open) + 5;
-  return waitForFree(admin, need, 'this layout');
-}
-
-/** Waits (up to 2 minutes) until `need` connections are free on the server; answers how many were. */
-async function waitForFree(admin, need, who) {
-  const free = async () =>
-    (
-      await admin.query(
-        `select current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int - (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as n`,
-      )
-    ).rows[0].n;
-  const deadline = performance.now() + 120_000;
-  let n = await free();
-  if (n < need) console.log(`  PostgreSQL has ${n} connections free, ${who} wants ~${need}: waiting (other runs on the server hold them)…`);
-  while (n < need && performance.now() < deadline) {
-    await sleep(2000);
-    n = await free();
-  }
-  if (n < need) console.log(`  still only ${n} connections free after 2 minutes: going on; expect "too many clients"`);
-  return n;
+  return waitForFreeConnections(admin, need, 'this layout');
 }
 
 /** Peak connections to `db` (pg_stat_activity), sampled every second until stop(). */
