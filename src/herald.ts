@@ -64,10 +64,6 @@ export async function startHerald(config: Config, log: Logger, role: Role = 'all
       'HERALD_SECRET_KEY is not set: gateway credentials are encrypted with a key kept in the data directory; set HERALD_SECRET_KEY (64 hex characters) in production and on every process that shares the database',
     );
   }
-  // A dispatching process's sends hold no connection while their provider answers: their
-  // claims, suppression checks and SENT records go out in batches (dispatch/dispatcher.ts),
-  // so the pool follows the statements in flight, not the sends, and stays at its default
-  // whatever HERALD_WORKER_CONCURRENCY is.
   const handle = await openDatabase(
     {
       databaseUrl: config.databaseUrl,

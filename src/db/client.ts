@@ -64,10 +64,16 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+/**
+ * Connections in Herald's own pool, in every role: a worker's sends hold none while their
+ * provider answers (their statements go out in batches), so it does not follow
+ * HERALD_WORKER_CONCURRENCY.
+ */
+const POOL_SIZE = 20;
+
 export interface DatabaseOptions {
   databaseUrl?: string;
   dataDir: string;
-  poolSize?: number;
   /**
    * PostgreSQL cancels a statement of Herald's pool running longer than this (SQLSTATE
    * 57014), so one slow query cannot hold a connection for ever; 0 or unset: none.
@@ -80,7 +86,7 @@ export async function openDatabase(options: DatabaseOptions, log: Logger): Promi
     const databaseUrl = options.databaseUrl;
     const pool = new pg.Pool({
       connectionString: databaseUrl,
-      max: options.poolSize ?? 20,
+      max: POOL_SIZE,
       connectionTimeoutMillis: 5_000,
       statement_timeout: options.statementTimeoutMs || undefined,
     });
