@@ -14,6 +14,7 @@
 import type { Database, Executor } from '../../db/client.js';
 import { ERASED } from '../../domain/erasure.js';
 import {
+  CHANNELS,
   type Channel,
   MESSAGE_CATEGORIES,
   type MessageCategory,
@@ -222,8 +223,7 @@ export class SuppressionsService {
     const hash = entry.destination !== null ? this.keys.hash(entry.destination) : entry.hash;
     if (!hash) throw new Error('a suppression needs its destination or its hash');
     // An entry stored under a previous key's hash is widened, not listed twice.
-    const existing =
-      entry.destination !== null ? await q.findByHash(ex, entry.tenantId, entry.channel, this.keys.hashes(entry.destination)) : undefined;
+    const existing = entry.destination !== null ? await this.findEntry(ex, entry.tenantId, entry.channel, entry.destination) : undefined;
     const written = await q.upsertSuppression(ex, {
       id: uuidv7(now.getTime()),
       tenantId: entry.tenantId,
@@ -261,8 +261,7 @@ export class SuppressionsService {
 
   /**
    * Refuses (RECIPIENT_SUPPRESSED on `field`) a single send to `destination` when it is
-   * listed for the send's category: one probe of the unique index per key (one without a
-   * key rotation).
+   * listed for the send's category; the sends of the moment check together (listedNow).
    */
   async refuseIfSuppressed(tenantId: string, send: SuppressedSend, destination: string, field: string[]): Promise<void> {
     if (await this.listedNow({ tenantId, category: send.category, channel: send.channel, destination }))
@@ -390,7 +389,7 @@ export class SuppressionsService {
    * destination and the recipient; the hash stays, so the address is still never messaged.
    */
   async forgetPerson(ex: Executor, recipient: RecipientRow): Promise<number> {
-    const addresses = (['SMS', 'EMAIL', 'WHATSAPP', 'TWITTER_DM'] as const).flatMap((channel) => {
+    const addresses = CHANNELS.flatMap((channel) => {
       const contact = contactFor(recipient, channel);
       return contact ? [{ channel, hashes: this.keys.hashes(destinationKey(channel, contact)) }] : [];
     });
