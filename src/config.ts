@@ -314,7 +314,7 @@ export const ENVIRONMENT = {
   )({
     // Enough sends in flight that a provider answering in 200-400 ms does not hold a worker
     // below what its CPU can carry (the bench's latency stage): the sends hold no database
-    // connection while they wait (herald.ts).
+    // connection while they wait (db/client.ts).
     default: 512,
     desc: "provider calls one worker process has out at once (each gateway still keeps to its own `maxPerSecond` and its provider's 429s)",
   }),
