@@ -8,8 +8,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../db/client.js';
 import { webhookEvents } from '../../db/schema/index.js';
-import { ERASED } from '../../domain/erasure.js';
-import { MESSAGE_CATEGORIES, type SuppressionSource } from '../../domain/enums.js';
+import type { SuppressionSource } from '../../domain/enums.js';
 import type { Metrics } from '../../metrics.js';
 import { STATUS_CALLBACK_MESSAGE_PARAM } from '../../providers/twilio/twilio-provider.js';
 import type { SendgridCredentials, TwilioCredentials } from '../../providers/credentials.js';
@@ -19,7 +18,6 @@ import * as gatewaysQ from '../gateways/gateways.queries.js';
 import type { GatewaysService } from '../gateways/gateways.service.js';
 import { deliveryLogOf } from '../messages/delivery-log.js';
 import * as q from '../messages/messages.queries.js';
-import { destinationKey } from '../suppressions/destination.js';
 import type { SuppressionsService } from '../suppressions/suppressions.service.js';
 import { DEFAULT_TENANT_ID } from '../tenants/tenants.service.js';
 
@@ -322,18 +320,7 @@ export class ReceiptsService {
       }
       if (eventId && !(await this.firstTime(tx, 'sendgrid', eventId))) return 'duplicate' as const;
       const optOut = sendgridOptOut(type, event);
-      // Every category: SendGrid itself drops whatever else is sent to the address.
-      if (optOut && message.destination !== ERASED) {
-        const entry = {
-          tenantId: message.tenantId,
-          channel: 'EMAIL' as const,
-          destination: destinationKey('EMAIL', message.destination),
-          recipientId: message.recipientId,
-          categories: MESSAGE_CATEGORIES,
-          ...optOut,
-        };
-        await this.suppressions.suppress(tx, entry, now);
-      }
+      if (optOut) await this.suppressions.providerOptOut(tx, message, optOut.reason, now, optOut.source);
       if (to === 'DELIVERED')
         return { message, changed: await this.transitionWithLog(tx, message, 'DELIVERED', 'sendgrid', null, null, now) };
       if (to === 'FAILED') {

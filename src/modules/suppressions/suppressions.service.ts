@@ -314,10 +314,17 @@ export class SuppressionsService {
   );
 
   /**
-   * The provider refused the destination as opted out (Twilio 21610): listed for every
-   * category, since the provider refuses whatever is sent, in the caller's transaction.
+   * The provider refused the message's destination as opted out (Twilio 21610), or
+   * reported an unsubscribe, a spam report or a hard bounce (`source`): listed for every
+   * category, since the provider drops whatever else is sent, in the caller's transaction.
    */
-  async providerOptOut(ex: Executor, message: MessageRow, reason: string, now = new Date()): Promise<void> {
+  async providerOptOut(
+    ex: Executor,
+    message: MessageRow,
+    reason: string,
+    now = new Date(),
+    source: SuppressionSource = 'PROVIDER_OPT_OUT',
+  ): Promise<void> {
     if (message.destination === ERASED) return;
     await this.suppress(
       ex,
@@ -326,7 +333,7 @@ export class SuppressionsService {
         channel: message.channel,
         destination: destinationKey(message.channel, message.destination),
         recipientId: message.recipientId,
-        source: 'PROVIDER_OPT_OUT',
+        source,
         categories: MESSAGE_CATEGORIES,
         reason,
       },
